@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Set up the project's virtual environment and run the main job or the tests.
+
+    python3 dev.py run     # create .venv if needed, install, run the baseline with its report
+    python3 dev.py test    # create .venv if needed, install with test extras, run pytest
+
+Only the Python standard library is used here, so this works on a fresh machine
+that has nothing but Python >= 3.11.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def _stamp(extras: str) -> Path:
+    return VENV / f".installed-{extras or 'base'}"
+
+
+def ensure_env(extras: str = "") -> None:
+    """Create .venv and install the package (editable) unless already up to date."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python >= 3.11 is needed, this is {sys.version.split()[0]}")
+    if not (BIN / "python").exists():
+        print(f"creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = _stamp(extras)
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    spec = f".[{extras}]" if extras else "."
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run(pip + ["-e", spec], cwd=ROOT, check=True)
+    stamp.write_text(digest)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("run", "test"):
+        print(__doc__)
+        return 2
+    if argv[0] == "run":
+        ensure_env()
+        return subprocess.call([str(BIN / "sim"), "run", *argv[1:]], cwd=ROOT)
+    ensure_env("test")
+    return subprocess.call([str(BIN / "python"), "-m", "pytest", *argv[1:]], cwd=ROOT)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

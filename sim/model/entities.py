@@ -1,0 +1,261 @@
+"""Frozen records of the plan: items, links, uncertainty, KPIs, targets.
+
+Pure data: no SimPy, no I/O, no randomness. Dates are ``datetime.date`` here
+(the edge); the engine converts them to days from the as-of date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sim.model.distribution import Distribution
+from sim.model.enums import (
+    Campaign,
+    KpiKind,
+    KpiMeasure,
+    LinkType,
+    RiskMode,
+    RiskPhase,
+    Status,
+    TargetRule,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A responsible unit (责任单位). ``capacity`` None means unlimited."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    capacity: int | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A task: a transport phase, block deliverable, environment sub-item, policy task.
+
+    ``duration_days`` overrides the planned (remaining) working-day duration that
+    is otherwise derived from ``plan_start``/``plan_finish`` and the calendar.
+    ``multiplier`` overrides the reference-class multiplier of ``project_type``.
+    """
+
+    id: str
+    group: str  # annex item (B01, T05, E27, K03, X01 ...)
+    campaign: Campaign
+    name_zh: str
+    name_en: str
+    units: tuple[str, ...]
+    lead_units: tuple[str, ...]
+    project_type: str
+    status: Status
+    plan_finish: date
+    plan_start: date | None = None
+    start_aspirational: bool = False
+    finish_aspirational: bool = False
+    plan_text_zh: str = ""
+    length_km: float | None = None
+    investment_cny_100m: float | None = None
+    duration_days: float | None = None
+    multiplier: Distribution | None = None
+    calendar: str = "construction"
+    outdoor: bool = True
+    resource_unit: str | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Dependency ``pred`` -> ``succ``; SYNC means both finish together (同步建成)."""
+
+    pred: str
+    succ: str
+    type: LinkType
+    lag_days: float = 0.0
+    note: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DurationClass:
+    """Reference class of duration multipliers R = actual / planned (CALIBRATION.md §2.2)."""
+
+    project_type: str
+    name_en: str
+    multiplier: Distribution
+    in_progress_sigma_scaling: bool = True  # scale sigma by sqrt(remaining fraction)
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Factor:
+    """A common-cause factor of the Gaussian copula.
+
+    Every item matched by ``members`` loads on the factor with variance share
+    ``loading`` (its Z gets ``sqrt(loading) * G``); an item's shares must sum to <= 1.
+    """
+
+    id: str
+    loading: float
+    members: tuple[str, ...]  # selectors
+    name_en: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FactorCorrelation:
+    """Correlation between two factors' latent normals (rank correlation between groups)."""
+
+    a: str
+    b: str
+    rho: float
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Risk:
+    """A register entry: Bernoulli(probability) x impact, in days (negative = opportunity)."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    probability: float
+    impact: Distribution
+    targets: tuple[str, ...]  # selectors of the items it can hit
+    mode: RiskMode = RiskMode.EACH
+    phase: RiskPhase = RiskPhase.DURATION
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Shock:
+    """A stoppage common to every affected item in a replication.
+
+    With probability ``probability`` it begins on a day uniform in
+    [``window_start``, ``window_end``] and lasts ``length`` days, during which
+    affected items make no progress and do not start.
+    """
+
+    id: str
+    name_zh: str
+    name_en: str
+    probability: float
+    window_start: date
+    window_end: date
+    length: Distribution
+    affects: tuple[str, ...]  # selectors
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarWindow:
+    """A non-working window [start, end] (inclusive) of a named calendar."""
+
+    calendar: str
+    start: date
+    end: date
+    name_en: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Kpi:
+    """A counter or index KPI.
+
+    Counter: stock = ``baseline`` + Poisson arrivals at ``rate_per_year`` (the rate
+    itself Gamma-distributed with coefficient of variation ``rate_cv``), minus
+    attrition: each unit lapses ``attrition_years`` after it arrived unless renewed
+    with probability ``renewal_prob``.  Index: grows at ``rate_per_year``
+    (log-growth uncertainty ``rate_cv`` as sd, monthly volatility ``volatility``).
+    """
+
+    id: str
+    name_zh: str
+    name_en: str
+    kind: KpiKind
+    unit_en: str
+    baseline: float
+    rate_per_year: float
+    rate_cv: float = 0.0
+    measure: KpiMeasure = KpiMeasure.STOCK
+    attrition_years: float | None = None
+    renewal_prob: float = 1.0
+    volatility: float = 0.0
+    units: tuple[str, ...] = ()
+    group: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class KpiBoost:
+    """When ``item`` finishes, add ``step`` to the KPI and ``rate_per_year`` to its rate."""
+
+    kpi: str
+    item: str
+    step: float = 0.0
+    rate_per_year: float = 0.0
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A target with the rule that decides "met"."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    section: str  # headline | block | transport | environment | keywork
+    rule: TargetRule
+    refs: tuple[str, ...]
+    deadline: date
+    k: int | None = None
+    threshold: float | None = None
+    text_zh: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Assumption:
+    """A scalar assumption (key = value [unit]) with its source."""
+
+    key: str
+    value: str
+    unit: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The whole plan as loaded and validated. Tuples keep the file order."""
+
+    as_of: date
+    items: tuple[Item, ...]
+    links: tuple[Link, ...]
+    units: tuple[Unit, ...]
+    duration_classes: tuple[DurationClass, ...]
+    factors: tuple[Factor, ...]
+    factor_correlations: tuple[FactorCorrelation, ...]
+    risks: tuple[Risk, ...]
+    shocks: tuple[Shock, ...]
+    calendar_windows: tuple[CalendarWindow, ...]
+    kpis: tuple[Kpi, ...]
+    kpi_boosts: tuple[KpiBoost, ...]
+    targets: tuple[Target, ...]
+    assumptions: tuple[Assumption, ...] = ()
+    origin: str = ""  # where it was loaded from (for messages and the manifest)
+    checkpoints: tuple[date, ...] = field(default=())  # KPI record dates (year ends)
+
+    def item(self, item_id: str) -> Item:
+        return _index(self.items)[item_id]
+
+    def assumption(self, key: str, default: str | None = None) -> str | None:
+        for a in self.assumptions:
+            if a.key == key:
+                return a.value
+        return default
+
+
+def _index(rows: tuple) -> dict:
+    return {r.id: r for r in rows}
