@@ -1,0 +1,444 @@
+"""The compiled form of a plan: arrays in topological order, ready to simulate.
+
+Both schedule engines (SimPy processes and the vectorised forward pass) read
+only this form, so they simulate exactly the same model.
+
+Clock: days from the as-of date (day 0 = its start). A plan date D is met by a
+finish at or before the *end* of D, i.e. ``day(D) + 1``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+
+from sim.engine.calendar import WorkCalendar
+from sim.engine.distributions import lognormal_sigma, scale_median, with_lognormal_sigma
+from sim.model.distribution import Distribution
+from sim.model.entities import Plan
+from sim.model.enums import KpiKind, KpiMeasure, LinkType, RiskMode, RiskPhase, Status, TargetRule
+from sim.model.select import resolve
+
+FAR_DAY = 1.0e7  # "never" for a finish that cannot happen within the simulation
+
+
+def day_of(d: date, as_of: date) -> int:
+    """Start of date ``d`` in days from the as-of date."""
+    return (d - as_of).days
+
+
+def end_of(d: date, as_of: date) -> int:
+    """End of date ``d`` (a deadline) in days from the as-of date."""
+    return (d - as_of).days + 1
+
+
+def date_of(day: float, as_of: date) -> date | None:
+    """The calendar date in which a finish at ``day`` falls (end-of-day convention)."""
+    if not np.isfinite(day) or day >= FAR_DAY:
+        return None
+    return as_of + timedelta(days=int(np.ceil(day)) - 1)
+
+
+@dataclass(frozen=True)
+class RiskInstance:
+    """One independent draw of a register entry: a `common` risk or one item of an `each` risk."""
+
+    key: str  # stream key and record column, e.g. "R01" or "R01/T04"
+    risk_id: str
+    probability: float
+    impact: Distribution
+    phase: RiskPhase
+    items: np.ndarray  # item indices hit
+
+
+@dataclass(frozen=True)
+class ShockSpec:
+    id: str
+    probability: float
+    window: tuple[float, float]  # start day range
+    length: Distribution
+    affects: np.ndarray  # bool per item
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    id: str
+    kind: KpiKind
+    measure: KpiMeasure
+    baseline: float
+    rate_per_year: float
+    rate_cv: float
+    attrition_years: float | None
+    renewal_prob: float
+    volatility: float
+    boost_items: np.ndarray  # item indices
+    boost_steps: np.ndarray
+    boost_rates: np.ndarray
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    id: str
+    rule: TargetRule
+    deadline_day: float
+    item_refs: np.ndarray  # item indices
+    target_refs: np.ndarray  # target indices (earlier in order)
+    kpi_ref: int  # -1 if none
+    k: int
+    threshold: float
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """Arrays of a plan in topological order (see module docstring)."""
+
+    plan: Plan
+    item_ids: tuple[str, ...]
+    index: dict[str, int]
+    calendars: tuple[WorkCalendar, ...]
+    item_calendar: np.ndarray  # int index into calendars
+    base_work: np.ndarray  # planned (remaining) working days
+    base_wait: np.ndarray  # planned pre-construction wait in days (0 if none)
+    mult_dist: tuple[Distribution, ...]
+    wait_dist: tuple[Distribution | None, ...]
+    fixed: np.ndarray  # bool: start/finish known (done)
+    fixed_start: np.ndarray
+    fixed_finish: np.ndarray
+    plan_finish_day: np.ndarray  # end of the plan date
+    start_preds: tuple[tuple[tuple[int, LinkType, float], ...], ...]  # (pred, FS|SS, lag)
+    ff_preds: tuple[tuple[tuple[int, float], ...], ...]  # (pred, lag)
+    sync_group: np.ndarray  # group index per item
+    order: tuple[tuple[int, ...], ...]  # groups (items) in topological order
+    factor_ids: tuple[str, ...]
+    loadings: np.ndarray  # (n_items, n_factors) variance shares
+    factor_chol: np.ndarray  # Cholesky of factor correlation
+    risks: tuple[RiskInstance, ...]
+    shocks: tuple[ShockSpec, ...]
+    kpis: tuple[KpiSpec, ...]
+    kpi_grid: np.ndarray  # days at which KPIs step (0 first)
+    checkpoint_days: np.ndarray
+    checkpoints: tuple[date, ...]
+    targets: tuple[TargetSpec, ...]
+    resource_capacity: tuple[int, ...]
+    resource_ids: tuple[str, ...]
+    item_resource: np.ndarray  # int, -1 none
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def as_of(self) -> date:
+        return self.plan.as_of
+
+    def has_contention(self) -> bool:
+        """True if some finite-capacity unit is used by more items than its capacity."""
+        for r, cap in enumerate(self.resource_capacity):
+            if int(np.sum(self.item_resource == r)) > cap:
+                return True
+        return False
+
+
+def _assumption_float(plan: Plan, key: str, default: float) -> float:
+    raw = plan.assumption(key)
+    return float(raw) if raw not in (None, "") else default
+
+
+def compile_plan(plan: Plan) -> CompiledModel:
+    """Compile a validated plan into arrays (see :class:`CompiledModel`)."""
+    as_of = plan.as_of
+    horizon = int(round(_assumption_float(plan, "horizon_years", 15.0) * 366)) + 400
+    calendars, cal_index = _calendars(plan, horizon)
+    groups, order = _topological_groups(plan)
+    ids = tuple(plan.items[i].id for grp in order for i in grp)
+    pos = {iid: k for k, iid in enumerate(ids)}
+    by_id = {it.id: it for it in plan.items}
+    items = [by_id[i] for i in ids]
+    n = len(items)
+
+    classes = {c.project_type: c for c in plan.duration_classes}
+    uplift = _assumption_float(plan, "aspirational_uplift", 1.0)
+    pre_type = plan.assumption("preconstruction_type", "preconstruction")
+    pre_class = classes.get(pre_type)
+
+    item_cal = np.array([cal_index.get(it.calendar, 0) for it in items], dtype=np.int64)
+    base_work = np.zeros(n)
+    base_wait = np.zeros(n)
+    fixed = np.zeros(n, dtype=bool)
+    fixed_start = np.zeros(n)
+    fixed_finish = np.zeros(n)
+    plan_finish_day = np.zeros(n)
+    mult_dist: list[Distribution] = []
+    wait_dist: list[Distribution | None] = []
+    for k, it in enumerate(items):
+        cal = calendars[item_cal[k]]
+        fin = end_of(it.plan_finish, as_of)
+        plan_finish_day[k] = fin
+        st = None if it.plan_start is None else day_of(it.plan_start, as_of)
+        if it.status is Status.DONE:
+            fixed[k] = True
+            fixed_finish[k] = fin
+            fixed_start[k] = fin if st is None else st
+        begin = st if (it.status is Status.NOT_STARTED and st is not None and st > 0) else 0
+        base_wait[k] = begin
+        work = float(cal.work_at(fin) - cal.work_at(begin))
+        base_work[k] = max(work, 0.0) if it.duration_days is None else it.duration_days
+        dist = it.multiplier if it.multiplier is not None else classes[it.project_type].multiplier
+        scaling = it.multiplier is None and classes[it.project_type].in_progress_sigma_scaling
+        sigma = lognormal_sigma(dist)
+        if it.status is Status.IN_PROGRESS and st is not None and st < 0 and scaling and sigma:
+            frac = min(1.0, fin / max(fin - st, 1e-9))
+            dist = with_lognormal_sigma(dist, sigma * np.sqrt(frac))
+        if it.finish_aspirational:
+            dist = scale_median(dist, uplift)
+        mult_dist.append(dist)
+        wd = None
+        if begin > 0 and pre_class is not None:
+            wd = pre_class.multiplier
+            if it.start_aspirational:
+                wd = scale_median(wd, uplift)
+        wait_dist.append(wd)
+
+    start_preds, ff_preds = _links(plan, pos, groups, by_id)
+    sync_group = np.zeros(n, dtype=np.int64)
+    order_idx = []
+    for g, grp in enumerate(order):
+        members = tuple(pos[plan.items[i].id] for i in grp)
+        order_idx.append(members)
+        sync_group[list(members)] = g
+
+    factor_ids, loadings, chol = _factors(plan, ids, pos)
+    resource_ids = tuple(u.id for u in plan.units if u.capacity is not None)
+    rpos = {u: r for r, u in enumerate(resource_ids)}
+    item_resource = np.array([rpos.get(it.resource_unit or "", -1) for it in items], dtype=np.int64)
+    capacity = tuple(int(u.capacity) for u in plan.units if u.capacity is not None)
+
+    checkpoint_days = np.array([end_of(d, as_of) for d in plan.checkpoints], dtype=np.float64)
+    targets = _targets(plan, pos)
+    grid = _kpi_grid(as_of, checkpoint_days, targets)
+    return CompiledModel(
+        plan=plan,
+        item_ids=ids,
+        index=pos,
+        calendars=tuple(calendars),
+        item_calendar=item_cal,
+        base_work=base_work,
+        base_wait=base_wait,
+        mult_dist=tuple(mult_dist),
+        wait_dist=tuple(wait_dist),
+        fixed=fixed,
+        fixed_start=fixed_start,
+        fixed_finish=fixed_finish,
+        plan_finish_day=plan_finish_day,
+        start_preds=start_preds,
+        ff_preds=ff_preds,
+        sync_group=sync_group,
+        order=tuple(order_idx),
+        factor_ids=factor_ids,
+        loadings=loadings,
+        factor_chol=chol,
+        risks=_risks(plan, pos),
+        shocks=_shocks(plan, pos, n),
+        kpis=_kpis(plan, pos),
+        kpi_grid=grid,
+        checkpoint_days=checkpoint_days,
+        checkpoints=tuple(plan.checkpoints),
+        targets=targets,
+        resource_capacity=capacity,
+        resource_ids=resource_ids,
+        item_resource=item_resource,
+    )
+
+
+def _calendars(plan: Plan, horizon: int) -> tuple[list[WorkCalendar], dict[str, int]]:
+    windows: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for w in plan.calendar_windows:
+        windows[w.calendar].append((day_of(w.start, plan.as_of), day_of(w.end, plan.as_of)))
+    names = sorted(set(windows) | {it.calendar for it in plan.items} | {"construction"})
+    cals = [WorkCalendar.from_windows(nm, horizon, windows.get(nm, [])) for nm in names]
+    return cals, {nm: k for k, nm in enumerate(names)}
+
+
+def _topological_groups(plan: Plan) -> tuple[list[int], list[tuple[int, ...]]]:
+    """Union SYNC pairs into groups; order groups topologically (stable, file order)."""
+    idx = {it.id: k for k, it in enumerate(plan.items)}
+    parent = list(range(len(plan.items)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for ln in plan.links:
+        if ln.type is LinkType.SYNC:
+            ra, rb = find(idx[ln.pred]), find(idx[ln.succ])
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    root = [find(k) for k in range(len(plan.items))]
+    members: dict[int, list[int]] = defaultdict(list)
+    for k, r in enumerate(root):
+        members[r].append(k)
+    succ: dict[int, set[int]] = defaultdict(set)
+    indeg = {r: 0 for r in members}
+    for ln in plan.links:
+        if ln.type is LinkType.SYNC:
+            continue
+        a, b = root[idx[ln.pred]], root[idx[ln.succ]]
+        if a != b and b not in succ[a]:
+            succ[a].add(b)
+            indeg[b] += 1
+    ready = sorted(r for r, d in indeg.items() if d == 0)
+    order: list[tuple[int, ...]] = []
+    import heapq
+
+    heapq.heapify(ready)
+    while ready:
+        r = heapq.heappop(ready)
+        order.append(tuple(members[r]))
+        for b in sorted(succ[r]):
+            indeg[b] -= 1
+            if indeg[b] == 0:
+                heapq.heappush(ready, b)
+    if sum(len(g) for g in order) != len(plan.items):
+        raise ValueError("dependency cycle: run `sim validate` to see it")
+    return root, order
+
+
+def _links(plan, pos, groups, by_id):
+    n = len(pos)
+    start_preds: list[list] = [[] for _ in range(n)]
+    ff_preds: list[list] = [[] for _ in range(n)]
+    for ln in plan.links:
+        a, b = pos[ln.pred], pos[ln.succ]
+        if ln.type in (LinkType.FS, LinkType.SS):
+            start_preds[b].append((a, ln.type, float(ln.lag_days)))
+        elif ln.type is LinkType.FF:
+            ff_preds[b].append((a, float(ln.lag_days)))
+    return tuple(tuple(x) for x in start_preds), tuple(tuple(x) for x in ff_preds)
+
+
+def _factors(plan: Plan, ids, pos) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    fids = tuple(f.id for f in plan.factors)
+    load = np.zeros((len(ids), len(fids)))
+    for j, f in enumerate(plan.factors):
+        for iid in resolve(plan, f.members):
+            load[pos[iid], j] = f.loading
+    corr = np.eye(len(fids))
+    fpos = {f: j for j, f in enumerate(fids)}
+    for c in plan.factor_correlations:
+        a, b = fpos[c.a], fpos[c.b]
+        corr[a, b] = corr[b, a] = c.rho
+    # validated PSD; a tiny jitter keeps Cholesky happy for singular (rho = 1) cases
+    w, v = np.linalg.eigh(corr)
+    chol = v @ np.diag(np.sqrt(np.clip(w, 0.0, None)))
+    return fids, load, chol
+
+
+def _risks(plan: Plan, pos) -> tuple[RiskInstance, ...]:
+    out = []
+    for r in plan.risks:
+        hit = np.array(sorted(pos[i] for i in resolve(plan, r.targets)), dtype=np.int64)
+        if r.mode is RiskMode.COMMON:
+            out.append(RiskInstance(r.id, r.id, r.probability, r.impact, r.phase, hit))
+        else:
+            for iid in resolve(plan, r.targets):
+                out.append(
+                    RiskInstance(f"{r.id}/{iid}", r.id, r.probability, r.impact, r.phase,
+                                 np.array([pos[iid]], dtype=np.int64))
+                )
+    return tuple(out)
+
+
+def _shocks(plan: Plan, pos, n: int) -> tuple[ShockSpec, ...]:
+    out = []
+    for s in plan.shocks:
+        mask = np.zeros(n, dtype=bool)
+        for iid in resolve(plan, s.affects):
+            mask[pos[iid]] = True
+        window = (float(day_of(s.window_start, plan.as_of)), float(day_of(s.window_end, plan.as_of)))
+        out.append(ShockSpec(s.id, s.probability, window, s.length, mask))
+    return tuple(out)
+
+
+def _kpis(plan: Plan, pos) -> tuple[KpiSpec, ...]:
+    boosts = defaultdict(list)
+    for b in plan.kpi_boosts:
+        boosts[b.kpi].append(b)
+    out = []
+    for k in plan.kpis:
+        bs = boosts.get(k.id, [])
+        out.append(
+            KpiSpec(
+                id=k.id,
+                kind=k.kind,
+                measure=k.measure,
+                baseline=float(k.baseline),
+                rate_per_year=float(k.rate_per_year),
+                rate_cv=float(k.rate_cv),
+                attrition_years=k.attrition_years,
+                renewal_prob=float(k.renewal_prob),
+                volatility=float(k.volatility),
+                boost_items=np.array([pos[b.item] for b in bs], dtype=np.int64),
+                boost_steps=np.array([b.step for b in bs], dtype=np.float64),
+                boost_rates=np.array([b.rate_per_year for b in bs], dtype=np.float64),
+            )
+        )
+    return tuple(out)
+
+
+def _targets(plan: Plan, pos) -> tuple[TargetSpec, ...]:
+    """Targets in an order where referenced targets come first."""
+    tid = {t.id: t for t in plan.targets}
+    kpos = {k.id: j for j, k in enumerate(plan.kpis)}
+    done: list[str] = []
+    seen: set[str] = set()
+
+    def visit(t: str) -> None:
+        if t in seen:
+            return
+        seen.add(t)
+        for r in tid[t].refs:
+            if r in tid:
+                visit(r)
+        done.append(t)
+
+    for t in plan.targets:
+        visit(t.id)
+    tpos = {t: k for k, t in enumerate(done)}
+    specs = []
+    for t_id in done:
+        t = tid[t_id]
+        specs.append(
+            TargetSpec(
+                id=t.id,
+                rule=t.rule,
+                deadline_day=float(end_of(t.deadline, plan.as_of)),
+                item_refs=np.array([pos[r] for r in t.refs if r in pos], dtype=np.int64),
+                target_refs=np.array([tpos[r] for r in t.refs if r in tpos], dtype=np.int64),
+                kpi_ref=next((kpos[r] for r in t.refs if r in kpos), -1),
+                k=int(t.k) if t.k is not None else len(t.refs),
+                threshold=float(t.threshold) if t.threshold is not None else np.nan,
+            )
+        )
+    return tuple(specs)
+
+
+def _kpi_grid(as_of: date, checkpoint_days: np.ndarray, targets) -> np.ndarray:
+    """Month ends from the as-of date to the last checkpoint or KPI deadline, plus those days."""
+    last = max([*checkpoint_days.tolist(), *[t.deadline_day for t in targets if t.kpi_ref >= 0], 1.0])
+    days = {0.0, *checkpoint_days.tolist(), *[t.deadline_day for t in targets if t.kpi_ref >= 0]}
+    y, m = as_of.year, as_of.month
+    while True:
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        month_end = date(y, m, 1) - timedelta(days=1)
+        d = float(end_of(month_end, as_of))
+        if d > last:
+            break
+        if d > 0:
+            days.add(d)
+    return np.array(sorted(days), dtype=np.float64)
