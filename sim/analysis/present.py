@@ -1,0 +1,28 @@
+"""Short text views of a finished run for the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sim.results import read_manifest
+
+
+def headline_lines(run_dir: Path, *, section: str = "headline") -> list[str]:
+    """The headline targets of a run as aligned text lines: P(met) ± standard error."""
+    targets = pd.read_csv(Path(run_dir) / "targets.csv")
+    man = read_manifest(run_dir)
+    sel = targets[targets["section"] == section]
+    if sel.empty:
+        sel = targets
+    lines = [
+        f"{man['scenario']}: {man['replications']} replications, seed {man['seed']}, "
+        f"as of {man['as_of']} ({man['engine']} engine, {man['executor']} x{man['workers']})",
+        f"{'target':<16} {'deadline':<10}  {'P(met)':>7} {'± s.e.':>7}  name",
+    ]
+    for r in sel.itertuples():
+        lines.append(
+            f"{r.id:<16} {str(r.deadline):<10}  {r.p_met:7.1%} {r.se:7.1%}  {r.name_en} / {r.name_zh}"
+        )
+    return lines

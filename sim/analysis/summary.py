@@ -1,0 +1,143 @@
+"""From replication records to the run's summary tables (pandas in, pandas out).
+
+Every probability carries its Monte Carlo standard error sqrt(p(1-p)/n) and a
+95 % Wilson interval.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from sim.engine.compiled import CompiledModel, date_of, end_of
+from sim.engine.replicate import column
+
+PROGRAMME_END = date(2022, 12, 31)
+QUANTILES = (0.10, 0.50, 0.80, 0.90)
+
+
+def prob_se(p: np.ndarray | float, n: int) -> np.ndarray:
+    """Standard error of a proportion estimated from ``n`` replications."""
+    p = np.asarray(p, dtype=np.float64)
+    return np.sqrt(p * (1.0 - p) / max(n, 1))
+
+
+def wilson(p: np.ndarray, n: int, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
+    """95 % Wilson score interval for proportions ``p`` from ``n`` replications."""
+    p = np.asarray(p, dtype=np.float64)
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+def _dates(days: np.ndarray, as_of: date) -> list[date | None]:
+    return [date_of(float(d), as_of) for d in days]
+
+
+def item_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
+    """Per item: P(by plan date), P(by 2022-12-31), mean and P10/P50/P80/P90 finish, contingency."""
+    plan = model.plan
+    by_id = {it.id: it for it in plan.items}
+    n = len(records)
+    end_2022 = end_of(PROGRAMME_END, plan.as_of)
+    rows = []
+    for k, iid in enumerate(model.item_ids):
+        it = by_id[iid]
+        f = records[column("finish", iid)].to_numpy(dtype=np.float64)
+        q = np.quantile(f, QUANTILES)
+        p_plan = float(np.mean(f <= model.plan_finish_day[k]))
+        p_2022 = float(np.mean(f <= end_2022))
+        p80_day, p90_day = q[2], q[3]
+        rows.append(
+            {
+                "id": iid,
+                "group": it.group,
+                "campaign": str(it.campaign),
+                "name_zh": it.name_zh,
+                "name_en": it.name_en,
+                "lead_unit": ";".join(it.lead_units),
+                "project_type": it.project_type,
+                "plan_finish": it.plan_finish,
+                "p_by_plan": p_plan,
+                "se_by_plan": float(prob_se(p_plan, n)),
+                "p_by_2022": p_2022,
+                "se_by_2022": float(prob_se(p_2022, n)),
+                "mean_finish": date_of(float(f.mean()), plan.as_of),
+                "p10_finish": date_of(q[0], plan.as_of),
+                "p50_finish": date_of(q[1], plan.as_of),
+                "p80_finish": date_of(p80_day, plan.as_of),
+                "p90_finish": date_of(p90_day, plan.as_of),
+                "contingency_p80_days": float(np.ceil(p80_day) - model.plan_finish_day[k]),
+                "contingency_p90_days": float(np.ceil(p90_day) - model.plan_finish_day[k]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def target_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
+    """Per target: P(met) with standard error and 95 % interval; P50/P80 of the achieved date."""
+    plan = model.plan
+    by_id = {t.id: t for t in plan.targets}
+    n = len(records)
+    rows = []
+    for spec in model.targets:
+        t = by_id[spec.id]
+        met = records[column("met", spec.id)].to_numpy(dtype=np.float64)
+        ach = records[column("achieved", spec.id)].to_numpy(dtype=np.float64)
+        p = float(met.mean())
+        lo, hi = wilson(np.array([p]), n)
+        q50, q80 = np.quantile(ach, [0.5, 0.8])
+        rows.append(
+            {
+                "id": t.id,
+                "section": t.section,
+                "name_zh": t.name_zh,
+                "name_en": t.name_en,
+                "rule": str(t.rule),
+                "refs": ";".join(t.refs),
+                "k": t.k,
+                "threshold": t.threshold,
+                "deadline": t.deadline,
+                "p_met": p,
+                "se": float(prob_se(p, n)),
+                "ci95_low": float(lo[0]),
+                "ci95_high": float(hi[0]),
+                "p50_achieved": date_of(q50, plan.as_of),
+                "p80_achieved": date_of(q80, plan.as_of),
+            }
+        )
+    order = {t.id: k for k, t in enumerate(plan.targets)}
+    return pd.DataFrame(rows).sort_values("id", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def kpi_table(model: CompiledModel, records: pd.DataFrame, targets: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per KPI and checkpoint: mean, P10/P50/P90; the P(met) of targets on the KPI."""
+    plan = model.plan
+    rows = []
+    for k in plan.kpis:
+        linked = [t for t in plan.targets if k.id in t.refs]
+        for d in model.checkpoints:
+            v = records[column("kpi", k.id, d.isoformat())].to_numpy(dtype=np.float64)
+            q10, q50, q90 = np.quantile(v, [0.1, 0.5, 0.9])
+            row = {
+                "id": k.id,
+                "name_zh": k.name_zh,
+                "name_en": k.name_en,
+                "kind": str(k.kind),
+                "unit": k.unit_en,
+                "checkpoint": d,
+                "mean": float(v.mean()),
+                "p10": float(q10),
+                "p50": float(q50),
+                "p90": float(q90),
+                "targets": ";".join(t.id for t in linked),
+            }
+            if targets is not None and linked:
+                sel = targets.set_index("id").loc[[t.id for t in linked]]
+                row["p_target_met"] = float(sel["p_met"].min())
+                row["target_threshold"] = float(sel["threshold"].min())
+            rows.append(row)
+    return pd.DataFrame(rows)

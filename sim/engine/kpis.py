@@ -1,0 +1,120 @@
+"""KPI paths on the monthly grid, vectorised over replications (one clock for all KPIs).
+
+Counters: Poisson arrivals whose per-replication rate was drawn Gamma (so counts
+are negative binomial), plus rate boosts that start when an enabling item
+finishes (exposure-weighted, so a boost starting mid-month counts for the part
+of the month after it) and step boosts; stocks lose units whose certificates
+lapse after ``attrition_years`` unless renewed. Indices: geometric growth with
+an uncertain annual log-growth, monthly volatility and boosts.
+
+KPIs do not feed back into the schedule, so they are computed after it from
+the items' finish days; the same function serves both schedule engines.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.engine import streams
+from sim.engine.compiled import CompiledModel, KpiSpec
+from sim.model.enums import KpiKind, KpiMeasure
+
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+
+
+def kpi_paths(model: CompiledModel, finish: np.ndarray, kpi_rate: np.ndarray, *, seed: int, chunk: int) -> np.ndarray:
+    """KPI values at every grid day: array (rows, kpis, len(model.kpi_grid)).
+
+    ``finish`` may have fewer rows than a chunk (a partial last chunk); the
+    random draws are made for the whole chunk and the first rows kept, so a
+    replication's KPI path does not depend on how many others were run.
+    """
+    rows = finish.shape[0]
+    size = streams.CHUNK
+    if rows < size:
+        finish = np.vstack([finish, np.full((size - rows, finish.shape[1]), np.inf)])
+        kpi_rate = np.vstack([kpi_rate, np.repeat(kpi_rate[-1:], size - rows, axis=0)])
+    grid = model.kpi_grid
+    out = np.empty((size, len(model.kpis), len(grid)))
+    for j, k in enumerate(model.kpis):
+        if k.kind is KpiKind.COUNTER:
+            out[:, j, :] = _counter(k, grid, finish, kpi_rate[:, j], seed, chunk)
+        else:
+            out[:, j, :] = _index(k, grid, finish, kpi_rate[:, j], seed, chunk)
+    return out[:rows]
+
+
+def _exposure_years(grid: np.ndarray, since: np.ndarray) -> np.ndarray:
+    """Years of each grid interval after ``since`` (rows,) -> (rows, intervals)."""
+    lo, hi = grid[:-1][None, :], grid[1:][None, :]
+    return np.clip(hi - np.maximum(lo, since[:, None]), 0.0, hi - lo) / DAYS_PER_YEAR
+
+
+def _steps(k: KpiSpec, grid: np.ndarray, finish: np.ndarray) -> np.ndarray:
+    """Cumulative step boosts at each grid day (rows, len(grid))."""
+    total = np.zeros((finish.shape[0], len(grid)))
+    for item, step in zip(k.boost_items, k.boost_steps):
+        if step:
+            total += step * (finish[:, item][:, None] <= grid[None, :])
+    return total
+
+
+def _counter(k: KpiSpec, grid, finish, rate, seed: int, chunk: int) -> np.ndarray:
+    n = finish.shape[0]
+    dt_years = np.diff(grid) / DAYS_PER_YEAR
+    lam = rate[:, None] * dt_years[None, :]
+    for item, add in zip(k.boost_items, k.boost_rates):
+        if add:
+            lam = lam + add * _exposure_years(grid, finish[:, item])
+    rng = streams.generator(seed, chunk, f"kpi/{k.id}/arrivals")
+    arrivals = rng.poisson(np.maximum(lam, 0.0)).astype(np.float64)
+    lapses = np.zeros_like(arrivals)
+    if k.measure is KpiMeasure.STOCK and k.attrition_years:
+        lapses = _lapses(k, grid, arrivals, seed, chunk)
+    start = k.baseline if k.measure is KpiMeasure.STOCK else 0.0
+    path = np.empty((n, len(grid)))
+    path[:, 0] = start
+    path[:, 1:] = start + np.cumsum(arrivals - lapses, axis=1)
+    return path + _steps(k, grid, finish)
+
+
+def _lapses(k: KpiSpec, grid: np.ndarray, arrivals: np.ndarray, seed: int, chunk: int) -> np.ndarray:
+    """Units whose certificate lapses in each interval and is not renewed.
+
+    Baseline units come up for renewal uniformly over the first ``attrition_years``
+    (assumption: their certificate ages are uniform on the as-of date); units that
+    arrive later come up ``attrition_years`` after arrival (interval midpoint).
+    Renewed units would come up again after a further period, beyond any horizon
+    used here, and are not followed.
+    """
+    n, g = arrivals.shape
+    period = k.attrition_years * DAYS_PER_YEAR
+    p_lapse = 1.0 - k.renewal_prob
+    rng = streams.generator(seed, chunk, f"kpi/{k.id}/lapses")
+    base_total = rng.binomial(int(round(k.baseline)), p_lapse, size=n)
+    share = np.clip(np.minimum(grid[1:], period) - np.minimum(grid[:-1], period), 0.0, None) / period
+    pvals = np.append(share, max(0.0, 1.0 - share.sum()))
+    lapses = rng.multinomial(base_total, pvals)[:, :g].astype(np.float64)
+    mids = 0.5 * (grid[:-1] + grid[1:]) + period
+    due = np.searchsorted(grid[1:], mids, side="left")  # interval in which each cohort is due
+    later = rng.binomial(arrivals.astype(np.int64), p_lapse).astype(np.float64)
+    for src in np.nonzero(due < g)[0]:
+        lapses[:, due[src]] += later[:, src]
+    return lapses
+
+
+def _index(k: KpiSpec, grid, finish, log_growth, seed: int, chunk: int) -> np.ndarray:
+    n = finish.shape[0]
+    dt = np.diff(grid)
+    dlog = log_growth[:, None] * (dt / DAYS_PER_YEAR)[None, :]
+    for item, add in zip(k.boost_items, k.boost_rates):
+        if add:
+            dlog = dlog + add * _exposure_years(grid, finish[:, item])
+    if k.volatility > 0:
+        z = streams.generator(seed, chunk, f"kpi/{k.id}/noise").standard_normal((n, len(dt)))
+        dlog = dlog + k.volatility * np.sqrt(dt / DAYS_PER_MONTH)[None, :] * z
+    path = np.empty((n, len(grid)))
+    path[:, 0] = 0.0
+    path[:, 1:] = np.cumsum(dlog, axis=1)
+    return k.baseline * np.exp(path) + _steps(k, grid, finish)

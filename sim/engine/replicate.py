@@ -1,0 +1,123 @@
+"""One chunk of replications: draw, schedule, KPIs, targets -> a compact record.
+
+A chunk's record is a handful of preallocated float32/uint8 arrays (never
+per-replication dicts). Column names of the Parquet table are built here and
+nowhere else; analysis reads them through :func:`column`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import pyarrow as pa
+
+from sim.engine import streams
+from sim.engine.compiled import CompiledModel
+from sim.engine.forward import forward_pass
+from sim.engine.kpis import kpi_paths
+from sim.engine.processes import simulate_rows
+from sim.engine.sampling import draw_chunk
+from sim.engine.targets import evaluate_targets
+
+
+class Engine(StrEnum):
+    """Which schedule engine runs a chunk."""
+
+    AUTO = "auto"  # vectorised when no resource contention is possible, else SimPy
+    SIMPY = "simpy"
+    VECTOR = "vector"
+
+
+def column(kind: str, key: str, at: str | None = None) -> str:
+    """Record column name, e.g. ``finish:T14``, ``kpi:K_HT@2022-12-31``, ``met:TG_1030``."""
+    return f"{kind}:{key}" + (f"@{at}" if at else "")
+
+
+@dataclass
+class ChunkRecord:
+    """Results of ``rows`` replications of one chunk."""
+
+    chunk: int
+    rows: int
+    start: np.ndarray  # (rows, items) float32
+    finish: np.ndarray
+    kpi: np.ndarray  # (rows, kpis, checkpoints) float32
+    achieved: np.ndarray  # (rows, targets) float32
+    met: np.ndarray  # (rows, targets) uint8
+    risk: np.ndarray  # (rows, risk instances) uint8
+    multiplier: np.ndarray  # (rows, items) float32
+    shock_start: np.ndarray  # (rows, shocks) float32, inf when the shock did not fire
+    shock_length: np.ndarray
+    factor: np.ndarray  # (rows, factors) float32
+    kpi_rate: np.ndarray  # (rows, kpis) float32
+
+    def to_table(self, model: CompiledModel) -> pa.Table:
+        """Wide Arrow table: one row per replication, one column per recorded quantity."""
+        cols: dict[str, np.ndarray] = {
+            "rep": self.chunk * streams.CHUNK + np.arange(self.rows, dtype=np.int64)
+        }
+        for j, iid in enumerate(model.item_ids):
+            cols[column("start", iid)] = self.start[:, j]
+            cols[column("finish", iid)] = self.finish[:, j]
+        for j, k in enumerate(model.kpis):
+            for c, d in enumerate(model.checkpoints):
+                cols[column("kpi", k.id, d.isoformat())] = self.kpi[:, j, c]
+        for j, t in enumerate(model.targets):
+            cols[column("achieved", t.id)] = self.achieved[:, j]
+            cols[column("met", t.id)] = self.met[:, j]
+        for j, r in enumerate(model.risks):
+            cols[column("risk", r.key)] = self.risk[:, j]
+        for j, iid in enumerate(model.item_ids):
+            cols[column("mult", iid)] = self.multiplier[:, j]
+        for j, s in enumerate(model.shocks):
+            cols[column("shock_start", s.id)] = self.shock_start[:, j]
+            cols[column("shock_length", s.id)] = self.shock_length[:, j]
+        for j, f in enumerate(model.factor_ids):
+            cols[column("factor", f)] = self.factor[:, j]
+        for j, k in enumerate(model.kpis):
+            cols[column("rate", k.id)] = self.kpi_rate[:, j]
+        return pa.table(cols)
+
+
+def choose_engine(model: CompiledModel, engine: Engine) -> Engine:
+    if engine is Engine.AUTO:
+        return Engine.SIMPY if model.has_contention() else Engine.VECTOR
+    return engine
+
+
+def run_chunk(
+    model: CompiledModel,
+    *,
+    seed: int,
+    chunk: int,
+    rows: int = streams.CHUNK,
+    engine: Engine = Engine.AUTO,
+    lhs: bool = False,
+) -> ChunkRecord:
+    """Simulate the first ``rows`` replications of chunk ``chunk``."""
+    draws = draw_chunk(model, seed=seed, chunk=chunk, lhs=lhs).rows(slice(0, rows))
+    if choose_engine(model, engine) is Engine.SIMPY:
+        start, finish = simulate_rows(model, draws)
+    else:
+        start, finish = forward_pass(model, draws)
+    path = kpi_paths(model, finish, draws.kpi_rate, seed=seed, chunk=chunk)
+    achieved, met = evaluate_targets(model, finish, path)
+    ck = np.searchsorted(model.kpi_grid, model.checkpoint_days)
+    f32 = np.float32
+    return ChunkRecord(
+        chunk=chunk,
+        rows=rows,
+        start=start.astype(f32),
+        finish=finish.astype(f32),
+        kpi=path[:, :, ck].astype(f32),
+        achieved=achieved.astype(f32),
+        met=met.astype(np.uint8),
+        risk=draws.risk_fired.astype(np.uint8),
+        multiplier=draws.multiplier.astype(f32),
+        shock_start=draws.pause_start.astype(f32),
+        shock_length=(draws.pause_end - draws.pause_start).astype(f32),
+        factor=draws.factor.astype(f32),
+        kpi_rate=draws.kpi_rate.astype(f32),
+    )

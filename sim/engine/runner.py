@@ -1,0 +1,213 @@
+"""Monte Carlo runner: chunks of replications over an executor, in chunk order.
+
+Chunk ``c`` always holds replications ``c*CHUNK ... c*CHUNK + CHUNK - 1`` and
+its draws depend only on (seed, c, quantity), so the records are bit-identical
+for any executor and worker count. Records reach the ``sink`` in chunk order.
+
+Executors: ``inline`` (this process), ``pool`` (a fork process pool; the
+default, all cores) and ``dask`` (a ``dask.distributed`` scheduler address, or
+``local`` for a LocalCluster).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+import multiprocessing as mp
+
+import numpy as np
+
+from sim.engine import streams
+from sim.engine.compiled import CompiledModel
+from sim.engine.replicate import ChunkRecord, Engine, choose_engine, run_chunk
+
+
+class Executor(StrEnum):
+    INLINE = "inline"
+    POOL = "pool"
+    DASK = "dask"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How to run: every field is recorded in the manifest."""
+
+    runs: int = 10_000
+    seed: int = 20200116
+    workers: int | None = None  # None: all cores
+    executor: Executor = Executor.POOL
+    scheduler: str | None = None  # dask address or "local"
+    engine: Engine = Engine.AUTO
+    lhs: bool = False
+    precision: float | None = None  # stop when every target's standard error is below
+    min_runs: int = 2 * streams.CHUNK
+    progress: bool = False
+
+
+@dataclass
+class RunStats:
+    """What the runner measured while running."""
+
+    runs: int = 0
+    chunks: int = 0
+    engine: str = ""
+    executor: str = ""
+    workers: int = 1
+    wall_seconds: float = 0.0
+    stopped_by_precision: bool = False
+    max_target_se: float = float("nan")
+    met_counts: np.ndarray | None = field(default=None, repr=False)
+
+
+def chunk_rows(runs: int) -> list[tuple[int, int]]:
+    """(chunk index, rows) for ``runs`` replications."""
+    full, rest = divmod(runs, streams.CHUNK)
+    out = [(c, streams.CHUNK) for c in range(full)]
+    if rest:
+        out.append((full, rest))
+    return out
+
+
+def run_monte_carlo(
+    model: CompiledModel,
+    config: RunConfig,
+    sink: Callable[[ChunkRecord], None],
+) -> RunStats:
+    """Run ``config.runs`` replications (fewer if the precision rule stops earlier).
+
+    Parameters
+    ----------
+    model : CompiledModel
+    config : RunConfig
+    sink : callable
+        Receives every :class:`ChunkRecord`, in chunk order.
+    """
+    t0 = time.perf_counter()
+    workers = config.workers or os.cpu_count() or 1
+    executor = Executor.DASK if config.scheduler else config.executor
+    if workers == 1 and executor is Executor.POOL:
+        executor = Executor.INLINE
+    stats = RunStats(engine=str(choose_engine(model, config.engine)), executor=str(executor), workers=workers)
+    met = np.zeros(len(model.targets))
+    bar = _progress(config, model)
+    for rec in _records(model, config, executor, workers):
+        sink(rec)
+        stats.runs += rec.rows
+        stats.chunks += 1
+        met += rec.met.sum(axis=0)
+        if bar is not None:
+            bar.update(rec.rows)
+        se = _max_se(met, stats.runs)
+        stats.max_target_se = se
+        if config.precision and stats.runs >= config.min_runs and se < config.precision:
+            stats.stopped_by_precision = True
+            break
+    if bar is not None:
+        bar.close()
+    stats.met_counts = met
+    stats.wall_seconds = time.perf_counter() - t0
+    return stats
+
+
+def _max_se(met: np.ndarray, n: int) -> float:
+    if n == 0 or met.size == 0:
+        return float("nan")
+    p = met / n
+    return float(np.sqrt(p * (1 - p) / n).max())
+
+
+def _progress(config: RunConfig, model: CompiledModel):
+    if not config.progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=config.runs, unit="rep", desc="simulating", leave=False)
+
+
+def _records(model, config: RunConfig, executor: Executor, workers: int) -> Iterator[ChunkRecord]:
+    jobs = chunk_rows(config.runs)
+    args = dict(seed=config.seed, engine=config.engine, lhs=config.lhs)
+    if executor is Executor.INLINE:
+        for c, rows in jobs:
+            yield run_chunk(model, chunk=c, rows=rows, **args)
+    elif executor is Executor.POOL:
+        yield from _pool_records(model, jobs, args, workers)
+    else:
+        yield from _dask_records(model, jobs, args, workers, config.scheduler or "local")
+
+
+# -- process pool --------------------------------------------------------------
+_WORKER_MODEL: CompiledModel | None = None  # set once per worker process by the initializer
+
+
+def _init_worker(model: CompiledModel) -> None:
+    global _WORKER_MODEL
+    _WORKER_MODEL = model
+
+
+def _pool_chunk(chunk: int, rows: int, args: dict) -> ChunkRecord:
+    assert _WORKER_MODEL is not None
+    return run_chunk(_WORKER_MODEL, chunk=chunk, rows=rows, **args)
+
+
+def _pool_records(model, jobs, args, workers: int) -> Iterator[ChunkRecord]:
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    window = 2 * workers  # bound memory: at most this many chunks in flight
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(model,)) as pool:
+        pending = []
+        it = iter(jobs)
+        for c, rows in it:
+            pending.append(pool.submit(_pool_chunk, c, rows, args))
+            if len(pending) >= window:
+                break
+        while pending:
+            rec = pending.pop(0).result()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(pool.submit(_pool_chunk, nxt[0], nxt[1], args))
+            yield rec
+
+
+# -- dask ------------------------------------------------------------------------
+def _dask_chunk(model: CompiledModel, chunk: int, rows: int, args: dict) -> ChunkRecord:
+    return run_chunk(model, chunk=chunk, rows=rows, **args)
+
+
+def _dask_records(model, jobs, args, workers: int, scheduler: str) -> Iterator[ChunkRecord]:
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise RuntimeError("the Dask executor needs `pip install dask[distributed]`") from exc
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=40)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        remote_model = client.scatter(model, broadcast=True)
+        window = max(2 * workers, 4)
+        it = iter(jobs)
+        pending = [client.submit(_dask_chunk, remote_model, c, r, args, pure=False)
+                   for c, r in (next(it) for _ in range(min(window, len(jobs))))]
+        while pending:
+            fut = pending.pop(0)
+            rec = fut.result()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(client.submit(_dask_chunk, remote_model, nxt[0], nxt[1], args, pure=False))
+            yield rec
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def n_chunks(runs: int) -> int:
+    return math.ceil(runs / streams.CHUNK)

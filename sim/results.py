@@ -1,0 +1,106 @@
+"""The results I/O module: run directories, Parquet records, tables, manifest.
+
+A run is written into ``<out>.partial`` and renamed to ``<out>`` only when
+complete, so a failed or interrupted run never leaves a directory that looks
+finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from sim.engine.compiled import CompiledModel
+from sim.engine.replicate import ChunkRecord
+
+RECORDS = "records.parquet"
+MANIFEST = "manifest.json"
+
+
+def params_hash(params_dir: Path) -> str:
+    """SHA-256 over the params files (names and bytes), independent of file order on disk."""
+    h = hashlib.sha256()
+    for p in sorted(Path(params_dir).glob("*.csv")):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def default_run_dir(root: Path, scenario: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return Path(root) / f"{scenario}-{stamp}"
+
+
+class RunWriter:
+    """Streams chunk records to Parquet inside a partial directory; ``commit`` finishes it."""
+
+    def __init__(self, out: Path, model: CompiledModel):
+        self.out = Path(out)
+        self.partial = self.out.with_name(self.out.name + ".partial")
+        if self.partial.exists():
+            shutil.rmtree(self.partial)
+        self.partial.mkdir(parents=True)
+        self.model = model
+        self._writer: pq.ParquetWriter | None = None
+
+    def __call__(self, rec: ChunkRecord) -> None:
+        table = rec.to_table(self.model)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.partial / RECORDS, table.schema, compression="zstd")
+        self._writer.write_table(table)
+
+    def close_records(self) -> Path:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        return self.partial / RECORDS
+
+    def write_table(self, name: str, df: pd.DataFrame) -> None:
+        df.to_csv(self.partial / name, index=False, encoding="utf-8")
+
+    def write_manifest(self, manifest: dict) -> None:
+        text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default)
+        (self.partial / MANIFEST).write_text(text + "\n", encoding="utf-8")
+
+    @property
+    def path(self) -> Path:
+        return self.partial
+
+    def commit(self) -> Path:
+        self.close_records()
+        if self.out.exists():
+            shutil.rmtree(self.out)
+        self.partial.rename(self.out)
+        return self.out
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            finally:
+                self._writer = None
+        shutil.rmtree(self.partial, ignore_errors=True)
+
+
+def read_records(run_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    return pd.read_parquet(Path(run_dir) / RECORDS, columns=columns)
+
+
+def read_manifest(run_dir: Path) -> dict:
+    return json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
+
+
+def _json_default(o):
+    if isinstance(o, (date, datetime)):
+        return o.isoformat()
+    if isinstance(o, Path):
+        return str(o)
+    if hasattr(o, "item"):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
