@@ -11,7 +11,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from sim.engine.compiled import CompiledModel, date_of, end_of
+from sim.engine.compiled import FAR_DAY, CompiledModel, date_of, end_of
 from sim.engine.replicate import column
 
 PROGRAMME_END = date(2022, 12, 31)
@@ -86,7 +86,7 @@ def target_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     for spec in model.targets:
         t = by_id[spec.id]
         met = records[column("met", spec.id)].to_numpy(dtype=np.float64)
-        ach = records[column("achieved", spec.id)].to_numpy(dtype=np.float64)
+        ach = np.minimum(records[column("achieved", spec.id)].to_numpy(dtype=np.float64), FAR_DAY)
         p = float(met.mean())
         lo, hi = wilson(np.array([p]), n)
         q50, q80 = np.quantile(ach, [0.5, 0.8])

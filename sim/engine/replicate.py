@@ -117,7 +117,7 @@ def run_chunk(
         risk=draws.risk_fired.astype(np.uint8),
         multiplier=draws.multiplier.astype(f32),
         shock_start=draws.pause_start.astype(f32),
-        shock_length=(draws.pause_end - draws.pause_start).astype(f32),
+        shock_length=np.where(np.isfinite(draws.pause_start), draws.pause_end - draws.pause_start, np.nan).astype(f32),
         factor=draws.factor.astype(f32),
         kpi_rate=draws.kpi_rate.astype(f32),
     )
