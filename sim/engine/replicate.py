@@ -117,7 +117,15 @@ def run_chunk(
         risk=draws.risk_fired.astype(np.uint8),
         multiplier=draws.multiplier.astype(f32),
         shock_start=draws.pause_start.astype(f32),
-        shock_length=np.where(np.isfinite(draws.pause_start), draws.pause_end - draws.pause_start, np.nan).astype(f32),
+        shock_length=_shock_lengths(draws),
         factor=draws.factor.astype(f32),
         kpi_rate=draws.kpi_rate.astype(f32),
     )
+
+
+def _shock_lengths(draws) -> np.ndarray:
+    """Sampled length of each shock that fired; NaN where it did not."""
+    fired = np.isfinite(draws.pause_start)
+    out = np.full(draws.pause_start.shape, np.nan, dtype=np.float32)
+    out[fired] = draws.pause_end[fired] - draws.pause_start[fired]
+    return out
