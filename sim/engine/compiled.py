@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from sim.engine.calendar import WorkCalendar
-from sim.engine.distributions import lognormal_sigma, scale_median, with_lognormal_sigma
+from sim.engine.distributions import cdf_at, lognormal_sigma, scale_median, with_lognormal_sigma
 from sim.model.distribution import Distribution
 from sim.model.entities import Plan
 from sim.model.enums import KpiKind, KpiMeasure, LinkType, RiskMode, RiskPhase, Status, TargetRule
@@ -125,6 +125,8 @@ class CompiledModel:
     resource_capacity: tuple[int, ...]
     resource_ids: tuple[str, ...]
     item_resource: np.ndarray  # int, -1 none
+    elapsed_work: np.ndarray = None  # working days spent before as-of (reported in progress)
+    cond_cdf: np.ndarray = None  # multiplier draws conditioned above this quantile
     meta: dict = field(default_factory=dict)
 
     @property
@@ -174,23 +176,44 @@ def compile_plan(plan: Plan) -> CompiledModel:
     plan_finish_day = np.zeros(n)
     mult_dist: list[Distribution] = []
     wait_dist: list[Distribution | None] = []
+    elapsed = np.zeros(n)  # working days already spent (actual start before as-of)
+    cond_cdf = np.zeros(n)  # P(R <= elapsed / planned): draws are conditioned on R above it
     for k, it in enumerate(items):
         cal = calendars[item_cal[k]]
         fin = end_of(it.plan_finish, as_of)
         plan_finish_day[k] = fin
         st = None if it.plan_start is None else day_of(it.plan_start, as_of)
-        if it.status is Status.DONE:
+        done = it.actual_finish is not None or it.status is Status.DONE
+        if done:
             fixed[k] = True
-            fixed_finish[k] = fin
-            fixed_start[k] = fin if st is None else st
-        begin = st if (it.status is Status.NOT_STARTED and st is not None and st > 0) else 0
+            fixed_finish[k] = fin if it.actual_finish is None else end_of(it.actual_finish, as_of)
+            first = it.actual_start or it.plan_start
+            fixed_start[k] = fixed_finish[k] if first is None else day_of(first, as_of)
+        begin = st if (it.status is Status.NOT_STARTED and it.actual_start is None
+                       and st is not None and st > 0) else 0
         base_wait[k] = begin
         work = float(cal.work_at(fin) - cal.work_at(begin))
         base_work[k] = max(work, 0.0) if it.duration_days is None else it.duration_days
         dist = it.multiplier if it.multiplier is not None else classes[it.project_type].multiplier
         scaling = it.multiplier is None and classes[it.project_type].in_progress_sigma_scaling
         sigma = lognormal_sigma(dist)
-        if it.status is Status.IN_PROGRESS and st is not None and st < 0 and scaling and sigma:
+        if not done and it.actual_start is not None:
+            # reported in progress: total duration = planned total x R, conditioned on R
+            # exceeding the share of the plan already elapsed (no credit for elapsed time twice)
+            a = day_of(it.actual_start, as_of)
+            total = float(cal.work_at(fin) - cal.work_at(min(a, st if st is not None else a)))
+            if it.duration_days is not None:
+                total = it.duration_days
+            spent = float(cal.work_at(0) - cal.work_at(a))
+            if it.percent_complete is not None:
+                base_work[k] = max(total * (1.0 - it.percent_complete), 0.0)
+                if scaling and sigma:
+                    dist = with_lognormal_sigma(dist, sigma * np.sqrt(max(1.0 - it.percent_complete, 0.0)))
+            else:
+                elapsed[k] = spent
+                base_work[k] = total
+                cond_cdf[k] = cdf_at(dist, spent / max(total, 1e-9))
+        elif it.status is Status.IN_PROGRESS and st is not None and st < 0 and scaling and sigma:
             frac = min(1.0, fin / max(fin - st, 1e-9))
             dist = with_lognormal_sigma(dist, sigma * np.sqrt(frac))
         if it.finish_aspirational:
@@ -251,6 +274,8 @@ def compile_plan(plan: Plan) -> CompiledModel:
         resource_capacity=capacity,
         resource_ids=resource_ids,
         item_resource=item_resource,
+        elapsed_work=elapsed,
+        cond_cdf=cond_cdf,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from sim.model.distribution import Z90, Distribution
 from sim.model.enums import DistFamily
@@ -127,6 +127,18 @@ def scale_median(dist: Distribution, factor: float) -> Distribution:
     )
 
 
+def cdf_at(dist: Distribution, x: float) -> float:
+    """P(X <= x), by bisection on the quantile function (monotone for every family)."""
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if float(ppf(dist, np.array([mid]))[0]) <= x:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def norm_cdf(z: np.ndarray) -> np.ndarray:
     """Standard normal CDF, kept strictly inside (0, 1) for the quantile functions."""
     return np.clip(special.ndtr(z), 1e-15, 1 - 1e-15)
@@ -147,5 +159,5 @@ __all__ = [
     "scale_median",
     "norm_cdf",
     "mean_of",
-    "stats",
+    "cdf_at",
 ]

@@ -52,12 +52,15 @@ def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False
     wait = np.zeros((size, n_items))
     for i, iid in enumerate(model.item_ids):
         eps = streams.normals(seed, chunk, f"item/{iid}/eps", size=size, lhs=lhs)
-        mult[:, i] = ppf(model.mult_dist[i], norm_cdf(common[:, i] + idio_w[i] * eps))
+        u = norm_cdf(common[:, i] + idio_w[i] * eps)
+        if model.cond_cdf[i] > 0:  # in progress on the as-of date: R given R > elapsed share
+            u = model.cond_cdf[i] + u * (1.0 - model.cond_cdf[i])
+        mult[:, i] = ppf(model.mult_dist[i], u)
         wd = model.wait_dist[i]
         if model.base_wait[i] > 0:
             m = 1.0 if wd is None else ppf(wd, streams.uniforms(seed, chunk, f"item/{iid}/wait", size=size, lhs=lhs))
             wait[:, i] = model.base_wait[i] * m
-    work = model.base_work[None, :] * mult
+    work = model.base_work[None, :] * mult - model.elapsed_work[None, :]
     fired = np.zeros((size, len(model.risks)), dtype=bool)
     for r, risk in enumerate(model.risks):
         occ = streams.uniforms(seed, chunk, f"risk/{risk.key}/occ", size=size, lhs=lhs) < risk.probability

@@ -64,6 +64,10 @@ class Item:
     outdoor: bool = True
     resource_unit: str | None = None
     source: str = ""
+    # progress facts known on the as-of date (actuals); None when not reported
+    actual_start: date | None = None
+    actual_finish: date | None = None
+    percent_complete: float | None = None  # share of the work done, in [0, 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +250,8 @@ class Plan:
     assumptions: tuple[Assumption, ...] = ()
     origin: str = ""  # where it was loaded from (for messages and the manifest)
     checkpoints: tuple[date, ...] = field(default=())  # KPI record dates (year ends)
+    # (file, encoding found) per file read; provenance, so not part of equality
+    file_encodings: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def item(self, item_id: str) -> Item:
         return _index(self.items)[item_id]
