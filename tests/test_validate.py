@@ -533,3 +533,31 @@ def test_every_problem_is_reported_at_once(params: Path) -> None:
     found = {(p.file, p.column) for p in problems_of(params)}
     assert {("items.csv", "plan_finish"), ("links.csv", "succ"), ("risks.csv", "probability"),
             ("targets.csv", "k"), ("kpis.csv", None)} <= found
+
+
+# --- optional progress columns of items.csv ------------------------------------------------
+
+def _add_item_columns(params: Path, **by_id: dict[str, str]) -> None:
+    rows = _rows(params / "items.csv")
+    extra = ["actual_start", "actual_finish", "percent_complete"]
+    out = [rows[0] + extra]
+    for r in rows[1:]:
+        cells = by_id.get(r[0].replace(".", "_"), {})
+        out.append(r + [cells.get(name, "") for name in extra])
+    _write(params / "items.csv", out)
+
+
+def test_progress_columns_are_read(params: Path) -> None:
+    _add_item_columns(params, T01={"actual_start": "2019-03-15", "percent_complete": "0.4"})
+    t01 = load_plan(params).item("T01")
+    assert t01.actual_start.isoformat() == "2019-03-15" and t01.percent_complete == 0.4
+
+
+@pytest.mark.parametrize(("cells", "column", "text"), [
+    ({"percent_complete": "40"}, "percent_complete", "between 0 and 1"),
+    ({"actual_start": "2019-05-01", "actual_finish": "2019-04-01"}, "actual_start", "after actual_finish"),
+    ({"actual_finish": "2020-06-30"}, "actual_finish", "after as_of"),
+])
+def test_bad_progress_facts(params: Path, cells: dict[str, str], column: str, text: str) -> None:
+    _add_item_columns(params, T01=cells)
+    expect(params, "items.csv", 5, column, text=text)

@@ -215,6 +215,9 @@ def _item(c: Cells, cat: v.Catalog) -> Item | None:
     start, finish = c.date("plan_start"), c.date("plan_finish", required=True)
     c.extend(v.date_order(c.file, c.line, ("plan_start", start), ("plan_finish", finish)))
     c.number("seq", low=0)
+    # progress facts: optional columns (not yet in params/README.md), read when present
+    actual_start, actual_finish = c.date("actual_start"), c.date("actual_finish")
+    c.extend(v.date_order(c.file, c.line, ("actual_start", actual_start), ("actual_finish", actual_finish)))
     item = Item(
         id=c.ident("id"), group=c.ident("group"), campaign=c.choice("campaign", Campaign),
         name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
@@ -226,7 +229,8 @@ def _item(c: Cells, cat: v.Catalog) -> Item | None:
         length_km=c.number("length_km", low=0), investment_cny_100m=c.number("investment_cny_100m", low=0),
         duration_days=c.number("duration_days", low=0), multiplier=c.distribution(required=False),
         calendar=calendar, outdoor=c.boolean("outdoor", default=True), resource_unit=resource_unit,
-        source=c.raw("source"),
+        source=c.raw("source"), actual_start=actual_start, actual_finish=actual_finish,
+        percent_complete=c.number("percent_complete", low=0, high=1),
     )
     return item if c.ok else None
 
@@ -385,7 +389,7 @@ def _plan_problems(records: Mapping[str, list], tables: Tables, catalog: v.Catal
     problems += v.target_cycles(_target_refs(tables.get("targets.csv")))
     as_of = _as_of(records["assumptions.csv"])
     if as_of is not None:
-        problems += v.deadline_problems(targets, as_of)
+        problems += v.deadline_problems(targets, as_of) + v.actuals_problems(records["items.csv"], as_of)
     return problems
 
 

@@ -406,3 +406,15 @@ def deadline_problems(targets: Sequence[Located[Target]], as_of: dt.date) -> lis
         for line, t in targets
         if t.deadline < as_of
     ]
+
+
+def actuals_problems(items: Sequence[Located[Item]], as_of: dt.date) -> list[Problem]:
+    """Actual start/finish dates after the as-of date (progress facts must be known on it)."""
+    problems = []
+    for line, item in items:
+        for column, day in (("actual_start", item.actual_start), ("actual_finish", item.actual_finish)):
+            if day is not None and day > as_of:
+                problems.append(Problem("items.csv", line, column, day.isoformat(),
+                                        f"{column} {day} is after as_of {as_of}",
+                                        "actuals are facts known on as_of: leave it blank or correct the date"))
+    return problems
