@@ -14,7 +14,8 @@ them on top of the calendar.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +31,13 @@ class WorkCalendar:
     name: str
     working: np.ndarray  # bool per day
     cum: np.ndarray  # float64, len = horizon + 1; cum[k] = working days in [0, k)
+    _cum_list: list = field(default=None, repr=False, compare=False)
+    _work_list: list = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # plain lists for the scalar methods used inside SimPy processes (fast indexing)
+        object.__setattr__(self, "_cum_list", self.cum.tolist())
+        object.__setattr__(self, "_work_list", self.working.astype(float).tolist())
 
     @staticmethod
     def from_windows(name: str, horizon_days: int, windows: list[tuple[int, int]]) -> "WorkCalendar":
@@ -73,6 +81,36 @@ class WorkCalendar:
         work_days = np.asarray(work_days, dtype=np.float64)
         finish = self.time_at(self.work_at(start) + work_days)
         return np.where(work_days > 0, np.maximum(finish, start), start)
+
+
+    # -- scalar versions (same arithmetic) for the SimPy processes ------------------
+    def work_at1(self, t: float) -> float:
+        """Scalar :meth:`work_at`."""
+        h = len(self._work_list)
+        if t <= 0:
+            return min(t, 0.0)
+        if t >= h:
+            return self._cum_list[h] + (t - h)
+        k = int(t)
+        return self._cum_list[k] + self._work_list[k] * (t - k)
+
+    def time_at1(self, w: float) -> float:
+        """Scalar :meth:`time_at`."""
+        cum = self._cum_list
+        h = len(cum) - 1
+        total = cum[h]
+        if w > total:
+            return h + (w - total)
+        if w <= 0:
+            return min(w, 0.0)
+        k = max(bisect_left(cum, w), 1)
+        return (k - 1) + (w - cum[k - 1])
+
+    def advance1(self, start: float, work_days: float) -> float:
+        """Scalar :meth:`advance`."""
+        if work_days <= 0:
+            return start
+        return max(self.time_at1(self.work_at1(start) + work_days), start)
 
 
 def advance_with_pauses(

@@ -23,33 +23,52 @@ from sim.model.enums import LinkType
 _EPS = 1e-9
 
 
+class _Topology:
+    """Per-model lookup lists shared by every replication (built once, cached)."""
+
+    def __init__(self, model: CompiledModel):
+        n = model.n_items
+        self.n_start_preds = [len(p) for p in model.start_preds]
+        self.succ_start: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # SS
+        self.succ_finish: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # FS
+        for i, preds in enumerate(model.start_preds):
+            for p, typ, lag in preds:
+                (self.succ_finish if typ is LinkType.FS else self.succ_start)[p].append((i, lag))
+        self.ff_pred_set = sorted({p for preds in model.ff_preds for p, _ in preds})
+        self.group_sizes = [len(g) for g in model.order]
+        self.group_of = model.sync_group.tolist()
+        self.fixed = model.fixed.tolist()
+
+
+def _topology(model: CompiledModel) -> _Topology:
+    topo = model.meta.get("simpy_topology")
+    if topo is None:
+        topo = model.meta["simpy_topology"] = _Topology(model)
+    return topo
+
+
 class _Replication:
     """State of one replication; built, run to completion, read, discarded."""
 
     def __init__(self, model: CompiledModel, draws: Draws, row: int):
         self.m = model
         self.env = simpy.Environment()
-        self.work = draws.work[row]
+        self.work = draws.work[row].tolist()
         self.wait = draws.wait[row]
-        self.ps = draws.pause_start[row]
-        self.pe = draws.pause_end[row]
+        self.ps = draws.pause_start[row].tolist()
+        self.pe = draws.pause_end[row].tolist()
         n = model.n_items
         self.start = np.full(n, np.nan)
         self.finish = np.full(n, np.nan)
-        self.es = self.wait.copy()
-        self.pending = np.array([len(p) for p in model.start_preds], dtype=np.int64)
-        self.succ_start: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # SS
-        self.succ_finish: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # FS
-        for i, preds in enumerate(model.start_preds):
-            for p, typ, lag in preds:
-                (self.succ_finish if typ is LinkType.FS else self.succ_start)[p].append((i, lag))
-        self.done_evt: dict[int, simpy.Event] = {
-            p: self.env.event() for preds in model.ff_preds for p, _ in preds
-        }
-        self.group_left = {}
-        for group in model.order:
-            self.group_left[model.sync_group[group[0]]] = len(group)
-        self.group_max = np.full(len(model.order), -np.inf)
+        topo = _topology(model)
+        self.es = self.wait.tolist()
+        self.pending = list(topo.n_start_preds)
+        self.succ_start, self.succ_finish = topo.succ_start, topo.succ_finish
+        self.done_evt: dict[int, simpy.Event] = {p: self.env.event() for p in topo.ff_pred_set}
+        self.group_left = list(topo.group_sizes)
+        self.group_max = [-np.inf] * len(model.order)
+        self.fixed = topo.fixed
+        self.group_of = topo.group_of
         self.resources = [simpy.Resource(self.env, capacity=c) for c in model.resource_capacity]
         self.in_work: dict[int, simpy.Process] = {}
 
@@ -63,17 +82,17 @@ class _Replication:
         if value > self.es[s]:
             self.es[s] = value
         self.pending[s] -= 1
-        if self.pending[s] == 0 and not self.m.fixed[s]:
+        if self.pending[s] == 0 and not self.fixed[s]:
             self.env.process(self._item(s))
 
     def _member_done(self, i: int, t: float) -> None:
-        g = self.m.sync_group[i]
+        g = self.group_of[i]
         self.group_max[g] = max(self.group_max[g], t)
         self.group_left[g] -= 1
         if self.group_left[g] == 0:
             members = self.m.order[g]
             for j in members:
-                f = self.finish[j] if self.m.fixed[j] else self.group_max[g]
+                f = self.finish[j] if self.fixed[j] else self.group_max[g]
                 self.finish[j] = f
                 for s, lag in self.succ_finish[j]:
                     self._release(s, f + lag)
@@ -105,7 +124,7 @@ class _Replication:
             if not started:
                 started = True
                 self._started(i, t)
-            f = float(cal.advance(t, remaining))
+            f = cal.advance1(t, remaining)
             if f <= t + _EPS and remaining <= _EPS:
                 break
             self.in_work[i] = env.active_process
@@ -115,7 +134,7 @@ class _Replication:
                 break
             except simpy.Interrupt as stop:
                 s = stop.cause
-                remaining -= float(cal.work_at(s) - cal.work_at(t))
+                remaining -= cal.work_at1(s) - cal.work_at1(t)
                 t = s
                 if remaining <= _EPS:
                     remaining = 0.0
