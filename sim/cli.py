@@ -83,6 +83,15 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from sim.bench import bench
+
+    for line in bench(args.params, scaling_runs=args.scaling_runs, memory_runs=args.memory_runs,
+                      workers=args.workers):
+        print(line, flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sim",
@@ -98,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.add_argument("--out", type=Path, default=None, help="run directory (default results/<scenario>-<time>)")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("bench", help="measure replications/s, scaling and peak memory on the full plan")
+    p.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params directory")
+    p.add_argument("--scaling-runs", type=int, default=20_000, help="replications for the worker scaling test")
+    p.add_argument("--memory-runs", type=int, default=100_000, help="replications for the peak-memory run")
+    p.add_argument("--workers", type=int, default=None, help="workers (default: all cores)")
+    p.set_defaults(func=_cmd_bench)
     return parser
 
 
