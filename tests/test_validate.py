@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sim.model.load import load_plan
 from sim.model.problems import PlanError, Problem
@@ -561,3 +563,31 @@ def test_progress_columns_are_read(params: Path) -> None:
 def test_bad_progress_facts(params: Path, cells: dict[str, str], column: str, text: str) -> None:
     _add_item_columns(params, T01=cells)
     expect(params, "items.csv", 5, column, text=text)
+
+
+# --- robustness: any broken cell gives a Plan or a PlanError, never a traceback ------------
+
+_JUNK = st.one_of(
+    st.sampled_from(["", "-1", "0", "1e400", "nan", "2020-02-30", "2020/1/1", "x;y", "all", "type:", ":",
+                     "*", "|", "1|", "T01", "SYNC", "kpi_ge", "环山路", '"', "0.5|0.5", "true"]),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_broken_cell_gives_plan_or_plan_error(params: Path, data) -> None:
+    file = data.draw(st.sampled_from(sorted(p.name for p in FIXTURE.glob("*.csv"))))
+    rows = _rows(FIXTURE / file)
+    line = data.draw(st.integers(2, len(rows)))
+    column = data.draw(st.sampled_from(rows[0]))
+    value = data.draw(_JUNK).replace("\r", "").replace("\n", "")
+    shutil.copyfile(FIXTURE / file, params / file)
+    set_cell(params, file, line, column, value)
+    try:
+        load_plan(params)
+    except PlanError as exc:
+        assert all("\n" not in str(p) for p in exc.problems)
+        assert all(p.file in {*(q.name for q in FIXTURE.glob("*.csv"))} for p in exc.problems)
+    finally:
+        shutil.copyfile(FIXTURE / file, params / file)

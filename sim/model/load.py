@@ -177,9 +177,9 @@ def _id_problems(tables: Tables) -> list[Problem]:
     return problems
 
 
-# --- one builder per file: Cells of a row -> record (None when the row is unusable) -------
+# --- one builder per file: the Cells of a row -> a record, kept only when the cells are ok ---
 
-def _assumption(c: Cells, cat: v.Catalog) -> Assumption | None:
+def _assumption(c: Cells, cat: v.Catalog) -> Assumption:
     key = c.ident("key")
     if key == "as_of":
         c.date("value", required=True)
@@ -192,16 +192,15 @@ def _assumption(c: Cells, cat: v.Catalog) -> Assumption | None:
     elif key == "preconstruction_type":
         c.extend(v.unknown_refs(c.file, c.line, "value", [c.text("value", required=True)], cat.project_types,
                                 what="project type", home="duration_classes.csv project_type"))
-    return Assumption(key, c.raw("value"), c.raw("unit"), c.raw("source")) if c.ok else None
+    return Assumption(key, c.raw("value"), c.raw("unit"), c.raw("source"))
 
 
-def _unit(c: Cells, cat: v.Catalog) -> Unit | None:
-    unit = Unit(c.ident("id"), c.text("name_zh", required=True), c.text("name_en", required=True),
+def _unit(c: Cells, cat: v.Catalog) -> Unit:
+    return Unit(c.ident("id"), c.text("name_zh", required=True), c.text("name_en", required=True),
                 c.positive_int("capacity"), c.raw("source"))
-    return unit if c.ok else None
 
 
-def _item(c: Cells, cat: v.Catalog) -> Item | None:
+def _item(c: Cells, cat: v.Catalog) -> Item:
     units, leads = _unit_cell(c.entries("units"))
     c.extend(v.unknown_refs(c.file, c.line, "units", units, cat.unit_ids, what="unit", home="units.csv id"))
     c.extend(v.unknown_refs(c.file, c.line, "project_type", [c.ident("project_type")], cat.project_types,
@@ -218,7 +217,7 @@ def _item(c: Cells, cat: v.Catalog) -> Item | None:
     # progress facts: optional columns (not yet in params/README.md), read when present
     actual_start, actual_finish = c.date("actual_start"), c.date("actual_finish")
     c.extend(v.date_order(c.file, c.line, ("actual_start", actual_start), ("actual_finish", actual_finish)))
-    item = Item(
+    return Item(
         id=c.ident("id"), group=c.ident("group"), campaign=c.choice("campaign", Campaign),
         name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
         units=units, lead_units=leads, project_type=c.raw("project_type"), status=c.choice("status", Status),
@@ -232,7 +231,6 @@ def _item(c: Cells, cat: v.Catalog) -> Item | None:
         source=c.raw("source"), actual_start=actual_start, actual_finish=actual_finish,
         percent_complete=c.number("percent_complete", low=0, high=1),
     )
-    return item if c.ok else None
 
 
 def _unit_cell(entries: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -245,79 +243,71 @@ def _unit_cell(entries: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ..
     return units, leads or (units if len(units) == 1 else ())
 
 
-def _link(c: Cells, cat: v.Catalog) -> Link | None:
+def _link(c: Cells, cat: v.Catalog) -> Link:
     pred, succ = c.ident("pred"), c.ident("succ")
     for column, value in (("pred", pred), ("succ", succ)):
         c.extend(v.unknown_refs(c.file, c.line, column, [value], cat.item_ids, what="item", home="items.csv id"))
-    link = Link(pred, succ, c.choice("type", LinkType), c.number("lag_days", default=0.0),
+    return Link(pred, succ, c.choice("type", LinkType), c.number("lag_days", default=0.0),
                 c.raw("note"), c.raw("source"))
-    return link if c.ok else None
 
 
-def _duration_class(c: Cells, cat: v.Catalog) -> DurationClass | None:
-    record = DurationClass(c.ident("project_type"), c.text("name_en", required=True),
-                           c.distribution(required=True),
-                           c.boolean("in_progress_sigma_scaling", default=True), c.raw("source"))
-    return record if c.ok else None
+def _duration_class(c: Cells, cat: v.Catalog) -> DurationClass:
+    return DurationClass(c.ident("project_type"), c.text("name_en", required=True), c.distribution(required=True),
+                         c.boolean("in_progress_sigma_scaling", default=True), c.raw("source"))
 
 
-def _factor(c: Cells, cat: v.Catalog) -> Factor | None:
+def _factor(c: Cells, cat: v.Catalog) -> Factor:
     members = c.entries("members", required=True)
     c.extend(v.selector_problems(c.file, c.line, "members", members, cat))
-    factor = Factor(c.ident("id"), c.number("loading", required=True, low=0, high=1), members,
-                    c.raw("name_en"), c.raw("source"))
-    return factor if c.ok else None
+    return Factor(c.ident("id"), c.number("loading", required=True, low=0, high=1), members,
+                  c.raw("name_en"), c.raw("source"))
 
 
-def _correlation(c: Cells, cat: v.Catalog) -> FactorCorrelation | None:
+def _correlation(c: Cells, cat: v.Catalog) -> FactorCorrelation:
     a, b = c.ident("a"), c.ident("b")
     for column, value in (("a", a), ("b", b)):
         c.extend(v.unknown_refs(c.file, c.line, column, [value], cat.factor_ids,
                                 what="factor", home="factors.csv id"))
-    record = FactorCorrelation(a, b, c.number("rho", required=True, low=-1, high=1), c.raw("source"))
-    return record if c.ok else None
+    return FactorCorrelation(a, b, c.number("rho", required=True, low=-1, high=1), c.raw("source"))
 
 
-def _risk(c: Cells, cat: v.Catalog) -> Risk | None:
+def _risk(c: Cells, cat: v.Catalog) -> Risk:
     targets = c.entries("targets", required=True)
     c.extend(v.selector_problems(c.file, c.line, "targets", targets, cat))
-    risk = Risk(
+    return Risk(
         id=c.ident("id"), name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
         probability=c.number("probability", required=True, low=0, high=1),
         impact=c.distribution(required=True), targets=targets,
         mode=c.choice("mode", RiskMode, default=RiskMode.EACH),
         phase=c.choice("phase", RiskPhase, default=RiskPhase.DURATION), source=c.raw("source"),
     )
-    return risk if c.ok else None
 
 
-def _shock(c: Cells, cat: v.Catalog) -> Shock | None:
+def _shock(c: Cells, cat: v.Catalog) -> Shock:
     affects = c.entries("affects", required=True)
     c.extend(v.selector_problems(c.file, c.line, "affects", affects, cat))
     start, end = c.date("window_start", required=True), c.date("window_end", required=True)
     c.extend(v.date_order(c.file, c.line, ("window_start", start), ("window_end", end)))
-    shock = Shock(
+    return Shock(
         id=c.ident("id"), name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
         probability=c.number("probability", required=True, low=0, high=1), window_start=start, window_end=end,
         length=c.distribution(required=True), affects=affects, source=c.raw("source"),
     )
-    return shock if c.ok else None
 
 
-def _calendar_window(c: Cells, cat: v.Catalog) -> CalendarWindow | None:
+def _calendar_window(c: Cells, cat: v.Catalog) -> CalendarWindow:
     start, end = c.date("start", required=True), c.date("end", required=True)
     c.extend(v.date_order(c.file, c.line, ("start", start), ("end", end)))
-    window = CalendarWindow(c.ident("calendar"), start, end, c.raw("name_en"), c.raw("source"))
-    return window if c.ok else None
+    return CalendarWindow(c.ident("calendar"), start, end, c.raw("name_en"), c.raw("source"))
 
 
-def _kpi(c: Cells, cat: v.Catalog) -> Kpi | None:
+def _kpi(c: Cells, cat: v.Catalog) -> Kpi:
     kind = c.choice("kind", KpiKind)
     measure = c.choice("measure", KpiMeasure, default=KpiMeasure.STOCK)
     cumulative = measure is KpiMeasure.CUMULATIVE
     units = c.entries("units")
     c.extend(v.unknown_refs(c.file, c.line, "units", units, cat.unit_ids, what="unit", home="units.csv id"))
-    kpi = Kpi(
+    return Kpi(
         id=c.ident("id"), name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
         kind=kind, unit_en=c.text("unit_en", required=True),
         baseline=c.number("baseline", required=not cumulative, default=0.0, low=0),
@@ -328,30 +318,27 @@ def _kpi(c: Cells, cat: v.Catalog) -> Kpi | None:
         volatility=c.number("volatility", default=0.0, low=0), units=units, group=c.raw("group"),
         source=c.raw("source"),
     )
-    return kpi if c.ok else None
 
 
-def _kpi_boost(c: Cells, cat: v.Catalog) -> KpiBoost | None:
+def _kpi_boost(c: Cells, cat: v.Catalog) -> KpiBoost:
     kpi, item = c.ident("kpi"), c.ident("item")
     c.extend(v.unknown_refs(c.file, c.line, "kpi", [kpi], cat.kpi_ids, what="KPI", home="kpis.csv id"))
     c.extend(v.unknown_refs(c.file, c.line, "item", [item], cat.item_ids, what="item", home="items.csv id"))
-    boost = KpiBoost(kpi, item, c.number("step", default=0.0), c.number("rate_per_year", default=0.0),
-                     c.raw("source"))
-    return boost if c.ok else None
+    return KpiBoost(kpi, item, c.number("step", default=0.0), c.number("rate_per_year", default=0.0),
+                    c.raw("source"))
 
 
-def _target(c: Cells, cat: v.Catalog) -> Target | None:
+def _target(c: Cells, cat: v.Catalog) -> Target:
     rule, refs = c.choice("rule", TargetRule), c.entries("refs", required=True)
     k, threshold = c.positive_int("k"), c.number("threshold")
     c.extend(v.target_rule_problems(c.line, rule=rule, refs=refs, k=k, threshold=threshold, catalog=cat))
     section = c.choice("section", v.TargetSection)
-    target = Target(
+    return Target(
         id=c.ident("id"), name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
         section=section.value if section else "", rule=rule, refs=refs,
         deadline=c.date("deadline", required=True), k=k, threshold=threshold, text_zh=c.raw("text_zh"),
         source=c.raw("source"),
     )
-    return target if c.ok else None
 
 
 _BUILDERS: dict[str, Builder] = {
