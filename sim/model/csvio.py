@@ -1,8 +1,10 @@
 """Reading the params CSV files: encoding, header, rows with their line numbers.
 
-This is the only module that touches the files of params/. It turns a file into
-a :class:`Table` (header and rows, every row knowing the line an editor shows it
-on) or into :class:`~sim.model.problems.Problem` s saying why it cannot.
+This is the only module that touches the files of params/ (``sim.model.load``
+calls it). It turns a file into a :class:`Table` (header and rows, every row
+knowing the line an editor shows it on) or into
+:class:`~sim.model.problems.Problem` s saying why it cannot, and reads the
+cells of a row as typed values with :class:`Cells`.
 
 Encodings: UTF-8 (with or without BOM) is tried first, strictly; then GB18030,
 the superset of the GBK that Excel on Chinese Windows writes for "CSV (逗号分隔)".
