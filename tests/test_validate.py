@@ -591,3 +591,8 @@ def test_any_broken_cell_gives_plan_or_plan_error(params: Path, data) -> None:
         assert all(p.file in {*(q.name for q in FIXTURE.glob("*.csv"))} for p in exc.problems)
     finally:
         shutil.copyfile(FIXTURE / file, params / file)
+
+
+def test_repeated_ref_in_target(params: Path) -> None:
+    line = set_cell(params, "targets.csv", "TB01", "refs", "B01.2020;B01.2022;B01.2020")
+    assert expect(params, "targets.csv", line, "refs", text="more than once").value == "B01.2020"

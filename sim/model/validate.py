@@ -363,7 +363,8 @@ def _single_ref(line: int, rule: TargetRule, refs: Sequence[str], known: frozens
 
 
 def _composite_refs(line: int, refs: Sequence[str], catalog: Catalog) -> list[Problem]:
-    problems = duplicate_ids(TARGETS, "refs", [(line, r) for r in refs])
+    problems = [Problem(TARGETS, line, "refs", ref, f"ref {ref!r} is listed more than once",
+                        "list each ref once") for ref in sorted({r for r in refs if refs.count(r) > 1})]
     if catalog.item_ids is None or catalog.target_ids is None:
         return problems
     for ref in refs:
