@@ -122,3 +122,62 @@ __all__ = [
     "link",
     "plan",
 ]
+
+
+# -- helpers for the engine tests (tests/test_engine_*.py) ---------------------------
+def discrete(values, weights) -> Distribution:
+    """A discrete distribution on ``values`` with (unnormalised) ``weights``."""
+    return Distribution(
+        DistFamily.DISCRETE, values=tuple(float(v) for v in values), weights=tuple(float(w) for w in weights)
+    )
+
+
+def window(first: int, last: int, calendar: str = "construction") -> CalendarWindow:
+    """A non-working window over days ``first .. last`` (inclusive) of ``calendar``."""
+    return CalendarWindow(calendar, day(first), day(last))
+
+
+def shock(
+    sid: str,
+    start_day: int,
+    length: Distribution,
+    *,
+    end_day: int | None = None,
+    probability: float = 1.0,
+    affects=("all",),
+) -> Shock:
+    """A stoppage beginning uniformly in days [start_day, end_day] (fixed when end_day is None)."""
+    return Shock(
+        id=sid,
+        name_zh=sid,
+        name_en=sid,
+        probability=probability,
+        window_start=day(start_day),
+        window_end=day(start_day if end_day is None else end_day),
+        length=length,
+        affects=tuple(affects),
+    )
+
+
+def risk(rid: str, probability: float, impact: Distribution, targets, *, mode: str = "each",
+         phase: str = "duration") -> Risk:
+    """A register risk adding ``impact`` days to each target item with ``probability``."""
+    from sim.model.enums import RiskMode, RiskPhase
+
+    return Risk(id=rid, name_zh=rid, name_en=rid, probability=probability, impact=impact,
+                targets=tuple(targets), mode=RiskMode(mode), phase=RiskPhase(phase))
+
+
+def counter(kid: str, rate_per_year: float, *, cv: float = 0.0, baseline: float = 0.0,
+            measure: str = "cumulative") -> Kpi:
+    """A counter KPI: Poisson arrivals at a (Gamma-distributed when cv > 0) yearly rate."""
+    from sim.model.enums import KpiMeasure
+
+    return Kpi(id=kid, name_zh=kid, name_en=kid, kind=KpiKind.COUNTER, unit_en="count",
+               baseline=baseline, rate_per_year=rate_per_year, rate_cv=cv, measure=KpiMeasure(measure))
+
+
+def target_by(tid: str, item_id: str, deadline: date) -> Target:
+    """Target: ``item_id`` finishes by (the end of) ``deadline``."""
+    return Target(id=tid, name_zh=tid, name_en=tid, section="block", rule=TargetRule.ITEM_BY,
+                  refs=(item_id,), deadline=deadline)
