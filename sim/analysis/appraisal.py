@@ -1,0 +1,175 @@
+"""Tables for the annual appraisal and the report's charts, computed from records.
+
+* :func:`contingency_table` -- P50/P80/P90 against plan, per item and per target;
+* :func:`convergence_table` -- running estimate of key probabilities with its s.e.;
+* :func:`unit_scorecard` -- expected share of each responsible unit's items done
+  by each year end (年度比拼);
+* :func:`targets_met_distribution` -- how many end-2022 targets are met;
+* :func:`kpi_fan_table` -- KPI quantiles at the as-of date and each year end,
+  with the target line;
+* :func:`s_curve_table` -- cumulative probability of finishing by each date.
+
+Days are converted to dates only here, at the edge (end-of-day convention of
+:func:`sim.engine.compiled.date_of`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.drivers import KPI_RULES, achieved_days, item_days
+from sim.analysis.summary import PROGRAMME_END, prob_se
+from sim.engine.compiled import FAR_DAY, CompiledModel, date_of, end_of
+from sim.engine.replicate import column
+from sim.model.enums import Campaign, KpiKind, KpiMeasure, TargetRule
+
+
+def _quantile_dates(days: np.ndarray, plan_day: float, as_of: date) -> dict:
+    q50, q80, q90 = np.quantile(np.minimum(days, FAR_DAY), [0.5, 0.8, 0.9])
+    never = q80 >= FAR_DAY
+    return {
+        "p50": date_of(q50, as_of),
+        "p80": date_of(q80, as_of),
+        "p90": date_of(q90, as_of),
+        "contingency_p80_days": np.nan if never else float(np.ceil(q80) - plan_day),
+        "contingency_p90_days": np.nan if (never or q90 >= FAR_DAY) else float(np.ceil(q90) - plan_day),
+    }
+
+
+def contingency_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
+    """Schedule contingency (P80 - plan, P90 - plan, in calendar days) per item and per target.
+
+    A target's plan date is its deadline; a KPI target that some replications
+    never reach has no date-based contingency (NaN).
+    """
+    finish = item_days(model, records, "finish")
+    achieved = achieved_days(model, records)
+    rows = []
+    for k, iid in enumerate(model.item_ids):
+        rows.append({"kind": "item", "id": iid, "plan": date_of(model.plan_finish_day[k], model.as_of),
+                     **_quantile_dates(finish[:, k], model.plan_finish_day[k], model.as_of)})
+    for t, spec in enumerate(model.targets):
+        rows.append({"kind": "target", "id": spec.id, "plan": date_of(spec.deadline_day, model.as_of),
+                     **_quantile_dates(achieved[:, t], spec.deadline_day, model.as_of)})
+    return pd.DataFrame(rows)
+
+
+def convergence_table(model: CompiledModel, records: pd.DataFrame, target_ids: list[str], *, points: int = 40) -> pd.DataFrame:
+    """Running P(met) of ``target_ids`` after n = 100 ... N replications (log-spaced), with its s.e."""
+    n_all = len(records)
+    grid = np.unique(np.geomspace(min(100, n_all), n_all, points).astype(np.int64))
+    frames = []
+    order = records["rep"].to_numpy().argsort(kind="stable")
+    for tid in target_ids:
+        met = records[column("met", tid)].to_numpy(dtype=np.float64)[order]
+        p = np.cumsum(met)[grid - 1] / grid
+        frames.append(pd.DataFrame({"target": tid, "n": grid, "p_met": p, "se": prob_se(p, 1) / np.sqrt(grid)}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["target", "n", "p_met", "se"])
+
+
+def unit_scorecard(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
+    """Per lead unit and year end: expected and planned share of the unit's items done.
+
+    Every item counts for each of its lead units; external milestones are left out.
+    Expected share = mean over the unit's items of P(finish by the year end).
+    """
+    finish = item_days(model, records, "finish")
+    by_id = {it.id: it for it in model.plan.items}
+    names = {u.id: u for u in model.plan.units}
+    rows = []
+    unit_items: dict[str, list[int]] = {}
+    for k, iid in enumerate(model.item_ids):
+        it = by_id[iid]
+        if it.campaign is Campaign.EXTERNAL:
+            continue
+        for u in it.lead_units or it.units:
+            unit_items.setdefault(u, []).append(k)
+    for u, ks in unit_items.items():
+        for d in model.checkpoints:
+            day = end_of(d, model.as_of)
+            done = finish[:, ks] <= day
+            per_rep = done.mean(axis=1)
+            rows.append(
+                {
+                    "unit": u,
+                    "name_zh": names[u].name_zh if u in names else u,
+                    "name_en": names[u].name_en if u in names else u,
+                    "year_end": d,
+                    "items": len(ks),
+                    "expected_share": float(per_rep.mean()),
+                    "se": float(per_rep.std(ddof=1) / np.sqrt(len(per_rep))) if len(per_rep) > 1 else 0.0,
+                    "planned_share": float(np.mean(model.plan_finish_day[ks] <= day)),
+                    "p_all_done": float(done.all(axis=1).mean()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def end_2022_targets(model: CompiledModel) -> list[str]:
+    """Ids of targets whose deadline is the programme's end (2022-12-31)."""
+    end = end_of(PROGRAMME_END, model.as_of)
+    return [t.id for t in model.targets if t.deadline_day == end]
+
+
+def targets_met_distribution(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
+    """Distribution of the number of end-2022 targets met in a replication."""
+    ids = end_2022_targets(model)
+    met = np.column_stack([records[column("met", t)].to_numpy() for t in ids]) if ids else np.zeros((len(records), 0))
+    count = met.sum(axis=1).astype(np.int64)
+    freq = np.bincount(count, minlength=len(ids) + 1) / max(len(records), 1)
+    return pd.DataFrame(
+        {
+            "targets_met": np.arange(len(ids) + 1),
+            "of": len(ids),
+            "probability": freq,
+            "p_at_least": freq[::-1].cumsum()[::-1],
+        }
+    )
+
+
+def kpi_fan_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
+    """KPI P10/P50/P90 at the as-of date and every checkpoint, with the target line.
+
+    ``target`` is the threshold of ``kpi_ge`` targets on the KPI (from each
+    checkpoint on), or the trajectory ``baseline * (1 + g)^years`` that a
+    ``kpi_cagr_ge`` target with growth g requires.
+    """
+    plan = model.plan
+    rows = []
+    for j, k in enumerate(plan.kpis):
+        start = 0.0 if (k.kind is KpiKind.COUNTER and k.measure is KpiMeasure.CUMULATIVE) else float(k.baseline)
+        linked = [(t, s) for t, s in zip(plan.targets, model.targets) if s.kpi_ref == j and t.rule in KPI_RULES]
+        points = [(model.as_of, np.full(len(records), start))]
+        points += [(d, records[column("kpi", k.id, d.isoformat())].to_numpy(dtype=np.float64)) for d in model.checkpoints]
+        for d, v in points:
+            q10, q50, q90 = np.quantile(v, [0.1, 0.5, 0.9])
+            rows.append({"id": k.id, "date": d, "p10": q10, "p50": q50, "p90": q90, "mean": float(v.mean()),
+                         "target": _target_line(linked, d, model.as_of, float(k.baseline)),
+                         "target_ids": ";".join(t.id for t, _ in linked)})
+    return pd.DataFrame(rows)
+
+
+def _target_line(linked, d: date, as_of: date, baseline: float) -> float:
+    vals = []
+    for t, spec in linked:
+        if t.rule is TargetRule.KPI_GE:
+            vals.append(float(spec.threshold))
+        else:
+            years = (d - as_of).days / 365.25
+            vals.append(baseline * (1.0 + float(spec.threshold)) ** years)
+    return max(vals) if vals else np.nan
+
+
+def s_curve_table(model: CompiledModel, records: pd.DataFrame, item_ids: list[str], *, points: int = 120) -> pd.DataFrame:
+    """P(finish by date) on a grid of dates spanning P1 ... P99.5 of each item's finish."""
+    frames = []
+    for iid in item_ids:
+        f = np.sort(records[column("finish", iid)].to_numpy(dtype=np.float64))
+        lo, hi = np.quantile(f, [0.01, 0.995])
+        grid = np.unique(np.ceil(np.linspace(lo - 30, hi + 30, points)))
+        p = np.searchsorted(f, grid, side="right") / len(f)
+        frames.append(pd.DataFrame({"id": iid, "day": grid, "date": [date_of(g, model.as_of) for g in grid], "p": p}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id", "day", "date", "p"])

@@ -1,0 +1,90 @@
+"""Every analysis table of a run, computed once from its records.
+
+The tables are language-independent; the report renders them in Chinese or
+English. :func:`analyse` is pure (plan + records + run settings in, tables out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sim.analysis.appraisal import (
+    contingency_table,
+    convergence_table,
+    end_2022_targets,
+    kpi_fan_table,
+    targets_met_distribution,
+    unit_scorecard,
+)
+from sim.analysis.criticality import criticality_table
+from sim.analysis.merge import merge_bias
+from sim.analysis.risk_effects import risk_effects
+from sim.engine.compiled import CompiledModel
+from sim.engine.replicate import Engine
+from sim.model.entities import Plan
+
+TABLES = (
+    "criticality",
+    "drivers",
+    "merge_bias",
+    "contingency",
+    "convergence",
+    "scorecard",
+    "targets_met",
+    "kpi_fan",
+)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What the analysis needs to know about how a run was made (from its manifest)."""
+
+    seed: int
+    engine: Engine = Engine.AUTO
+    lhs: bool = False
+    workers: int | None = 1
+
+    @staticmethod
+    def from_manifest(manifest: dict) -> "RunSettings":
+        cfg = manifest.get("config", {})
+        return RunSettings(
+            seed=int(manifest["seed"]),
+            engine=Engine(cfg.get("engine", "auto")),
+            lhs=str(cfg.get("lhs", False)).lower() == "true",
+        )
+
+
+def key_targets(model: CompiledModel, *, limit: int = 8) -> list[str]:
+    """Targets whose probabilities the convergence record follows: the headline ones first."""
+    head = [t.id for t in model.plan.targets if t.section == "headline"]
+    rest = [t for t in end_2022_targets(model) if t not in head]
+    return (head + rest)[:limit] or [t.id for t in model.targets][:limit]
+
+
+def analyse(
+    plan: Plan,
+    model: CompiledModel,
+    records: pd.DataFrame,
+    settings: RunSettings,
+    *,
+    driver_runs: int = 2000,
+) -> dict[str, pd.DataFrame]:
+    """All analysis tables of :data:`TABLES`, keyed by name.
+
+    ``driver_runs`` replications are re-simulated without each risk and shock
+    (see :mod:`sim.analysis.risk_effects`); the rest only reads the records.
+    """
+    runs = min(driver_runs, len(records))
+    return {
+        "criticality": criticality_table(model, records, seed=settings.seed, lhs=settings.lhs),
+        "drivers": risk_effects(plan, records, seed=settings.seed, runs=runs, engine=settings.engine,
+                                lhs=settings.lhs, workers=settings.workers),
+        "merge_bias": merge_bias(model, records),
+        "contingency": contingency_table(model, records),
+        "convergence": convergence_table(model, records, key_targets(model)),
+        "scorecard": unit_scorecard(model, records),
+        "targets_met": targets_met_distribution(model, records),
+        "kpi_fan": kpi_fan_table(model, records),
+    }

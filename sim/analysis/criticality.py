@@ -1,0 +1,116 @@
+"""Criticality, cruciality and the schedule sensitivity index per target and item.
+
+For a target T and an item i, over the replications:
+
+* ``decisive`` -- share in which i is the ref that decides T (see
+  :func:`sim.analysis.drivers.decisive_items`);
+* ``criticality`` -- share in which i lies on the driving chain of T's decisive
+  item (i's own date or duration set T's date through the dependencies);
+  always >= ``decisive``;
+* ``cruciality`` -- Pearson correlation of i's duration (finish - start, days)
+  with T's achieved day; ``finish_corr`` the same for i's finish;
+* ``ssi`` -- schedule sensitivity index ``criticality * sd(duration_i) / sd(T)``
+  (PMI's SSI; 0 when T's date does not vary).
+
+Every share carries its Monte Carlo standard error sqrt(p(1-p)/n). Targets
+decided by a single item add nothing and are left out, as are KPI targets.
+The programme as a whole appears as the pseudo-target ``PROGRAMME_ID``: the
+latest finish of every item planned to finish by 2022-12-31.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.drivers import (
+    KPI_RULES,
+    achieved_days,
+    chain_links,
+    contributors,
+    decisive_items,
+    draws_for,
+    driving_chains,
+    finite_days,
+    item_days,
+)
+from sim.analysis.summary import PROGRAMME_END, prob_se
+from sim.engine.compiled import CompiledModel, end_of
+
+PROGRAMME_ID = "PROGRAMME_2022"
+
+
+def criticality_table(
+    model: CompiledModel, records: pd.DataFrame, *, seed: int, lhs: bool = False
+) -> pd.DataFrame:
+    """Long table: one row per (target, item) where the item is a contributor or ever critical.
+
+    Parameters
+    ----------
+    model : CompiledModel
+        The model the records were simulated from.
+    records : DataFrame
+        Replication records (``rep``, ``start:*``, ``finish:*``, ``achieved:*``).
+    seed, lhs : int, bool
+        The run's seed and sampling mode, to re-draw the work and pause windows.
+    """
+    start = item_days(model, records, "start")
+    finish = item_days(model, records, "finish")
+    achieved = achieved_days(model, records)
+    draws = draws_for(model, records["rep"].to_numpy(), seed=seed, lhs=lhs)
+    links = chain_links(model, start, finish, draws)
+    decisive = decisive_items(model, finish, achieved)
+    duration = finish - start
+    frames = []
+    for t, (spec, items) in enumerate(zip(model.targets, contributors(model))):
+        if spec.rule in KPI_RULES or len(items) < 2:
+            continue
+        frames.append(_one_target(spec.id, items, decisive[:, t], achieved[:, t], links, duration, finish))
+    frames.append(_programme(model, links, duration, finish))
+    out = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    out.insert(1, "item", [model.item_ids[k] for k in out.pop("item_index")])
+    return out.sort_values(["target", "criticality"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def _programme(model: CompiledModel, links, duration, finish) -> pd.DataFrame:
+    end = end_of(PROGRAMME_END, model.as_of)
+    items = np.flatnonzero((model.plan_finish_day <= end) & ~model.fixed)
+    if len(items) < 2:
+        return pd.DataFrame()
+    dec = items[np.argmax(finish[:, items], axis=1)]
+    return _one_target(PROGRAMME_ID, items, dec, finish[:, items].max(axis=1), links, duration, finish)
+
+
+def _one_target(tid, items, decisive, achieved, links, duration, finish) -> pd.DataFrame:
+    n = len(decisive)
+    on_chain = driving_chains(links, decisive)
+    crit = on_chain.mean(axis=0)
+    dec_share = np.bincount(decisive[decisive >= 0], minlength=on_chain.shape[1]) / n
+    keep = np.union1d(items, np.flatnonzero(crit > 0))
+    y = finite_days(achieved)
+    sd_y = y.std()
+    return pd.DataFrame(
+        {
+            "target": tid,
+            "item_index": keep,
+            "decisive": dec_share[keep],
+            "decisive_se": prob_se(dec_share[keep], n),
+            "criticality": crit[keep],
+            "criticality_se": prob_se(crit[keep], n),
+            "cruciality": _corr(duration[:, keep], y),
+            "finish_corr": _corr(finish[:, keep], y),
+            "ssi": np.where(sd_y > 0, crit[keep] * duration[:, keep].std(axis=0) / max(sd_y, 1e-12), 0.0),
+            "contributor": np.isin(keep, items),
+        }
+    )
+
+
+def _corr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each column of ``x`` with ``y``; 0 where either is constant."""
+    xc = x - x.mean(axis=0)
+    yc = y - y.mean()
+    den = np.sqrt((xc**2).sum(axis=0) * (yc**2).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (xc * yc[:, None]).sum(axis=0) / den
+    return np.where(den > 0, r, 0.0)
+
