@@ -50,7 +50,7 @@ ALPHA = 1e-3  # significance level of the goodness-of-fit tests
 CHUNKS = 20  # 20,000 replications per estimate
 SEED = 20200116
 GRID_STEP = 1e-3  # days, for numerical convolution
-ENGINES = [Engine.VECTOR, Engine.SIMPY]
+ENGINES = [Engine.VECTOR, pytest.param(Engine.SIMPY, marks=pytest.mark.slow, id="simpy")]
 
 
 # -- running ------------------------------------------------------------------------------
@@ -499,6 +499,7 @@ def _kpi_values(p, *, kpi: int = 0, checkpoint: int = 0, chunks: int = CHUNKS) -
     return np.concatenate(vals), np.concatenate(fins)
 
 
+@pytest.mark.slow
 def test_boosted_poisson_counter_is_mixed_poisson():
     """N(T) ~ Poisson((r0 T + b (T - S)+) / year) with S the enabling item's finish."""
     r0, b = 20.0, 60.0  # per 365.25-day year (the engine's year)
@@ -537,6 +538,7 @@ def test_boost_after_the_checkpoint_adds_nothing_and_steps_count_once():
 
 
 # -- (j) Gamma-distributed rate: negative binomial -------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("checkpoint", [0, 2])
 def test_gamma_rate_counter_is_negative_binomial(checkpoint):
     rate, cv, baseline = 40.0, 0.5, 100.0
