@@ -92,12 +92,30 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sim.report.build import write_report
+
+    if not (args.run_dir / "manifest.json").is_file():
+        raise UsageError(f"{args.run_dir}: not a run directory (no manifest.json)")
+    for lang in [args.lang] if args.lang else ["zh", "en"]:
+        paths = write_report(args.run_dir, lang=lang, driver_runs=args.driver_runs)
+        print(f"report ({paths['lang']}): {paths['html']}  {paths['xlsx']}  charts: {paths['charts']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sim",
         description="Delivery-risk simulator for the Ring-Daluo-Mountain corridor plan.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("report", help="write the HTML report, workbook and charts of a run directory (no re-run)")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory made by `sim run`")
+    p.add_argument("--lang", choices=["zh", "en"], default=None, help="language (default: both)")
+    p.add_argument("--driver-runs", type=int, default=2000,
+                   help="replications re-run without each risk for the risk ranking (first report only)")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("validate", help="load and check params/, print a summary")
     p.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params directory")

@@ -15,10 +15,11 @@ from sim.analysis.appraisal import (
     convergence_table,
     end_2022_targets,
     kpi_fan_table,
+    s_curve_table,
     targets_met_distribution,
     unit_scorecard,
 )
-from sim.analysis.criticality import criticality_table
+from sim.analysis.criticality import PROGRAMME_ID, criticality_table
 from sim.analysis.merge import merge_bias
 from sim.analysis.risk_effects import risk_effects
 from sim.engine.compiled import CompiledModel
@@ -34,6 +35,7 @@ TABLES = (
     "scorecard",
     "targets_met",
     "kpi_fan",
+    "s_curves",
 )
 
 
@@ -77,8 +79,9 @@ def analyse(
     (see :mod:`sim.analysis.risk_effects`); the rest only reads the records.
     """
     runs = min(driver_runs, len(records))
+    crit = criticality_table(model, records, seed=settings.seed, lhs=settings.lhs)
     return {
-        "criticality": criticality_table(model, records, seed=settings.seed, lhs=settings.lhs),
+        "criticality": crit,
         "drivers": risk_effects(plan, records, seed=settings.seed, runs=runs, engine=settings.engine,
                                 lhs=settings.lhs, workers=settings.workers),
         "merge_bias": merge_bias(model, records),
@@ -87,4 +90,16 @@ def analyse(
         "scorecard": unit_scorecard(model, records),
         "targets_met": targets_met_distribution(model, records),
         "kpi_fan": kpi_fan_table(model, records),
+        "s_curves": s_curve_table(model, records, key_items(crit)),
     }
+
+
+def key_items(criticality: pd.DataFrame, *, limit: int = 6) -> list[str]:
+    """Items for the S-curves: the most critical for the programme's end-2022 finish, then for any target."""
+    if criticality.empty:
+        return []
+    ranked = criticality[criticality["criticality"] > 0].sort_values("criticality", ascending=False)
+    prog = ranked[ranked["target"] == PROGRAMME_ID]
+    rest = ranked
+    ids = list(dict.fromkeys([*prog["item"], *rest["item"]]))
+    return ids[:limit]

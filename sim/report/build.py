@@ -1,0 +1,250 @@
+"""Write a run directory's report: analysis tables, charts, HTML and Excel, per language.
+
+Layout added to a run directory::
+
+    plan.pickle              the plan the run simulated (so a report never guesses)
+    analysis/*.csv           analysis tables (language-independent), cached
+    analysis/meta.json       what they were computed from
+    charts/<lang>/*.png|svg  every chart
+    report.<lang>.html       the self-contained report
+    report.<lang>.xlsx       the workbook
+
+Nothing is re-simulated when the cache is valid; only the risk ranking re-runs
+replications (without each risk, on the run's random numbers), once.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from sim.analysis.bundle import TABLES, RunSettings, analyse
+from sim.analysis.criticality import PROGRAMME_ID
+from sim.engine.compiled import CompiledModel, compile_plan
+from sim.model.entities import Plan
+from sim.report import charts, charts_time
+from sim.report.excel import write_workbook
+from sim.report.fonts import Lang, resolve_lang
+from sim.report.html import Chart, headline_view, render
+from sim.report.i18n import pick, tr
+from sim.report.sources import assumption_views
+from sim.report.style import save, styled
+from sim.report.tables import View, views
+from sim.results import params_hash, read_manifest, read_records
+
+PLAN_FILE = "plan.pickle"
+ANALYSIS_DIR = "analysis"
+ANALYSIS_VERSION = 1
+DRIVER_RUNS = 2000
+
+
+# -- the plan of a run -------------------------------------------------------------
+def run_plan_of(run_dir: Path, *, plan: Plan | None = None) -> Plan:
+    """The plan a run simulated: ``plan`` if given, else the run's snapshot, else its params dir.
+
+    The snapshot (``plan.pickle``) is written the first time a plan is known, so
+    later reports do not depend on params/ staying unchanged. Loading from the
+    manifest's params path warns when the files no longer hash as they did.
+    Pickles run code when loaded: only open run directories you made.
+    """
+    run_dir = Path(run_dir)
+    snap = run_dir / PLAN_FILE
+    if plan is None and snap.exists():
+        try:
+            with snap.open("rb") as fh:
+                return pickle.load(fh)
+        except Exception as exc:  # an old snapshot from another version of the code
+            warnings.warn(f"{snap}: cannot read the plan snapshot ({exc}); reloading params", RuntimeWarning)
+    if plan is None:
+        plan = _plan_from_params(run_dir)
+    if not snap.exists():
+        with snap.open("wb") as fh:
+            pickle.dump(plan, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return plan
+
+
+def _plan_from_params(run_dir: Path) -> Plan:
+    from sim.model.load import load_plan
+
+    man = read_manifest(run_dir)
+    params = Path(str(man.get("params") or ""))
+    if not man.get("params") or not params.is_dir():
+        raise FileNotFoundError(
+            f"{run_dir}: no plan snapshot and the params directory {str(params)!r} of its manifest is not there; "
+            "run `sim report` from the directory the run was made in, or pass the plan"
+        )
+    digest = params_hash(params)
+    if man.get("params_hash") and digest != man["params_hash"]:
+        warnings.warn(
+            f"{params}: the params changed since run {run_dir.name} (hash {digest[:12]} != "
+            f"{str(man['params_hash'])[:12]}); the report uses the current params with the old records",
+            RuntimeWarning,
+        )
+    return load_plan(params)
+
+
+# -- analysis tables, cached -----------------------------------------------------
+def analysis_tables(run_dir: Path, plan: Plan, model: CompiledModel, *, driver_runs: int = DRIVER_RUNS,
+                    records: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The tables of :func:`sim.analysis.bundle.analyse`, from ``analysis/`` when still valid."""
+    run_dir = Path(run_dir)
+    man = read_manifest(run_dir)
+    folder = run_dir / ANALYSIS_DIR
+    stamp = {"version": ANALYSIS_VERSION, "replications": man.get("replications"), "seed": man.get("seed"),
+             "created_utc": man.get("created_utc"), "driver_runs": driver_runs}
+    meta = folder / "meta.json"
+    if meta.exists() and json.loads(meta.read_text(encoding="utf-8")) == stamp:
+        return {k: pd.read_csv(folder / f"{k}.csv", encoding="utf-8") for k in TABLES}
+    records = read_records(run_dir) if records is None else records
+    tables = analyse(plan, model, records, RunSettings.from_manifest(man), driver_runs=driver_runs)
+    folder.mkdir(exist_ok=True)
+    for k, df in tables.items():
+        df.to_csv(folder / f"{k}.csv", index=False, encoding="utf-8")
+    meta.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+    # round-trip through CSV so a fresh and a cached report are built from identical tables
+    return {k: pd.read_csv(folder / f"{k}.csv", encoding="utf-8") for k in TABLES}
+
+
+def focus_targets(model: CompiledModel, targets: pd.DataFrame, tables: dict[str, pd.DataFrame], *,
+                  limit: int = 4) -> list[str]:
+    """Targets that get a tornado and a criticality chart.
+
+    End-2022 targets decided by two or more items, headline and transport first,
+    then by the size of their largest risk effect.
+    """
+    crit, drv = tables["criticality"], tables["drivers"]
+    multi = set(crit["target"]) - {PROGRAMME_ID}
+    rank = {"headline": 0, "transport": 1, "block": 2}
+    eff = drv.groupby("target")["effect_p_met"].max() if not drv.empty else pd.Series(dtype=float)
+    cand = targets[targets["id"].isin(multi) & (targets["deadline"].astype(str) == "2022-12-31")]
+    if cand.empty:
+        cand = targets[targets["id"].isin(multi)]
+    cand = cand.assign(_r=cand["section"].map(lambda s: rank.get(s, 9)), _e=-cand["id"].map(eff).fillna(0))
+    ids = list(cand.sort_values(["_r", "_e"], kind="stable")["id"])
+    by_section = list(dict.fromkeys(cand.sort_values(["_r", "_e"], kind="stable").drop_duplicates("section")["id"]))
+    return list(dict.fromkeys(by_section + ids))[:limit]
+
+
+# -- rendering -------------------------------------------------------------------------
+def _names(plan: Plan) -> tuple[dict, dict, dict]:
+    items = {i.id: (i.name_zh, i.name_en) for i in plan.items}
+    targets = {t.id: (t.name_zh, t.name_en) for t in plan.targets}
+    targets[PROGRAMME_ID] = (tr("programme_2022", Lang.ZH), tr("programme_2022", Lang.EN))
+    drivers = {r.id: (r.name_zh, r.name_en) for r in plan.risks} | {s.id: (s.name_zh, s.name_en) for s in plan.shocks}
+    return items, targets, drivers
+
+
+def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str], *, lang: Lang,
+                  out: Path) -> list[Chart]:
+    """Draw every chart of the report into ``out`` (PNG and SVG); returns them with their PNG bytes."""
+    item_n, target_n, driver_n = _names(plan)
+    items = frames["items"]
+    gantt_rows = items[items["campaign"].isin(["transport", "block"])]
+    jobs = [
+        ("targets", tr("chart_targets", lang), lambda: charts.target_probability_chart(frames["targets"], lang=lang)),
+        ("s_curves", tr("chart_scurves", lang), lambda: charts_time.s_curve_chart(frames["s_curves"], items, lang=lang)),
+        ("gantt", tr("chart_gantt", lang), lambda: charts_time.gantt_chart(gantt_rows, lang=lang)),
+    ]
+    for t in focus:
+        tn = pick(target_n.get(t, (t, t)), lang)
+        jobs.append((f"tornado_{t}", f"{tr('chart_tornado', lang)}: {tn}",
+                     lambda t=t, tn=tn: charts.tornado_chart(frames["drivers"], target=t, target_name=tn,
+                                                             names=driver_n, lang=lang)))
+    for t in [*focus, PROGRAMME_ID]:
+        tn = pick(target_n.get(t, (t, t)), lang)
+        jobs.append((f"criticality_{t}", tr("chart_criticality", lang, target=tn),
+                     lambda t=t, tn=tn: charts.criticality_chart(frames["criticality"], target=t, target_name=tn,
+                                                                 names=item_n, lang=lang)))
+    jobs += [
+        ("kpi_fans", tr("chart_kpi", lang), lambda: charts_time.kpi_fans_figure(frames["kpi_fan"], frames["kpis"], lang=lang)),
+        ("scorecard", tr("chart_scorecard", lang), lambda: charts.scorecard_chart(frames["scorecard"], lang=lang)),
+        ("targets_met", tr("chart_hist", lang), lambda: charts.targets_met_chart(frames["targets_met"], lang=lang)),
+        ("convergence", tr("chart_convergence", lang),
+         lambda: charts.convergence_chart(frames["convergence"], lang=lang,
+                                          names={k: pick(v, lang) for k, v in target_n.items()})),
+    ]
+    out_charts = []
+    for key, title, make in jobs:
+        if key == "kpi_fans" and frames["kpi_fan"].empty:
+            continue
+        fig = make()
+        png, _svg = save(fig, out / key, lang=lang)
+        out_charts.append(Chart(key, title, png.read_bytes()))
+    return out_charts
+
+
+def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
+                 driver_runs: int = DRIVER_RUNS) -> dict[str, Path]:
+    """Write the HTML report, the workbook and the charts of ``run_dir`` in ``lang``.
+
+    Parameters
+    ----------
+    run_dir : Path
+        A finished run directory (records.parquet, items/targets/kpis.csv, manifest.json).
+    lang : {"zh", "en"}
+        Language of titles, headers and names. Chinese falls back to English, with
+        one warning, when no CJK font is available.
+    plan : Plan, optional
+        The plan the run simulated; by default the run's snapshot or its params dir.
+    driver_runs : int
+        Replications re-simulated per risk for the risk ranking (first report only).
+
+    Returns
+    -------
+    dict with keys ``html``, ``xlsx``, ``charts`` (folder) and ``lang`` (effective).
+    """
+    run_dir = Path(run_dir)
+    lang = resolve_lang(lang)
+    plan = run_plan_of(run_dir, plan=plan)
+    model = compile_plan(plan)
+    manifest = read_manifest(run_dir)
+    frames = analysis_tables(run_dir, plan, model, driver_runs=driver_runs)
+    for name in ("items", "targets", "kpis"):
+        frames[name] = pd.read_csv(run_dir / f"{name}.csv", encoding="utf-8")
+    focus = focus_targets(model, frames["targets"], frames)
+    chart_dir = run_dir / "charts" / str(lang)
+    with styled(lang):
+        chart_list = render_charts(plan, frames, focus, lang=lang, out=chart_dir)
+    _, _, driver_n = _names(plan)
+    shown = views(frames, lang, driver_names={k: pick(v, lang) for k, v in driver_n.items()})
+    sources = assumption_views(plan, lang)
+    html_tables = [v for k, v in shown.items() if k != "convergence"]
+    html_path = run_dir / f"report.{lang}.html"
+    html_path.write_text(
+        render(lang=lang, manifest=manifest, headline=headline_view(frames["targets"], lang), charts=chart_list,
+               tables=html_tables, sources=sources),
+        encoding="utf-8",
+    )
+    sheets = {"summary": _summary_view(manifest, frames["targets"], lang), **shown,
+              "assumptions": _assumptions_view(sources, lang)}
+    xlsx = write_workbook(run_dir / f"report.{lang}.xlsx", sheets, lang=lang)
+    return {"html": html_path, "xlsx": xlsx, "charts": chart_dir, "lang": lang}
+
+
+def _summary_view(manifest: dict, targets: pd.DataFrame, lang: Lang) -> View:
+    keys = ("scenario", "replications", "seed", "as_of", "params", "params_hash", "package_version",
+            "engine", "created_utc")
+    rows = [{"key": k, "value": str(manifest.get(k, ""))} for k in keys]
+    head = headline_view(targets, lang).frame
+    rows += [{"key": f"{r['id']} {r['name']}", "value": f"{r['p_met']:.1%} ± {r['se']:.1%}"} for _, r in head.iterrows()]
+    return View("summary", pd.DataFrame(rows))
+
+
+def _assumptions_view(sources: list[View], lang: Lang) -> View:
+    frames = [v.frame.astype(object).where(v.frame.notna(), "").astype(str).assign(table=tr(v.key, lang))
+              for v in sources]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    cols = ["table"] + [c for c in df.columns if c not in ("table", "source")] + ["source"]
+    return View("assumptions", df[[c for c in cols if c in df.columns]].fillna(""))
+
+
+def write_reports(run_dir: Path, *, langs=(Lang.ZH, Lang.EN), plan: Plan | None = None) -> dict[str, dict]:
+    """:func:`write_report` for each language in ``langs``."""
+    return {str(lang): write_report(run_dir, lang=lang, plan=plan) for lang in langs}
+
+
+__all__ = ["write_report", "write_reports", "run_plan_of", "analysis_tables", "focus_targets"]

@@ -1,0 +1,168 @@
+"""Charts of probabilities: targets, risk drivers, scorecard, targets met, convergence, criticality.
+
+Every function takes tables (see :mod:`sim.analysis`), a language and an
+optional ``ax``; it returns the figure and never shows it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import PercentFormatter
+
+from sim.report.fonts import Lang
+from sim.report.i18n import labelled, name_of, pick, shorten, tr
+from sim.report.style import PALETTE, new_axes, styled
+
+SECTION_ORDER = ("headline", "block", "transport", "environment", "keywork")
+
+
+def _label(row, lang: Lang, width: int = 36) -> str:
+    return labelled(str(row["id"]), name_of(row, lang), width)
+
+
+def target_probability_chart(targets: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Figure:
+    """P(met) of every target with its 95 % interval, grouped (and coloured) by section.
+
+    ``targets`` has the columns of ``targets.csv``: id, section, name_zh,
+    name_en, p_met, ci95_low, ci95_high.
+    """
+    with styled(lang) as lang:
+        order = {s: k for k, s in enumerate(SECTION_ORDER)}
+        df = targets.assign(_s=targets["section"].map(lambda s: order.get(s, len(order))))
+        df = df.sort_values(["_s", "p_met"], ascending=[False, False], kind="stable").reset_index(drop=True)
+        fig, ax = new_axes(ax, size=(9, 1.2 + 0.28 * max(len(df), 3)))
+        sections = list(dict.fromkeys(df["section"][::-1]))
+        colour = {s: PALETTE[k % len(PALETTE)] for k, s in enumerate(sections)}
+        y = np.arange(len(df))
+        err = np.vstack([df["p_met"] - df["ci95_low"], df["ci95_high"] - df["p_met"]]).clip(min=0)
+        ax.barh(y, df["p_met"], color=[colour[s] for s in df["section"]], height=0.7)
+        ax.errorbar(df["p_met"], y, xerr=err, fmt="none", ecolor="#333", elinewidth=0.9, capsize=2)
+        ax.axvline(0.8, color="#555", ls="--", lw=0.8)
+        ax.set_yticks(y, [_label(r, lang) for _, r in df.iterrows()], fontsize=8)
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_xlabel(tr("chart_targets_x", lang))
+        ax.set_title(tr("chart_targets", lang))
+        handles = [Patch(color=colour[s], label=tr(f"section:{s}", lang)) for s in sections]
+        handles.append(Patch(facecolor="none", edgecolor="#555", ls="--", label=tr("threshold80", lang)))
+        ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+        ax.grid(axis="y", visible=False)
+    return fig
+
+
+def tornado_chart(
+    drivers: pd.DataFrame, *, target: str, names: dict[str, tuple[str, str]] | None = None,
+    target_name: str = "", lang: str = "en", top: int = 12, ax: Axes | None = None,
+) -> Figure:
+    """Risk drivers of one target: effect on P(met) (percentage points, ± 1.96 s.e.) and the P80 shift.
+
+    ``drivers`` is the table of :func:`sim.analysis.risk_effects.risk_effects`;
+    ``names`` maps a driver id to its (Chinese, English) name.
+    """
+    with styled(lang) as lang:
+        df = drivers[drivers["target"] == target].copy()
+        df["_size"] = df["effect_p_met"].abs() + 1e-6 * df["p80_shift_days"].abs().fillna(0)
+        df = df.sort_values("_size", ascending=False).head(top).iloc[::-1]
+        fig, ax = new_axes(ax, size=(9, 1.4 + 0.38 * max(len(df), 3)))
+        if df.empty:
+            ax.text(0.5, 0.5, tr("no_data", lang), ha="center", transform=ax.transAxes)
+        y = np.arange(len(df))
+        eff = 100 * df["effect_p_met"].to_numpy()
+        ax.barh(y, eff, color=np.where(eff >= 0, PALETTE[1], PALETTE[4]), height=0.65)
+        ax.errorbar(eff, y, xerr=196 * df["effect_se"].to_numpy(), fmt="none", ecolor="#333", capsize=2, lw=0.9)
+        labels = [labelled(d, pick((names or {}).get(d, (d, d)), lang)) for d in df["driver"]]
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.axvline(0, color="#333", lw=0.8)
+        for yy, e, s in zip(y, eff, df["p80_shift_days"]):
+            if np.isfinite(s):
+                ax.annotate(f"{tr('p80_shift', lang)} {s:+.0f} {tr('days', lang)}", (max(e, 0), yy),
+                            xytext=(4, 0), textcoords="offset points", va="center", fontsize=7, color="#444")
+        hi = max(float(np.abs(eff).max()) if len(eff) else 1.0, 1.0)
+        ax.set_xlim(min(-0.1 * hi, float(eff.min()) * 1.2 if len(eff) else 0), hi * 1.6)
+        ax.set_xlabel(tr("chart_tornado_x", lang))
+        ax.set_title(f"{tr('chart_tornado', lang)}: {shorten(target_name or target, 40)}")
+        ax.grid(axis="y", visible=False)
+    return fig
+
+
+def scorecard_chart(scorecard: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Figure:
+    """Heat map: lead unit x year end, expected share of the unit's items done (plan share in brackets)."""
+    with styled(lang) as lang:
+        df = scorecard.copy()
+        df["_name"] = [shorten(name_of(r, lang), 22) for _, r in df.iterrows()]
+        exp = df.pivot_table(index="_name", columns="year_end", values="expected_share", sort=False)
+        plan = df.pivot_table(index="_name", columns="year_end", values="planned_share", sort=False)
+        exp = exp.loc[exp.iloc[:, -1].sort_values(ascending=False).index] if not exp.empty else exp
+        plan = plan.reindex(index=exp.index, columns=exp.columns)
+        fig, ax = new_axes(ax, size=(7.5, 1.4 + 0.36 * max(len(exp), 3)))
+        im = ax.imshow(exp.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+        for (i, j), v in np.ndenumerate(exp.to_numpy(dtype=float)):
+            ax.text(j, i, f"{v:.0%} ({tr('planned', lang)} {plan.iat[i, j]:.0%})", ha="center", va="center",
+                    fontsize=7.5, color="white" if (v < 0.2 or v > 0.85) else "black")
+        ax.set_xticks(range(exp.shape[1]), [str(getattr(c, "year", c))[:4] for c in exp.columns])
+        ax.set_yticks(range(exp.shape[0]), exp.index, fontsize=8)
+        ax.set_xlabel(tr("year_end", lang))
+        ax.set_title(tr("chart_scorecard", lang), fontsize=10)
+        ax.grid(False)
+        fig.colorbar(im, ax=ax, format=PercentFormatter(1.0), shrink=0.8)
+    return fig
+
+
+def targets_met_chart(dist: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Figure:
+    """Histogram of the number of end-2022 targets met (from :func:`targets_met_distribution`)."""
+    with styled(lang) as lang:
+        fig, ax = new_axes(ax, size=(8, 3.8))
+        n_of = int(dist["of"].iloc[0]) if len(dist) else 0
+        ax.bar(dist["targets_met"], dist["probability"], color=PALETTE[0], width=0.8)
+        mean = float((dist["targets_met"] * dist["probability"]).sum())
+        ax.axvline(mean, color=PALETTE[1], ls="--", lw=1.2, label=f"{tr('mean', lang)} {mean:.1f}")
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_xlabel(tr("chart_hist_x", lang, n=n_of))
+        ax.set_ylabel(tr("probability", lang))
+        ax.set_title(tr("chart_hist", lang))
+        ax.legend(fontsize=8)
+        ax.grid(axis="x", visible=False)
+    return fig
+
+
+def convergence_chart(conv: pd.DataFrame, *, names: dict[str, str] | None = None, lang: str = "en",
+                      ax: Axes | None = None) -> Figure:
+    """Running P(met) against replications, with the ± 1.96 s.e. band, one line per target."""
+    with styled(lang) as lang:
+        fig, ax = new_axes(ax, size=(8, 4))
+        for k, (tid, g) in enumerate(conv.groupby("target", sort=False)):
+            c = PALETTE[k % len(PALETTE)]
+            ax.fill_between(g["n"], g["p_met"] - 1.96 * g["se"], g["p_met"] + 1.96 * g["se"], color=c, alpha=0.15, lw=0)
+            ax.plot(g["n"], g["p_met"], color=c, lw=1.3, label=shorten((names or {}).get(tid, tid), 28))
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_xlabel(tr("replications", lang))
+        ax.set_ylabel(tr("chart_targets_x", lang))
+        ax.set_title(tr("chart_convergence", lang))
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+def criticality_chart(crit: pd.DataFrame, *, target: str, target_name: str = "",
+                      names: dict[str, tuple[str, str]] | None = None, lang: str = "en", top: int = 10,
+                      ax: Axes | None = None) -> Figure:
+    """Criticality and decisive share of the items of one target (from :func:`criticality_table`)."""
+    with styled(lang) as lang:
+        df = crit[crit["target"] == target].sort_values("criticality", ascending=False).head(top).iloc[::-1]
+        fig, ax = new_axes(ax, size=(8, 1.4 + 0.36 * max(len(df), 3)))
+        y = np.arange(len(df))
+        ax.barh(y, df["criticality"], height=0.7, color=PALETTE[3], label=tr("criticality", lang))
+        ax.barh(y, df["decisive"], height=0.35, color=PALETTE[2], label=tr("decisive", lang))
+        labels = [labelled(i, pick((names or {}).get(i, (i, i)), lang)) for i in df["item"]]
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_title(tr("chart_criticality", lang, target=shorten(target_name or target, 36)))
+        ax.legend(fontsize=8, loc="lower right")
+        ax.grid(axis="y", visible=False)
+    return fig

@@ -1,0 +1,130 @@
+"""Charts over calendar time: S-curves, the P10–P90 Gantt, KPI fan charts.
+
+Every function takes tables (see :mod:`sim.analysis`), a language and an
+optional ``ax``; it returns the figure and never shows it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.dates import DateFormatter, YearLocator
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import PercentFormatter
+
+from sim.report.i18n import labelled, name_of, shorten, tr
+from sim.report.style import BAND_COLOR, PALETTE, PLAN_COLOR, new_axes, styled
+
+
+def _dates(s: pd.Series) -> pd.Series:
+    return pd.to_datetime(s, errors="coerce")
+
+
+def _year_axis(ax: Axes) -> None:
+    ax.xaxis.set_major_locator(YearLocator())
+    ax.xaxis.set_major_formatter(DateFormatter("%Y"))
+
+
+def s_curve_chart(curves: pd.DataFrame, items: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Figure:
+    """Cumulative P(finished by date) of key items, with the plan date, P50 and P80 marked.
+
+    ``curves`` comes from :func:`sim.analysis.appraisal.s_curve_table`; ``items``
+    has the columns of ``items.csv`` (id, names, plan_finish, p50_finish, p80_finish).
+    """
+    with styled(lang) as lang:
+        fig, ax = new_axes(ax, size=(9, 4.8))
+        info = items.set_index("id")
+        for k, (iid, g) in enumerate(curves.groupby("id", sort=False)):
+            c = PALETTE[k % len(PALETTE)]
+            row = info.loc[iid]
+            ax.plot(_dates(g["date"]), g["p"], color=c, lw=1.6,
+                    label=labelled(iid, name_of(row, lang), 36))
+            plan = pd.to_datetime(row["plan_finish"])
+            p_plan = float(np.interp(plan.value, _dates(g["date"]).astype("int64"), g["p"]))
+            ax.plot([plan, plan], [0, p_plan], color=c, ls=":", lw=1)
+            ax.plot(plan, p_plan, marker="D", color=PLAN_COLOR, ms=6, mec="white")
+            ax.plot(pd.to_datetime(row["p50_finish"]), 0.5, marker="o", color=c, ms=6, mec="black")
+            ax.plot(pd.to_datetime(row["p80_finish"]), 0.8, marker="s", color=c, ms=6, mec="black")
+        ax.axhline(0.5, color="#999", lw=0.6)
+        ax.axhline(0.8, color="#999", lw=0.6, ls="--")
+        ax.set_ylim(0, 1.02)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        _year_axis(ax)
+        ax.set_ylabel(tr("chart_scurves_y", lang))
+        ax.set_title(tr("chart_scurves", lang))
+        marks = [
+            Line2D([], [], marker="D", color=PLAN_COLOR, ls="", mec="white", label=tr("plan_date", lang)),
+            Line2D([], [], marker="o", color="#777", ls="", mec="black", label=tr("p50", lang)),
+            Line2D([], [], marker="s", color="#777", ls="", mec="black", label=tr("p80", lang)),
+        ]
+        handles, _ = ax.get_legend_handles_labels()
+        ax.legend(handles=handles + marks, fontsize=7.5, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+def gantt_chart(items: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Figure:
+    """P10–P90 finish (bar) and median (dot) of each item against its plan date (red diamond).
+
+    ``items`` has the columns of ``items.csv``; pass the rows to show (e.g.
+    every transport project and block deliverable), in display order.
+    """
+    with styled(lang) as lang:
+        df = items.iloc[::-1].reset_index(drop=True)
+        fig, ax = new_axes(ax, size=(10, 1.3 + 0.24 * max(len(df), 3)))
+        y = np.arange(len(df))
+        lo, hi = _dates(df["p10_finish"]), _dates(df["p90_finish"])
+        late = _dates(df["p50_finish"]) > _dates(df["plan_finish"])
+        ax.hlines(y, lo, hi, colors=np.where(late, PALETTE[1], PALETTE[0]), lw=5, alpha=0.55)
+        ax.plot(_dates(df["p50_finish"]), y, "o", color="#222", ms=3.5)
+        ax.plot(_dates(df["plan_finish"]), y, "D", color=PLAN_COLOR, ms=5, mec="white")
+        ax.set_yticks(y, [labelled(r["id"], name_of(r, lang), 40) for _, r in df.iterrows()], fontsize=7)
+        ax.axvline(pd.Timestamp("2022-12-31"), color="#555", ls="--", lw=0.8)
+        _year_axis(ax)
+        ax.set_title(tr("chart_gantt", lang), pad=24)
+        ax.legend(handles=[
+            Line2D([], [], color=PALETTE[0], lw=5, alpha=0.55, label=tr("p10_p90_on_time", lang)),
+            Line2D([], [], color=PALETTE[1], lw=5, alpha=0.55, label=tr("p10_p90_late", lang)),
+            Line2D([], [], marker="o", color="#222", ls="", label=tr("median", lang)),
+            Line2D([], [], marker="D", color=PLAN_COLOR, ls="", mec="white", label=tr("plan_date", lang)),
+        ], fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False)
+        ax.grid(axis="y", visible=False)
+        ax.set_ylim(-0.8, len(df) - 0.2)
+    return fig
+
+
+def kpi_fan_chart(fan: pd.DataFrame, *, title: str, unit: str = "", lang: str = "en",
+                  ax: Axes | None = None) -> Figure:
+    """One KPI from the as-of date to end-2022: P10–P90 band, median, target line.
+
+    ``fan`` is the KPI's rows of :func:`sim.analysis.appraisal.kpi_fan_table`.
+    """
+    with styled(lang) as lang:
+        fig, ax = new_axes(ax, size=(5, 3.4))
+        d = _dates(fan["date"])
+        ax.fill_between(d, fan["p10"], fan["p90"], color=BAND_COLOR, alpha=0.7, lw=0, label=tr("band", lang))
+        ax.plot(d, fan["p50"], color=PALETTE[0], lw=1.8, marker="o", ms=3.5, label=tr("median", lang))
+        if fan["target"].notna().any():
+            ax.plot(d, fan["target"], color=PLAN_COLOR, ls="--", lw=1.3, label=tr("target_line", lang))
+        ax.set_title(shorten(title, 30), fontsize=10)
+        ax.set_ylabel(unit, fontsize=8)
+        ax.set_xticks(d, [x.strftime("%Y-%m") for x in d], fontsize=8)
+        ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def kpi_fans_figure(fan: pd.DataFrame, kpis: pd.DataFrame, *, lang: str = "en", cols: int = 3) -> Figure:
+    """Small multiples of :func:`kpi_fan_chart` for every KPI; ``kpis`` gives id, names and unit."""
+    with styled(lang) as eff:
+        ids = list(dict.fromkeys(fan["id"]))
+        rows = max(1, -(-len(ids) // cols))
+        fig = Figure(figsize=(4.2 * min(cols, max(len(ids), 1)), 3.2 * rows), layout="constrained")
+        info = kpis.drop_duplicates("id").set_index("id")
+        for k, kid in enumerate(ids):
+            ax = fig.add_subplot(rows, min(cols, len(ids)), k + 1)
+            row = info.loc[kid] if kid in info.index else pd.Series({"name_zh": kid, "name_en": kid})
+            kpi_fan_chart(fan[fan["id"] == kid], title=name_of(row, eff), unit=str(row.get("unit", "") or ""),
+                          lang=eff, ax=ax)
+        fig.suptitle(tr("chart_kpi", eff), fontsize="x-large")
+    return fig

@@ -1,0 +1,189 @@
+"""The self-contained HTML report: inline CSS, charts as base64 PNG, sortable tables.
+
+Every piece of text that comes from the plan, the run or the user is escaped
+with :func:`html.escape`; the only markup is this module's own.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from sim.report.fonts import Lang
+from sim.report.i18n import header, tr
+from sim.report.tables import PCT, View, as_date
+
+ROW_LIMIT = 400  # longer tables are cut, with the full table in the workbook
+
+
+@dataclass(frozen=True)
+class Chart:
+    key: str  # file stem
+    title: str
+    png: bytes
+
+
+CSS = """
+*{box-sizing:border-box}
+body{font-family:"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",
+"WenQuanYi Zen Hei",system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;background:#f6f7f9;
+line-height:1.45}
+main{max-width:1180px;margin:0 auto;padding:16px 20px 48px}
+header.top{background:#1f5f8b;color:#fff;padding:18px 20px}
+header.top h1{margin:0 auto;max-width:1180px;font-size:1.5rem}
+header.top p{margin:4px auto 0;max-width:1180px;opacity:.9}
+nav{margin:12px 0;display:flex;flex-wrap:wrap;gap:6px 14px;font-size:.9rem}
+section{background:#fff;border-radius:6px;padding:12px 16px;margin:14px 0;box-shadow:0 1px 2px rgba(0,0,0,.06)}
+h2{font-size:1.2rem;margin:4px 0 10px;color:#1f5f8b}
+h3{font-size:1rem;margin:14px 0 6px}
+figure{margin:10px 0 18px;max-width:100%}
+figure img{max-width:100%;height:auto;display:block;border:1px solid #e3e6ea}
+figcaption{font-size:.85rem;color:#555;margin-top:4px}
+.scroll{overflow-x:auto;max-width:100%;max-height:560px;overflow-y:auto;border:1px solid #e3e6ea}
+table{border-collapse:collapse;font-size:.8rem;width:100%}
+th,td{padding:3px 6px;border-bottom:1px solid #eceef1;text-align:left;vertical-align:top}
+th{background:#eef2f6;position:sticky;top:0;cursor:pointer;white-space:nowrap;user-select:none}
+th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.date{white-space:nowrap}
+dl.prov{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 14px;font-size:.85rem;margin:0}
+dl.prov dt{font-weight:bold}dl.prov dd{margin:0;overflow-wrap:anywhere}
+p.note{font-size:.8rem;color:#666;margin:4px 0}
+details summary{cursor:pointer;margin:6px 0}
+"""
+
+SORT_JS = """
+document.querySelectorAll('table.sortable').forEach(function(t){
+  t.querySelectorAll('th').forEach(function(th,i){
+    th.addEventListener('click',function(){
+      var body=t.tBodies[0],rows=Array.prototype.slice.call(body.rows);
+      var asc=!th.classList.contains('asc');
+      t.querySelectorAll('th').forEach(function(h){h.classList.remove('asc','desc');});
+      th.classList.add(asc?'asc':'desc');
+      rows.sort(function(a,b){
+        var x=a.cells[i].getAttribute('data-v'),y=b.cells[i].getAttribute('data-v');
+        var nx=parseFloat(x),ny=parseFloat(y),r;
+        if(!isNaN(nx)&&!isNaN(ny)&&String(nx)===x&&String(ny)===y){r=nx-ny;}else{r=String(x).localeCompare(String(y));}
+        return asc?r:-r;
+      });
+      rows.forEach(function(r){body.appendChild(r);});
+    });
+  });
+});
+"""
+
+
+def esc(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _cell(col: str, value, dates: frozenset[str]) -> str:
+    """One <td> with display text and a sort key (data-v)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return '<td data-v=""></td>'
+    if col in dates:
+        d = as_date(value)
+        text = d.isoformat() if d else str(value)
+        return f'<td class="date" data-v="{esc(text)}">{esc(text)}</td>'
+    if isinstance(value, bool):
+        return f'<td data-v="{int(value)}">{"✓" if value else ""}</td>'
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        v = float(value)
+        if col in PCT:
+            text = f"{v:.1%}"
+        elif float(v).is_integer() and abs(v) < 1e15:
+            text = f"{int(v)}"
+        else:
+            text = f"{v:.3g}" if abs(v) < 1 else f"{v:,.1f}"
+        return f'<td class="num" data-v="{v!r}">{esc(text)}</td>'
+    if isinstance(value, date):
+        return f'<td class="date" data-v="{value.isoformat()}">{value.isoformat()}</td>'
+    return f'<td data-v="{esc(value)}">{esc(value)}</td>'
+
+
+def table_html(view: View, lang: Lang, *, limit: int = ROW_LIMIT) -> str:
+    """A sortable table of ``view`` (escaped), cut at ``limit`` rows with a note."""
+    df = view.frame
+    if df.empty:
+        return f'<p class="note">{esc(tr("no_data", lang))}</p>'
+    head = "".join(f"<th>{esc(header(c, lang))}</th>" for c in df.columns)
+    body = []
+    for row in df.head(limit).itertuples(index=False):
+        cells = "".join(_cell(c, v.item() if hasattr(v, "item") else v, view.dates) for c, v in zip(df.columns, row))
+        body.append(f"<tr>{cells}</tr>")
+    note = ""
+    if len(df) > limit:
+        note = f'<p class="note">{limit} / {len(df)} — {esc(tr("show_all", lang))}: Excel</p>'
+    return (f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>{note}')
+
+
+def figure_html(chart: Chart) -> str:
+    data = base64.b64encode(chart.png).decode("ascii")
+    return (f'<figure id="fig-{esc(chart.key)}"><img alt="{esc(chart.title)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{esc(chart.title)}</figcaption></figure>")
+
+
+def _provenance(manifest: dict) -> str:
+    keys = ("scenario", "replications", "seed", "as_of", "params", "params_hash", "package_version", "engine",
+            "executor", "workers", "stopped_by_precision", "max_target_se", "created_utc", "python", "numpy")
+    rows = [(k, manifest.get(k)) for k in keys if k in manifest]
+    t = manifest.get("timings_seconds") or {}
+    rows += [(f"timings_seconds.{k}", v) for k, v in t.items()]
+    return '<dl class="prov">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows) + "</dl>"
+
+
+def render(
+    *,
+    lang: Lang,
+    manifest: dict,
+    headline: View,
+    charts: list[Chart],
+    tables: list[View],
+    sources: list[View],
+    font_css: str = "",
+) -> str:
+    """The whole report as one HTML string."""
+    sec = []
+    sec.append(f'<section id="summary"><h2>{esc(tr("headline", lang))}</h2>{table_html(headline, lang)}</section>')
+    sec.append(f'<section id="charts"><h2>{esc(tr("charts", lang))}</h2>{"".join(figure_html(c) for c in charts)}'
+               "</section>")
+    parts = [f'<h2>{esc(tr("tables", lang))}</h2><p class="note">{esc(tr("sortable_hint", lang))}</p>']
+    for v in tables:
+        parts.append(f'<h3 id="t-{esc(v.key)}">{esc(tr(v.key, lang))}</h3>{table_html(v, lang)}')
+    sec.append(f'<section id="tables">{"".join(parts)}</section>')
+    meth = [f'<h2>{esc(tr("method", lang))}</h2><p>{esc(tr("method_text", lang))}</p>']
+    for v in sources:
+        inner = table_html(v, lang, limit=10_000)
+        title = esc(tr(v.key, lang))
+        meth.append(f"<details><summary>{title} ({len(v.frame)})</summary>{inner}</details>"
+                    if len(v.frame) > 15 else f"<h3>{title}</h3>{inner}")
+    sec.append(f'<section id="method">{"".join(meth)}</section>')
+    sec.append(f'<section id="provenance"><h2>{esc(tr("provenance", lang))}</h2>{_provenance(manifest)}</section>')
+    nav = "".join(f'<a href="#{a}">{esc(tr(k, lang))}</a>' for a, k in
+                  (("summary", "headline"), ("charts", "charts"), ("tables", "tables"), ("method", "method"),
+                   ("provenance", "provenance")))
+    title = tr("report_title", lang)
+    sub = f'{tr("report_subtitle", lang)} · {manifest.get("scenario", "")} · n = {manifest.get("replications", "")}'
+    return (
+        f'<!DOCTYPE html><html lang="{"zh-CN" if lang is Lang.ZH else "en"}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{esc(title)}</title>'
+        f"<style>{font_css}{CSS}</style></head><body>"
+        f'<header class="top"><h1>{esc(title)}</h1><p>{esc(sub)}</p></header>'
+        f'<main><nav>{nav}</nav>{"".join(sec)}</main><script>{SORT_JS}</script></body></html>'
+    )
+
+
+def headline_view(targets: pd.DataFrame, lang: Lang) -> View:
+    """The headline targets (or, if none are marked, every end-2022 target): P(met) ± s.e."""
+    from sim.report.tables import named
+
+    sel = targets[targets["section"] == "headline"]
+    sel = sel if not sel.empty else targets
+    cols = ["id", "name", "deadline", "p_met", "se", "ci95_low", "ci95_high", "p80_achieved"]
+    return View("headline", named(sel, lang)[cols], frozenset({"deadline", "p80_achieved"}))

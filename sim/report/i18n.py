@@ -1,0 +1,262 @@
+"""Words of the report in English and Chinese: titles, axes, legends, column headers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim.report.fonts import Lang
+
+# key: (English, 中文)
+TEXT: dict[str, tuple[str, str]] = {
+    # report
+    "report_title": ("Delivery risk of the Ring-Daluo-Mountain corridor plan", "环大罗山科创走廊三年行动计划交付风险"),
+    "report_subtitle": ("Monte Carlo schedule-risk analysis, 2020–2022", "2020—2022年蒙特卡洛进度风险分析"),
+    "provenance": ("Provenance", "运行信息"),
+    "summary": ("Summary", "汇总"),
+    "headline": ("Headline targets", "主要目标"),
+    "charts": ("Charts", "图表"),
+    "tables": ("Tables", "明细表"),
+    "method": ("Method and assumptions", "方法与假设"),
+    "method_text": (
+        "Each replication samples every uncertain quantity (duration multipliers with common-cause factors, "
+        "risk events, shocks, KPI rates), schedules the items through their dependencies on a working-day "
+        "calendar and evaluates every target. Probabilities are shares of replications, each with its Monte "
+        "Carlo standard error sqrt(p(1−p)/n). Risk effects are paired differences against a re-run without the "
+        "risk on the same random numbers. Every number the plan does not give is an assumption listed below "
+        "with its source.",
+        "每次重复抽样全部不确定量（含共因因子的工期倍数、风险事件、冲击、指标增速），按依赖关系和工作日历排程，"
+        "并逐项评价目标。概率为重复次数中的比例，均附蒙特卡洛标准误 sqrt(p(1−p)/n)。风险影响为在相同随机数下"
+        "去掉该风险重新模拟的配对差。计划未给出的每个数字都是下列假设之一，并注明来源。",
+    ),
+    "scalar_assumptions": ("Scalar assumptions", "标量假设"),
+    "duration_classes": ("Duration classes (multiplier of planned duration)", "工期参考类（计划工期倍数）"),
+    "factors": ("Common-cause factors", "共因因子"),
+    "factor_correlations": ("Factor correlations", "因子相关"),
+    "risks": ("Risk register", "风险登记"),
+    "shocks": ("Shocks", "冲击事件"),
+    "calendar": ("Calendar windows (no work)", "停工日历"),
+    "kpi_baselines": ("KPI baselines and rates", "指标基数与增速"),
+    "kpi_boosts": ("KPI boosts from items", "事项对指标的带动"),
+    "units_table": ("Responsible units", "责任单位"),
+    "links_table": ("Dependencies", "依赖关系"),
+    "items_sources": ("Items and their sources", "事项及来源"),
+    "targets_sources": ("Targets and their sources", "目标及来源"),
+    "sortable_hint": ("Click a column header to sort.", "点击列标题排序。"),
+    "show_all": ("show all rows", "显示全部"),
+    # charts
+    "chart_targets": ("Probability of meeting each target", "各目标达成概率"),
+    "chart_targets_x": ("P(target met by its deadline)", "按期达成概率"),
+    "ci95": ("95 % interval", "95%区间"),
+    "threshold80": ("80 % line", "80%线"),
+    "chart_scurves": ("S-curves of key items", "关键事项完成概率S曲线"),
+    "chart_scurves_y": ("P(finished by date)", "截至该日完成的概率"),
+    "plan_date": ("plan date", "计划日期"),
+    "p50": ("P50", "P50"),
+    "p80": ("P80", "P80"),
+    "chart_gantt": ("Finish P10–P90 against the plan date", "完成日期P10—P90与计划日期"),
+    "p10_p90_on_time": ("P10–P90 finish (median on plan)", "P10—P90完成日期（中位数按期）"),
+    "p10_p90_late": ("P10–P90 finish (median late)", "P10—P90完成日期（中位数延误）"),
+    "median": ("median", "中位数"),
+    "chart_tornado": ("Risk drivers", "风险驱动因素"),
+    "chart_tornado_x": ("Lowers P(met) by (percentage points)", "使达成概率降低（百分点）"),
+    "p80_shift": ("P80 later by", "P80推迟"),
+    "days": ("days", "天"),
+    "chart_kpi": ("KPIs 2020–2022 against their targets", "2020—2022年指标与目标"),
+    "band": ("P10–P90", "P10—P90"),
+    "target_line": ("target", "目标"),
+    "chart_scorecard": ("Expected share of items done by year end, per lead unit", "各牵头单位年底完成事项比例（期望）"),
+    "planned": ("plan", "计划"),
+    "chart_hist": ("Number of end-2022 targets met", "2022年底达成目标个数"),
+    "chart_hist_x": ("targets met (of {n})", "达成目标数（共{n}个）"),
+    "probability": ("probability", "概率"),
+    "mean": ("mean", "均值"),
+    "chart_convergence": ("Convergence of key probabilities", "关键概率收敛"),
+    "replications": ("replications", "重复次数"),
+    "chart_criticality": ("Criticality for {target}", "{target}的关键性"),
+    "criticality": ("criticality", "关键性指数"),
+    "decisive": ("decisive", "决定性"),
+    "year_end": ("year end", "年底"),
+    "no_data": ("no data", "无数据"),
+    "programme_2022": ("All items planned by 2022-12-31", "2022年底前计划完成的全部事项"),
+    # sections and campaigns
+    "section:headline": ("headline", "主要目标"),
+    "section:block": ("key blocks", "重点区块"),
+    "section:transport": ("transport", "交通路网"),
+    "section:environment": ("environment", "环境整治"),
+    "section:keywork": ("key work", "重点工作"),
+    "campaign:block": ("key blocks", "重点建设区块"),
+    "campaign:transport": ("transport", "交通路网"),
+    "campaign:environment": ("environment", "环境整治提升"),
+    "campaign:keywork": ("key work", "重点工作"),
+    "campaign:external": ("external", "外部节点"),
+    # tables
+    "tbl_targets": ("Targets", "目标"),
+    "tbl_items": ("Items", "事项"),
+    "tbl_kpis": ("KPIs", "指标"),
+    "tbl_units": ("Responsible units by year", "责任单位年度比拼"),
+    "tbl_criticality": ("Criticality and sensitivity", "关键性与敏感性"),
+    "tbl_drivers": ("Risk ranking by effect", "风险影响排序"),
+    "tbl_merge": ("Merge bias where paths meet", "路径汇合偏差"),
+    "tbl_contingency": ("Contingency (days beyond plan)", "进度储备（超出计划天数）"),
+    "tbl_convergence": ("Convergence record", "收敛记录"),
+}
+
+# column headers of the tables: (English, 中文)
+COLUMNS: dict[str, tuple[str, str]] = {
+    "id": ("id", "编号"),
+    "name": ("name", "名称"),
+    "name_zh": ("name (Chinese)", "名称"),
+    "name_en": ("name (English)", "英文名称"),
+    "group": ("annex item", "附表条目"),
+    "campaign": ("campaign", "大会战"),
+    "section": ("section", "类别"),
+    "lead_unit": ("lead unit", "牵头单位"),
+    "project_type": ("project type", "项目类型"),
+    "plan_finish": ("plan finish", "计划完成"),
+    "p_by_plan": ("P(by plan date)", "按计划完成概率"),
+    "se_by_plan": ("s.e.", "标准误"),
+    "p_by_2022": ("P(by 2022-12-31)", "2022年底前完成概率"),
+    "se_by_2022": ("s.e. 2022", "标准误(2022)"),
+    "mean_finish": ("mean finish", "平均完成"),
+    "p10_finish": ("P10 finish", "P10完成"),
+    "p50_finish": ("P50 finish", "P50完成"),
+    "p80_finish": ("P80 finish", "P80完成"),
+    "p90_finish": ("P90 finish", "P90完成"),
+    "contingency_p80_days": ("contingency P80 (days)", "P80储备(天)"),
+    "contingency_p90_days": ("contingency P90 (days)", "P90储备(天)"),
+    "rule": ("rule", "规则"),
+    "refs": ("refs", "构成"),
+    "k": ("k", "k"),
+    "threshold": ("threshold", "阈值"),
+    "deadline": ("deadline", "期限"),
+    "p_met": ("P(met)", "达成概率"),
+    "se": ("s.e.", "标准误"),
+    "ci95_low": ("95 % low", "95%下限"),
+    "ci95_high": ("95 % high", "95%上限"),
+    "p50_achieved": ("P50 achieved", "P50达成日"),
+    "p80_achieved": ("P80 achieved", "P80达成日"),
+    "kind": ("kind", "类型"),
+    "unit": ("unit", "单位"),
+    "checkpoint": ("date", "日期"),
+    "mean": ("mean", "均值"),
+    "p10": ("P10", "P10"),
+    "p50": ("P50", "P50"),
+    "p80": ("P80", "P80"),
+    "p90": ("P90", "P90"),
+    "targets": ("targets", "相关目标"),
+    "p_target_met": ("P(target met)", "目标达成概率"),
+    "target_threshold": ("target", "目标值"),
+    "target": ("target", "目标"),
+    "target_name": ("target name", "目标名称"),
+    "item": ("item", "事项"),
+    "item_name": ("item name", "事项名称"),
+    "decisive": ("decisive", "决定性"),
+    "decisive_se": ("s.e. decisive", "标准误(决定性)"),
+    "criticality": ("criticality", "关键性指数"),
+    "criticality_se": ("s.e. criticality", "标准误(关键性)"),
+    "cruciality": ("cruciality", "关联度"),
+    "finish_corr": ("finish correlation", "完成日相关"),
+    "ssi": ("SSI", "进度敏感性指数"),
+    "contributor": ("contributor", "直接构成"),
+    "driver": ("driver", "驱动因素"),
+    "driver_name": ("driver name", "因素名称"),
+    "p_met_with": ("P(met)", "达成概率"),
+    "p_met_without": ("P(met) without", "去掉后达成概率"),
+    "effect_p_met": ("effect on P(met)", "对达成概率的影响"),
+    "effect_se": ("s.e. effect", "标准误(影响)"),
+    "p80_shift_days": ("P80 shift (days)", "P80推迟(天)"),
+    "mean_shift_days": ("mean shift (days)", "均值推迟(天)"),
+    "mean_shift_se": ("s.e. mean shift", "标准误(均值推迟)"),
+    "runs": ("replications", "重复次数"),
+    "gate": ("gate", "汇合点"),
+    "paths": ("paths", "路径"),
+    "p_paths": ("P(each path on plan)", "各路径按期概率"),
+    "p_joint": ("P(all paths on plan)", "全部路径按期概率"),
+    "p_joint_se": ("s.e.", "标准误"),
+    "p_min": ("min of paths", "路径最小概率"),
+    "p_product": ("product of paths", "路径概率乘积"),
+    "merge_gap": ("merge gap", "汇合偏差"),
+    "mean_of_max_days": ("mean of latest path (day)", "最晚路径均值(天)"),
+    "max_of_means_days": ("latest path mean (day)", "路径均值最大(天)"),
+    "plan": ("plan", "计划"),
+    "n": ("replications", "重复次数"),
+    "year_end": ("year end", "年底"),
+    "items": ("items", "事项数"),
+    "expected_share": ("expected share done", "期望完成比例"),
+    "planned_share": ("planned share", "计划完成比例"),
+    "p_all_done": ("P(all done)", "全部完成概率"),
+    "targets_met": ("targets met", "达成目标数"),
+    "of": ("of", "总数"),
+    "probability": ("probability", "概率"),
+    "p_at_least": ("P(at least)", "至少达成概率"),
+    "key": ("key", "键"),
+    "value": ("value", "值"),
+    "source": ("source", "来源"),
+    "distribution": ("distribution", "分布"),
+    "loading": ("loading", "载荷"),
+    "members": ("members", "成员"),
+    "probability_risk": ("probability", "发生概率"),
+    "impact": ("impact (days)", "影响(天)"),
+    "mode": ("mode", "方式"),
+    "phase": ("phase", "阶段"),
+    "window": ("window", "时间窗"),
+    "length": ("length (days)", "时长(天)"),
+    "affects": ("affects", "影响范围"),
+    "start": ("start", "开始"),
+    "end": ("end", "结束"),
+    "calendar": ("calendar", "日历"),
+    "baseline": ("baseline", "基数"),
+    "rate_per_year": ("rate per year", "年增速"),
+    "rate_cv": ("rate CV", "增速变异系数"),
+    "capacity": ("capacity", "能力"),
+    "pred": ("predecessor", "前置"),
+    "succ": ("successor", "后续"),
+    "type": ("type", "类型"),
+    "lag_days": ("lag (days)", "间隔(天)"),
+    "step": ("step", "跃升"),
+    "a": ("factor a", "因子a"),
+    "b": ("factor b", "因子b"),
+    "rho": ("correlation", "相关系数"),
+}
+
+
+def tr(key: str, lang: Lang | str, **fmt) -> str:
+    """The text of ``key`` in ``lang`` (English if the key has no entry in that language)."""
+    en, zh = TEXT.get(key, (key, key))
+    text = zh if Lang(lang) is Lang.ZH else en
+    return text.format(**fmt) if fmt else text
+
+
+def header(col: str, lang: Lang | str) -> str:
+    """Readable column header of ``col`` in ``lang``."""
+    en, zh = COLUMNS.get(col, (col, col))
+    return zh if Lang(lang) is Lang.ZH else en
+
+
+def name_of(row, lang: Lang | str) -> str:
+    """``name_zh`` or ``name_en`` of a record or table row, falling back to the other, then the id."""
+    zh, en = getattr(row, "name_zh", "") or "", getattr(row, "name_en", "") or ""
+    if isinstance(row, (dict, pd.Series)):
+        zh, en = row.get("name_zh", "") or "", row.get("name_en", "") or ""
+    first, second = (zh, en) if Lang(lang) is Lang.ZH else (en, zh)
+    return str(first or second or getattr(row, "id", "") or "")
+
+
+def shorten(text: str, width: int = 26) -> str:
+    """``text`` cut to ``width`` characters with an ellipsis (axis labels stay readable)."""
+    text = str(text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def labelled(key: str, name: str, width: int = 34) -> str:
+    """``"<id> <name>"`` for an axis label: the id always whole, the name shortened to fit."""
+    name = str(name or "")
+    if not name or name == key:
+        return key
+    return f"{key} {shorten(name, max(width - len(key) - 1, 6))}"
+
+
+def pick(pair: tuple[str, str], lang: Lang | str) -> str:
+    """The (Chinese, English) ``pair``'s text in ``lang``, the other if that one is empty."""
+    zh, en = pair
+    return (zh or en) if Lang(lang) is Lang.ZH else (en or zh)

@@ -1,0 +1,70 @@
+"""Matplotlib style of the report: the CJK font, a quiet look, figure helpers."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from sim.report.fonts import Lang, cjk_font, resolve_lang  # noqa: E402
+
+PALETTE = ("#1f5f8b", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#6c757d", "#2e4057")
+PLAN_COLOR = "#c0392b"
+BAND_COLOR = "#9ecae1"
+
+
+def rc(lang: Lang | str) -> dict:
+    """rcParams for a chart in ``lang``: the CJK font first whenever one exists (it covers Latin too)."""
+    font = cjk_font()
+    families = ([font.family] if font else []) + ["DejaVu Sans"]
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": families,
+        "axes.unicode_minus": False,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.titleweight": "normal",  # the packaged CJK font has one weight
+        "axes.titlesize": "large",
+        "figure.dpi": 100,
+        "savefig.dpi": 130,
+        "svg.fonttype": "path",
+    }
+
+
+@contextlib.contextmanager
+def styled(lang: Lang | str) -> Iterator[Lang]:
+    """Context in which chart text is created (and saved) in ``lang``; yields the effective language."""
+    effective = resolve_lang(lang)
+    with plt.rc_context(rc(effective)):
+        yield effective
+
+
+def new_axes(ax: Axes | None, *, size: tuple[float, float]) -> tuple[Figure, Axes]:
+    """``ax`` and its figure, or a new figure of ``size`` inches with one axes."""
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def save(fig: Figure, path: Path, *, lang: Lang | str) -> list[Path]:
+    """Write ``fig`` as PNG and SVG next to each other; returns both paths."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    with plt.rc_context(rc(lang)):
+        for ext in ("png", "svg"):
+            p = path.with_suffix(f".{ext}")
+            fig.savefig(p, metadata={"Date": None} if ext == "svg" else None)
+            out.append(p)
+    return out

@@ -1,0 +1,115 @@
+"""Shape the run's tables for people: columns to show, names in the chosen language, value kinds.
+
+Both the HTML report and the Excel workbook use these views, so they show the
+same numbers under the same headers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from sim.report.fonts import Lang
+from sim.report.i18n import tr
+
+PCT = {
+    "p_by_plan", "se_by_plan", "p_by_2022", "se_by_2022", "p_met", "se", "ci95_low", "ci95_high",
+    "p_target_met", "decisive", "decisive_se", "criticality", "criticality_se", "p_met_with", "p_met_without",
+    "effect_p_met", "effect_se", "p_joint", "p_joint_se", "p_min", "p_product", "merge_gap",
+    "expected_share", "planned_share", "p_all_done", "probability", "p_at_least", "probability_risk",
+}
+ITEM_DATES = frozenset({"plan_finish", "mean_finish", "p10_finish", "p50_finish", "p80_finish", "p90_finish"})
+
+
+@dataclass(frozen=True)
+class View:
+    """A table ready to show: a key for its title, the frame, and which columns hold dates."""
+
+    key: str
+    frame: pd.DataFrame
+    dates: frozenset[str] = frozenset()
+
+
+def as_date(value) -> date | None:
+    """ISO text, a date or a timestamp as a ``date``; None when empty."""
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    ts = pd.to_datetime(str(value), errors="coerce")
+    return None if pd.isna(ts) else ts.date()
+
+
+def with_dates(df: pd.DataFrame, cols) -> pd.DataFrame:
+    """Copy of ``df`` whose ``cols`` hold ``date`` objects (None if empty)."""
+    out = df.copy()
+    for c in cols:
+        if c in out.columns:
+            out[c] = [as_date(v) for v in out[c]]
+    return out
+
+
+def named(df: pd.DataFrame, lang: Lang, *, at: int = 1) -> pd.DataFrame:
+    """Replace name_zh/name_en with one ``name`` in ``lang`` (the other language as fallback)."""
+    if "name_zh" not in df.columns:
+        return df
+    first, second = ("name_zh", "name_en") if lang is Lang.ZH else ("name_en", "name_zh")
+    name = df[first].where(df[first].fillna("").astype(str) != "", df[second]).fillna("")
+    out = df.drop(columns=["name_zh", "name_en"])
+    out.insert(min(at, len(out.columns)), "name", name)
+    return out
+
+
+def _names(frames: dict[str, pd.DataFrame], kind: str, lang: Lang) -> dict[str, str]:
+    df = frames[kind]
+    first, second = ("name_zh", "name_en") if lang is Lang.ZH else ("name_en", "name_zh")
+    sub = df[["id", first, second]].astype(object).where(df[["id", first, second]].notna(), "")
+    return {r["id"]: (r[first] or r[second] or r["id"]) for _, r in sub.iterrows()}
+
+
+def views(frames: dict[str, pd.DataFrame], lang: Lang, *, driver_names: dict[str, str]) -> dict[str, View]:
+    """Every table of the report in display form, keyed by sheet name.
+
+    ``frames`` holds the run's tables (items, targets, kpis) and the analysis
+    tables of :data:`sim.analysis.bundle.TABLES`; ``driver_names`` names each
+    risk and shock in ``lang``.
+    """
+    items, targets = frames["items"], frames["targets"]
+    item_name = _names(frames, "items", lang)
+    target_name = _names(frames, "targets", lang) | {"PROGRAMME_2022": tr("programme_2022", lang)}
+    out: dict[str, View] = {}
+
+    tg = named(targets, lang)
+    tg["section"] = [tr(f"section:{s}", lang) for s in tg["section"]]
+    out["targets"] = View("tbl_targets", tg, frozenset({"deadline", "p50_achieved", "p80_achieved"}))
+
+    it = named(items, lang).drop(columns=["project_type"], errors="ignore")
+    it["campaign"] = [tr(f"campaign:{c}", lang) for c in it["campaign"]]
+    out["items"] = View("tbl_items", it, ITEM_DATES)
+
+    out["KPIs"] = View("tbl_kpis", named(frames["kpis"], lang), frozenset({"checkpoint"}))
+
+    sc = named(frames["scorecard"], lang)
+    out["responsible units"] = View("tbl_units", sc, frozenset({"year_end"}))
+
+    dr = frames["drivers"].copy()
+    if not dr.empty:
+        dr = dr[(dr["effect_p_met"] != 0) | (dr["p80_shift_days"].fillna(0) != 0)]
+        dr.insert(1, "driver_name", [driver_names.get(d, d) for d in dr["driver"]])
+        dr.insert(4, "target_name", [target_name.get(t, t) for t in dr["target"]])
+        dr = dr.sort_values(["target", "effect_p_met"], ascending=[True, False], kind="stable")
+    out["drivers"] = View("tbl_drivers", dr)
+
+    cr = frames["criticality"].copy()
+    cr.insert(1, "target_name", [target_name.get(t, t) for t in cr["target"]])
+    cr.insert(3, "item_name", [item_name.get(i, i) for i in cr["item"]])
+    out["criticality"] = View("tbl_criticality", cr)
+
+    out["merge bias"] = View("tbl_merge", frames["merge_bias"])
+    out["contingency"] = View("tbl_contingency", frames["contingency"], frozenset({"plan", "p50", "p80", "p90"}))
+    out["convergence"] = View("tbl_convergence", frames["convergence"])
+    return out
