@@ -56,10 +56,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     config = _run_config(args)
     plan = load_plan(args.params)
-    scenario = "baseline"
+    plan, extra = _actuals_args(plan, args)
+    scenario, scenario_manifest = "baseline", {}
+    if args.scenario is not None:
+        plan, scenario, scenario_manifest = _scenario_arg(plan, args.scenario, {})
     out = args.out or default_run_dir(Path("results"), scenario)
     run_dir = run_plan(plan, config=config, out=out, scenario=scenario,
-                       params_digest=params_hash(args.params))
+                       params_digest=params_hash(args.params), extra_manifest=extra)
     if not args.quiet:
         print("\n".join(headline_lines(run_dir)))
     print(f"results: {run_dir}")
@@ -103,6 +106,204 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _date_arg(text: str):
+    from sim.model.csvio import DATE_HINT, parse_date
+
+    parsed = parse_date(text)
+    if isinstance(parsed, str):
+        raise argparse.ArgumentTypeError(f"{parsed}; {DATE_HINT}")
+    return parsed
+
+
+def _add_actuals_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as-of", type=_date_arg, default=None, metavar="DATE",
+                   help="forecast from this date (default: the latest 'reported' date of --actuals)")
+    p.add_argument("--actuals", type=Path, default=None, metavar="FILE",
+                   help="actuals CSV (actuals/README.md); only facts reported by --as-of are used")
+
+
+def _actuals_args(plan, args: argparse.Namespace):
+    """The plan moved to --as-of with the facts of --actuals, and the manifest entries saying so."""
+    if args.as_of is None and args.actuals is None:
+        return plan, {}
+    from sim.actuals import prepare_plan
+
+    moved, extra, notes = prepare_plan(plan, actuals_path=args.actuals, as_of=args.as_of)
+    if not args.quiet:
+        used = extra["actuals"]["facts_used"] if extra["actuals"] else 0
+        print(f"as of {moved.as_of}: {used} facts from {args.actuals or '(no actuals file)'}", file=sys.stderr)
+        for note in notes[:12]:
+            print(f"  note: {note[:300]}", file=sys.stderr)
+        if len(notes) > 12:
+            print(f"  ... {len(notes) - 12} more notes: manifest.json actuals_notes", file=sys.stderr)
+    return moved, extra
+
+
+def _cmd_appraise(args: argparse.Namespace) -> int:
+    from sim.actuals import read_actuals
+    from sim.appraise import appraise, wide
+    from sim.model.load import load_plan
+    from sim.results import default_run_dir, params_hash
+
+    config = _run_config(args)
+    plan = load_plan(args.params)
+    actuals = read_actuals(args.actuals, plan)
+    out = args.out or default_run_dir(Path("results"), "appraisal")
+    try:
+        table, _ = appraise(plan, actuals, years=args.years, config=config, out=out,
+                            params_digest=params_hash(args.params), extra_manifest=scenario_manifest)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not args.quiet:
+        w = wide(table)
+        print((w if not w.empty else wide(table, None)).to_string(float_format=lambda v: f"{v:6.1%}"))
+    print(f"results: {out}")
+    return 0
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from sim.actuals import read_actuals
+    from sim.analysis.backtest import backtest_runs, summary_text
+    from sim.model.load import load_plan
+    from sim.results import MANIFEST, default_run_dir, params_hash, read_manifest
+
+    for run in args.runs:
+        if not (run / MANIFEST).is_file():
+            raise UsageError(f"{run} is not a run directory (no {MANIFEST}); pass directories written by sim run")
+    params = args.params
+    if params is None:
+        recorded = Path(str(read_manifest(args.runs[0]).get("params") or DEFAULT_PARAMS))
+        params = recorded if recorded.is_dir() else DEFAULT_PARAMS
+    plan = load_plan(params)
+    actuals = read_actuals(args.actuals, plan)
+    out = args.out or default_run_dir(Path("results"), "backtest")
+    res = backtest_runs(args.runs, plan=plan, actuals=actuals, out=out, params_digest=params_hash(params),
+                        refclass=not args.no_refclass)
+    print(f"backtest against {args.actuals} (outcomes as of {actuals.latest}); lower is better")
+    print(summary_text(res.summary) if len(res.summary) else "no outcome in the actuals can be scored")
+    for note in res.notes:
+        print(f"note: {note}")
+    print(f"results: {out}")
+    return 0
+
+
+# --- scenarios, batches, slips (sim/model/scenario.py, sim/batch.py, sim/slip.py) ---------------
+def _scenario_arg(plan, path: Path, extra: dict):
+    """The plan with scenario ``path`` applied, its name, and the manifest entries saying so."""
+    from sim.model.scenario import apply_scenario, load_scenario
+
+    scenario = load_scenario(path)
+    return apply_scenario(plan, scenario), scenario.name, {**extra, **scenario.manifest()}
+
+
+def _duration_arg(text: str) -> float:
+    from sim.model.scenario import DURATION_HINT, parse_duration
+
+    days = parse_duration(text)
+    if days is None or days < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a slip; {DURATION_HINT}")
+    return days
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from sim.batch import BatchError, run_batch, summary_lines
+
+    config = _run_config(args)
+    out = args.out or Path("results") / f"batch-s{args.seed}-n{args.runs}"
+
+    def event(what: str, name: str, detail: str) -> None:
+        if what == "failed":
+            print(f"{name}: FAILED\n{detail}", file=sys.stderr)
+        elif not args.quiet:
+            print(f"{name}: {what} {detail if what != 'start' else ''}".rstrip(), file=sys.stderr, flush=True)
+
+    try:
+        result = run_batch(args.scenarios, params_dir=args.params, config=config, out=out, resume=args.resume,
+                           on_event=event)
+    except BatchError as exc:
+        raise UsageError(str(exc)) from None
+    if not args.quiet:
+        print("\n".join(summary_lines(result)))
+    print(f"results: {out}")
+    if result.failed:
+        print(f"sim batch: {len(result.failed)} scenario(s) failed: {', '.join(o.name for o in result.failed)}",
+              file=sys.stderr)
+    return 1 if result.failed else 0
+
+
+def _slip_plan(args: argparse.Namespace):
+    from sim.model.load import load_plan
+
+    plan = load_plan(args.params)
+    if args.scenario is not None:
+        plan, _, _ = _scenario_arg(plan, args.scenario, {})
+    return plan
+
+
+def _cmd_slip(args: argparse.Namespace) -> int:
+    from sim.slip import deterministic_slip, probabilistic_slip, slip_lines
+
+    config = _run_config(args)
+    plan = _slip_plan(args)
+    det = deterministic_slip(plan, args.item, args.by)
+    prob = probabilistic_slip(plan, args.item, args.by, config)
+    print("\n".join(slip_lines(args.item, det, prob)))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        det.to_csv(args.out / "slip_deterministic.csv", index=False)
+        prob.to_csv(args.out / "slip_probabilistic.csv", index=False)
+        print(f"results: {args.out}")
+    return 0
+
+
+def _cmd_tolerance(args: argparse.Namespace) -> int:
+    from sim.slip import tolerance, tolerance_lines
+
+    if not 0 < args.confidence < 1:
+        raise UsageError(f"--confidence must be between 0 and 1, got {args.confidence}")
+    config = _run_config(args)
+    plan = _slip_plan(args)
+    result = tolerance(plan, args.item, args.target, confidence=args.confidence, config=config,
+                       max_days=args.max, resolution=max(1, int(round(args.resolution))))
+    print("\n".join(tolerance_lines(result)))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        result.table().to_csv(args.out / "tolerance.csv", index=False)
+        print(f"results: {args.out}")
+    return 0
+
+
+def _add_scenario_commands(sub) -> None:
+    p = sub.add_parser("batch", help="run scenarios on common random numbers and compare them with the baseline")
+    p.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO", help="scenario YAML files")
+    _add_run_options(p)
+    p.add_argument("--out", type=Path, default=None, help="batch directory (default results/batch-s<seed>-n<runs>)")
+    p.add_argument("--resume", action="store_true", help="keep the scenarios an interrupted batch finished")
+    p.set_defaults(func=_cmd_batch)
+
+    p = sub.add_parser("slip", help="slip an item: deterministic propagation and paired effect on every target "
+                                    "(default 2000 runs)")
+    p.add_argument("item", metavar="ITEM", help="item id, e.g. T14")
+    p.add_argument("--by", type=_duration_arg, nargs="+", required=True, metavar="SLIP",
+                   help="slips in days (90) or as durations 3m 6m 12m (m = 30.44 days)")
+    p.add_argument("--scenario", type=Path, default=None, help="apply this scenario first")
+    _add_run_options(p)
+    p.add_argument("--out", type=Path, default=None, help="directory for slip_*.csv (optional)")
+    p.set_defaults(func=_cmd_slip, runs=2000)
+
+    p = sub.add_parser("tolerance", help="largest slip of an item keeping P(target met) >= confidence "
+                                         "(default 2000 runs)")
+    p.add_argument("item", metavar="ITEM", help="item id, e.g. T14")
+    p.add_argument("--target", required=True, help="target id (targets.csv)")
+    p.add_argument("--confidence", type=float, default=0.8, help="required P(met) (default 0.8)")
+    p.add_argument("--max", type=_duration_arg, default=_duration_arg("36m"), help="largest slip searched (36m)")
+    p.add_argument("--resolution", type=_duration_arg, default=1.0, help="bisection resolution (default 1 day)")
+    p.add_argument("--scenario", type=Path, default=None, help="apply this scenario first")
+    _add_run_options(p)
+    p.add_argument("--out", type=Path, default=None, help="directory for tolerance.csv (optional)")
+    p.set_defaults(func=_cmd_tolerance, runs=2000)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sim",
@@ -123,8 +324,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="simulate a scenario (default: the baseline) and write a run directory")
     _add_run_options(p)
+    p.add_argument("scenario", nargs="?", type=Path, default=None, metavar="SCENARIO",
+                   help="scenario YAML (scenarios/README.md); default: the baseline (params as they are)")
     p.add_argument("--out", type=Path, default=None, help="run directory (default results/<scenario>-<time>)")
+    _add_actuals_options(p)
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("appraise", help="forecasts as of the plan date and each year end, with what changed")
+    _add_run_options(p)
+    p.add_argument("--years", type=int, nargs="+", required=True, help="years whose 12-31 is a snapshot")
+    p.add_argument("--actuals", type=Path, required=True, metavar="FILE", help="actuals CSV (actuals/README.md)")
+    p.add_argument("--out", type=Path, default=None, help="output directory (default results/appraisal-<time>)")
+    p.set_defaults(func=_cmd_appraise)
+
+    p = sub.add_parser("backtest", help="score run directories against actuals (Brier, log, PIT)")
+    p.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories to score")
+    p.add_argument("--actuals", type=Path, required=True, metavar="FILE", help="actuals CSV (actuals/README.md)")
+    p.add_argument("--params", type=Path, default=None,
+                   help="params directory (default: the one recorded in the first run, else params)")
+    p.add_argument("--out", type=Path, default=None, help="output directory (default results/backtest-<time>)")
+    p.add_argument("--no-refclass", action="store_true", help="skip the reference-class baseline")
+    p.set_defaults(func=_cmd_backtest)
 
     p = sub.add_parser("bench", help="measure replications/s, scaling and peak memory on the full plan")
     p.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params directory")
@@ -132,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-runs", type=int, default=100_000, help="replications for the peak-memory run")
     p.add_argument("--workers", type=int, default=None, help="workers (default: all cores)")
     p.set_defaults(func=_cmd_bench)
+    _add_scenario_commands(sub)
     return parser
 
 

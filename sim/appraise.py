@@ -1,0 +1,311 @@
+"""Appraisal snapshots (年度比拼): the forecast as of the plan date and each year end, and why it moved.
+
+For each snapshot date (the plan's own as-of date, then YYYY-12-31 of each
+year asked for) the plan is moved to that date with the facts reported by then
+(:func:`sim.actuals.apply_actuals`) and simulated into its own run directory
+(``<out>/snapshots/<label>/``, a normal run that ``sim backtest`` can score).
+The year-by-year view is built from those runs:
+
+* ``appraisal_targets.csv``: every target's P(met) at every snapshot, its change
+  from the previous snapshot and the reasons;
+* ``appraisal_events.csv``: between consecutive snapshots, the items that
+  finished or started (facts newly known), slipped or gained (P50 finish moved
+  by at least ``min_days``), and the KPIs that moved (new observations, or a
+  P50 at a common checkpoint that moved by at least 5 %);
+* ``appraisal.png``: P(met) per headline target across the snapshots;
+* ``appraisal.md`` and ``appraisal.html``: a short summary.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.actuals import Actuals, FactKind, apply_actuals
+from sim.model.entities import Plan
+
+KPI_MOVE = 0.05  # relative change of a KPI's P50 worth reporting
+MAX_REASONS = 4
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One appraisal snapshot: its label, as-of date, run directory and the notes of moving the plan."""
+
+    label: str
+    as_of: date
+    run_dir: Path
+    notes: tuple[str, ...] = ()
+
+
+def snapshot_dates(plan: Plan, years) -> list[tuple[str, date]]:
+    """``("baseline", plan date)`` then ``("YYYY", YYYY-12-31)`` for each year, in order."""
+    out = [("baseline", plan.as_of)]
+    for y in sorted(set(int(y) for y in years)):
+        d = date(y, 12, 31)
+        if d < plan.as_of:
+            raise ValueError(f"year {y} ends before the plan's as-of date {plan.as_of}")
+        if d > plan.as_of:
+            out.append((str(y), d))
+    return out
+
+
+def run_snapshots(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_digest: str = "") -> list[Snapshot]:
+    """Simulate the plan as of each snapshot date with only the facts reported by then."""
+    from sim.workflow import run_plan
+
+    snaps = []
+    for label, as_of in snapshot_dates(plan, years):
+        notes: list[str] = []
+        moved = apply_actuals(plan, actuals.facts, as_of, notes=notes)
+        extra = {"actuals": actuals.manifest(as_of), "plan_as_of": plan.as_of, "actuals_notes": notes,
+                 "snapshot": label}
+        run = run_plan(moved, config=config, out=Path(out) / "snapshots" / label, scenario=f"appraisal-{label}",
+                       params_digest=params_digest, extra_manifest=extra)
+        snaps.append(Snapshot(label, as_of, run, tuple(notes)))
+    return snaps
+
+
+# --- what changed between snapshots -------------------------------------------------------------
+
+def _read(snap: Snapshot, name: str) -> pd.DataFrame:
+    return pd.read_csv(snap.run_dir / name, dtype={"id": str})
+
+
+def events(plan: Plan, actuals: Actuals, snaps: list[Snapshot], *, min_days: int = 30) -> pd.DataFrame:
+    """What happened between consecutive snapshots (one row per event)."""
+    names = {it.id: it.name_en for it in plan.items} | {k.id: k.name_en for k in plan.kpis}
+    rows = []
+    for prev, cur in zip(snaps, snaps[1:]):
+        base = {"from": prev.label, "to": cur.label}
+        new = [f for f in actuals.known_by(cur.as_of) if not f.known_by(prev.as_of)]
+        for f in sorted(new, key=lambda f: (f.date, f.id)):
+            rows.append({**base, "kind": _FACT_EVENT[f.kind], "id": f.id, "name_en": names.get(f.id, ""),
+                         "detail": fact_text(f), "days": 0.0, "source": f.source})
+        rows += _slips(prev, cur, names, base, min_days=min_days)
+        rows += _kpi_moves(prev, cur, names, base)
+    return pd.DataFrame(rows, columns=["from", "to", "kind", "id", "name_en", "detail", "days", "source"])
+
+
+_FACT_EVENT = {FactKind.FINISH: "finished", FactKind.START: "started", FactKind.PROGRESS: "progress",
+               FactKind.KPI: "kpi"}
+
+
+def fact_text(f) -> str:
+    """A fact in a few words, e.g. ``finished 2021-12-31`` or ``60% done on 2021-06-30``."""
+    if f.kind is FactKind.PROGRESS:
+        return f"{f.value:.0%} done on {f.date}"
+    if f.kind is FactKind.KPI:
+        return f"observed {f.value:g} on {f.date}"
+    return f"{_FACT_EVENT[f.kind]} {f.date}"
+
+
+def _slips(prev: Snapshot, cur: Snapshot, names, base, *, min_days: int) -> list[dict]:
+    a = _read(prev, "items.csv").set_index("id")
+    b = _read(cur, "items.csv").set_index("id")
+    common = a.index.intersection(b.index)
+    p0 = pd.to_datetime(a.loc[common, "p50_finish"])
+    p1 = pd.to_datetime(b.loc[common, "p50_finish"])
+    moved = (p1 - p0).dt.days
+    rows = []
+    for iid, days in moved.items():
+        if pd.isna(days) or abs(days) < min_days or p1[iid].date() < cur.as_of:
+            continue  # small moves are noise; an item finished by now is explained by its finish
+        rows.append({**base, "kind": "slipped" if days > 0 else "gained", "id": iid, "name_en": names.get(iid, ""),
+                     "detail": f"P50 finish {p0[iid].date()} -> {p1[iid].date()} ({int(days):+d} d)",
+                     "days": float(days), "source": "forecast"})
+    return sorted(rows, key=lambda r: -abs(r["days"]))
+
+
+def _kpi_moves(prev: Snapshot, cur: Snapshot, names, base) -> list[dict]:
+    a, b = _read(prev, "kpis.csv"), _read(cur, "kpis.csv")
+    if a.empty or b.empty:
+        return []
+    m = a.merge(b, on=["id", "checkpoint"], suffixes=("_0", "_1"))
+    rows = []
+    for kid, g in m.groupby("id", sort=False):
+        r = g.iloc[-1]  # the last checkpoint both snapshots record
+        rel = (r.p50_1 - r.p50_0) / abs(r.p50_0) if r.p50_0 else np.inf if r.p50_1 else 0.0
+        if abs(rel) >= KPI_MOVE:
+            rows.append({**base, "kind": "kpi", "id": kid, "name_en": names.get(kid, ""),
+                         "detail": f"P50 at {r.checkpoint}: {r.p50_0:.4g} -> {r.p50_1:.4g} ({rel:+.0%})",
+                         "days": float(rel), "source": "forecast"})
+    return rows
+
+
+def refs_closure(plan: Plan, target_id: str) -> set[str]:
+    """Item and KPI ids a target depends on, through the targets it refers to."""
+    targets = {t.id: t for t in plan.targets}
+    seen, stack, out = set(), [target_id], set()
+    while stack:
+        t = stack.pop()
+        if t in seen:
+            continue
+        seen.add(t)
+        for r in targets[t].refs:
+            if r in targets:
+                stack.append(r)
+            else:
+                out.add(r)
+    return out
+
+
+def target_table(plan: Plan, snaps: list[Snapshot], ev: pd.DataFrame) -> pd.DataFrame:
+    """Every target at every snapshot: P(met), standard error, change from the previous snapshot, why."""
+    rows = []
+    closure = {t.id: refs_closure(plan, t.id) for t in plan.targets}
+    prev = None
+    for snap in snaps:
+        tt = _read(snap, "targets.csv").set_index("id")
+        for t in plan.targets:
+            if t.id not in tt.index:
+                continue
+            p = float(tt.loc[t.id, "p_met"])
+            change = np.nan if prev is None or t.id not in prev[1].index else p - float(prev[1].loc[t.id, "p_met"])
+            why = ""
+            if prev is not None:
+                why = why_text(ev[(ev["to"] == snap.label) & ev["id"].isin(closure[t.id])])
+            rows.append({"snapshot": snap.label, "as_of": snap.as_of, "id": t.id, "section": t.section,
+                         "name_zh": t.name_zh, "name_en": t.name_en, "deadline": t.deadline, "p_met": p,
+                         "se": float(tt.loc[t.id, "se"]), "change": change, "why": why})
+        prev = (snap, tt)
+    return pd.DataFrame(rows)
+
+
+def why_text(ev: pd.DataFrame) -> str:
+    """The reasons for a change, most important first: finishes, starts, slips, gains, KPI moves."""
+    if ev.empty:
+        return ""
+    order = {"finished": 0, "started": 1, "progress": 2, "slipped": 3, "gained": 4, "kpi": 5}
+    ev = ev.assign(o=ev["kind"].map(order), m=-ev["days"].abs()).sort_values(["o", "m"])
+    parts = [f"{r.id} {r.detail}" for r in ev.itertuples()]
+    more = len(parts) - MAX_REASONS
+    return "; ".join(parts[:MAX_REASONS]) + (f"; +{more} more" if more > 0 else "")
+
+
+# --- chart and summary --------------------------------------------------------------------------
+
+def plot_appraisal(table: pd.DataFrame, *, section: str = "headline", footer: str = ""):
+    """P(met) of each target of ``section`` across the snapshots, one line per target."""
+    import matplotlib.pyplot as plt
+
+    sel = table[table["section"] == section]
+    if sel.empty:
+        sel = table
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    for tid, g in sel.groupby("id", sort=False):
+        x = pd.to_datetime(g["as_of"])
+        ax.errorbar(x, g["p_met"], yerr=1.96 * g["se"], marker="o", capsize=3, label=f"{tid} {g['name_en'].iloc[0]}")
+    ax.set(ylim=(-0.03, 1.03), ylabel="P(met by deadline)", xlabel="snapshot (as-of date)",
+           title=f"Appraisal snapshots: {section} targets")
+    ax.axhline(0.8, color="grey", lw=0.8, ls=":")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    if footer:
+        fig.text(0.01, 0.005, footer, fontsize=7, color="dimgray")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def wide(table: pd.DataFrame, section: str | None = "headline") -> pd.DataFrame:
+    """Targets x snapshots of P(met) (one section, or all when None)."""
+    sel = table if section is None else table[table["section"] == section]
+    w = sel.pivot_table(index=["id", "name_en"], columns="snapshot", values="p_met", sort=False)
+    return w[[c for c in dict.fromkeys(sel["snapshot"]) if c in w.columns]]
+
+
+def summary_markdown(table: pd.DataFrame, snaps: list[Snapshot], *, actuals: Actuals, chart: str) -> str:
+    """A short Markdown summary: headline table, changes and their reasons, caveats."""
+    lines = ["# Appraisal snapshots", "",
+             f"Actuals: `{actuals.file}` (sha256 `{actuals.sha256[:12]}`), {len(actuals.facts)} facts. "
+             "Each snapshot uses only the facts reported on or before its date. Snapshots: "
+             + ", ".join(f"{s.label} = {s.as_of}" for s in snaps) + ".", "",
+             f"![P(met) by snapshot]({chart})", "", "## Headline targets: P(met)", ""]
+    w = wide(table)
+    if w.empty:
+        w = wide(table, None)
+    lines += [_md_table(w.reset_index(), pct=list(w.columns)), "", "## Changes and why", ""]
+    changed = table[table["change"].abs() >= 0.01].sort_values("change", key=lambda s: -s.abs())
+    if changed.empty:
+        lines.append("No target moved by one point or more.")
+    for r in changed.itertuples():
+        prev = snaps[[s.label for s in snaps].index(r.snapshot) - 1].label
+        lines.append(f"* **{r.id}** ({r.name_en}) {prev} -> {r.snapshot}: {r.p_met - r.change:.1%} -> "
+                     f"{r.p_met:.1%} ({r.change:+.1%}). " + (f"Why: {r.why}." if r.why else "No fact or "
+                                                              "forecast move among its items and KPIs."))
+    lines += ["", "## Caveats", "",
+              "* An item without a finish fact is taken as unfinished on each snapshot date, and one without a "
+              "start or progress fact as not started (unless it was in progress on the plan date): the "
+              "actuals file is read as complete.",
+              "* From the first year end on, items in progress on the plan date draw their total duration "
+              "conditioned on the time already spent, and KPIs without an observation start from their "
+              "expected value; part of the change from the baseline snapshot comes from these rules "
+              "(actuals/README.md).", ""]
+    notes = sorted({n for s in snaps for n in s.notes})
+    if notes:
+        lines += ["## Notes from moving the plan", "", *[f"* {n}" for n in notes], ""]
+    return "\n".join(lines)
+
+
+def _md_table(df: pd.DataFrame, pct: list | None = None) -> str:
+    pct = set(pct or [])
+    cols = list(df.columns)
+    out = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    for r in df.itertuples(index=False):
+        cells = [f"{v:.1%}" if c in pct and pd.notna(v) else ("" if pd.isna(v) else str(v)) for c, v in zip(cols, r)]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def summary_html(markdown: str, table: pd.DataFrame, png: Path) -> str:
+    """A self-contained HTML page: the chart inline, the headline table and the full target table."""
+    img = base64.b64encode(png.read_bytes()).decode("ascii")
+    head = markdown.split("## Changes and why")[1] if "## Changes and why" in markdown else ""
+    items = "".join(f"<li>{line[2:]}</li>" for line in head.splitlines() if line.startswith("* "))
+    full = table.assign(p_met=table["p_met"].map("{:.1%}".format),
+                        change=table["change"].map(lambda v: "" if pd.isna(v) else f"{v:+.1%}"))
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>Appraisal snapshots</title>"
+            "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse;"
+            "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}</style></head><body>"
+            "<h1>Appraisal snapshots</h1>"
+            f"<img alt='P(met) by snapshot' src='data:image/png;base64,{img}'>"
+            f"<h2>Headline targets</h2>{wide(table).map(lambda v: f'{v:.1%}').to_html()}"
+            f"<h2>Changes and why</h2><ul>{items}</ul>"
+            f"<h2>All targets</h2>{full.drop(columns=['name_zh']).to_html(index=False)}</body></html>")
+
+
+def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_digest: str = "",
+             min_days: int = 30) -> tuple[pd.DataFrame, list[Snapshot]]:
+    """Run the snapshots and write the appraisal tables, chart and summaries into ``out``.
+
+    Returns the target table (long) and the snapshots.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    snaps = run_snapshots(plan, actuals, years=years, config=config, out=out, params_digest=params_digest)
+    ev = events(plan, actuals, snaps, min_days=min_days)
+    table = target_table(plan, snaps, ev)
+    table.to_csv(out / "appraisal_targets.csv", index=False, encoding="utf-8")
+    ev.to_csv(out / "appraisal_events.csv", index=False, encoding="utf-8")
+    footer = (f"actuals {actuals.file} (sha256 {actuals.sha256[:12]}); snapshots "
+              + ", ".join(f"{s.label} as of {s.as_of}" for s in snaps))
+    fig = plot_appraisal(table, footer=footer)
+    fig.savefig(out / "appraisal.png", dpi=120)
+    plt.close(fig)
+    md = summary_markdown(table, snaps, actuals=actuals, chart="appraisal.png")
+    (out / "appraisal.md").write_text(md, encoding="utf-8")
+    (out / "appraisal.html").write_text(summary_html(md, table, out / "appraisal.png"), encoding="utf-8")
+    meta = {"actuals": actuals.manifest(), "plan_as_of": plan.as_of, "years": sorted(set(map(int, years))),
+            "snapshots": [{"label": s.label, "as_of": s.as_of, "run": str(s.run_dir)} for s in snaps]}
+    (out / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
+                                       encoding="utf-8")
+    return table, snaps
