@@ -553,3 +553,70 @@ def test_gamma_rate_counter_is_negative_binomial(checkpoint):
     assert_variance(counts, mu + (cv * mu) ** 2, "NB variance")
     support = np.arange(0, int(nb.ppf(0.9999)) + 1)
     assert_pmf(counts, support, nb.pmf(support), "negative binomial")
+
+
+# -- (k) distribution families: the sampled multipliers follow their stated parameterisation --------
+def _lognormal(median, p90):
+    return stats.lognorm(np.log(p90 / median) / stats.norm.ppf(0.9), scale=median)
+
+
+def _pert(lo, mode, hi, lam=4.0):
+    a = 1 + lam * (mode - lo) / (hi - lo)
+    b = 1 + lam * (hi - mode) / (hi - lo)
+    return stats.beta(a, b, loc=lo, scale=hi - lo)
+
+
+FAMILIES = {
+    "triangular": (dist("triangular", 0.8, 1.0, 1.6), tri(0.8, 1.0, 1.6)),
+    "pert": (dist("pert", 0.9, 1.0, 1.8), _pert(0.9, 1.0, 1.8)),
+    "lognormal": (dist("lognormal", 1.1, 1.5), _lognormal(1.1, 1.5)),
+    "lognormal_sigma": (dist("lognormal_sigma", 1.05, 0.196), stats.lognorm(0.196, scale=1.05)),
+    "uniform": (dist("uniform", 0.9, 1.4), stats.uniform(0.9, 0.5)),
+    "exponential": (dist("exponential", 1.2), stats.expon(scale=1.2)),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_multiplier_marginals_match_their_family(family):
+    d, ref = FAMILIES[family]
+    s = simulate(plan([item("A", 10, mult=d)]), Engine.VECTOR)
+    x = s.multiplier[:, 0]
+    assert_cdf(x, ref.ppf(PROBS), ref.cdf, family)
+    assert_mean(x, ref.mean(), family)
+    np.testing.assert_allclose(s.finish_of("A"), 10 * x, rtol=1e-12)
+
+
+def test_trigen_has_the_stated_p10_and_p90():
+    s = simulate(plan([item("A", 10, mult=dist("trigen", 0.9, 1.0, 1.5))]), Engine.VECTOR)
+    x = s.multiplier[:, 0]
+    assert_prob(x <= 0.9, 0.1, "P(X <= P10)")
+    assert_prob(x <= 1.5, 0.9, "P(X <= P90)")
+    # the mode is the density peak: equal-width bins either side of it hold less mass
+    h = 0.02
+    at = np.mean(np.abs(x - 1.0) < h)
+    assert at > np.mean(np.abs(x - 1.2) < h) and at > np.mean(np.abs(x - 0.85) < h)
+
+
+def test_floor_puts_the_clipped_mass_on_the_floor():
+    """R = max(0.95, lognormal(median 1.1, P90 1.5)): P(R = 0.95) = P(lognormal <= 0.95) (CALIBRATION §2.1)."""
+    s = simulate(plan([item("A", 10, mult=dist("lognormal", 1.1, 1.5, floor=0.95))]), Engine.VECTOR)
+    x = s.multiplier[:, 0]
+    ref = _lognormal(1.1, 1.5)
+    assert x.min() == 0.95
+    assert_prob(x == 0.95, ref.cdf(0.95), "P(R at the floor)")
+    assert_cdf(x, [1.0, 1.1, 1.3, 1.5], ref.cdf, "above the floor")
+
+
+def test_latin_hypercube_keeps_the_marginal_and_stratifies_each_chunk():
+    p = plan([item("A", 10, mult=dist("triangular", 0.8, 1.0, 1.6)), item("B", 5, mult=dist("uniform", 1, 2))],
+             risks=[risk("R", 0.3, dist("fixed", 5), ["A"])])
+    m = compile_plan(p)
+    F = tri(0.8, 1.0, 1.6).cdf
+    for c in range(3):
+        d = draw_chunk(m, seed=SEED, chunk=c, lhs=True)
+        n = d.multiplier.shape[0]
+        strata = np.floor(F(d.multiplier[:, m.index["A"]]) * n).astype(int)
+        np.testing.assert_array_equal(np.sort(strata), np.arange(n))  # one draw per stratum
+        strata_b = np.floor((d.multiplier[:, m.index["B"]] - 1.0) * n).astype(int)
+        np.testing.assert_array_equal(np.sort(strata_b), np.arange(n))
+        assert abs(d.risk_fired[:, 0].sum() - 0.3 * n) <= 1  # stratified occurrence
