@@ -62,7 +62,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         plan, scenario, scenario_manifest = _scenario_arg(plan, args.scenario, {})
     out = args.out or default_run_dir(Path("results"), scenario)
     run_dir = run_plan(plan, config=config, out=out, scenario=scenario,
-                       params_digest=params_hash(args.params), extra_manifest=extra)
+                       params_digest=params_hash(args.params), extra_manifest={**extra, **scenario_manifest})
     if not args.quiet:
         print("\n".join(headline_lines(run_dir)))
     print(f"results: {run_dir}")
@@ -151,7 +151,7 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
     out = args.out or default_run_dir(Path("results"), "appraisal")
     try:
         table, _ = appraise(plan, actuals, years=args.years, config=config, out=out,
-                            params_digest=params_hash(args.params), extra_manifest=scenario_manifest)
+                            params_digest=params_hash(args.params))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:

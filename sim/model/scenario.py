@@ -15,12 +15,13 @@ A scenario (scenarios/README.md documents every key) is read in two steps:
    :class:`PlanError` carrying every problem.
 
 A slip (``slip: {T14: 6m}``) is added *work*: a register risk ``slip.T14`` with
-probability 1, a fixed impact of that many days and phase ``duration``. It
-lengthens the item's remaining duration by that many working days, so it moves
-the item's own finish by at least the slip (more when the extra work runs into
-a Spring Festival stoppage) and propagates through every link type; it draws
-from its own random streams, so every other quantity keeps its draws (common
-random numbers).
+probability 1, phase ``duration`` and a fixed impact equal to the working days
+of the item's calendar in the slip's calendar span after its plan finish (6m =
+182.6 days after 2022-12-31, less the Spring Festival stoppage in it). An item
+that would finish on its plan date then finishes exactly the slip later; the
+extra work propagates through every link type (FS, SS, FF, SYNC), and the
+risk draws from its own random streams, so every other quantity keeps its draws
+(common random numbers).
 """
 
 from __future__ import annotations
@@ -900,15 +901,17 @@ class _Applier:
                 continue
             rid = SLIP_PREFIX + iid
             risks = [r for r in risks if r.id != rid]
-            risks.append(slip_risk(iid, days, source=f"scenario {self.file}"))
+            risks.append(slip_risk(iid, slip_work_days(self.plan, by_id[iid], days), days=days,
+                                   source=f"scenario {self.file}"))
             self.touched[("risks", rid)] = path
         self.set(risks=tuple(risks))
 
 
-def slip_risk(item_id: str, days: float, *, source: str = "slip") -> Risk:
-    """The register entry that carries a fixed slip: ``days`` working days added to ``item_id``, always."""
-    return Risk(id=SLIP_PREFIX + item_id, name_zh=f"{item_id}延误", name_en=f"slip of {item_id} by {days:g} days",
-                probability=1.0, impact=Distribution.fixed(days), targets=(item_id,), mode=RiskMode.COMMON,
+def slip_risk(item_id: str, work_days: float, *, days: float | None = None, source: str = "slip") -> Risk:
+    """The register entry that carries a fixed slip: ``work_days`` working days added to ``item_id``, always."""
+    shown = f"{days:g} days ({work_days:g} working days)" if days is not None else f"{work_days:g} working days"
+    return Risk(id=SLIP_PREFIX + item_id, name_zh=f"{item_id}延误", name_en=f"slip of {item_id} by {shown}",
+                probability=1.0, impact=Distribution.fixed(work_days), targets=(item_id,), mode=RiskMode.COMMON,
                 phase=RiskPhase.DURATION, source=source)
 
 
@@ -971,20 +974,49 @@ def _wait_days(plan: Plan, item: Item) -> int:
     return max((item.plan_start - plan.as_of).days, 0)
 
 
+def _work_clock(plan: Plan, calendar: str) -> Callable[[float], float]:
+    """W(t): working days of ``calendar`` in [0, t) from the as-of date, linear inside a working day.
+
+    Mirrors :class:`sim.engine.calendar.WorkCalendar` (every day after the horizon works).
+    """
+    horizon = int(round(float(plan.assumption("horizon_years") or 15.0) * 366)) + 400
+    working = np.ones(horizon, dtype=bool)
+    for w in plan.calendar_windows:
+        if w.calendar == calendar:
+            lo, hi = max((w.start - plan.as_of).days, 0), min((w.end - plan.as_of).days + 1, horizon)
+            if lo < hi:
+                working[lo:hi] = False
+    cum = np.concatenate([[0.0], np.cumsum(working, dtype=np.float64)])
+
+    def work_at(t: float) -> float:
+        if t <= 0:
+            return min(t, 0.0)
+        if t >= horizon:
+            return float(cum[horizon] + (t - horizon))
+        k = int(math.floor(t))
+        return float(cum[k] + working[k] * (t - k))
+    return work_at
+
+
 def planned_work_days(plan: Plan, item: Item) -> float:
     """The planned (remaining) working days of ``item`` on its calendar, as the engine derives them."""
     if item.duration_days is not None:
         return float(item.duration_days)
-    horizon = int(round(float(plan.assumption("horizon_years") or 15.0) * 366)) + 400
-    working = np.ones(horizon, dtype=bool)
-    for w in plan.calendar_windows:
-        if w.calendar == item.calendar:
-            lo, hi = max((w.start - plan.as_of).days, 0), min((w.end - plan.as_of).days + 1, horizon)
-            if lo < hi:
-                working[lo:hi] = False
+    work_at = _work_clock(plan, item.calendar)
     begin, finish = _wait_days(plan, item), (item.plan_finish - plan.as_of).days + 1
-    inside = int(working[begin:max(min(finish, horizon), begin)].sum()) if begin < horizon else 0
-    return float(max(inside + max(finish - max(begin, horizon), 0), 0))
+    return max(work_at(finish) - work_at(begin), 0.0)
+
+
+def slip_work_days(plan: Plan, item: Item, days: float) -> float:
+    """The working days a slip of ``days`` calendar days adds to ``item``.
+
+    Those of the item's calendar in the ``days`` after the end of its plan
+    finish date: an item that would finish on its plan date then finishes
+    ``days`` later (negative days: earlier).
+    """
+    work_at = _work_clock(plan, item.calendar)
+    end = (item.plan_finish - plan.as_of).days + 1
+    return work_at(end + days) - work_at(end)
 
 
 # --- re-validation of the resulting plan ------------------------------------------------------

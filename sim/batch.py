@@ -1,0 +1,414 @@
+"""Scenario batches on common random numbers: run every scenario, resume, compare.
+
+Every scenario is run with the same seed, so each uncertain quantity it shares
+with the others gets the same draws (:mod:`sim.engine.streams`). The effect of a
+scenario on a target is then the paired difference, replication by replication,
+against the reference scenario (the one named ``baseline``, else the first)::
+
+    d_r = met_scenario(r) - met_reference(r)        (in {-1, 0, 1})
+    difference = mean(d),  se = sd(d) / sqrt(n),  95 % interval = difference ± 1.96 se
+
+so a scenario compared with itself differs by exactly zero.
+
+Layout of a batch directory ``OUT``::
+
+    OUT/runs/<scenario>/     one run directory per scenario (sim.workflow.run_plan)
+    OUT/batch.json           status of every scenario (done, reused, failed + error)
+    OUT/comparison.csv|xlsx|html|png
+
+A scenario is finished when its run directory is complete (never a
+``.partial``) and its manifest's ``batch_key`` (seed, runs, params hash,
+scenario file hash, engine, sampling) matches; ``resume`` skips those. Every file
+is written atomically (a temporary file renamed into place).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import sim
+from sim.engine import streams
+from sim.engine.replicate import column
+from sim.engine.runner import RunConfig
+from sim.model.problems import PlanError
+
+BASELINE = "baseline"
+Z95 = 1.959964
+Event = Callable[[str, str, str], None]  # (what, scenario, detail)
+
+
+class BatchError(Exception):
+    """A batch that cannot start (e.g. two scenarios with the same name)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one scenario of a batch."""
+
+    name: str
+    file: str
+    status: str  # done | reused | failed
+    run_dir: str = ""
+    error: str = ""
+    seconds: float = 0.0
+    scenario_hash: str = ""
+
+
+@dataclass
+class BatchResult:
+    """The outcomes, the comparison table and the files written."""
+
+    out: Path
+    outcomes: list[Outcome]
+    reference: str | None
+    comparison: pd.DataFrame
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def scenario_name(path: Path | str) -> str:
+    """A scenario's name: its file name without ``.yaml``."""
+    return Path(path).stem
+
+
+def batch_key(config: RunConfig, *, params_hash: str, scenario_hash: str) -> dict:
+    """What must match for a finished run directory to be reused by ``--resume``."""
+    return {"seed": config.seed, "runs": config.runs, "chunk_size": streams.CHUNK, "params_hash": params_hash,
+            "scenario_hash": scenario_hash, "engine": str(config.engine), "lhs": bool(config.lhs),
+            "precision": config.precision, "package_version": sim.__version__}
+
+
+def is_finished(run_dir: Path, key: dict) -> bool:
+    """Whether ``run_dir`` is a complete run made with ``key`` (see module docstring)."""
+    from sim.results import MANIFEST, RECORDS
+
+    try:
+        manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (run_dir / RECORDS).is_file() and manifest.get("batch_key") == key
+
+
+def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out: Path, resume: bool = False,
+              on_event: Event | None = None) -> BatchResult:
+    """Run every scenario on common random numbers, then compare them.
+
+    Parameters
+    ----------
+    files
+        Scenario YAML files; names (file stems) must be unique.
+    params_dir
+        The params directory every scenario overlays.
+    config
+        Runs, seed, executor (``scheduler`` for Dask) ... shared by every scenario.
+    out
+        Batch directory (see module docstring).
+    resume
+        Reuse the finished run directories of an earlier, interrupted batch.
+    on_event
+        Called as ``on_event(what, scenario, detail)`` with what in ``start``,
+        ``done``, ``reused``, ``failed`` (for progress output).
+
+    Returns
+    -------
+    BatchResult
+        A failed scenario is in ``failed`` with its error; the others complete.
+
+    Raises
+    ------
+    PlanError
+        When params/ itself cannot be loaded (no scenario can run).
+    BatchError
+        Duplicate scenario names or no scenario.
+    KeyboardInterrupt
+        Propagates; finished scenarios stay finished for ``resume``.
+    """
+    from sim.model.load import load_plan
+    from sim.results import params_hash
+
+    names = [scenario_name(f) for f in files]
+    if not names:
+        raise BatchError("no scenario files given")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise BatchError(f"scenario names must be unique in a batch, repeated: {', '.join(dupes)}")
+    emit = on_event or (lambda *_: None)
+    out = Path(out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    plan = load_plan(params_dir)
+    digest = params_hash(params_dir)
+    outcomes: list[Outcome] = []
+    for name, file in zip(names, files):
+        emit("start", name, str(file))
+        outcome = _run_one(plan, Path(file), name, config=config, out=out, digest=digest, resume=resume)
+        outcomes.append(outcome)
+        emit(outcome.status, name, outcome.error or outcome.run_dir)
+        _write_json(out / "batch.json", _batch_meta(config, params_dir, digest, outcomes))
+    ok = {o.name: Path(o.run_dir) for o in outcomes if o.status != "failed"}
+    reference = BASELINE if BASELINE in ok else next(iter(ok), None)
+    comparison = compare(ok, reference=reference) if ok else pd.DataFrame()
+    meta = {**_batch_meta(config, params_dir, digest, outcomes), "reference": reference}
+    result = BatchResult(out, outcomes, reference, comparison)
+    if ok:
+        result.files = write_comparison(out, comparison, outcomes, meta)
+    _write_json(out / "batch.json", meta)
+    return result
+
+
+def _run_one(plan, file: Path, name: str, *, config: RunConfig, out: Path, digest: str, resume: bool) -> Outcome:
+    from sim.model.scenario import apply_scenario, load_scenario
+    from sim.workflow import run_plan
+
+    t0 = time.perf_counter()
+    run_dir = out / "runs" / name
+    try:
+        scenario = load_scenario(file)
+        key = batch_key(config, params_hash=digest, scenario_hash=scenario.digest)
+        if resume and is_finished(run_dir, key):
+            return Outcome(name, str(file), "reused", str(run_dir), scenario_hash=scenario.digest)
+        scenario_plan = apply_scenario(plan, scenario)
+        run_plan(scenario_plan, config=config, out=run_dir, scenario=name, params_digest=digest,
+                 extra_manifest={**scenario.manifest(), "batch_key": key})
+    except PlanError as exc:
+        return Outcome(name, str(file), "failed", error=exc.report(), seconds=time.perf_counter() - t0)
+    except Exception as exc:  # noqa: BLE001 - one failing scenario must not lose the others
+        return Outcome(name, str(file), "failed", error=f"{type(exc).__name__}: {exc}",
+                       seconds=time.perf_counter() - t0)
+    return Outcome(name, str(file), "done", str(run_dir), seconds=round(time.perf_counter() - t0, 3),
+                   scenario_hash=scenario.digest)
+
+
+def _batch_meta(config: RunConfig, params_dir: Path, digest: str, outcomes: list[Outcome]) -> dict:
+    return {"seed": config.seed, "runs": config.runs, "params": str(params_dir), "params_hash": digest,
+            "package_version": sim.__version__, "scenarios": [asdict(o) for o in outcomes]}
+
+
+# --- analysis: the paired comparison ---------------------------------------------------------
+
+def _target_info(run_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(run_dir / "targets.csv", dtype={"id": str})
+
+
+def _met(run_dir: Path, target_ids: list[str]) -> pd.DataFrame:
+    from sim.results import read_records
+
+    cols = [column("met", t) for t in target_ids]
+    rec = read_records(run_dir, columns=["rep", *cols]).sort_values("rep").set_index("rep")
+    return rec.rename(columns=dict(zip(cols, target_ids)))
+
+
+def compare(runs: dict[str, Path], *, reference: str) -> pd.DataFrame:
+    """P(met) of every target per scenario and its paired difference against ``reference``.
+
+    Parameters
+    ----------
+    runs
+        Scenario name -> finished run directory, in batch order.
+    reference
+        The scenario the others are compared with.
+
+    Returns
+    -------
+    DataFrame
+        One row per (scenario, target): ``scenario, target, section, name_en,
+        name_zh, deadline, runs, p_met, se, p_reference, difference,
+        difference_se, ci95_low, ci95_high, excludes_zero``. The difference is
+        NaN for a target the reference does not have.
+    """
+    infos = {name: _target_info(d) for name, d in runs.items()}
+    ref_info = infos[reference]
+    ref_met = _met(runs[reference], list(ref_info["id"]))
+    rows = []
+    for name, run_dir in runs.items():
+        info = infos[name]
+        met = ref_met if name == reference else _met(run_dir, list(info["id"]))
+        reps = met.index.intersection(ref_met.index)
+        for t in info.itertuples(index=False):
+            x = met[t.id].to_numpy(dtype=np.float64)
+            p = float(x.mean())
+            row = {"scenario": name, "target": t.id, "section": t.section, "name_en": t.name_en,
+                   "name_zh": t.name_zh, "deadline": t.deadline, "runs": len(x), "p_met": p,
+                   "se": math.sqrt(p * (1 - p) / len(x)), "reference": reference}
+            row.update(_paired(met.loc[reps, t.id].to_numpy(dtype=np.float64),
+                               ref_met.loc[reps, t.id].to_numpy(dtype=np.float64)
+                               if t.id in ref_met.columns else None))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _paired(x: np.ndarray, y: np.ndarray | None) -> dict:
+    if y is None or len(x) == 0:
+        nan = float("nan")
+        return {"p_reference": nan, "difference": nan, "difference_se": nan, "ci95_low": nan, "ci95_high": nan,
+                "excludes_zero": False}
+    d = x - y
+    mean = float(d.mean())
+    se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0
+    lo, hi = mean - Z95 * se, mean + Z95 * se
+    return {"p_reference": float(y.mean()), "difference": mean, "difference_se": se, "ci95_low": lo,
+            "ci95_high": hi, "excludes_zero": bool(lo > 0 or hi < 0)}
+
+
+def wide(comparison: pd.DataFrame, value: str) -> pd.DataFrame:
+    """One row per target, one column per scenario, of ``value`` (e.g. ``p_met`` or ``difference``)."""
+    order = list(dict.fromkeys(comparison["scenario"]))
+    targets = list(dict.fromkeys(comparison["target"]))
+    table = comparison.pivot(index="target", columns="scenario", values=value)
+    return table.reindex(index=targets, columns=order)
+
+
+# --- report: chart, CSV, Excel, HTML ------------------------------------------------------------
+
+def difference_chart(comparison: pd.DataFrame, *, max_targets: int | None = None):
+    """Paired differences in P(met) against the reference with 95 % intervals, one panel per scenario.
+
+    Returns the matplotlib Figure (Agg; never shown).
+    """
+    from matplotlib.figure import Figure
+
+    from sim.report.style import styled
+
+    others = [s for s in dict.fromkeys(comparison["scenario"]) if s != comparison["reference"].iloc[0]]
+    targets = list(dict.fromkeys(comparison["target"]))[:max_targets]
+    with styled("en"):
+        n = max(len(others), 1)
+        fig = Figure(figsize=(2.0 + 3.2 * n, 1.4 + 0.22 * len(targets)), layout="constrained")
+        axes = fig.subplots(1, n, sharey=True, squeeze=False)[0]
+        y = np.arange(len(targets))[::-1]
+        for ax, name in zip(axes, others or [None]):
+            ax.axvline(0, color="#555", lw=0.8)
+            if name is None:
+                ax.set_title("no scenario to compare")
+                continue
+            rows = comparison[comparison["scenario"] == name].set_index("target").reindex(targets)
+            diff = rows["difference"].to_numpy(dtype=float)
+            err = np.vstack([diff - rows["ci95_low"], rows["ci95_high"] - diff]).astype(float)
+            sig = rows["excludes_zero"].fillna(False).to_numpy(dtype=bool)
+            for mask, colour in ((~sig, "#9aa5ad"), (sig & (diff < 0), "#d1495b"), (sig & (diff > 0), "#1f5f8b")):
+                if mask.any():
+                    ax.errorbar(diff[mask], y[mask], xerr=np.nan_to_num(err[:, mask]), fmt="o", ms=3.5,
+                                color=colour, ecolor=colour, elinewidth=1, capsize=1.5)
+            ax.set_title(name, fontsize=10)
+            ax.set_xlabel("Δ P(met) vs " + str(comparison["reference"].iloc[0]))
+            ax.grid(axis="y", visible=False)
+        axes[0].set_yticks(y, targets, fontsize=7)
+        fig.suptitle("Paired difference in P(target met), 95 % interval (common random numbers)", fontsize=10)
+    return fig
+
+
+def write_comparison(out: Path, comparison: pd.DataFrame, outcomes: list[Outcome], meta: dict) -> dict[str, Path]:
+    """Write comparison.csv, .xlsx, .png and .html into ``out``, each atomically."""
+    out = Path(out)
+    files = {"csv": out / "comparison.csv", "xlsx": out / "comparison.xlsx", "png": out / "comparison.png",
+             "html": out / "comparison.html"}
+    _atomic(files["csv"], lambda p: comparison.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
+    status = pd.DataFrame([asdict(o) for o in outcomes])
+
+    def excel(p: Path) -> None:
+        with pd.ExcelWriter(p, engine="openpyxl") as xw:
+            comparison.to_excel(xw, sheet_name="comparison", index=False)
+            wide(comparison, "p_met").to_excel(xw, sheet_name="p_met")
+            wide(comparison, "difference").to_excel(xw, sheet_name="difference")
+            status.to_excel(xw, sheet_name="scenarios", index=False)
+    _atomic(files["xlsx"], excel)
+    fig = difference_chart(comparison)
+    _atomic(files["png"], lambda p: fig.savefig(p, format="png", dpi=110))
+    page = comparison_html(comparison, outcomes, meta, chart=files["png"].name)
+    _atomic(files["html"], lambda p: p.write_text(page, encoding="utf-8"))
+    return files
+
+
+def comparison_html(comparison: pd.DataFrame, outcomes: list[Outcome], meta: dict, *, chart: str = "") -> str:
+    """A simple, self-describing HTML page of the comparison (every text escaped)."""
+    e = html.escape
+    names = list(dict.fromkeys(comparison["scenario"]))
+    ref = meta.get("reference") or ""
+    head = [f"<th>{e(h)}</th>" for h in ("target", "name", "deadline")] + \
+           [f"<th>{e(n)}{' (reference)' if n == ref else ''}</th>" for n in names]
+    body = []
+    for tid, rows in comparison.groupby("target", sort=False):
+        first = rows.iloc[0]
+        cells = [f"<td>{e(str(tid))}</td><td>{e(str(first['name_en']))}<br><small>{e(str(first['name_zh']))}"
+                 f"</small></td><td>{e(str(first['deadline']))}</td>"]
+        by_name = rows.set_index("scenario")
+        for n in names:
+            if n not in by_name.index:
+                cells.append("<td></td>")
+                continue
+            r = by_name.loc[n]
+            text = f"{r['p_met']:.1%}"
+            cls = ""
+            if n != ref and not math.isnan(r["difference"]):
+                text += f"<br><small>Δ {r['difference']:+.1%} [{r['ci95_low']:+.1%}, {r['ci95_high']:+.1%}]</small>"
+                cls = (" class='down'" if r["difference"] < 0 else " class='up'") if r["excludes_zero"] else ""
+            cells.append(f"<td{cls}>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    status = "".join(
+        f"<tr><td>{e(o.name)}</td><td>{e(o.status)}</td><td>{e(o.file)}</td><td><pre>{e(o.error)}</pre></td></tr>"
+        for o in outcomes)
+    img = f"<p><img src='{e(chart)}' alt='paired differences'></p>" if chart else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Scenario comparison</title>
+<style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;font-size:0.85em}}
+td,th{{border:1px solid #ccc;padding:3px 6px;vertical-align:top}}.down{{background:#f8d7da}}
+.up{{background:#d4edda}}pre{{margin:0;white-space:pre-wrap}}</style></head><body>
+<h1>Scenario comparison</h1>
+<p>{e(str(meta.get('runs')))} replications per scenario, seed {e(str(meta.get('seed')))}, common random numbers;
+params {e(str(meta.get('params')))} (sha256 {e(str(meta.get('params_hash', ''))[:12])}).
+Each cell: P(target met); below it the paired difference against <b>{e(ref)}</b> with its 95 % interval
+(difference ± 1.96 sd(d)/√n over replications). Shaded: the interval excludes zero.</p>
+<h2>Scenarios</h2><table><tr><th>scenario</th><th>status</th><th>file</th><th>error</th></tr>{status}</table>
+<h2>Targets</h2><table><tr>{''.join(head)}</tr>{''.join(body)}</table>
+{img}</body></html>
+"""
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _write_json(path: Path, data: dict) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
+    _atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+# --- terminal view -------------------------------------------------------------------------------
+
+def summary_lines(result: BatchResult, *, limit: int = 12) -> list[str]:
+    """The largest significant differences per scenario, as text lines."""
+    lines = []
+    for o in result.outcomes:
+        lines.append(f"{o.name:<20} {o.status}" + (f": {o.error.splitlines()[0]}" if o.error else ""))
+    cmp = result.comparison
+    if cmp.empty or result.reference is None:
+        return lines
+    lines.append(f"paired differences in P(met) against {result.reference} (95 % interval excludes 0):")
+    for name in dict.fromkeys(cmp["scenario"]):
+        if name == result.reference:
+            continue
+        rows = cmp[(cmp["scenario"] == name) & cmp["excludes_zero"]].sort_values("difference", key=np.abs,
+                                                                                ascending=False)
+        lines.append(f"  {name}: {len(rows)} of {int((cmp['scenario'] == name).sum())} targets change")
+        for r in rows.head(limit).itertuples():
+            lines.append(f"    {r.target:<16} {r.p_reference:6.1%} -> {r.p_met:6.1%}  Δ {r.difference:+6.1%} "
+                         f"[{r.ci95_low:+.1%}, {r.ci95_high:+.1%}]  {r.name_en}")
+    return lines
