@@ -16,9 +16,25 @@ from datetime import date
 
 import numpy as np
 import pytest
-from planfactory import dist, item, link, plan, shock, window
+from planfactory import (
+    Kpi,
+    KpiBoost,
+    KpiKind,
+    Target,
+    TargetRule,
+    counter,
+    day,
+    dist,
+    item,
+    link,
+    plan,
+    risk,
+    shock,
+    target_by,
+    window,
+)
 
-from sim.engine.compiled import compile_plan
+from sim.engine.compiled import compile_plan, end_of
 from sim.engine.forward import forward_pass
 from sim.engine.processes import simulate_rows
 from sim.engine.replicate import Engine, choose_engine, run_chunk
@@ -402,3 +418,96 @@ def test_capacity_with_a_done_predecessor_in_simpy():
     got = {iid: (float(rec.start[0, k]), float(rec.finish[0, k])) for k, iid in enumerate(m.item_ids)}
     assert got["C"] == (0, 4)
     assert got["B"] == (5, 15)
+
+
+# -- certain risks -----------------------------------------------------------------------
+def test_duration_risk_adds_working_days():
+    got = schedule(plan([item("A", 10)], risks=[risk("R", 1.0, dist("fixed", 3), ["A"])], windows=[window(5, 7)]))
+    assert got["A"] == (0, 16)  # 13 working days around the 3-day window
+
+
+def test_start_risk_adds_calendar_days_to_the_wait():
+    got = schedule(
+        plan([item("A", 5), item("B", 5, start_wait=10), item("P", 20), item("C", 5)], [link("P", "C")],
+             risks=[risk("R", 1.0, dist("fixed", 7), ["A", "B", "C"], phase="start")])
+    )
+    assert got["A"] == (7, 12)
+    assert got["B"] == (17, 22)
+    assert got["C"] == (20, 25)  # the pre-construction delay runs alongside P
+
+
+def test_opportunity_larger_than_the_work_leaves_a_zero_duration():
+    got = schedule(plan([item("A", 5), item("B", 5)], [link("A", "B")],
+                        risks=[risk("R", 1.0, dist("fixed", -10), ["A"])]))
+    assert got == {"A": (0, 0), "B": (0, 5)}
+
+
+# -- targets ---------------------------------------------------------------------------------
+def _targets(p):
+    m = compile_plan(p)
+    rec = run_chunk(m, seed=SEED, chunk=0, rows=2, engine=Engine.SIMPY)
+    ids = [t.id for t in m.targets]
+    return ({t: bool(rec.met[0, k]) for k, t in enumerate(ids)},
+            {t: float(rec.achieved[0, k]) for k, t in enumerate(ids)})
+
+
+def test_item_target_deadline_is_the_end_of_the_day():
+    met, achieved = _targets(
+        plan([item("A", 10)], targets=[target_by("ON_TIME", "A", day(9)), target_by("LATE", "A", day(8))])
+    )
+    assert met == {"ON_TIME": True, "LATE": False}
+    assert achieved == {"ON_TIME": 10.0, "LATE": 10.0}
+
+
+def test_all_of_and_k_of_n_targets():
+    items = [item("A", 10), item("B", 20), item("C", 30)]
+    targets = [
+        Target("ALL_BY_19", "x", "x", "block", TargetRule.ALL_OF, ("A", "B"), day(19)),
+        Target("ALL_BY_18", "x", "x", "block", TargetRule.ALL_OF, ("A", "B"), day(18)),
+        Target("TWO_OF_3", "x", "x", "block", TargetRule.K_OF_N, ("A", "B", "C"), day(20), k=2),
+        Target("THREE_OF_3", "x", "x", "block", TargetRule.K_OF_N, ("A", "B", "C"), day(20), k=3),
+        Target("NESTED", "x", "x", "headline", TargetRule.ALL_OF, ("ALL_BY_19", "C"), day(40)),
+    ]
+    met, achieved = _targets(plan(items, targets=targets))
+    assert met == {"ALL_BY_19": True, "ALL_BY_18": False, "TWO_OF_3": True, "THREE_OF_3": False, "NESTED": True}
+    assert achieved["ALL_BY_19"] == 20 and achieved["TWO_OF_3"] == 20 and achieved["THREE_OF_3"] == 30
+    assert achieved["NESTED"] == 30
+
+
+def test_kpi_step_target_is_met_from_the_first_grid_day_after_the_finish():
+    p = plan(
+        [item("S", 100)],
+        kpis=[counter("K", 0.0, baseline=10.0, measure="stock")],
+        boosts=[KpiBoost("K", "S", step=5.0)],
+        targets=[Target("K15", "x", "x", "keywork", TargetRule.KPI_GE, ("K",), date(2020, 12, 31), threshold=15.0),
+                 Target("K16", "x", "x", "keywork", TargetRule.KPI_GE, ("K",), date(2020, 12, 31), threshold=16.0)],
+    )
+    m = compile_plan(p)
+    rec = run_chunk(m, seed=SEED, chunk=0, rows=2)
+    np.testing.assert_array_equal(rec.kpi[:, 0, :], 15.0)  # every checkpoint: 10 + the step
+    met, achieved = _targets(p)
+    assert met == {"K15": True, "K16": False}
+    # S finishes at the end of 2020-04-09; the KPI is read at month ends: end of 2020-04-30
+    assert achieved["K15"] == (date(2020, 4, 30) - date(2020, 1, 1)).days + 1
+    assert achieved["K16"] == np.inf
+
+
+def test_index_kpi_compound_growth_target():
+    growth = 0.10
+    idx = Kpi("GDP", "x", "x", KpiKind.INDEX, "index", baseline=100.0, rate_per_year=growth)
+    p = plan(
+        [item("A", 10)],
+        kpis=[idx],
+        targets=[
+            Target("CAGR_LOW", "x", "x", "keywork", TargetRule.KPI_CAGR_GE, ("GDP",), date(2022, 12, 31),
+                   threshold=growth - 1e-6),
+            Target("CAGR_HIGH", "x", "x", "keywork", TargetRule.KPI_CAGR_GE, ("GDP",), date(2022, 12, 31),
+                   threshold=growth + 1e-6),
+        ],
+    )
+    m = compile_plan(p)
+    rec = run_chunk(m, seed=SEED, chunk=0, rows=2)
+    years = np.array([end_of(d, p.as_of) for d in p.checkpoints]) / 365.25
+    np.testing.assert_allclose(rec.kpi[0, 0, :], 100.0 * (1 + growth) ** years, rtol=1e-6)
+    met, _ = _targets(p)
+    assert met == {"CAGR_LOW": True, "CAGR_HIGH": False}
