@@ -26,7 +26,9 @@ import numpy as np
 import pytest
 from planfactory import (
     Factor,
+    Kpi,
     KpiBoost,
+    KpiKind,
     counter,
     discrete,
     dist,
@@ -620,3 +622,38 @@ def test_latin_hypercube_keeps_the_marginal_and_stratifies_each_chunk():
         strata_b = np.floor((d.multiplier[:, m.index["B"]] - 1.0) * n).astype(int)
         np.testing.assert_array_equal(np.sort(strata_b), np.arange(n))
         assert abs(d.risk_fired[:, 0].sum() - 0.3 * n) <= 1  # stratified occurrence
+
+
+# -- (l) attrition of the baseline stock: binomial ----------------------------------------------------
+@pytest.mark.parametrize("checkpoint", [0, 2])
+def test_baseline_attrition_is_binomial(checkpoint):
+    """Baseline units come up for renewal uniformly over the first `attrition_years` and lapse w.p. 1 - renewal.
+
+    With no arrivals the stock at T is B - Binomial(B, (1 - renewal) * min(T / period, 1)).
+    """
+    B, years, renewal = 200, 2.0, 0.7
+    kpi = Kpi("HT", "x", "x", KpiKind.COUNTER, "count", baseline=B, rate_per_year=0.0,
+              attrition_years=years, renewal_prob=renewal)
+    p = plan([item("A", 10)], kpis=[kpi])
+    T = end_of(p.checkpoints[checkpoint], p.as_of)
+    q = (1 - renewal) * min(T / (years * DAYS_PER_YEAR), 1.0)
+    lapsed = B - _kpi_values(p, checkpoint=checkpoint)[0]
+    ref = stats.binom(B, q)
+    assert_mean(lapsed, ref.mean(), "lapsed units")
+    support = np.arange(0, B + 1)
+    assert_pmf(lapsed, support, ref.pmf(support), "lapsed units")
+
+
+# -- (m) index KPI: lognormal ------------------------------------------------------------------------------
+def test_index_kpi_is_lognormal():
+    """log(V_T / V_0) = g T + vol * sqrt(T / month) * Z with g = log(1 + rate) + cv * Z' (per year)."""
+    base, rate, cv, vol = 100.0, 0.08, 0.02, 0.03
+    kpi = Kpi("GDP", "x", "x", KpiKind.INDEX, "index", baseline=base, rate_per_year=rate, rate_cv=cv, volatility=vol)
+    p = plan([item("A", 10)], kpis=[kpi])
+    T = end_of(p.checkpoints[1], p.as_of) / DAYS_PER_YEAR  # years
+    mean = np.log1p(rate) * T
+    sd = np.sqrt((cv * T) ** 2 + vol**2 * T * 12)
+    logs = np.log(_kpi_values(p, checkpoint=1)[0] / base)
+    ref = stats.norm(mean, sd)
+    assert_cdf(logs, ref.ppf(PROBS), ref.cdf, "log index growth")
+    assert_variance(logs, sd**2, "log index growth")
