@@ -17,6 +17,7 @@ import pandas as pd
 from sim.report.fonts import Lang
 from sim.report.i18n import header, tr
 from sim.report.tables import PCT, View, as_date
+from sim.report.webfont import font_face_css
 
 ROW_LIMIT = 400  # longer tables are cut, with the full table in the workbook
 
@@ -30,8 +31,8 @@ class Chart:
 
 CSS = """
 *{box-sizing:border-box}
-body{font-family:"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",
-"WenQuanYi Zen Hei",system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;background:#f6f7f9;
+body{font-family:"ReportCJK",system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",
+"WenQuanYi Zen Hei",sans-serif;margin:0;color:#222;background:#f6f7f9;
 line-height:1.45}
 main{max-width:1180px;margin:0 auto;padding:16px 20px 48px}
 header.top{background:#1f5f8b;color:#fff;padding:18px 20px}
@@ -146,9 +147,8 @@ def render(
     charts: list[Chart],
     tables: list[View],
     sources: list[View],
-    font_css: str = "",
 ) -> str:
-    """The whole report as one HTML string."""
+    """The whole report as one HTML string, with the CJK glyphs it uses embedded (:mod:`webfont`)."""
     sec = []
     sec.append(f'<section id="summary"><h2>{esc(tr("headline", lang))}</h2>{table_html(headline, lang)}</section>')
     sec.append(f'<section id="charts"><h2>{esc(tr("charts", lang))}</h2>{"".join(figure_html(c) for c in charts)}'
@@ -170,13 +170,14 @@ def render(
                    ("provenance", "provenance")))
     title = tr("report_title", lang)
     sub = f'{tr("report_subtitle", lang)} · {manifest.get("scenario", "")} · n = {manifest.get("replications", "")}'
-    return (
+    page = (
         f'<!DOCTYPE html><html lang="{"zh-CN" if lang is Lang.ZH else "en"}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{esc(title)}</title>'
-        f"<style>{font_css}{CSS}</style></head><body>"
+        f"<style>{CSS}</style></head><body>"
         f'<header class="top"><h1>{esc(title)}</h1><p>{esc(sub)}</p></header>'
         f'<main><nav>{nav}</nav>{"".join(sec)}</main><script>{SORT_JS}</script></body></html>'
     )
+    return page.replace("<style>", f"<style>{font_face_css(page)}", 1)
 
 
 def headline_view(targets: pd.DataFrame, lang: Lang) -> View:
