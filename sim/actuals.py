@@ -257,6 +257,8 @@ def apply_actuals(plan: Plan, facts: Iterable[Fact], as_of: date, *, notes: list
     notes = [] if notes is None else notes
     known = [f for f in facts if f.known_by(as_of)]
     moved = as_of > plan.as_of
+    if not known and not moved:
+        return plan
     items = tuple(_item_as_of(plan, it, [f for f in known if f.id == it.id and f.kind is not FactKind.KPI],
                               as_of, moved) for it in plan.items)
     new = replace(plan, as_of=as_of, items=items,
@@ -271,7 +273,7 @@ def apply_actuals(plan: Plan, facts: Iterable[Fact], as_of: date, *, notes: list
     new = replace(new, kpis=kpis)
     new = replace(new, risks=_risks_as_of(new), shocks=_shocks_as_of(plan.shocks, as_of, notes),
                   targets=_targets_as_of(plan, new, known, notes))
-    return _exhausted(new, notes) if moved or known else new
+    return _exhausted(new, notes)
 
 
 TAIL_EXHAUSTED = 1e-6
@@ -304,6 +306,8 @@ def _item_as_of(plan: Plan, it: Item, facts: list[Fact], as_of: date, moved: boo
     start = next((f.date for f in facts if f.kind is FactKind.START), None)
     finish = next((f.date for f in facts if f.kind is FactKind.FINISH), None)
     progress = max((f for f in facts if f.kind is FactKind.PROGRESS), key=lambda f: (f.date, f.reported), default=None)
+    if progress is not None and start is None and not progress.value:
+        progress = None  # nothing done and no start reported: not started
     if finish is not None:
         first = start or (it.plan_start if it.plan_start is not None and it.plan_start <= finish else finish)
         return replace(it, status=Status.DONE, actual_start=first, actual_finish=finish, percent_complete=None)

@@ -125,15 +125,16 @@ def target_outcomes(plan: Plan, facts: Iterable[Fact], items: dict[str, Outcome]
         need = len(t.refs) if t.rule in (TargetRule.ITEM_BY, TargetRule.ALL_OF) else int(t.k or len(t.refs))
         yes = [p for p in parts if p[0] is True]
         no = [p for p in parts if p[0] is False]
+        # the achieved date is known when every ref is an item with a finish date (ITEM_BY, ALL_OF)
+        dates = [p[2] for p in parts]
+        achieved = (max(dates) if need == len(t.refs) and dates and all(dates)
+                    and not any(r in targets for r in t.refs) else None)
         if len(yes) >= need:
-            chosen = sorted(yes, key=lambda p: p[1])[:need]
-            when = max(p[1] for p in chosen)
-            dates = [p[2] for p in chosen]
-            achieved = max(dates) if need == len(t.refs) and all(dates) else None
-            memo[tid] = (True, when, achieved)
+            chosen = sorted(yes, key=lambda p: p[1])[:need]  # decided once the need-th ref was known
+            memo[tid] = (True, max(p[1] for p in chosen), achieved)
         elif len(no) > len(t.refs) - need:
-            chosen = sorted(no, key=lambda p: p[1])[: len(no) - (len(t.refs) - need)]
-            memo[tid] = (False, max(p[1] for p in chosen), None)
+            chosen = sorted(no, key=lambda p: p[1])[: len(t.refs) - need + 1]
+            memo[tid] = (False, max(p[1] for p in chosen), achieved)
         else:
             memo[tid] = (None, None, None)
         return memo[tid]
@@ -281,14 +282,17 @@ def score_table(forecasts: Iterable[Forecast], found: list[Outcome], *, label: s
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean scores per forecast and forecaster, over outcomes not known at the forecast date."""
+    """Mean scores per forecast, forecaster and kind (items, targets), over outcomes not known at the forecast date.
+
+    Items and targets are kept apart: an ``item_by`` target repeats its item's outcome.
+    """
     live = table[~table["known_at_forecast"]]
     rows = []
-    for (label, as_of, name), g in live.groupby(["forecast", "as_of", "forecaster"], sort=False):
+    for (label, as_of, name, kind), g in live.groupby(["forecast", "as_of", "forecaster", "kind"], sort=False):
         dated = g[g["finished"].notna() & g["pit"].notna()]
         cens = g[g["finished"].isna() & g["censored"].notna()]
         rows.append({
-            "forecast": label, "as_of": as_of, "forecaster": name,
+            "forecast": label, "as_of": as_of, "forecaster": name, "kind": kind,
             "n_binary": int(g["brier"].notna().sum()),
             "brier": g["brier"].mean(), "log_score": g["log_score"].mean(),
             "n_dated": len(dated), "n_censored": len(cens),
@@ -341,7 +345,7 @@ def plot_reliability(rel: pd.DataFrame, *, ax=None, footer: str = ""):
         for r in g.itertuples():
             ax.annotate(str(int(r.n)), (r.p_mean, r.observed), textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.set(xlim=(-0.02, 1.02), ylim=(-0.05, 1.05), xlabel="forecast P(met by plan date)",
-           ylabel="observed frequency", title="Reliability of P(met)")
+           ylabel="observed frequency", title="Reliability of P(met), all forecasts pooled")
     ax.legend(fontsize=8, loc="upper left")
     _footer(fig, footer)
     return fig
@@ -370,17 +374,26 @@ def plot_pit(hist: pd.DataFrame, *, footer: str = ""):
 
 
 def plot_scores(summary: pd.DataFrame, *, title: str, footer: str = ""):
-    """Bar chart of mean Brier, log and dated log scores per forecaster (one forecast date)."""
+    """Grouped bars of mean Brier, log and dated log scores per forecaster and kind (one forecast date)."""
     import matplotlib.pyplot as plt
 
     metrics = [("brier", "Brier"), ("log_score", "log score (met)"), ("log_date", "log score (date)")]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(11, 3.4))
+    names = list(dict.fromkeys(summary["forecaster"]))
+    kinds = list(dict.fromkeys(summary["kind"]))
+    width = 0.8 / max(len(kinds), 1)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(12, 3.6))
     for ax, (col, label) in zip(axes, metrics):
-        vals = summary[col].to_numpy(dtype=float)
-        ax.bar(summary["forecaster"], np.nan_to_num(vals), color=["C0", "C1", "C2"][: len(vals)])
-        for x, v in enumerate(vals):
-            ax.text(x, np.nan_to_num(v), "n/a" if np.isnan(v) else f"{v:.3f}", ha="center", va="bottom", fontsize=8)
+        for j, kind in enumerate(kinds):
+            g = summary[summary["kind"] == kind].set_index("forecaster").reindex(names)
+            vals = g[col].to_numpy(dtype=float)
+            x = np.arange(len(names)) + (j - (len(kinds) - 1) / 2) * width
+            ax.bar(x, np.nan_to_num(vals), width=width, label=f"{kind}s", color=f"C{j}")
+            for xi, v in zip(x, vals):
+                ax.text(xi, np.nan_to_num(v), "n/a" if np.isnan(v) else f"{v:.3f}", ha="center", va="bottom",
+                        fontsize=7)
+        ax.set_xticks(np.arange(len(names)), names)
         ax.set(title=label + " (lower is better)")
+    axes[0].legend(fontsize=8)
     fig.suptitle(title)
     _footer(fig, footer)
     return fig
@@ -509,11 +522,11 @@ def backtest_markdown(summary: pd.DataFrame, table: pd.DataFrame, *, actuals, no
 
 def summary_text(summary: pd.DataFrame) -> str:
     """The mean scores as aligned text (also used by the CLI)."""
-    head = (f"{'forecast':<28} {'as of':<10} {'forecaster':<9} {'n':>3} {'Brier':>7} {'log':>7} "
+    head = (f"{'forecast':<24} {'as of':<10} {'forecaster':<10} {'kind':<6} {'n':>3} {'Brier':>7} {'log':>7} "
             f"{'n dated':>7} {'n cens':>6} {'log date':>8} {'PIT mean':>8}")
     lines = [head]
     for r in summary.itertuples():
-        lines.append(f"{str(r.forecast)[:28]:<28} {str(r.as_of):<10} {r.forecaster:<9} {r.n_binary:>3} "
+        lines.append(f"{str(r.forecast)[:24]:<24} {str(r.as_of):<10} {r.forecaster:<10} {r.kind:<6} {r.n_binary:>3} "
                      f"{_f(r.brier):>7} {_f(r.log_score):>7} {r.n_dated:>7} {r.n_censored:>6} "
                      f"{_f(r.log_date):>8} {_f(r.pit_mean):>8}")
     return "\n".join(lines)
