@@ -230,6 +230,15 @@ def _ids(r: _Reader, value: Any, path: str) -> tuple[str, ...] | None:
     return out
 
 
+def _unit_ids(r: _Reader, value: Any, path: str) -> tuple[str, ...] | None:
+    """Unit ids, the lead ones marked ``*`` as in items.csv."""
+    out = _strings(r, value, path, what="unit ids")
+    if out is not None:
+        for k, s in enumerate(out):
+            _ident(r, s.lstrip("*"), f"{path}[{k}]")
+    return out
+
+
 def _statuses(r: _Reader, value: Any, path: str) -> tuple[Status, ...] | None:
     out = _strings(r, value, path, what="statuses")
     if out is None:
@@ -327,8 +336,7 @@ def _list_of(reader: Callable) -> Callable:
 
 
 def _assumption_values(r: _Reader, value: Any, path: str) -> dict | None:
-    known = {"checkpoints": _dates, "aspirational_uplift": _number(above=0), "horizon_years": _number(above=0),
-             "preconstruction_type": _ident}
+    known = dict(zip(ASSUMPTION_KEYS, (_dates, _number(above=0), _number(above=0), _ident)))
     if not isinstance(value, dict):
         r.flag(path, value, f"{path} must be a mapping of assumption keys to values", "e.g. aspirational_uplift: 1.2")
         return None
@@ -378,26 +386,28 @@ TARGET_FIELDS = {**_NAMES, "rule": _choice(TargetRule), "refs": _ids, "k": _null
 LINK_FIELDS = {"pred": _ident, "succ": _ident, "type": _choice(LinkType), "lag_days": _days}
 BOOST_FIELDS = {"kpi": _ident, "item": _ident, "step": _number(), "rate_per_year": _number()}
 
-ADD_FIELDS = {
-    "duration_classes": _list_of(_record({"project_type": _ident, **CLASS_FIELDS},
-                                         required=("project_type", "name_en", "multiplier"))),
-    "units": _list_of(_record({"id": _ident, **UNIT_FIELDS}, required=("id", "name_en"))),
-    "items": _list_of(_record({"id": _ident, "group": _ident, "campaign": _choice(Campaign), "units": _ids,
-                               **ITEM_FIELDS},
-                              required=("id", "campaign", "name_en", "project_type", "status", "plan_finish"))),
-    "links": _list_of(_record(LINK_FIELDS, required=("pred", "succ", "type"))),
-    "risks": _list_of(_record({"id": _ident, **RISK_FIELDS}, required=("id", "probability", "impact", "targets"))),
-    "shocks": _list_of(_record({"id": _ident, **SHOCK_FIELDS},
-                               required=("id", "probability", "window_start", "length", "affects"))),
-    "targets": _list_of(_record({"id": _ident, **TARGET_FIELDS}, required=("id", "rule", "refs", "deadline"))),
-    "kpi_boosts": _list_of(_record(BOOST_FIELDS, required=("kpi", "item"))),
+ADD_RECORDS: dict[str, tuple[dict[str, Callable], tuple[str, ...]]] = {
+    "duration_classes": ({"project_type": _ident, "name_en": _text, "multiplier": _dist(days=False),
+                          "in_progress_sigma_scaling": _boolean}, ("project_type", "name_en", "multiplier")),
+    "units": ({"id": _ident, **UNIT_FIELDS}, ("id", "name_en")),
+    "items": ({"id": _ident, "group": _ident, "campaign": _choice(Campaign), "units": _unit_ids,
+               **ITEM_FIELDS},
+              ("id", "campaign", "name_en", "project_type", "status", "plan_finish")),
+    "links": (LINK_FIELDS, ("pred", "succ", "type")),
+    "risks": ({"id": _ident, **RISK_FIELDS}, ("id", "probability", "impact", "targets")),
+    "shocks": ({"id": _ident, **SHOCK_FIELDS}, ("id", "probability", "window_start", "length", "affects")),
+    "targets": ({"id": _ident, **TARGET_FIELDS}, ("id", "rule", "refs", "deadline")),
+    "kpi_boosts": (BOOST_FIELDS, ("kpi", "item")),
 }
-REMOVE_FIELDS = {
-    "items": _ids, "risks": _ids, "shocks": _ids, "targets": _ids, "factors": _ids,
-    "links": _list_of(_record({"pred": _ident, "succ": _ident, "type": _choice(LinkType)},
-                              required=("pred", "succ"))),
-    "kpi_boosts": _list_of(_record({"kpi": _ident, "item": _ident}, required=("kpi", "item"))),
+REMOVE_RECORDS: dict[str, tuple[dict[str, Callable], tuple[str, ...]] | None] = {
+    "items": None, "risks": None, "shocks": None, "targets": None, "factors": None,  # lists of ids
+    "links": ({"pred": _ident, "succ": _ident, "type": _choice(LinkType)}, ("pred", "succ")),
+    "kpi_boosts": ({"kpi": _ident, "item": _ident}, ("kpi", "item")),
 }
+ADD_FIELDS = {k: _list_of(_record(f, required=r)) for k, (f, r) in ADD_RECORDS.items()}
+REMOVE_FIELDS = {k: _ids if spec is None else _list_of(_record(spec[0], required=spec[1]))
+                 for k, spec in REMOVE_RECORDS.items()}
+ASSUMPTION_KEYS = ("checkpoints", "aspirational_uplift", "horizon_years", "preconstruction_type")
 SCHEMA: dict[str, Callable] = {
     "description": _text,
     "extends": _text,
@@ -423,15 +433,18 @@ SECTION_ORDER = ("as_of", "assumptions", "remove", "add", "duration_classes", "u
                  "factors", "correlations", "risks", "shocks", "kpis", "targets", "adjust", "slip")
 
 
-def schema_keys() -> dict[str, tuple[str, ...]]:
-    """Every documented key: section -> its field keys (empty for a scalar section)."""
+def schema_keys() -> frozenset[str]:
+    """Every documented key as a dotted path without ids: ``items.multiplier``, ``add.links.lag_days``, ``slip``."""
     nested = {"duration_classes": CLASS_FIELDS, "units": UNIT_FIELDS, "calendars": WINDOW_FIELDS,
               "items": ITEM_FIELDS, "factors": FACTOR_FIELDS, "correlations": CORRELATION_FIELDS,
               "risks": RISK_FIELDS, "shocks": SHOCK_FIELDS, "kpis": KPI_FIELDS, "targets": TARGET_FIELDS,
-              "adjust": ADJUST_FIELDS, "add": ADD_FIELDS, "remove": REMOVE_FIELDS,
-              "assumptions": {"checkpoints": 0, "aspirational_uplift": 0, "horizon_years": 0,
-                              "preconstruction_type": 0}}
-    return {key: tuple(nested.get(key, ())) for key in SCHEMA}
+              "adjust": ADJUST_FIELDS, "assumptions": dict.fromkeys(ASSUMPTION_KEYS)}
+    keys = {k for k in SCHEMA if k not in nested and k not in ("add", "remove")}
+    keys |= {f"{k}.{f}" for k, fields in nested.items() for f in fields}
+    keys |= {f"add.{k}.{f}" for k, (fields, _) in ADD_RECORDS.items() for f in fields}
+    keys |= {f"remove.{k}" if spec is None else f"remove.{k}.{f}" for k, spec in REMOVE_RECORDS.items()
+             for f in (spec[0] if spec else [None])}
+    return frozenset(keys)
 
 
 # --- the scenario object -------------------------------------------------------------------
@@ -662,7 +675,7 @@ class _Applier:
                                                                  home="duration_classes.csv project_type"):
                 continue
             else:
-                self._assumption(key, str(value), path)
+                self._assumption(key, f"{value:g}" if isinstance(value, float) else str(value), path)
 
     # -- structure: remove and add ---------------------------------------------------------------
     def _remove(self, spec: Mapping[str, Any]) -> None:
