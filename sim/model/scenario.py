@@ -80,7 +80,7 @@ class _Reader:
         self.problems: list[Problem] = []
 
     def flag(self, path: str, value: Any, message: str, hint: str = "") -> None:
-        self.problems.append(Problem(self.file, None, path, _show(value), message, hint))
+        self.problems.append(Problem(self.file, None, path or None, _show(value), message, hint))
 
     def fields(self, value: Any, path: str, spec: Mapping[str, Callable], *,
                required: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -551,6 +551,10 @@ def _parse_yaml(data: bytes, file: str, problems: list) -> Any:
         return _BAD
     try:
         return yaml.safe_load(text)
+    except ValueError as exc:  # a YAML timestamp that is no real date, e.g. 2022-13-01
+        problems.append(Problem(file, None, None, None, f"the file holds an impossible date: {exc}",
+                                "write dates as YYYY-MM-DD with a real month and day"))
+        return _BAD
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
