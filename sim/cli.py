@@ -56,10 +56,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     config = _run_config(args)
     plan = load_plan(args.params)
-    plan, extra = _actuals_args(plan, args)
     scenario, scenario_manifest = "baseline", {}
     if args.scenario is not None:
         plan, scenario, scenario_manifest = _scenario_arg(plan, args.scenario, {})
+    # the scenario changes the plan as data; the actuals then move it to the as-of date
+    plan, extra = _actuals_args(plan, args)
     out = args.out or default_run_dir(Path("results"), scenario)
     run_dir = run_plan(plan, config=config, out=out, scenario=scenario,
                        params_digest=params_hash(args.params), extra_manifest={**extra, **scenario_manifest})
