@@ -1,0 +1,167 @@
+"""Scenario batches: paired comparison on CRN, failures kept apart, interrupted batches resume identically."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim.workflow
+from sim.batch import Outcome, comparison_html, run_batch
+from sim.cli import main
+from sim.engine.runner import Executor, RunConfig
+from sim.results import read_records
+
+FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
+CONFIG = RunConfig(runs=500, seed=5, workers=1, executor=Executor.INLINE)
+
+
+@pytest.fixture
+def scenarios(tmp_path: Path) -> dict[str, Path]:
+    texts = {"baseline": "description: params as they are\n",
+             "copy": "description: the same plan under another name\n",
+             "slipped": "description: T05.1 two months late\nslip: {T05.1: 2m}\n",
+             "broken": "slip: {T99: 1m}\n"}
+    d = tmp_path / "scenarios"
+    d.mkdir()
+    for name, text in texts.items():
+        (d / f"{name}.yaml").write_text(text, encoding="utf-8")
+    return {name: d / f"{name}.yaml" for name in texts}
+
+
+def _files(scenarios, *names):
+    return [scenarios[n] for n in names]
+
+
+def test_batch_compares_on_common_random_numbers(tmp_path, scenarios):
+    result = run_batch(_files(scenarios, "slipped", "baseline", "copy", "broken"), params_dir=FIXTURE,
+                       config=CONFIG, out=tmp_path / "b")
+    assert [o.status for o in result.outcomes] == ["done", "done", "done", "failed"]
+    assert result.reference == "baseline"
+    cmp = result.comparison.set_index(["scenario", "target"])
+    copy = cmp.loc["copy"]
+    assert (copy["difference"] == 0).all() and (copy["difference_se"] == 0).all()  # exactly zero
+    assert (copy["p_met"] == cmp.loc["baseline"]["p_met"]).all()
+    slipped = cmp.loc["slipped"]
+    assert slipped.loc["TT05", "difference"] < 0 and slipped.loc["TT05", "excludes_zero"]
+    assert slipped.loc["HHITECH", "difference"] == 0  # no path from T05.1 to the KPI
+    # the standard error is that of the per-replication paired differences
+    runs = tmp_path / "b" / "runs"
+    a = read_records(runs / "slipped", ["rep", "met:TT05"]).sort_values("rep")["met:TT05"].to_numpy(float)
+    b = read_records(runs / "baseline", ["rep", "met:TT05"]).sort_values("rep")["met:TT05"].to_numpy(float)
+    assert slipped.loc["TT05", "difference_se"] == pytest.approx((a - b).std(ddof=1) / math.sqrt(len(a)))
+    assert slipped.loc["TT05", "ci95_high"] == pytest.approx(
+        slipped.loc["TT05", "difference"] + 1.959964 * slipped.loc["TT05", "difference_se"])
+
+
+def test_failed_scenario_is_reported_and_others_kept(tmp_path, scenarios):
+    result = run_batch(_files(scenarios, "broken", "baseline", "slipped"), params_dir=FIXTURE, config=CONFIG,
+                       out=tmp_path / "b")
+    (failed,) = result.failed
+    assert failed.name == "broken" and "slip.T99" in failed.error and "unknown item" in failed.error
+    out = tmp_path / "b"
+    for name in ("comparison.csv", "comparison.xlsx", "comparison.png", "comparison.html", "batch.json"):
+        assert (out / name).stat().st_size > 0, name
+    status = {s["name"]: s["status"] for s in json.loads((out / "batch.json").read_text())["scenarios"]}
+    assert status == {"broken": "failed", "baseline": "done", "slipped": "done"}
+    assert set(pd.read_csv(out / "comparison.csv")["scenario"]) == {"baseline", "slipped"}
+    sheets = pd.read_excel(out / "comparison.xlsx", sheet_name=None)
+    assert set(sheets) == {"comparison", "p_met", "difference", "scenarios"}
+    assert not list(out.rglob("*.partial"))
+
+
+def test_reference_is_the_first_without_a_baseline(tmp_path, scenarios):
+    result = run_batch(_files(scenarios, "slipped", "copy"), params_dir=FIXTURE, config=CONFIG, out=tmp_path / "b")
+    assert result.reference == "slipped"
+    assert (result.comparison.query("scenario == 'slipped'")["difference"] == 0).all()
+
+
+def _interrupt_second_scenario(monkeypatch):
+    """Ctrl-C in the middle of the second scenario's simulation (after its first chunk)."""
+    real = sim.workflow.run_monte_carlo
+    calls = []
+
+    def run(model, config, sink):
+        calls.append(1)
+        if len(calls) < 2:
+            return real(model, config, sink)
+
+        def interrupting(rec):
+            sink(rec)
+            raise KeyboardInterrupt
+
+        return real(model, config, interrupting)
+
+    monkeypatch.setattr(sim.workflow, "run_monte_carlo", run)
+
+
+def test_interrupted_batch_resumes_to_identical_results(tmp_path, scenarios, monkeypatch):
+    files = _files(scenarios, "baseline", "slipped", "copy")
+    config = dataclasses.replace(CONFIG, runs=2500)  # three chunks, so the interruption is mid-run
+    full = run_batch(files, params_dir=FIXTURE, config=config, out=tmp_path / "full")
+    _interrupt_second_scenario(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(files, params_dir=FIXTURE, config=config, out=tmp_path / "cut")
+    monkeypatch.undo()
+    runs = tmp_path / "cut" / "runs"
+    assert (runs / "baseline" / "manifest.json").is_file()
+    assert not (runs / "slipped").exists() and not (runs / "slipped.partial").exists()
+    (runs / "copy.partial").mkdir()  # as a killed process would leave it
+    resumed = run_batch(files, params_dir=FIXTURE, config=config, out=tmp_path / "cut", resume=True)
+    assert [o.status for o in resumed.outcomes] == ["reused", "done", "done"]
+    assert (tmp_path / "cut" / "comparison.csv").read_bytes() == (tmp_path / "full" / "comparison.csv").read_bytes()
+    pd.testing.assert_frame_equal(resumed.comparison, full.comparison)
+
+
+def test_resume_reruns_what_no_longer_matches(tmp_path, scenarios):
+    files = _files(scenarios, "baseline", "slipped")
+    run_batch(files, params_dir=FIXTURE, config=CONFIG, out=tmp_path / "b")
+    again = run_batch(files, params_dir=FIXTURE, config=CONFIG, out=tmp_path / "b", resume=True)
+    assert [o.status for o in again.outcomes] == ["reused", "reused"]
+    scenarios["slipped"].write_text("slip: {T05.1: 3m}\n", encoding="utf-8")  # the scenario file changed
+    changed = run_batch(files, params_dir=FIXTURE, config=CONFIG, out=tmp_path / "b", resume=True)
+    assert [o.status for o in changed.outcomes] == ["reused", "done"]
+    more = run_batch(files, params_dir=FIXTURE, config=dataclasses.replace(CONFIG, runs=600), out=tmp_path / "b",
+                     resume=True)
+    assert [o.status for o in more.outcomes] == ["done", "done"]
+    assert set(more.comparison["runs"]) == {600}
+
+
+def test_html_is_escaped():
+    cmp = pd.DataFrame([{"scenario": "a<b", "target": "T<1>", "section": "x", "name_en": "<script>", "name_zh": "&",
+                         "deadline": "2022-12-31", "runs": 10, "p_met": 0.5, "se": 0.1, "reference": "a<b",
+                         "p_reference": 0.5, "difference": 0.0, "difference_se": 0.0, "ci95_low": 0.0,
+                         "ci95_high": 0.0, "excludes_zero": False}])
+    page = comparison_html(cmp, [Outcome("a<b", "f.yaml", "failed", error="<boom>")], {"reference": "a<b"})
+    assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;boom&gt;" in page and "T&lt;1&gt;" in page
+
+
+def test_cli_batch_exit_codes(tmp_path, scenarios, capsys):
+    common = ["--params", str(FIXTURE), "--runs", "200", "--workers", "1"]
+    ok = [str(scenarios["baseline"]), str(scenarios["slipped"])]
+    assert main(["batch", *ok, *common, "--out", str(tmp_path / "ok")]) == 0
+    out = capsys.readouterr().out
+    assert "slipped: " in out and "targets change" in out and "results:" in out
+    assert main(["batch", *ok, str(scenarios["broken"]), *common, "--out", str(tmp_path / "bad")]) == 1
+    err = capsys.readouterr().err
+    assert "broken: FAILED" in err and "slip.T99" in err and "Traceback" not in err
+    assert main(["batch", *ok, str(scenarios["baseline"]), *common, "--out", str(tmp_path / "dup")]) == 2
+    assert "unique" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_batch_on_dask_matches_local(tmp_path, scenarios):
+    pytest.importorskip("dask.distributed")
+    files = _files(scenarios, "baseline", "slipped")
+    local = run_batch(files, params_dir=FIXTURE, config=CONFIG, out=tmp_path / "local")
+    dask = dataclasses.replace(CONFIG, executor=Executor.DASK, scheduler="local")
+    remote = run_batch(files, params_dir=FIXTURE, config=dask, out=tmp_path / "dask")
+    assert [o.status for o in remote.outcomes] == ["done", "done"]
+    pd.testing.assert_frame_equal(local.comparison, remote.comparison)
+    assert np.array_equal(read_records(tmp_path / "local" / "runs" / "slipped").to_numpy(),
+                          read_records(tmp_path / "dask" / "runs" / "slipped").to_numpy())
