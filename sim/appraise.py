@@ -32,6 +32,7 @@ from sim.model.entities import Plan
 
 KPI_MOVE = 0.05  # relative change of a KPI's P50 worth reporting
 MAX_REASONS = 4
+MAX_LISTED = 25  # changes of non-headline targets listed in the summary (all are in the CSV)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ def events(plan: Plan, actuals: Actuals, snaps: list[Snapshot], *, min_days: int
         for f in sorted(new, key=lambda f: (f.date, f.id)):
             rows.append({**base, "kind": _FACT_EVENT[f.kind], "id": f.id, "name_en": names.get(f.id, ""),
                          "detail": fact_text(f), "days": 0.0, "source": f.source})
-        rows += _slips(prev, cur, names, base, min_days=min_days)
+        reported = {f.id for f in actuals.known_by(cur.as_of) if f.kind is not FactKind.KPI}
+        rows += _slips(prev, cur, names, base, min_days=min_days, reported=reported)
         rows += _kpi_moves(prev, cur, names, base)
     return pd.DataFrame(rows, columns=["from", "to", "kind", "id", "name_en", "detail", "days", "source"])
 
@@ -106,7 +108,7 @@ def fact_text(f) -> str:
     return f"{_FACT_EVENT[f.kind]} {f.date}"
 
 
-def _slips(prev: Snapshot, cur: Snapshot, names, base, *, min_days: int) -> list[dict]:
+def _slips(prev: Snapshot, cur: Snapshot, names, base, *, min_days: int, reported: set[str]) -> list[dict]:
     a = _read(prev, "items.csv").set_index("id")
     b = _read(cur, "items.csv").set_index("id")
     common = a.index.intersection(b.index)
@@ -118,7 +120,8 @@ def _slips(prev: Snapshot, cur: Snapshot, names, base, *, min_days: int) -> list
         if pd.isna(days) or abs(days) < min_days or p1[iid].date() < cur.as_of:
             continue  # small moves are noise; an item finished by now is explained by its finish
         rows.append({**base, "kind": "slipped" if days > 0 else "gained", "id": iid, "name_en": names.get(iid, ""),
-                     "detail": f"P50 finish {p0[iid].date()} -> {p1[iid].date()} ({int(days):+d} d)",
+                     "detail": f"P50 finish {p0[iid].date()} -> {p1[iid].date()} ({int(days):+d} d)"
+                               + ("" if iid in reported else ", nothing reported"),
                      "days": float(days), "source": "forecast"})
     return sorted(rows, key=lambda r: -abs(r["days"]))
 
@@ -156,24 +159,36 @@ def refs_closure(plan: Plan, target_id: str) -> set[str]:
     return out
 
 
-def target_table(plan: Plan, snaps: list[Snapshot], ev: pd.DataFrame) -> pd.DataFrame:
-    """Every target at every snapshot: P(met), standard error, change from the previous snapshot, why."""
+def target_table(plan: Plan, snaps: list[Snapshot], ev: pd.DataFrame, actuals: Actuals | None = None) -> pd.DataFrame:
+    """Every target at every snapshot: P(met), standard error, change from the previous snapshot, why.
+
+    ``kpi_unobserved`` lists the target's KPIs with no value reported by the
+    snapshot (after the baseline): their start is the roll-forward assumption
+    (actuals/README.md), so a change there is not information.
+    """
     rows = []
     closure = {t.id: refs_closure(plan, t.id) for t in plan.targets}
+    kpi_ids = {k.id for k in plan.kpis}
     prev = None
     for snap in snaps:
         tt = _read(snap, "targets.csv").set_index("id")
+        seen = {f.id for f in (actuals.known_by(snap.as_of) if actuals else ()) if f.kind is FactKind.KPI}
         for t in plan.targets:
             if t.id not in tt.index:
                 continue
             p = float(tt.loc[t.id, "p_met"])
             change = np.nan if prev is None or t.id not in prev[1].index else p - float(prev[1].loc[t.id, "p_met"])
+            unobserved = sorted(closure[t.id] & kpi_ids - seen) if prev is not None else []
             why = ""
             if prev is not None:
                 why = why_text(ev[(ev["to"] == snap.label) & ev["id"].isin(closure[t.id])])
+                if unobserved and abs(change) > 0:
+                    why = "; ".join(filter(None, [why, f"no value reported for {', '.join(unobserved)}: "
+                                                       "started from its expected value (assumption)"]))
             rows.append({"snapshot": snap.label, "as_of": snap.as_of, "id": t.id, "section": t.section,
                          "name_zh": t.name_zh, "name_en": t.name_en, "deadline": t.deadline, "p_met": p,
-                         "se": float(tt.loc[t.id, "se"]), "change": change, "why": why})
+                         "se": float(tt.loc[t.id, "se"]), "change": change, "why": why,
+                         "kpi_unobserved": ";".join(unobserved)})
         prev = (snap, tt)
     return pd.DataFrame(rows)
 
@@ -230,18 +245,29 @@ def summary_markdown(table: pd.DataFrame, snaps: list[Snapshot], *, actuals: Act
     if w.empty:
         w = wide(table, None)
     lines += [_md_table(w.reset_index(), pct=list(w.columns)), "", "## Changes and why", ""]
-    changed = table[table["change"].abs() >= 0.01].sort_values("change", key=lambda s: -s.abs())
+    moved = table[table["change"].abs() >= 0.01]
+    moved = moved.assign(o=(moved["section"] != "headline"), m=-moved["change"].abs()).sort_values(["o", "m"])
+    assumed = moved[moved["kpi_unobserved"].fillna("") != ""]
+    changed = moved[moved["kpi_unobserved"].fillna("") == ""]
     if changed.empty:
-        lines.append("No target moved by one point or more.")
-    for r in changed.itertuples():
+        lines.append("No target without unreported KPIs moved by one point or more.")
+    shown = pd.concat([changed[~changed["o"]], changed[changed["o"]].head(MAX_LISTED)])
+    for r in shown.itertuples():
         prev = snaps[[s.label for s in snaps].index(r.snapshot) - 1].label
         lines.append(f"* **{r.id}** ({r.name_en}) {prev} -> {r.snapshot}: {r.p_met - r.change:.1%} -> "
                      f"{r.p_met:.1%} ({r.change:+.1%}). " + (f"Why: {r.why}." if r.why else "No fact or "
                                                               "forecast move among its items and KPIs."))
+    if len(changed) > len(shown):
+        lines.append(f"* ... {len(changed) - len(shown)} more changes in appraisal_targets.csv")
+    if len(assumed):
+        lines += ["", f"{len(assumed)} further changes are on targets whose KPIs have no value reported by the "
+                  "snapshot: those KPIs start from their expected value (a central estimate, without the "
+                  "uncertainty of the period since the plan date), so these moves are not information; add kpi "
+                  "facts to appraise them: " + ", ".join(sorted(set(assumed["id"]))) + "."]
     lines += ["", "## Caveats", "",
               "* An item without a finish fact is taken as unfinished on each snapshot date, and one without a "
               "start or progress fact as not started (unless it was in progress on the plan date): the "
-              "actuals file is read as complete.",
+              "actuals file is read as complete. A slip marked 'nothing reported' comes from this rule.",
               "* From the first year end on, items in progress on the plan date draw their total duration "
               "conditioned on the time already spent, and KPIs without an observation start from their "
               "expected value; part of the change from the baseline snapshot comes from these rules "
@@ -293,7 +319,7 @@ def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_d
     out = Path(out)
     snaps = run_snapshots(plan, actuals, years=years, config=config, out=out, params_digest=params_digest)
     ev = events(plan, actuals, snaps, min_days=min_days)
-    table = target_table(plan, snaps, ev)
+    table = target_table(plan, snaps, ev, actuals)
     table.to_csv(out / "appraisal_targets.csv", index=False, encoding="utf-8")
     ev.to_csv(out / "appraisal_events.csv", index=False, encoding="utf-8")
     footer = (f"actuals {actuals.file} (sha256 {actuals.sha256[:12]}); snapshots "
