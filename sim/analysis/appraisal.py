@@ -133,9 +133,10 @@ def targets_met_distribution(model: CompiledModel, records: pd.DataFrame) -> pd.
 def kpi_fan_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     """KPI P10/P50/P90 at the as-of date and every checkpoint, with the target line.
 
-    ``target`` is the threshold of ``kpi_ge`` targets on the KPI (from each
-    checkpoint on), or the trajectory ``baseline * (1 + g)^years`` that a
-    ``kpi_cagr_ge`` target with growth g requires.
+    ``target`` is, for ``kpi_ge`` targets, the threshold at the first date on or
+    after their deadline (NaN elsewhere; ``target_kind`` "level"), and for a
+    ``kpi_cagr_ge`` target with growth g the required path
+    ``baseline * (1 + g)^years`` at every date (``target_kind`` "path").
     """
     plan = model.plan
     rows = []
@@ -144,23 +145,29 @@ def kpi_fan_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
         linked = [(t, s) for t, s in zip(plan.targets, model.targets) if s.kpi_ref == j and t.rule in KPI_RULES]
         points = [(model.as_of, np.full(len(records), start))]
         points += [(d, records[column("kpi", k.id, d.isoformat())].to_numpy(dtype=np.float64)) for d in model.checkpoints]
-        for d, v in points:
+        dates = [d for d, _ in points]
+        line, kind = _target_line(linked, dates, model.as_of, float(k.baseline))
+        for (d, v), target in zip(points, line):
             q10, q50, q90 = np.quantile(v, [0.1, 0.5, 0.9])
             rows.append({"id": k.id, "date": d, "p10": q10, "p50": q50, "p90": q90, "mean": float(v.mean()),
-                         "target": _target_line(linked, d, model.as_of, float(k.baseline)),
-                         "target_ids": ";".join(t.id for t, _ in linked)})
+                         "target": target, "target_kind": kind, "target_ids": ";".join(t.id for t, _ in linked)})
     return pd.DataFrame(rows)
 
 
-def _target_line(linked, d: date, as_of: date, baseline: float) -> float:
-    vals = []
+def _target_line(linked, dates: list[date], as_of: date, baseline: float) -> tuple[list[float], str]:
+    line = [np.nan] * len(dates)
+    kind = ""
     for t, spec in linked:
-        if t.rule is TargetRule.KPI_GE:
-            vals.append(float(spec.threshold))
-        else:
-            years = (d - as_of).days / 365.25
-            vals.append(baseline * (1.0 + float(spec.threshold)) ** years)
-    return max(vals) if vals else np.nan
+        if t.rule is TargetRule.KPI_CAGR_GE:
+            kind = "path"
+            line = [baseline * (1.0 + float(spec.threshold)) ** ((d - as_of).days / 365.25) for d in dates]
+    if kind:
+        return line, kind
+    for t, spec in linked:
+        at = next((i for i, d in enumerate(dates) if d >= t.deadline), len(dates) - 1)
+        line[at] = float(spec.threshold) if np.isnan(line[at]) else max(line[at], float(spec.threshold))
+        kind = "level"
+    return line, kind
 
 
 def s_curve_table(model: CompiledModel, records: pd.DataFrame, item_ids: list[str], *, points: int = 120) -> pd.DataFrame:

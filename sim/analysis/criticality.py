@@ -13,7 +13,8 @@ For a target T and an item i, over the replications:
   (PMI's SSI; 0 when T's date does not vary).
 
 Every share carries its Monte Carlo standard error sqrt(p(1-p)/n). Targets
-decided by a single item add nothing and are left out, as are KPI targets.
+whose date only ever depends on one item (no second ref, no predecessor on its
+driving chain) add nothing and are left out, as are KPI targets.
 The programme as a whole appears as the pseudo-target ``PROGRAMME_ID``: the
 latest finish of every item planned to finish by 2022-12-31.
 """
@@ -63,9 +64,11 @@ def criticality_table(
     duration = finish - start
     frames = []
     for t, (spec, items) in enumerate(zip(model.targets, contributors(model))):
-        if spec.rule in KPI_RULES or len(items) < 2:
+        if spec.rule in KPI_RULES:
             continue
-        frames.append(_one_target(spec.id, items, decisive[:, t], achieved[:, t], links, duration, finish))
+        table = _one_target(spec.id, items, decisive[:, t], achieved[:, t], links, duration, finish)
+        if (table["criticality"] > 0).sum() > 1 or len(items) > 1:  # more than one contributor
+            frames.append(table)
     frames.append(_programme(model, links, duration, finish))
     out = pd.concat([f for f in frames if not f.empty], ignore_index=True)
     out.insert(1, "item", [model.item_ids[k] for k in out.pop("item_index")])

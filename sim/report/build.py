@@ -26,6 +26,7 @@ from sim.analysis.bundle import TABLES, RunSettings, analyse
 from sim.analysis.criticality import PROGRAMME_ID
 from sim.engine.compiled import CompiledModel, compile_plan
 from sim.model.entities import Plan
+from sim.model.enums import TargetRule
 from sim.report import charts, charts_time
 from sim.report.excel import write_workbook
 from sim.report.fonts import Lang, resolve_lang
@@ -38,7 +39,7 @@ from sim.results import params_hash, read_manifest, read_records
 
 PLAN_FILE = "plan.pickle"
 ANALYSIS_DIR = "analysis"
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # bump when an analysis table changes
 DRIVER_RUNS = 2000
 
 
@@ -138,14 +139,32 @@ def _names(plan: Plan) -> tuple[dict, dict, dict]:
     return items, targets, drivers
 
 
+def _kpi_groups(plan: Plan, targets: pd.DataFrame, lang: Lang, *, others: int = 12):
+    """(chart key, title, KPI ids): the headline KPIs, then the others whose targets are least likely met."""
+    p_met = targets.set_index("id")["p_met"]
+    on = [(t, r) for t in plan.targets if t.rule in (TargetRule.KPI_GE, TargetRule.KPI_CAGR_GE) for r in t.refs]
+    head = list(dict.fromkeys(r for t, r in on if t.section == "headline"))
+    worst: dict[str, float] = {}
+    for t, r in on:
+        if r not in head:
+            worst[r] = min(worst.get(r, 1.0), float(p_met.get(t.id, 1.0)))
+    rest = sorted(worst, key=lambda r: worst[r])[:others]
+    groups = [("kpi_fans_headline", tr("chart_kpi", lang), head), ("kpi_fans_other", tr("kpi_other", lang), rest)]
+    return [g for g in groups if g[2]]
+
+
 def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str], *, lang: Lang,
                   out: Path) -> list[Chart]:
     """Draw every chart of the report into ``out`` (PNG and SVG); returns them with their PNG bytes."""
     item_n, target_n, driver_n = _names(plan)
     items = frames["items"]
     gantt_rows = items[items["campaign"].isin(["transport", "block"])]
-    jobs = [
-        ("targets", tr("chart_targets", lang), lambda: charts.target_probability_chart(frames["targets"], lang=lang)),
+    jobs = []
+    for section, rows in frames["targets"].groupby("section", sort=False):
+        title = f"{tr('chart_targets', lang)}{tr('colon', lang)}{tr(f'section:{section}', lang)}"
+        jobs.append((f"targets_{section}", title,
+                     lambda rows=rows, title=title: charts.target_probability_chart(rows, lang=lang, title=title)))
+    jobs += [
         ("s_curves", tr("chart_scurves", lang), lambda: charts_time.s_curve_chart(frames["s_curves"], items, lang=lang)),
         ("gantt", tr("chart_gantt", lang), lambda: charts_time.gantt_chart(gantt_rows, lang=lang)),
     ]
@@ -159,8 +178,11 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
         jobs.append((f"criticality_{t}", tr("chart_criticality", lang, target=tn),
                      lambda t=t, tn=tn: charts.criticality_chart(frames["criticality"], target=t, target_name=tn,
                                                                  names=item_n, lang=lang)))
+    for key, title, ids in _kpi_groups(plan, frames["targets"], lang):
+        fan = frames["kpi_fan"][frames["kpi_fan"]["id"].isin(ids)]
+        jobs.append((key, title, lambda fan=fan, title=title: charts_time.kpi_fans_figure(
+            fan, frames["kpis"], lang=lang, title=title)))
     jobs += [
-        ("kpi_fans", tr("chart_kpi", lang), lambda: charts_time.kpi_fans_figure(frames["kpi_fan"], frames["kpis"], lang=lang)),
         ("scorecard", tr("chart_scorecard", lang), lambda: charts.scorecard_chart(frames["scorecard"], lang=lang)),
         ("targets_met", tr("chart_hist", lang), lambda: charts.targets_met_chart(frames["targets_met"], lang=lang)),
         ("convergence", tr("chart_convergence", lang),
@@ -169,8 +191,6 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
     ]
     out_charts = []
     for key, title, make in jobs:
-        if key == "kpi_fans" and frames["kpi_fan"].empty:
-            continue
         fig = make()
         png, _svg = save(fig, out / key, lang=lang)
         out_charts.append(Chart(key, title, png.read_bytes()))

@@ -24,7 +24,8 @@ def _label(row, lang: Lang, width: int = 36) -> str:
     return labelled(str(row["id"]), name_of(row, lang), width)
 
 
-def target_probability_chart(targets: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Figure:
+def target_probability_chart(targets: pd.DataFrame, *, lang: str = "en", title: str = "",
+                             ax: Axes | None = None) -> Figure:
     """P(met) of every target with its 95 % interval, grouped (and coloured) by section.
 
     ``targets`` has the columns of ``targets.csv``: id, section, name_zh,
@@ -34,7 +35,7 @@ def target_probability_chart(targets: pd.DataFrame, *, lang: str = "en", ax: Axe
         order = {s: k for k, s in enumerate(SECTION_ORDER)}
         df = targets.assign(_s=targets["section"].map(lambda s: order.get(s, len(order))))
         df = df.sort_values(["_s", "p_met"], ascending=[False, False], kind="stable").reset_index(drop=True)
-        fig, ax = new_axes(ax, size=(9, 1.2 + 0.28 * max(len(df), 3)))
+        fig, ax = new_axes(ax, size=(9, 1.3 + 0.22 * max(len(df), 3)))
         sections = list(dict.fromkeys(df["section"][::-1]))
         colour = {s: PALETTE[k % len(PALETTE)] for k, s in enumerate(sections)}
         y = np.arange(len(df))
@@ -42,11 +43,13 @@ def target_probability_chart(targets: pd.DataFrame, *, lang: str = "en", ax: Axe
         ax.barh(y, df["p_met"], color=[colour[s] for s in df["section"]], height=0.7)
         ax.errorbar(df["p_met"], y, xerr=err, fmt="none", ecolor="#333", elinewidth=0.9, capsize=2)
         ax.axvline(0.8, color="#555", ls="--", lw=0.8)
-        ax.set_yticks(y, [_label(r, lang) for _, r in df.iterrows()], fontsize=8)
+        ax.set_yticks(y, [_label(r, lang, 44) for _, r in df.iterrows()], fontsize=7.5)
+        ax.set_ylim(-0.7, len(df) - 0.3)
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.xaxis.set_tick_params(labeltop=True)
         ax.set_xlabel(tr("chart_targets_x", lang))
-        ax.set_title(tr("chart_targets", lang))
+        ax.set_title(title or tr("chart_targets", lang))
         handles = [Patch(color=colour[s], label=tr(f"section:{s}", lang)) for s in sections]
         handles.append(Patch(facecolor="none", edgecolor="#555", ls="--", label=tr("threshold80", lang)))
         ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
@@ -77,14 +80,16 @@ def tornado_chart(
         labels = [labelled(d, pick((names or {}).get(d, (d, d)), lang)) for d in df["driver"]]
         ax.set_yticks(y, labels, fontsize=8)
         ax.axvline(0, color="#333", lw=0.8)
-        for yy, e, s in zip(y, eff, df["p80_shift_days"]):
+        reach = np.maximum(eff + 196 * df["effect_se"].to_numpy(), 0)
+        for yy, r, s in zip(y, reach, df["p80_shift_days"]):
             if np.isfinite(s):
-                ax.annotate(f"{tr('p80_shift', lang)} {s:+.0f} {tr('days', lang)}", (max(e, 0), yy),
+                ax.annotate(f"{tr('p80_shift', lang)} {s:+.0f} {tr('days', lang)}", (r, yy),
                             xytext=(4, 0), textcoords="offset points", va="center", fontsize=7, color="#444")
-        hi = max(float(np.abs(eff).max()) if len(eff) else 1.0, 1.0)
-        ax.set_xlim(min(-0.1 * hi, float(eff.min()) * 1.2 if len(eff) else 0), hi * 1.6)
+        hi = max(float(reach.max()) if len(eff) else 1.0, 1.0)
+        lo = float((eff - 196 * df["effect_se"].to_numpy()).min()) if len(eff) else 0.0
+        ax.set_xlim(min(-0.1 * hi, lo * 1.1), hi * 1.6)
         ax.set_xlabel(tr("chart_tornado_x", lang))
-        ax.set_title(f"{tr('chart_tornado', lang)}: {shorten(target_name or target, 40)}")
+        ax.set_title(f"{tr('chart_tornado', lang)}{tr('colon', lang)}{shorten(target_name or target, 40)}")
         ax.grid(axis="y", visible=False)
     return fig
 

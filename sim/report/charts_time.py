@@ -105,17 +105,24 @@ def kpi_fan_chart(fan: pd.DataFrame, *, title: str, unit: str = "", lang: str = 
         d = _dates(fan["date"])
         ax.fill_between(d, fan["p10"], fan["p90"], color=BAND_COLOR, alpha=0.7, lw=0, label=tr("band", lang))
         ax.plot(d, fan["p50"], color=PALETTE[0], lw=1.8, marker="o", ms=3.5, label=tr("median", lang))
-        if fan["target"].notna().any():
-            ax.plot(d, fan["target"], color=PLAN_COLOR, ls="--", lw=1.3, label=tr("target_line", lang))
-        ax.set_title(shorten(title, 30), fontsize=10)
+        has = fan["target"].notna().to_numpy()
+        if has.sum() > 1:
+            ax.plot(d[has], fan["target"][has], color=PLAN_COLOR, ls="--", lw=1.3, marker="X", ms=6,
+                    label=tr("target_line", lang))
+        elif has.any():
+            ax.axhline(float(fan["target"][has].iloc[0]), color=PLAN_COLOR, ls="--", lw=1.3,
+                       label=tr("target_line", lang))
+            ax.plot(d[has], fan["target"][has], color=PLAN_COLOR, marker="X", ms=7, ls="")
+        ax.set_title(shorten(title, 40), fontsize=9.5)
         ax.set_ylabel(unit, fontsize=8)
         ax.set_xticks(d, [x.strftime("%Y-%m") for x in d], fontsize=8)
         ax.legend(fontsize=7, loc="upper left")
     return fig
 
 
-def kpi_fans_figure(fan: pd.DataFrame, kpis: pd.DataFrame, *, lang: str = "en", cols: int = 3) -> Figure:
-    """Small multiples of :func:`kpi_fan_chart` for every KPI; ``kpis`` gives id, names and unit."""
+def kpi_fans_figure(fan: pd.DataFrame, kpis: pd.DataFrame, *, lang: str = "en", cols: int = 3,
+                    title: str = "") -> Figure:
+    """Small multiples of :func:`kpi_fan_chart`, one per KPI of ``fan``; ``kpis`` gives id, names and unit."""
     with styled(lang) as eff:
         ids = list(dict.fromkeys(fan["id"]))
         rows = max(1, -(-len(ids) // cols))
@@ -126,5 +133,5 @@ def kpi_fans_figure(fan: pd.DataFrame, kpis: pd.DataFrame, *, lang: str = "en", 
             row = info.loc[kid] if kid in info.index else pd.Series({"name_zh": kid, "name_en": kid})
             kpi_fan_chart(fan[fan["id"] == kid], title=name_of(row, eff), unit=str(row.get("unit", "") or ""),
                           lang=eff, ax=ax)
-        fig.suptitle(tr("chart_kpi", eff), fontsize="x-large")
+        fig.suptitle(title or tr("chart_kpi", eff), fontsize="x-large")
     return fig

@@ -77,6 +77,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "decisive": ("decisive", "决定性"),
     "year_end": ("year end", "年底"),
     "no_data": ("no data", "无数据"),
+    "colon": (": ", "："),
+    "kpi_other": ("KPIs at most risk (lowest P(target met))", "风险最大的其他指标（目标达成概率最低）"),
     "programme_2022": ("All items planned by 2022-12-31", "2022年底前计划完成的全部事项"),
     # sections and campaigns
     "section:headline": ("headline", "主要目标"),

@@ -26,8 +26,9 @@ def rc(lang: Lang | str) -> dict:
     font = cjk_font()
     families = ([font.family] if font else []) + ["DejaVu Sans"]
     return {
-        "font.family": "sans-serif",
-        "font.sans-serif": families,
+        # concrete names, not "sans-serif": a Text keeps its family, so a figure drawn
+        # later, outside this style, still finds the CJK font
+        "font.family": families,
         "axes.unicode_minus": False,
         "axes.spines.top": False,
         "axes.spines.right": False,
