@@ -167,7 +167,7 @@ def test_summary(plan) -> None:
     assert "as of 2020-01-16" in text
     assert "transport: 4 entries (5 items incl. phases)" in text
     assert "keywork: 2 entries (2 items)" in text
-    assert "external milestones: 1 (X_HSR" in text
+    assert "external milestones: 1\n    X_HSR by 2024-12-31: Coastal high-speed railway" in text
     assert "OH_GOV    5  瓯海区政府" in text
     assert "Links: 2 (FS 1, SYNC 1)" in text
     assert "KPIs: 3 (counter 2, index 1)" in text

@@ -265,6 +265,13 @@ def test_cycle_found_even_if_row_has_other_problems(params: Path) -> None:
     assert any("cycle" in p.message for p in problems)
 
 
+def test_negative_lag_is_rejected(params: Path) -> None:
+    line = append_row(params, "links.csv", pred="T05.1", succ="T05.2", type="FS", lag_days="-3")
+    problems = problems_of(params)
+    assert any(p.file == "links.csv" and p.row == line and p.column == "lag_days" and "lead" in p.message
+               for p in problems)
+
+
 def test_sync_with_lag(params: Path) -> None:
     set_cell(params, "links.csv", 3, "lag_days", "30")
     expect(params, "links.csv", 3, "lag_days", text="SYNC")
@@ -596,3 +603,8 @@ def test_any_broken_cell_gives_plan_or_plan_error(params: Path, data) -> None:
 def test_repeated_ref_in_target(params: Path) -> None:
     line = set_cell(params, "targets.csv", "TB01", "refs", "B01.2020;B01.2022;B01.2020")
     assert expect(params, "targets.csv", line, "refs", text="more than once").value == "B01.2020"
+
+
+def test_negative_lag(params: Path) -> None:
+    set_cell(params, "links.csv", 2, "lag_days", "-30")
+    assert "SS link" in expect(params, "links.csv", 2, "lag_days", text="leads are not supported").hint

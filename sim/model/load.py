@@ -247,8 +247,11 @@ def _link(c: Cells, cat: v.Catalog) -> Link:
     pred, succ = c.ident("pred"), c.ident("succ")
     for column, value in (("pred", pred), ("succ", succ)):
         c.extend(v.unknown_refs(c.file, c.line, column, [value], cat.item_ids, what="item", home="items.csv id"))
-    return Link(pred, succ, c.choice("type", LinkType), c.number("lag_days", default=0.0),
-                c.raw("note"), c.raw("source"))
+    lag = c.number("lag_days", default=0.0)
+    if lag is not None and lag < 0:  # the engine cannot act before an event happens (params/README.md)
+        c.flag("lag_days", c.raw("lag_days"), f"lag_days must be >= 0, got {lag:g} (leads are not supported)",
+               "model an overlap with an SS link and a positive lag")
+    return Link(pred, succ, c.choice("type", LinkType), lag, c.raw("note"), c.raw("source"))
 
 
 def _duration_class(c: Cells, cat: v.Catalog) -> DurationClass:
@@ -485,8 +488,8 @@ def _campaign_lines(plan: Plan) -> list[str]:
     for campaign in Campaign:
         items = [i for i in plan.items if i.campaign is campaign]
         if campaign is Campaign.EXTERNAL:
-            listed = "; ".join(f"{i.id} {i.name_en} {i.plan_finish}" for i in items)
-            lines.append(f"  external milestones: {len(items)}" + (f" ({listed})" if items else ""))
+            lines.append(f"  external milestones: {len(items)}")
+            lines += [f"    {i.id} by {i.plan_finish}: {i.name_en}" for i in items]
             continue
         entries = len({i.group for i in items})
         detail = f"{len(items)} items incl. phases" if len(items) != entries else f"{len(items)} items"
