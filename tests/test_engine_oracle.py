@@ -23,7 +23,7 @@ from sim.engine.replicate import Engine, run_chunk
 from sim.engine.sampling import draw_chunk
 
 SEED = 7
-ATOL = 1e-9  # days; both engines use the same calendar arithmetic (see the xfail below on exactness)
+ATOL = 1e-9  # days; both engines use the same calendar arithmetic
 
 
 def _items(random: bool):
@@ -131,7 +131,6 @@ def test_run_chunk_engines_give_identical_records(random):
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=0, atol=1e-4, err_msg=name)
 
 
-@pytest.mark.xfail(strict=True, reason="SimPy engine: env.now rounding leaks into a start (t = max(t, env.now) after a timeout)")
 def test_simpy_times_do_not_pick_up_clock_rounding():
     """processes.py promises times from calendar arithmetic only, never from env.now.
 

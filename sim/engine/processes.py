@@ -103,10 +103,11 @@ class _Replication:
     # -- processes -----------------------------------------------------------
     def _item(self, i: int):
         env, m = self.env, self.m
+        # times come from exact arithmetic; env.now only orders events (its float
+        # additions may round), so t is never taken from the clock when known exactly
         t = float(self.es[i])
         if t > env.now:
             yield env.timeout(t - env.now)
-        t = max(t, env.now)
         req = None
         if m.item_resource[i] >= 0:
             req = self.resources[m.item_resource[i]].request()
@@ -175,6 +176,11 @@ class _Replication:
         for j in range(len(m.shocks)):
             if np.isfinite(self.ps[j]):
                 self.env.process(self._shock(j))
+        # items free to go first: releasing done items below may bring others to zero,
+        # and those are started by the release itself (never twice)
+        for i in range(m.n_items):
+            if not m.fixed[i] and self.pending[i] == 0:
+                self.env.process(self._item(i))
         for i in range(m.n_items):
             if m.fixed[i]:
                 self._started(i, float(m.fixed_start[i]))
@@ -182,9 +188,6 @@ class _Replication:
         for i in range(m.n_items):
             if m.fixed[i]:
                 self._member_done(i, float(m.fixed_finish[i]))
-        for i in range(m.n_items):
-            if not m.fixed[i] and self.pending[i] == 0:
-                self.env.process(self._item(i))
         self.env.run()
         return self.start, self.finish
 

@@ -102,9 +102,9 @@ def run_monte_carlo(
         met += rec.met.sum(axis=0)
         if bar is not None:
             bar.update(rec.rows)
-        se = _max_se(met, stats.runs)
-        stats.max_target_se = se
-        if config.precision and stats.runs >= config.min_runs and se < config.precision:
+        stats.max_target_se = _max_se(met, stats.runs)
+        if (config.precision and stats.runs >= config.min_runs
+                and _max_se(met, stats.runs, conservative=True) < config.precision):
             stats.stopped_by_precision = True
             break
     if bar is not None:
@@ -114,10 +114,18 @@ def run_monte_carlo(
     return stats
 
 
-def _max_se(met: np.ndarray, n: int) -> float:
-    if n == 0 or met.size == 0:
-        return float("nan")
-    p = met / n
+def _max_se(met: np.ndarray, n: int, *, conservative: bool = False) -> float:
+    """Largest standard error sqrt(p(1-p)/n) over targets.
+
+    ``conservative`` (the stopping rule) uses the Laplace estimate p = (m + 1) / (n + 2),
+    so that a target seen met in none (or all) of the replications so far does not
+    count as known exactly. With no targets there is nothing to estimate: 0.
+    """
+    if met.size == 0:
+        return 0.0
+    if n == 0:
+        return float("inf")
+    p = (met + 1.0) / (n + 2.0) if conservative else met / n
     return float(np.sqrt(p * (1 - p) / n).max())
 
 

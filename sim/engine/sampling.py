@@ -54,7 +54,7 @@ def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False
         eps = streams.normals(seed, chunk, f"item/{iid}/eps", size=size, lhs=lhs)
         u = norm_cdf(common[:, i] + idio_w[i] * eps)
         if model.cond_cdf[i] > 0:  # in progress on the as-of date: R given R > elapsed share
-            u = model.cond_cdf[i] + u * (1.0 - model.cond_cdf[i])
+            u = np.minimum(model.cond_cdf[i] + u * (1.0 - model.cond_cdf[i]), 1.0 - 1e-12)
         mult[:, i] = ppf(model.mult_dist[i], u)
         wd = model.wait_dist[i]
         if model.base_wait[i] > 0:
@@ -67,8 +67,9 @@ def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False
         impact = ppf(risk.impact, streams.uniforms(seed, chunk, f"risk/{risk.key}/impact", size=size, lhs=lhs))
         add = np.where(occ, impact, 0.0)[:, None]
         fired[:, r] = occ
-        if risk.phase is RiskPhase.START:
-            wait[:, risk.items] += add
+        if risk.phase is RiskPhase.START:  # only items whose start is still ahead
+            hit = risk.items[model.can_wait[risk.items]]
+            wait[:, hit] += add
         else:
             work[:, risk.items] += add
     np.maximum(work, 0.0, out=work)
@@ -95,7 +96,9 @@ def _shock_windows(model: CompiledModel, seed: int, chunk: int, size: int, lhs: 
     for j, s in enumerate(model.shocks):
         occ = streams.uniforms(seed, chunk, f"shock/{s.id}/occ", size=size, lhs=lhs) < s.probability
         lo, hi = s.window
-        when = lo + (hi - lo) * streams.uniforms(seed, chunk, f"shock/{s.id}/start", size=size, lhs=lhs)
+        # begins at the start of a day drawn uniformly from the inclusive window
+        u = streams.uniforms(seed, chunk, f"shock/{s.id}/start", size=size, lhs=lhs)
+        when = lo + np.floor(u * (hi - lo + 1.0))
         length = ppf(s.length, streams.uniforms(seed, chunk, f"shock/{s.id}/length", size=size, lhs=lhs))
         start[:, j] = np.where(occ, when, np.inf)
         end[:, j] = np.where(occ, when + np.maximum(length, 0.0), np.inf)

@@ -126,7 +126,7 @@ def date_order(file: str, line: int, first: tuple[str, dt.date | None],
 # --- dependencies -------------------------------------------------------------------------
 
 def link_problems(links: Sequence[Located[Link]]) -> list[Problem]:
-    """SYNC links of an item with itself, lags on SYNC links, and repeated links.
+    """SYNC links of an item with itself, negative lags, lags on SYNC links, and repeated links.
 
     (An FS/SS/FF link of an item with itself is a cycle: see :func:`dependency_cycles`.)
     """
@@ -135,6 +135,12 @@ def link_problems(links: Sequence[Located[Link]]) -> list[Problem]:
         if link.type is LinkType.SYNC and link.pred == link.succ:
             problems.append(Problem(LINKS, line, "succ", link.succ, f"SYNC link of {link.pred} with itself",
                                     "pred and succ must be different items"))
+        if link.lag_days < 0:
+            problems.append(Problem(LINKS, line, "lag_days", f"{link.lag_days:g}",
+                                    "negative lags (leads) are not supported: the discrete-event engine "
+                                    "cannot start an item before the event it depends on has happened",
+                                    "use 0 or a positive lag; model an overlap with an SS link and a "
+                                    "positive lag from the predecessor's start"))
         if link.type is LinkType.SYNC and link.lag_days != 0:
             problems.append(Problem(LINKS, line, "lag_days", f"{link.lag_days:g}",
                                     "a SYNC link (同步建成) finishes both items together and takes no lag",
