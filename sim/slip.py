@@ -218,7 +218,7 @@ def probabilistic_slip(plan: Plan, item: str, slips_days: Sequence[float], confi
 
 @dataclass
 class Tolerance:
-    """Result of :func:`tolerance`. Days are whole working days of slip."""
+    """Result of :func:`tolerance`. Days are whole calendar days of slip (converted as in scenario slips)."""
 
     item: str
     target: str
@@ -336,8 +336,9 @@ def tolerance_lines(t: Tolerance) -> list[str]:
     p0 = t.p.get(0)
     lines = [head]
     if t.days is None:
-        lines.append(f"  none: P(met) = {p0:.1%} without a slip, and still below {t.confidence:.0%} when {t.item} "
-                     f"finishes {t.max_days} days earlier")
+        best = t.p.get(-t.max_days, float("nan"))
+        lines.append(f"  none: P(met) = {p0:.1%} without a slip, and only {best:.1%} if {t.item} finished "
+                     f"{t.max_days} days earlier: the target is limited by other items (or its own duration)")
     elif t.days < 0:
         lines.append(f"  none: P(met) = {p0:.1%} < {t.confidence:.0%} without a slip; {t.item} would have to finish "
                      f"{-t.days} days ({_months(-t.days)}) earlier (slip {t.days} d: P(met) = {t.p[t.days]:.1%} "
@@ -346,7 +347,7 @@ def tolerance_lines(t: Tolerance) -> list[str]:
         lines.append(f"  at least {t.days} days ({_months(t.days)}): P(met) = {t.p[t.days]:.1%} at the largest "
                      f"slip searched (raise --max)")
     else:
-        lines.append(f"  largest slip: {t.days} working days ({_months(t.days)}); P(met) = {t.p[t.days]:.1%} "
+        lines.append(f"  largest slip: {t.days} days ({_months(t.days)}); P(met) = {t.p[t.days]:.1%} "
                      f"± {t.se(t.days):.1%} there, {t.p[t.days + 1] if t.days + 1 in t.p else float('nan'):.1%} "
                      f"one day more; P(met) = {p0:.1%} without a slip")
     lo = "none" if t.low_days is None else f"{t.low_days} d"
