@@ -165,3 +165,31 @@ def test_batch_on_dask_matches_local(tmp_path, scenarios):
     pd.testing.assert_frame_equal(local.comparison, remote.comparison)
     assert np.array_equal(read_records(tmp_path / "local" / "runs" / "slipped").to_numpy(),
                           read_records(tmp_path / "dask" / "runs" / "slipped").to_numpy())
+
+
+@pytest.mark.slow
+def test_killed_batch_process_resumes(tmp_path, scenarios):
+    """A `sim batch` process killed (SIGKILL) after its first scenario resumes to the same comparison."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    files = [str(scenarios[n]) for n in ("baseline", "slipped", "copy")]
+    args = ["--params", str(FIXTURE), "--runs", "20000", "--seed", "9", "--workers", "1", "--quiet"]
+    cmd = [sys.executable, "-m", "sim.cli", "batch", *files, *args]
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen([*cmd, "--out", str(cut)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (cut / "runs" / "baseline" / "manifest.json").is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (cut / "comparison.csv").exists()
+    subprocess.run([*cmd, "--out", str(cut), "--resume"], check=True, capture_output=True)
+    subprocess.run([*cmd, "--out", str(tmp_path / "full")], check=True, capture_output=True)
+    statuses = [s["status"] for s in json.loads((cut / "batch.json").read_text())["scenarios"]]
+    assert statuses[0] == "reused" and "done" in statuses
+    assert (cut / "comparison.csv").read_bytes() == (tmp_path / "full" / "comparison.csv").read_bytes()
+    assert not list(cut.rglob("*.partial"))
