@@ -9,6 +9,8 @@ one :class:`~sim.model.problems.PlanError` carrying every problem found.
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -482,7 +484,20 @@ def _tally(values: list, order: type) -> str:
     return ", ".join(parts) or "none"
 
 
+_GROUP_PREFIX = {"B": Campaign.BLOCK, "T": Campaign.TRANSPORT, "E": Campaign.ENVIRONMENT, "K": Campaign.KEYWORK}
+
+
+def _kpi_campaign(group: str, item_campaigns: dict[str, Campaign]) -> Campaign | None:
+    """Campaign of a KPI's annex entry: that of the entry's items, else from the id (K05 -> keywork)."""
+    if group in item_campaigns:
+        return item_campaigns[group]
+    m = re.fullmatch(r"([BTEK])\d+", group)
+    return _GROUP_PREFIX[m.group(1)] if m else None
+
+
 def _campaign_lines(plan: Plan) -> list[str]:
+    """Annex entries per campaign, counting entries modelled as items or as KPIs (e.g. K05)."""
+    item_campaigns = {i.group: i.campaign for i in plan.items}
     groups = {item.group for item in plan.items}
     lines = [f"Items: {len(plan.items)} in {len(groups)} annex entries"]
     for campaign in Campaign:
@@ -491,9 +506,14 @@ def _campaign_lines(plan: Plan) -> list[str]:
             lines.append(f"  external milestones: {len(items)}")
             lines += [f"    {i.id} by {i.plan_finish}: {i.name_en}" for i in items]
             continue
-        entries = len({i.group for i in items})
-        detail = f"{len(items)} items incl. phases" if len(items) != entries else f"{len(items)} items"
-        lines.append(f"  {campaign}: {entries} entries ({detail})")
+        kpis = [k for k in plan.kpis if _kpi_campaign(k.group, item_campaigns) is campaign]
+        entries = {i.group for i in items} | {k.group for k in kpis}
+        detail = f"{len(items)} items incl. phases" if len(items) != len({i.group for i in items}) \
+            else f"{len(items)} items"
+        if kpis:
+            only_kpi = len(entries - {i.group for i in items})
+            detail += f", {len(kpis)} KPIs" + (f"; {only_kpi} entries as KPIs only" if only_kpi else "")
+        lines.append(f"  {campaign}: {len(entries)} entries ({detail})")
     return lines
 
 
