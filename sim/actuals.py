@@ -280,26 +280,22 @@ TAIL_EXHAUSTED = 1e-6
 
 
 def _exhausted(new: Plan, notes: list[str]) -> Plan:
-    """Items still unfinished far beyond any duration their multiplier allows finish on the as-of date.
+    """Note the items still unfinished far beyond any duration their multiplier allows.
 
     When P(R > time spent / planned) < TAIL_EXHAUSTED the conditioned draw has
-    no usable tail left (and the engine's draw then overflows to an infinite
-    duration); the limit of the conditioned model, "finishes right away", is
-    used instead by marking the work as done (percent_complete = 1).
+    practically no tail left: the engine draws R at the top of its range and
+    the item finishes at once. Said in a note, since it rests on the file
+    being complete (no finish reported = unfinished).
     """
     from sim.engine.compiled import compile_plan
 
     model = compile_plan(new)
-    late = {model.item_ids[k] for k in np.nonzero(model.cond_cdf > 1.0 - TAIL_EXHAUSTED)[0]}
-    if not late:
-        return new
-    for it in new.items:
-        if it.id in late:
-            notes.append(f"item {it.id}: still unfinished on {new.as_of} although due {it.plan_finish} "
-                         f"(started {it.actual_start}); beyond its multiplier's tail, taken to finish on the "
-                         "as-of date (add a finish or progress fact)")
-    return replace(new, items=tuple(replace(it, percent_complete=1.0) if it.id in late else it
-                                    for it in new.items))
+    for k in np.nonzero(model.cond_cdf > 1.0 - TAIL_EXHAUSTED)[0]:
+        it = new.item(model.item_ids[k])
+        notes.append(f"item {it.id}: still unfinished on {new.as_of} although due {it.plan_finish} "
+                     f"(started {it.actual_start}); beyond its multiplier's tail, so it finishes at once "
+                     "in the forecast (add a finish or progress fact)")
+    return new
 
 
 def _item_as_of(plan: Plan, it: Item, facts: list[Fact], as_of: date, moved: bool) -> Item:
