@@ -1,0 +1,71 @@
+"""`sim run --as-of DATE --actuals FILE`: the moved plan, and the manifest saying what was used."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.actuals import apply_actuals, read_actuals
+from sim.cli import main
+from sim.engine.compiled import compile_plan, end_of
+from sim.model.load import load_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "mini_params"
+EXAMPLE = ROOT / "actuals" / "example.csv"
+
+FACTS = "kind,id,date,reported,value,source,note\nfinish,T01,2020-11-30,2020-12-05,,news,\n"
+
+
+def _run(out: Path, params: Path, *extra: str) -> dict:
+    assert main(["run", "--params", str(params), "--runs", "1000", "--seed", "2", "--workers", "1", "--quiet",
+                 "--out", str(out), *extra]) == 0
+    return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_manifest_records_as_of_and_actuals(tmp_path: Path):
+    acts = tmp_path / "facts.csv"
+    acts.write_text(FACTS, encoding="utf-8")
+    man = _run(tmp_path / "r", FIXTURE, "--as-of", "2020-12-31", "--actuals", str(acts))
+    assert man["as_of"] == "2020-12-31" and man["plan_as_of"] == "2020-01-16"
+    assert man["actuals"]["file"] == str(acts) and man["actuals"]["facts_used"] == 1
+    assert len(man["actuals"]["sha256"]) == 64
+    assert any("S_COVID" in n for n in man["actuals_notes"])
+
+
+def test_actuals_without_as_of_use_the_latest_report(tmp_path: Path):
+    acts = tmp_path / "facts.csv"
+    acts.write_text(FACTS, encoding="utf-8")
+    man = _run(tmp_path / "r", FIXTURE, "--actuals", str(acts))
+    assert man["as_of"] == "2020-12-05"
+
+
+def test_bad_as_of_and_bad_actuals_exit_2(tmp_path: Path, capsys):
+    acts = tmp_path / "facts.csv"
+    acts.write_text("kind,id,date,source\nfinish,T99,2020-11-30,news\n", encoding="utf-8")
+    out = tmp_path / "r"
+    assert main(["run", "--params", str(FIXTURE), "--runs", "100", "--quiet", "--out", str(out),
+                 "--actuals", str(acts)]) == 2
+    assert "T99" in capsys.readouterr().err and not out.exists()
+    with pytest.raises(SystemExit):
+        main(["run", "--params", str(FIXTURE), "--as-of", "31/12/2021"])
+    assert main(["run", "--params", str(FIXTURE), "--runs", "100", "--quiet", "--out", str(out),
+                 "--as-of", "2019-12-31"]) == 2
+
+
+def test_example_as_of_2021_end_t10_done_t14_in_progress(tmp_path: Path):
+    man = _run(tmp_path / "r", ROOT / "params", "--as-of", "2021-12-31", "--actuals", str(EXAMPLE))
+    assert man["as_of"] == "2021-12-31" and man["actuals"]["facts_used"] == 1  # S2's opening is known later
+    rec = pd.read_parquet(tmp_path / "r" / "records.parquet", columns=["finish:T10", "finish:T14"])
+    assert (rec["finish:T10"] == end_of(date(2021, 12, 31), date(2021, 12, 31))).all()  # done, on 2021-12-31
+    assert (rec["finish:T14"] > 0).all() and rec["finish:T14"].nunique() > 100  # in progress, uncertain
+    plan = load_plan(ROOT / "params")
+    moved = apply_actuals(plan, read_actuals(EXAMPLE, plan).facts, date(2021, 12, 31))
+    t14 = moved.item("T14")
+    assert t14.actual_start == plan.item("T14").plan_start and t14.actual_finish is None
+    model = compile_plan(moved)
+    assert model.elapsed_work[model.index["T14"]] > 0  # conditioned on the time spent since its start
