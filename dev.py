@@ -2,7 +2,8 @@
 """Set up the project's virtual environment and run the main job or the tests.
 
     python3 dev.py run     # create .venv if needed, install, run the baseline with its report
-    python3 dev.py test    # create .venv if needed, install with test extras, run pytest
+    python3 dev.py test    # create .venv if needed, install with test extras (and, as root
+                           # on Debian, chromium for the browser test), run pytest
 
 Only the Python standard library is used here, so this works on a fresh machine
 that has nothing but Python >= 3.11.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -43,6 +45,25 @@ def ensure_env(extras: str = "") -> None:
     stamp.write_text(digest)
 
 
+def ensure_chromium() -> None:
+    """Best effort: install Debian's chromium for the report's browser test (root + apt-get only).
+
+    The browser test skips, saying why, when chromium is still missing afterwards.
+    """
+    if shutil.which("chromium") or os.name != "posix" or not shutil.which("apt-get"):
+        return
+    if os.geteuid() != 0 or not Path("/etc/debian_version").exists():
+        return
+    print("installing chromium for the report's browser test (apt-get)", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL, timeout=900)
+        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True,
+                       env=env, stdout=subprocess.DEVNULL, timeout=1800)
+    except (subprocess.SubprocessError, OSError) as exc:
+        print(f"could not install chromium ({exc}); the browser test will be skipped", flush=True)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("run", "test"):
         print(__doc__)
@@ -51,6 +72,7 @@ def main(argv: list[str]) -> int:
         ensure_env()
         return subprocess.call([str(BIN / "sim"), "run", *argv[1:]], cwd=ROOT)
     ensure_env("test")
+    ensure_chromium()
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *argv[1:]], cwd=ROOT)
 
 

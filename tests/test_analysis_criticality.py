@@ -9,7 +9,13 @@ import pytest
 from planfactory import dist, item, link, plan
 
 from sim.analysis.criticality import PROGRAMME_ID, criticality_table
-from sim.analysis.drivers import chain_links, decisive_items, draws_for, driving_chains, item_days
+from sim.analysis.drivers import (
+    chain_links,
+    decisive_items,
+    draws_for,
+    driving_chains,
+    item_days,
+)
 from sim.engine.compiled import compile_plan
 from sim.engine.replicate import Engine
 from sim.engine.runner import Executor, RunConfig, run_monte_carlo

@@ -49,7 +49,7 @@ class RunSettings:
     workers: int | None = 1
 
     @staticmethod
-    def from_manifest(manifest: dict) -> "RunSettings":
+    def from_manifest(manifest: dict) -> RunSettings:
         cfg = manifest.get("config", {})
         return RunSettings(
             seed=int(manifest["seed"]),

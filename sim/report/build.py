@@ -28,7 +28,7 @@ from sim.engine.compiled import CompiledModel, compile_plan
 from sim.model.entities import Plan
 from sim.model.enums import TargetRule
 from sim.report import charts, charts_time
-from sim.report.excel import write_workbook
+from sim.report.excel import SHEETS, write_workbook
 from sim.report.fonts import Lang, resolve_lang
 from sim.report.html import Chart, headline_view, render
 from sim.report.i18n import pick, tr
@@ -63,9 +63,16 @@ def run_plan_of(run_dir: Path, *, plan: Plan | None = None) -> Plan:
     if plan is None:
         plan = _plan_from_params(run_dir)
     if not snap.exists():
-        with snap.open("wb") as fh:
-            pickle.dump(plan, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        save_plan_snapshot(run_dir, plan)
     return plan
+
+
+def save_plan_snapshot(run_dir: Path, plan: Plan) -> Path:
+    """Keep the plan a run simulated (after any scenario and actuals) beside its records."""
+    path = Path(run_dir) / PLAN_FILE
+    with path.open("wb") as fh:
+        pickle.dump(plan, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
 
 
 def _plan_from_params(run_dir: Path) -> Plan:
@@ -77,6 +84,13 @@ def _plan_from_params(run_dir: Path) -> Plan:
         raise FileNotFoundError(
             f"{run_dir}: no plan snapshot and the params directory {str(params)!r} of its manifest is not there; "
             "run `sim report` from the directory the run was made in, or pass the plan"
+        )
+    if man.get("scenario", "baseline") != "baseline" or man.get("actuals"):
+        raise FileNotFoundError(
+            f"{run_dir}: simulated with scenario {man.get('scenario')!r}"
+            f"{' and actuals' if man.get('actuals') else ''}, but it has no plan snapshot ({PLAN_FILE}); "
+            "params/ alone is not that plan: re-run it, or write its report with the plan "
+            "(write_report(run_dir, lang=..., plan=plan) or save_plan_snapshot right after the run)"
         )
     digest = params_hash(params)
     if man.get("params_hash") and digest != man["params_hash"]:
@@ -239,7 +253,8 @@ def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
                tables=html_tables, sources=sources),
         encoding="utf-8",
     )
-    sheets = {"summary": _summary_view(manifest, frames["targets"], lang), **shown,
+    sheets = {"summary": _summary_view(manifest, frames["targets"], lang),
+              **{k: shown[k] for k in SHEETS if k in shown}, **{k: v for k, v in shown.items() if k not in SHEETS},
               "assumptions": _assumptions_view(sources, lang)}
     xlsx = write_workbook(run_dir / f"report.{lang}.xlsx", sheets, lang=lang)
     return {"html": html_path, "xlsx": xlsx, "charts": chart_dir, "lang": lang}
@@ -267,4 +282,4 @@ def write_reports(run_dir: Path, *, langs=(Lang.ZH, Lang.EN), plan: Plan | None 
     return {str(lang): write_report(run_dir, lang=lang, plan=plan) for lang in langs}
 
 
-__all__ = ["write_report", "write_reports", "run_plan_of", "analysis_tables", "focus_targets"]
+__all__ = ["analysis_tables", "focus_targets", "run_plan_of", "save_plan_snapshot", "write_report", "write_reports"]

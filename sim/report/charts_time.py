@@ -15,7 +15,14 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
 from sim.report.i18n import labelled, name_of, shorten, tr
-from sim.report.style import BAND_COLOR, PALETTE, PLAN_COLOR, new_axes, styled
+from sim.report.style import (
+    BAND_COLOR,
+    PALETTE,
+    PLAN_COLOR,
+    new_axes,
+    new_figure,
+    styled,
+)
 
 
 def _dates(s: pd.Series) -> pd.Series:
@@ -126,7 +133,7 @@ def kpi_fans_figure(fan: pd.DataFrame, kpis: pd.DataFrame, *, lang: str = "en", 
     with styled(lang) as eff:
         ids = list(dict.fromkeys(fan["id"]))
         rows = max(1, -(-len(ids) // cols))
-        fig = Figure(figsize=(4.2 * min(cols, max(len(ids), 1)), 3.2 * rows), layout="constrained")
+        fig = new_figure((4.2 * min(cols, max(len(ids), 1)), 3.2 * rows))
         info = kpis.drop_duplicates("id").set_index("id")
         for k, kid in enumerate(ids):
             ax = fig.add_subplot(rows, min(cols, len(ids)), k + 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -54,6 +55,6 @@ def _cell_value(v):
     """Plain Python values for openpyxl (NaN -> empty cell)."""
     if hasattr(v, "item"):
         v = v.item()
-    if isinstance(v, float) and v != v:
+    if isinstance(v, float) and math.isnan(v):
         return None
     return v

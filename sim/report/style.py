@@ -12,6 +12,7 @@ matplotlib.use("Agg")  # files only, never a window
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from sim.report.fonts import Lang, cjk_font, resolve_lang  # noqa: E402
@@ -54,8 +55,15 @@ def new_axes(ax: Axes | None, *, size: tuple[float, float]) -> tuple[Figure, Axe
     """``ax`` and its figure, or a new figure of ``size`` inches with one axes."""
     if ax is not None:
         return ax.figure, ax
-    fig = Figure(figsize=size, layout="constrained")
+    fig = new_figure(size)
     return fig, fig.add_subplot()
+
+
+def new_figure(size: tuple[float, float]) -> Figure:
+    """A figure of ``size`` inches on an Agg canvas (no pyplot, no window, nothing global)."""
+    fig = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def save(fig: Figure, path: Path, *, lang: Lang | str) -> list[Path]:

@@ -1,0 +1,90 @@
+"""The HTML report in a real browser (headless Chromium): every chart loads, nothing overflows.
+
+``python3 dev.py test`` installs Debian's chromium when it runs as root on a
+machine with apt-get; elsewhere install it by hand (``apt-get install chromium``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_report_support import reported_run
+
+CHECK_JS = """
+<script>
+window.addEventListener('load', function () {
+  function run() {
+    var vw = document.documentElement.clientWidth;
+    var imgs = Array.prototype.slice.call(document.images);
+    var broken = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); })
+                     .map(function (i) { return i.alt || i.src.slice(0, 40); });
+    var overflow = [];
+    document.querySelectorAll('body *').forEach(function (el) {
+      for (var a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        if (getComputedStyle(a).overflowX !== 'visible') { return; }  // inside a scroll box
+      }
+      var r = el.getBoundingClientRect();
+      if (r.width > 0 && (r.right > vw + 1 || r.left < -1)) {
+        overflow.push(el.tagName + (el.id ? '#' + el.id : '') + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
+      }
+    });
+    var out = document.createElement('pre');
+    out.id = 'browser-check';
+    out.textContent = JSON.stringify({
+      images: imgs.length, broken: broken, overflow: overflow.slice(0, 20), viewport: vw,
+      scrollWidth: document.documentElement.scrollWidth,
+      fonts: document.fonts.status
+    });
+    document.body.appendChild(out);
+  }
+  document.fonts.ready.then(run);
+});
+</script>
+"""
+
+
+def chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def browser_check(html: Path, tmp_path: Path, *, width: int) -> dict:
+    """Open ``html`` at ``width`` px in headless Chromium and return what the check script found."""
+    exe = chromium()
+    if exe is None:
+        pytest.skip("chromium is not installed (python3 dev.py test installs Debian's chromium as root; "
+                    "or: apt-get install chromium)")
+    page = tmp_path / f"check-{width}.html"
+    page.write_text(html.read_text(encoding="utf-8").replace("</body>", CHECK_JS + "</body>"), encoding="utf-8")
+    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / f'profile-{width}'}", f"--window-size={width},900",
+           "--virtual-time-budget=15000", "--dump-dom", page.as_uri()]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    found = re.search(r'<pre id="browser-check">(.*?)</pre>', done.stdout, re.S)
+    assert found, f"no result from chromium (exit {done.returncode}): {done.stderr[-2000:]}"
+    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<")
+                      .replace("&gt;", ">"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("width", [1280, 820])
+def test_report_renders_in_headless_chromium(tmp_path, lang, width):
+    run = reported_run()
+    html = run / f"report.{lang}.html"
+    result = browser_check(html, tmp_path, width=width)
+    charts = len(list((run / "charts" / lang).glob("*.png")))
+    assert result["images"] == charts > 0
+    assert result["broken"] == [], f"charts that did not load: {result['broken']}"
+    assert result["overflow"] == [], f"elements wider than the {width}px page: {result['overflow']}"
+    assert result["scrollWidth"] <= result["viewport"]
+    assert result["fonts"] == "loaded"

@@ -1,0 +1,103 @@
+"""The run directory's report: workbook, HTML, analysis cache, `sim report`."""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+
+import openpyxl
+import pandas as pd
+import pytest
+from test_report_support import EVIL, reported_run
+
+from sim.cli import main
+from sim.report.build import PLAN_FILE, write_report
+from sim.report.excel import SHEETS
+
+
+@pytest.fixture(scope="module")
+def run_dir():
+    return reported_run()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_workbook_has_the_documented_sheets(run_dir, lang):
+    book = pd.read_excel(run_dir / f"report.{lang}.xlsx", sheet_name=None)
+    assert list(book)[: len(SHEETS)] == list(SHEETS)
+    items = book["items"]
+    assert len(items) == 5
+    assert ("编号" if lang == "zh" else "id") in items.columns
+    assert ("按计划完成概率" if lang == "zh" else "P(by plan date)") in items.columns
+    name = items.set_index(items.columns[0]).loc["T14"].iloc[0]
+    assert name == ("市域铁路S2线一期工程" if lang == "zh" else "Suburban railway S2, phase 1")
+
+
+def test_workbook_dates_are_dates_and_probabilities_percentages(run_dir):
+    ws = openpyxl.load_workbook(run_dir / "report.en.xlsx")["items"]
+    head = [c.value for c in ws[1]]
+    plan_cell = ws.cell(row=2, column=head.index("plan finish") + 1)
+    p_cell = ws.cell(row=2, column=head.index("P(by plan date)") + 1)
+    assert plan_cell.is_date and plan_cell.number_format == "yyyy-mm-dd"
+    assert isinstance(p_cell.value, float) and 0 <= p_cell.value <= 1 and p_cell.number_format == "0.0%"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_html_escapes_user_text(run_dir, lang):
+    text = (run_dir / f"report.{lang}.html").read_text(encoding="utf-8")
+    assert EVIL not in text
+    assert html.escape(EVIL, quote=True) in text
+    assert text.count("<script>") == 1  # only the report's own sorting script
+
+
+def test_html_is_self_contained_with_method_and_provenance(run_dir):
+    text = (run_dir / "report.zh.html").read_text(encoding="utf-8")
+    charts = sorted((run_dir / "charts" / "zh").glob("*.png"))
+    assert len(charts) >= 10 and text.count('src="data:image/png;base64,') == len(charts)
+    assert "http://" not in text and "https://" not in text  # nothing to fetch
+    assert 'class="sortable"' in text and "@font-face" in text
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    for key in ("params_hash", "seed", "replications"):
+        assert f"<dt>{key}</dt>" in text
+    assert f"<dd>{manifest['seed']}</dd>" in text
+    for section in ("风险登记", "标量假设", "工期参考类", "指标基数与增速", "责任单位"):
+        assert section in text  # risks, assumptions, duration classes, KPI baselines, units: with sources
+    assert (run_dir / "charts" / "zh" / "targets_headline.svg").exists()
+
+
+def test_tables_name_the_items_the_dependencies_make_decisive(run_dir):
+    crit = pd.read_csv(run_dir / "analysis" / "criticality.csv")
+    t15 = crit[crit["target"] == "TG_T15"].set_index("item")
+    assert t15.loc["T15", "decisive"] == 1.0
+    assert t15.loc["T14", "criticality"] > 0.5  # S2 rail drives the connection through the FF link
+    drivers = pd.read_csv(run_dir / "analysis" / "drivers.csv")
+    never = drivers[drivers["driver"] == "R_NEVER"]
+    assert (never["effect_p_met"] == 0).all() and len(never) == 5
+    land = drivers.set_index(["driver", "target"]).loc[("R_LAND", "TG_T15")]
+    assert land["effect_p_met"] > 3 * land["effect_se"]
+
+
+def test_sim_report_reuses_the_analysis_without_simulating(run_dir, tmp_path, monkeypatch, capsys):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("the cached analysis should have been used")
+
+    monkeypatch.setattr("sim.report.build.analyse", no_analysis)
+    assert main(["report", str(copy), "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "report.en.html" in out and "report.en.xlsx" in out
+
+
+def test_report_without_plan_snapshot_or_params_says_so(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    (copy / PLAN_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match="params directory"):
+        write_report(copy, lang="en")
+
+
+def test_sim_report_on_a_directory_that_is_no_run(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
