@@ -272,17 +272,33 @@ def wide(comparison: pd.DataFrame, value: str) -> pd.DataFrame:
 
 # --- report: chart, CSV, Excel, HTML ------------------------------------------------------------
 
-def difference_chart(comparison: pd.DataFrame, *, max_targets: int | None = None):
+def chart_targets(comparison: pd.DataFrame, *, max_targets: int = 60) -> list[str]:
+    """The targets worth charting: those some scenario changes significantly, largest change first."""
+    moved = comparison[comparison["excludes_zero"].fillna(False).astype(bool)]
+    if moved.empty:
+        return list(dict.fromkeys(comparison["target"]))[:max_targets]
+    moved = moved.assign(a=moved["difference"].abs()).sort_values("a", ascending=False, kind="stable")
+    groups = [g["target"].tolist() for _, g in moved.groupby("scenario", sort=False)]
+    share = max(1, max_targets // len(groups))  # every scenario gets its own largest changes in
+    chosen = list(dict.fromkeys(t for g in groups for t in g[:share]))
+    rest = [t for t in dict.fromkeys(moved["target"]) if t not in chosen]
+    order = {t: k for k, t in enumerate(dict.fromkeys(comparison["target"]))}
+    return sorted((chosen + rest)[:max_targets], key=order.get)
+
+
+def difference_chart(comparison: pd.DataFrame, *, max_targets: int = 60):
     """Paired differences in P(met) against the reference with 95 % intervals, one panel per scenario.
 
-    Returns the matplotlib Figure (Agg; never shown).
+    Shows the targets some scenario changes significantly (at most ``max_targets``,
+    largest change first). Returns the matplotlib Figure (Agg; never shown).
     """
     from matplotlib.figure import Figure
 
     from sim.report.style import styled
 
     others = [s for s in dict.fromkeys(comparison["scenario"]) if s != comparison["reference"].iloc[0]]
-    targets = list(dict.fromkeys(comparison["target"]))[:max_targets]
+    targets = chart_targets(comparison, max_targets=max_targets)
+    total = comparison["target"].nunique()
     with styled("en"):
         n = max(len(others), 1)
         fig = Figure(figsize=(2.0 + 3.2 * n, 1.4 + 0.22 * len(targets)), layout="constrained")
@@ -305,7 +321,8 @@ def difference_chart(comparison: pd.DataFrame, *, max_targets: int | None = None
             ax.set_xlabel("Δ P(met) vs " + str(comparison["reference"].iloc[0]))
             ax.grid(axis="y", visible=False)
         axes[0].set_yticks(y, targets, fontsize=7)
-        fig.suptitle("Paired difference in P(target met), 95 % interval (common random numbers)", fontsize=10)
+        fig.suptitle(f"Paired difference in P(target met), 95 % interval (common random numbers): {len(targets)} "
+                     f"of {total} targets: each scenario's largest significant changes", fontsize=10)
     return fig
 
 

@@ -193,3 +193,17 @@ def test_killed_batch_process_resumes(tmp_path, scenarios):
     assert statuses[0] == "reused" and "done" in statuses
     assert (cut / "comparison.csv").read_bytes() == (tmp_path / "full" / "comparison.csv").read_bytes()
     assert not list(cut.rglob("*.partial"))
+
+
+def test_chart_shows_every_scenarios_largest_changes():
+    from sim.batch import chart_targets, difference_chart
+
+    rows = []
+    for s, diffs in (("base", [0] * 30), ("big", [-0.5] * 29 + [0]), ("small", [0] * 29 + [-0.01])):
+        for k, d in enumerate(diffs):
+            rows.append({"scenario": s, "target": f"T{k:02d}", "difference": d, "ci95_low": d - 0.001,
+                         "ci95_high": d + 0.001, "excludes_zero": d != 0, "reference": "base"})
+    cmp = pd.DataFrame(rows)
+    chosen = chart_targets(cmp, max_targets=10)
+    assert len(chosen) == 10 and "T29" in chosen  # the small scenario's only change is shown
+    assert difference_chart(cmp, max_targets=10).axes[0].get_yticklabels()
