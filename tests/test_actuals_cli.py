@@ -69,3 +69,22 @@ def test_example_as_of_2021_end_t10_done_t14_in_progress(tmp_path: Path):
     assert t14.actual_start == plan.item("T14").plan_start and t14.actual_finish is None
     model = compile_plan(moved)
     assert model.elapsed_work[model.index["T14"]] > 0  # conditioned on the time spent since its start
+
+
+@pytest.mark.xfail(strict=True, raises=OverflowError,
+                   reason="analysis bug (sim/analysis/summary.py target_table): the median of achieved days "
+                          "interpolates between a finite day and FAR_DAY (never) and date_of overflows")
+def test_target_table_when_half_the_replications_never_achieve():
+    import numpy as np
+
+    from planfactory import Kpi, KpiKind, Target, TargetRule, item, plan
+    from sim.analysis.summary import target_table
+    from sim.engine.replicate import column
+
+    k = Kpi("K", "k", "k", KpiKind.COUNTER, "n", baseline=0.0, rate_per_year=1.0)
+    t = Target("T", "t", "t", "headline", TargetRule.KPI_GE, ("K",), date(2022, 12, 31), threshold=5.0)
+    model = compile_plan(plan([item("A", 10)], kpis=[k], targets=[t]))
+    records = pd.DataFrame({column("met", "T"): np.array([1, 0] * 50, dtype=np.uint8),
+                            column("achieved", "T"): np.array([300.0, np.inf] * 50, dtype=np.float32)})
+    table = target_table(model, records)
+    assert table.loc[0, "p50_achieved"] is None or table.loc[0, "p50_achieved"] > date(2020, 1, 1)
