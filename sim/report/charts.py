@@ -18,6 +18,7 @@ from sim.report.i18n import labelled, name_of, pick, shorten, tr
 from sim.report.style import PALETTE, new_axes, styled
 
 SECTION_ORDER = ("headline", "block", "transport", "environment", "keywork")
+MIN_PP = 0.5  # below this many percentage points of P(met), the tornado ranks by the P80 shift
 
 
 def _label(row, lang: Lang, width: int = 36) -> str:
@@ -61,34 +62,47 @@ def tornado_chart(
     drivers: pd.DataFrame, *, target: str, names: dict[str, tuple[str, str]] | None = None,
     target_name: str = "", lang: str = "en", top: int = 12, ax: Axes | None = None,
 ) -> Figure:
-    """Risk drivers of one target: effect on P(met) (percentage points, ± 1.96 s.e.) and the P80 shift.
+    """Risk drivers of one target, largest first, with ± 1.96 s.e. error bars (of the paired mean shift
+    when the bars are days).
 
+    Bars show the effect on P(met) in percentage points, annotated with the
+    P80 shift; where P(met) hardly moves (every effect below ``MIN_PP`` points,
+    e.g. a target almost never or almost always met) the bars show the P80
+    shift in days instead, annotated with the P(met) effect.
     ``drivers`` is the table of :func:`sim.analysis.risk_effects.risk_effects`;
     ``names`` maps a driver id to its (Chinese, English) name.
     """
     with styled(lang) as lang:
         df = drivers[drivers["target"] == target].copy()
-        df["_size"] = df["effect_p_met"].abs() + 1e-6 * df["p80_shift_days"].abs().fillna(0)
-        df = df.sort_values("_size", ascending=False).head(top).iloc[::-1]
+        by_days = bool(len(df)) and (df["effect_p_met"].abs().max() * 100 < MIN_PP) and df["p80_shift_days"].notna().any()
+        if by_days:
+            size, err, note = df["p80_shift_days"].fillna(0), 1.96 * df["mean_shift_se"].fillna(0), df["effect_p_met"]
+        else:
+            size, err, note = 100 * df["effect_p_met"], 196 * df["effect_se"], df["p80_shift_days"]
+        df = df.assign(_v=size, _e=err, _n=note)
+        df = df.reindex(df["_v"].abs().sort_values(ascending=False).index).head(top).iloc[::-1]
         fig, ax = new_axes(ax, size=(9, 1.4 + 0.38 * max(len(df), 3)))
         if df.empty:
             ax.text(0.5, 0.5, tr("no_data", lang), ha="center", transform=ax.transAxes)
         y = np.arange(len(df))
-        eff = 100 * df["effect_p_met"].to_numpy()
-        ax.barh(y, eff, color=np.where(eff >= 0, PALETTE[1], PALETTE[4]), height=0.65)
-        ax.errorbar(eff, y, xerr=196 * df["effect_se"].to_numpy(), fmt="none", ecolor="#333", capsize=2, lw=0.9)
+        v, e = df["_v"].to_numpy(dtype=float), df["_e"].to_numpy(dtype=float)
+        ax.barh(y, v, color=np.where(v >= 0, PALETTE[1], PALETTE[4]), height=0.65)
+        ax.errorbar(v, y, xerr=e, fmt="none", ecolor="#333", capsize=2, lw=0.9)
         labels = [labelled(d, pick((names or {}).get(d, (d, d)), lang)) for d in df["driver"]]
         ax.set_yticks(y, labels, fontsize=8)
         ax.axvline(0, color="#333", lw=0.8)
-        reach = np.maximum(eff + 196 * df["effect_se"].to_numpy(), 0)
-        for yy, r, s in zip(y, reach, df["p80_shift_days"]):
-            if np.isfinite(s):
-                ax.annotate(f"{tr('p80_shift', lang)} {s:+.0f} {tr('days', lang)}", (r, yy),
-                            xytext=(4, 0), textcoords="offset points", va="center", fontsize=7, color="#444")
-        hi = max(float(reach.max()) if len(eff) else 1.0, 1.0)
-        lo = float((eff - 196 * df["effect_se"].to_numpy()).min()) if len(eff) else 0.0
+        reach = np.maximum(v + e, 0)
+        for yy, r, n in zip(y, reach, df["_n"]):
+            if not np.isfinite(n):
+                continue
+            text = (f"P(met) {-100 * n:+.1f} pp" if by_days
+                    else f"{tr('p80_shift', lang)} {n:+.0f} {tr('days', lang)}")
+            ax.annotate(text, (r, yy), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7,
+                        color="#444")
+        hi = max(float(reach.max()) if len(v) else 1.0, 1.0)
+        lo = float((v - e).min()) if len(v) else 0.0
         ax.set_xlim(min(-0.1 * hi, lo * 1.1), hi * 1.6)
-        ax.set_xlabel(tr("chart_tornado_x", lang))
+        ax.set_xlabel(tr("chart_tornado_days" if by_days else "chart_tornado_x", lang))
         ax.set_title(f"{tr('chart_tornado', lang)}{tr('colon', lang)}{shorten(target_name or target, 40)}")
         ax.grid(axis="y", visible=False)
     return fig

@@ -59,6 +59,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "median": ("median", "中位数"),
     "chart_tornado": ("Risk drivers", "风险驱动因素"),
     "chart_tornado_x": ("Lowers P(met) by (percentage points)", "使达成概率降低（百分点）"),
+    "chart_tornado_days": ("Delays the P80 date by (days; P(met) hardly moves)", "使P80日期推迟（天；达成概率几乎不变）"),
     "p80_shift": ("P80 later by", "P80推迟"),
     "days": ("days", "天"),
     "chart_kpi": ("KPIs 2020–2022 against their targets", "2020—2022年指标与目标"),
