@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from sim.cli import main
 from sim.engine.compiled import compile_plan
 from sim.engine.distributions import scale_median
 from sim.engine.replicate import run_chunk
+from sim.model.enums import Status
 from sim.model.load import load_plan
 from sim.model.problems import PlanError
 from sim.model.scenario import (
@@ -83,6 +85,7 @@ def test_wrong_keys_and_types(tmp_path, text, column, words):
     ("remove:\n  items: [T05.2]\n", "remove.items[0]", "still a ref of target TT05"),
     ("remove:\n  links: [{pred: T01, succ: T08}]\n", "remove.links[0]", "no such link"),
     ("add:\n  links: [{pred: T05.2, succ: T05.1, type: FS}]\n", "add.links[0]", "dependency cycle"),
+    ("add:\n  links: [{pred: T01, succ: T05.2, type: FS, lag_days: -1m}]\n", "add.links[0].lag_days", ">= 0"),
     ("add:\n  items: [{id: T01, campaign: transport, name_en: x, project_type: arterial, status: not_started,"
      " plan_finish: 2021-01-01}]\n", "add.items[0].id", "already has id"),
     ("adjust:\n  - {select: [campaign:keywork], status: done, multiplier_scale: 0.9}\n", "adjust[0].select",
@@ -161,7 +164,26 @@ def test_effective_multiplier_and_planned_work_match_the_compiled_model(plan):
         if item.finish_aspirational:
             dist = scale_median(dist, uplift)
         assert dist == model.mult_dist[k], iid
-        assert planned_work_days(plan, item) == model.base_work[k], iid
+        if item.status is Status.NOT_STARTED:
+            assert planned_work_days(plan, item) == model.base_work[k], iid
+
+
+@pytest.mark.parametrize("changes", [
+    {"status": Status.IN_PROGRESS, "actual_start": date(2019, 6, 1), "percent_complete": 0.4},
+    {"status": Status.IN_PROGRESS, "actual_start": date(2019, 6, 1)},
+    {"status": Status.IN_PROGRESS, "plan_start": date(2019, 1, 1), "plan_finish": date(2019, 12, 31)},
+    {"status": Status.NOT_STARTED, "plan_start": date(2019, 12, 1)},
+])
+def test_derived_values_match_the_engine_for_reported_progress(plan, changes):
+    import dataclasses
+
+    items = tuple(dataclasses.replace(i, **changes) if i.id == "T05.1" else i for i in plan.items)
+    moved = dataclasses.replace(plan, items=items)
+    model = compile_plan(moved)
+    k = model.index["T05.1"]
+    assert effective_multiplier(moved, moved.item("T05.1")) == model.mult_dist[k]
+    if changes["status"] is Status.NOT_STARTED:
+        assert planned_work_days(moved, moved.item("T05.1")) == model.base_work[k]
 
 
 def test_slip_work_days_counts_the_calendar(plan):

@@ -748,6 +748,10 @@ class _Applier:
         for path, row in spec.get("items", ()):
             self._new("items", "id", row["id"], path, self._new_item(row, path))
         for path, row in spec.get("links", ()):
+            if row.get("lag_days", 0.0) < 0:
+                self.flag(f"{path}.lag_days", row["lag_days"], "lag_days must be >= 0 (leads are not supported)",
+                          "model an overlap with an SS link and a positive lag")
+                continue
             link = Link(row["pred"], row["succ"], row["type"], row.get("lag_days", 0.0), "", f"scenario {self.file}")
             ids = {it.id for it in self.plan.items}
             for end in ("pred", "succ"):
@@ -966,21 +970,31 @@ def _lognormal_sigma(dist: Distribution) -> float | None:
 def effective_multiplier(plan: Plan, item: Item) -> Distribution:
     """The multiplier distribution the engine uses for ``item`` before any 力争 uplift.
 
-    The item's own distribution, or its reference class's with sigma scaled by
-    sqrt(remaining fraction) for an item in progress (CALIBRATION.md §2.1).
+    Mirrors ``sim.engine.compiled`` (checked by tests/test_scenario.py): the
+    item's own distribution, or its reference class's; for an item in progress
+    as the plan states it, sigma scaled by sqrt(remaining fraction)
+    (CALIBRATION.md §2.1); with a reported percentage complete, by sqrt(share
+    left); an item with a reported start (or past its plan date) keeps the
+    unscaled distribution, which the engine conditions on the time spent.
     """
     if item.multiplier is not None:
         return item.multiplier
     cls = next(c for c in plan.duration_classes if c.project_type == item.project_type)
     dist, sigma = cls.multiplier, _lognormal_sigma(cls.multiplier)
-    if item.plan_start is None or not (cls.in_progress_sigma_scaling and sigma and item.status is Status.IN_PROGRESS):
+    if not (cls.in_progress_sigma_scaling and sigma) or item.status is not Status.IN_PROGRESS:
         return dist
-    start = (item.plan_start - plan.as_of).days
     finish = (item.plan_finish - plan.as_of).days + 1
-    if start >= 0:
+    started = item.actual_start or (item.plan_start if finish <= 0 else None)
+    if started is None:
+        if item.plan_start is None or (item.plan_start - plan.as_of).days >= 0:
+            return dist
+        start = (item.plan_start - plan.as_of).days
+        share = min(1.0, finish / max(finish - start, 1e-9))
+    elif item.percent_complete is not None:
+        share = max(1.0 - item.percent_complete, 0.0)
+    else:
         return dist
-    frac = min(1.0, finish / max(finish - start, 1e-9))
-    return Distribution(DistFamily.LOGNORMAL_SIGMA, (dist.params[0], max(sigma * math.sqrt(frac), 1e-9)),
+    return Distribution(DistFamily.LOGNORMAL_SIGMA, (dist.params[0], max(sigma * math.sqrt(share), 1e-9)),
                         floor=dist.floor)
 
 
@@ -1016,12 +1030,15 @@ def _work_clock(plan: Plan, calendar: str) -> Callable[[float], float]:
 
 
 def planned_work_days(plan: Plan, item: Item) -> float:
-    """The planned (remaining) working days of ``item`` on its calendar, as the engine derives them."""
+    """The planned working days of a not-started ``item`` (plan start to plan date), as the engine derives them.
+
+    Used to keep an item's duration when ``adjust.wait_scale`` moves its plan start.
+    """
     if item.duration_days is not None:
         return float(item.duration_days)
     work_at = _work_clock(plan, item.calendar)
-    begin, finish = _wait_days(plan, item), (item.plan_finish - plan.as_of).days + 1
-    return max(work_at(finish) - work_at(begin), 0.0)
+    begin = 0 if item.plan_start is None else (item.plan_start - plan.as_of).days
+    return max(work_at((item.plan_finish - plan.as_of).days + 1) - work_at(begin), 0.0)
 
 
 def slip_work_days(plan: Plan, item: Item, days: float) -> float:
