@@ -59,6 +59,7 @@ def snapshot_dates(plan: Plan, years) -> list[tuple[str, date]]:
 
 def run_snapshots(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_digest: str = "") -> list[Snapshot]:
     """Simulate the plan as of each snapshot date with only the facts reported by then."""
+    from sim.report.build import save_plan_snapshot
     from sim.workflow import run_plan
 
     snaps = []
@@ -69,6 +70,7 @@ def run_snapshots(plan: Plan, actuals: Actuals, *, years, config, out: Path, par
                  "snapshot": label}
         run = run_plan(moved, config=config, out=Path(out) / "snapshots" / label, scenario=f"appraisal-{label}",
                        params_digest=params_digest, extra_manifest=extra)
+        save_plan_snapshot(run, moved)  # for `sim report` on a snapshot: params/ alone is not its plan
         snaps.append(Snapshot(label, as_of, run, tuple(notes)))
     return snaps
 

@@ -65,6 +65,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = args.out or default_run_dir(Path("results"), scenario)
     run_dir = run_plan(plan, config=config, out=out, scenario=scenario,
                        params_digest=params_hash(args.params), extra_manifest={**extra, **scenario_manifest})
+    if extra:  # `sim report` needs the moved plan: params/ alone is not it
+        from sim.report.build import save_plan_snapshot
+
+        save_plan_snapshot(run_dir, plan)
     if not args.quiet:
         print("\n".join(headline_lines(run_dir)))
     print(f"results: {run_dir}")
