@@ -139,25 +139,42 @@ def advance_with_pauses(
     t = np.asarray(start, dtype=np.float64).copy()
     remaining = np.asarray(work_days, dtype=np.float64).copy()
     actual_start = t.copy()
-    started = np.zeros(t.shape, dtype=bool)
-    done = np.zeros(t.shape, dtype=bool)
-    finish = np.full(t.shape, np.nan)
+    began = np.zeros(t.shape, dtype=bool)
+    finish = cal.advance(t, remaining)
     for j in range(pause_start.shape[1]):
         s, e = pause_start[:, j], pause_end[:, j]
-        active = ~done & (e > t)
-        # not yet begun work and inside the pause: wait for its end
-        inside = active & (s <= t)
-        t = np.where(inside, e, t)
-        actual_start = np.where(inside & ~started, e, actual_start)
-        started |= active & ~inside  # work begins at t before this pause
-        ahead = active & ~inside
-        f = cal.advance(t, remaining)
-        ends_before = ahead & (f <= s)
-        finish = np.where(ends_before, f, finish)
-        done |= ends_before
-        cut = ahead & ~ends_before
-        remaining = np.where(cut, remaining - (cal.work_at(s) - cal.work_at(t)), remaining)
-        t = np.where(cut, e, t)
-    rest = ~done
-    finish = np.where(rest, cal.advance(t, remaining), finish)
+        # a start due inside the pause waits for its end; work under way when it begins stops
+        inside = (s <= t) & (e > t)
+        cut = (s > t) & (s < finish)
+        if not (inside.any() or cut.any()):
+            continue
+        actual_start = np.where(inside & ~began, e, actual_start)
+        began |= cut
+        idx = np.nonzero(cut)[0]
+        remaining[idx] -= cal.work_at(s[idx]) - cal.work_at(t[idx])
+        moved = np.nonzero(inside | cut)[0]
+        t[moved] = e[moved]
+        finish[moved] = cal.advance(t[moved], remaining[moved])
+    return actual_start, finish
+
+
+def advance_with_pauses1(
+    cal: WorkCalendar, start: float, work_days: float, pauses: list[tuple[float, float]]
+) -> tuple[float, float]:
+    """Scalar :func:`advance_with_pauses`; ``pauses`` sorted by start."""
+    t, remaining, actual_start, began = start, work_days, start, False
+    finish = cal.advance1(t, remaining)
+    for s, e in pauses:
+        if s <= t < e:
+            if not began:
+                actual_start = e
+        elif t < s < finish:
+            began = True
+            remaining -= cal.work_at1(s) - cal.work_at1(t)
+        elif s >= finish:
+            break  # this pause and every later one begin after the work is done
+        else:
+            continue
+        t = e
+        finish = cal.advance1(t, remaining)
     return actual_start, finish

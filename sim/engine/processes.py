@@ -1,11 +1,17 @@
 """SimPy reference semantics: one process per item, one replication per Environment.
 
 The semantics are those documented in :mod:`sim.engine.forward`, plus finite
-resource capacity (a ``simpy.Resource`` per responsible unit that has one).
-Events per replication are kept few: durations come pre-sampled, calendars are
-arithmetic (no event per holiday), an item's process is created only when its
-last start predecessor reports (a countdown, not ``AllOf``), and shocks are
-processes that interrupt the items they stop.
+resource capacity (a ``simpy.Resource`` per responsible unit that has one, held
+from the start of work to its natural finish). Events per replication are kept
+few: durations come pre-sampled; an item's process is created only when its last
+start predecessor reports (a countdown, not ``AllOf``); FF gates and SYNC groups
+are events triggered once. Working time is arithmetic, not events: the holiday
+calendar and the replication's shock windows (an epidemic stoppage, a typhoon:
+sampled per replication, common to every item they affect) are both windows in
+which an item makes no progress and cannot start, so a process computes its
+finish through them with :func:`sim.engine.calendar.advance_with_pauses1` and
+waits once. This is exactly what an interrupt at the shock's start and a resume
+at its end would give, at two events per affected item fewer.
 
 All times are recorded from the exact calendar arithmetic, not from
 ``env.now``, so that float rounding in SimPy's clock never leaks into results.
@@ -16,11 +22,11 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
+from sim.engine.calendar import advance_with_pauses1
 from sim.engine.compiled import CompiledModel
 from sim.engine.sampling import Draws
 from sim.model.enums import LinkType
 
-_EPS = 1e-9
 
 
 class _Topology:
@@ -38,6 +44,11 @@ class _Topology:
         self.group_sizes = [len(g) for g in model.order]
         self.group_of = model.sync_group.tolist()
         self.fixed = model.fixed.tolist()
+        self.item_shocks = [[j for j, sh in enumerate(model.shocks) if sh.affects[i]] for i in range(n)]
+        # a unit with at least as much capacity as it has items can never make one wait
+        users = np.bincount(model.item_resource[model.item_resource >= 0], minlength=len(model.resource_capacity))
+        binding = [int(users[r]) > cap for r, cap in enumerate(model.resource_capacity)]
+        self.unit_of = [int(r) if r >= 0 and binding[r] else -1 for r in model.item_resource]
 
 
 def _topology(model: CompiledModel) -> _Topology:
@@ -69,8 +80,9 @@ class _Replication:
         self.group_max = [-np.inf] * len(model.order)
         self.fixed = topo.fixed
         self.group_of = topo.group_of
+        self.item_shocks = topo.item_shocks
+        self.unit_of = topo.unit_of
         self.resources = [simpy.Resource(self.env, capacity=c) for c in model.resource_capacity]
-        self.in_work: dict[int, simpy.Process] = {}
 
     # -- notifications -------------------------------------------------------
     def _started(self, i: int, t: float) -> None:
@@ -102,80 +114,40 @@ class _Replication:
 
     # -- processes -----------------------------------------------------------
     def _item(self, i: int):
+        """One item: wait for its earliest start, take its unit, work, wait for FF gates, finish."""
         env, m = self.env, self.m
         # times come from exact arithmetic; env.now only orders events (its float
         # additions may round), so t is never taken from the clock when known exactly
-        t = float(self.es[i])
-        if t > env.now:
-            yield env.timeout(t - env.now)
+        t = self.es[i]
         req = None
-        if m.item_resource[i] >= 0:
-            req = self.resources[m.item_resource[i]].request()
+        unit = self.unit_of[i]
+        if unit >= 0:  # a unit that can be busy: queue for it when the item may start
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            req = self.resources[unit].request()
             yield req
             t = max(t, env.now)
-        cal = m.calendars[m.item_calendar[i]]
-        remaining = float(self.work[i])
-        started = False
-        while True:
-            end = self._pause_end(i, t)
-            if end is not None:
-                yield env.timeout(end - env.now)
-                t = end
-                continue
-            if not started:
-                started = True
-                self._started(i, t)
-            f = cal.advance1(t, remaining)
-            if f <= t + _EPS and remaining <= _EPS:
-                break
-            self.in_work[i] = env.active_process
-            try:
-                yield env.timeout(f - env.now)
-                t = f
-                break
-            except simpy.Interrupt as stop:
-                s = stop.cause
-                remaining -= cal.work_at1(s) - cal.work_at1(t)
-                t = s
-                if remaining <= _EPS:
-                    remaining = 0.0
-                    break
-            finally:
-                self.in_work.pop(i, None)
+        # without a queue the start is known now (lags are >= 0, so successors that
+        # depend on it are released no earlier than it happens)
+        pauses = sorted((self.ps[j], self.pe[j]) for j in self.item_shocks[i] if self.ps[j] < np.inf)
+        start, t = advance_with_pauses1(m.calendars[m.item_calendar[i]], t, self.work[i], pauses)
+        self._started(i, start)
+        if t > env.now:
+            yield env.timeout(t - env.now)
         if req is not None:
-            self.resources[m.item_resource[i]].release(req)
+            self.resources[unit].release(req)
         for p, lag in m.ff_preds[i]:
             evt = self.done_evt[p]
             if not evt.triggered:
                 yield evt
-            t = max(t, float(evt.value) + lag)
+            t = max(t, evt.value + lag)
         if t > env.now:
             yield env.timeout(t - env.now)
         self.finish[i] = t
         self._member_done(i, t)
 
-    def _pause_end(self, i: int, t: float) -> float | None:
-        """End of a pause affecting item ``i`` that covers instant ``t`` (latest end), else None."""
-        end = None
-        for j, s in enumerate(self.m.shocks):
-            if s.affects[i] and self.ps[j] <= t < self.pe[j]:
-                end = self.pe[j] if end is None else max(end, self.pe[j])
-        return end
-
-    def _shock(self, j: int):
-        s = float(self.ps[j])
-        if s > self.env.now:
-            yield self.env.timeout(s - self.env.now)
-        affects = self.m.shocks[j].affects
-        for i, proc in list(self.in_work.items()):
-            if affects[i] and proc.is_alive:
-                proc.interrupt(s)
-
     def run(self) -> tuple[np.ndarray, np.ndarray]:
         m = self.m
-        for j in range(len(m.shocks)):
-            if np.isfinite(self.ps[j]):
-                self.env.process(self._shock(j))
         # items free to go first: releasing done items below may bring others to zero,
         # and those are started by the release itself (never twice)
         for i in range(m.n_items):
