@@ -78,3 +78,13 @@ def test_broken_params_exit_2_and_name_the_file(tmp_path: Path, capsys):
     assert "links.csv" in err and "NOPE" in err
     assert "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_targets_rarely_reached_have_no_interpolated_date(tmp_path: Path):
+    """A median between a finite day and 'never reached' is an order statistic, not a huge date."""
+    out = tmp_path / "few"
+    assert main(["run", "--params", str(FIXTURE), "--runs", "20", "--seed", "1", "--quiet", "--workers", "1",
+                 "--out", str(out)]) == 0
+    targets = pd.read_csv(out / "targets.csv")
+    dates = pd.to_datetime(targets["p50_achieved"].dropna())
+    assert (dates.dt.year < 2100).all()

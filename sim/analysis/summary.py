@@ -89,7 +89,8 @@ def target_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
         ach = np.minimum(records[column("achieved", spec.id)].to_numpy(dtype=np.float64), FAR_DAY)
         p = float(met.mean())
         lo, hi = wilson(np.array([p]), n)
-        q50, q80 = np.quantile(ach, [0.5, 0.8])
+        # an order statistic, never an interpolation between a day and "never reached"
+        q50, q80 = np.quantile(ach, [0.5, 0.8], method="inverted_cdf")
         rows.append(
             {
                 "id": t.id,
