@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -156,6 +157,20 @@ _WORKER_MODEL: CompiledModel | None = None  # set once per worker process by the
 def _init_worker(model: CompiledModel) -> None:
     global _WORKER_MODEL
     _WORKER_MODEL = model
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel to end this worker when its parent dies (e.g. a killed batch)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not fatal: the worker then ends when its queue closes
+        pass
 
 
 def _pool_chunk(chunk: int, rows: int, args: dict) -> ChunkRecord:
