@@ -71,9 +71,6 @@ def test_example_as_of_2021_end_t10_done_t14_in_progress(tmp_path: Path):
     assert model.elapsed_work[model.index["T14"]] > 0  # conditioned on the time spent since its start
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError,
-                   reason="analysis bug (sim/analysis/summary.py target_table): the median of achieved days "
-                          "interpolates between a finite day and FAR_DAY (never) and date_of overflows")
 def test_target_table_when_half_the_replications_never_achieve():
     import numpy as np
 
