@@ -49,7 +49,9 @@ def s_curve_chart(curves: pd.DataFrame, items: pd.DataFrame, *, lang: str = "en"
             ax.plot(_dates(g["date"]), g["p"], color=c, lw=1.6,
                     label=labelled(iid, name_of(row, lang), 36))
             plan = pd.to_datetime(row["plan_finish"])
-            p_plan = float(np.interp(plan.value, _dates(g["date"]).astype("int64"), g["p"]))
+            # the curve is a step function (an ECDF): its value at the last grid date not after the plan date
+            before = int(np.searchsorted(_dates(g["date"]).to_numpy(), plan.to_datetime64(), side="right"))
+            p_plan = float(g["p"].iloc[before - 1]) if before else 0.0
             ax.plot([plan, plan], [0, p_plan], color=c, ls=":", lw=1)
             ax.plot(plan, p_plan, marker="D", color=PLAN_COLOR, ms=6, mec="white")
             ax.plot(pd.to_datetime(row["p50_finish"]), 0.5, marker="o", color=c, ms=6, mec="black")
