@@ -40,6 +40,7 @@ import sim
 from sim.engine import streams
 from sim.engine.replicate import column
 from sim.engine.runner import RunConfig
+from sim.model.entities import Plan
 from sim.model.problems import PlanError
 
 BASELINE = "baseline"
@@ -84,6 +85,9 @@ def scenario_name(path: Path | str) -> str:
     return Path(path).stem
 
 
+Prepare = Callable[[Plan], tuple[Plan, dict]]
+
+
 def batch_key(config: RunConfig, *, params_hash: str, scenario_hash: str) -> dict:
     """What must match for a finished run directory to be reused by ``--resume``."""
     return {"seed": config.seed, "runs": config.runs, "chunk_size": streams.CHUNK, "params_hash": params_hash,
@@ -103,7 +107,7 @@ def is_finished(run_dir: Path, key: dict) -> bool:
 
 
 def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out: Path, resume: bool = False,
-              on_event: Event | None = None) -> BatchResult:
+              on_event: Event | None = None, prepare: Prepare | None = None) -> BatchResult:
     """Run every scenario on common random numbers, then compare them.
 
     Parameters
@@ -121,6 +125,10 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
     on_event
         Called as ``on_event(what, scenario, detail)`` with what in ``start``,
         ``done``, ``reused``, ``failed`` (for progress output).
+    prepare
+        Applied to each scenario's plan after the scenario (e.g. moving it to an
+        as-of date with actuals): returns the plan and manifest entries. Its
+        ``key`` attribute (a JSON-able value) joins the resume key.
 
     Returns
     -------
@@ -153,7 +161,8 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
     outcomes: list[Outcome] = []
     for name, file in zip(names, files):
         emit("start", name, str(file))
-        outcome = _run_one(plan, Path(file), name, config=config, out=out, digest=digest, resume=resume)
+        outcome = _run_one(plan, Path(file), name, config=config, out=out, digest=digest, resume=resume,
+                           prepare=prepare)
         outcomes.append(outcome)
         emit(outcome.status, name, outcome.error or outcome.run_dir)
         _write_json(out / "batch.json", _batch_meta(config, params_dir, digest, outcomes))
@@ -168,7 +177,8 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
     return result
 
 
-def _run_one(plan, file: Path, name: str, *, config: RunConfig, out: Path, digest: str, resume: bool) -> Outcome:
+def _run_one(plan, file: Path, name: str, *, config: RunConfig, out: Path, digest: str, resume: bool,
+             prepare: Prepare | None = None) -> Outcome:
     from sim.model.scenario import apply_scenario, load_scenario
     from sim.workflow import run_plan
 
@@ -177,11 +187,16 @@ def _run_one(plan, file: Path, name: str, *, config: RunConfig, out: Path, diges
     try:
         scenario = load_scenario(file)
         key = batch_key(config, params_hash=digest, scenario_hash=scenario.digest)
+        if prepare is not None:
+            key["prepare"] = getattr(prepare, "key", None)
         if resume and is_finished(run_dir, key):
             return Outcome(name, str(file), "reused", str(run_dir), scenario_hash=scenario.digest)
         scenario_plan = apply_scenario(plan, scenario)
+        extra: dict = {}
+        if prepare is not None:
+            scenario_plan, extra = prepare(scenario_plan)
         run_plan(scenario_plan, config=config, out=run_dir, scenario=name, params_digest=digest,
-                 extra_manifest={**scenario.manifest(), "batch_key": key})
+                 extra_manifest={**extra, **scenario.manifest(), "batch_key": key})
     except PlanError as exc:
         return Outcome(name, str(file), "failed", error=exc.report(), seconds=time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 - one failing scenario must not lose the others

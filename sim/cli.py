@@ -128,6 +128,18 @@ def _add_actuals_options(p: argparse.ArgumentParser) -> None:
                    help="actuals CSV (actuals/README.md); only facts reported by --as-of are used")
 
 
+def _actuals_prepare(args: argparse.Namespace):
+    """For `sim batch`: move each scenario's plan to --as-of with --actuals (resume key: date and file hash)."""
+    import hashlib
+
+    def prepare(plan):
+        return _actuals_args(plan, args)
+
+    digest = hashlib.sha256(args.actuals.read_bytes()).hexdigest() if args.actuals and args.actuals.is_file() else None
+    prepare.key = {"as_of": str(args.as_of) if args.as_of else None, "actuals_sha256": digest}
+    return prepare
+
+
 def _actuals_args(plan, args: argparse.Namespace):
     """The plan moved to --as-of with the facts of --actuals, and the manifest entries saying so."""
     if args.as_of is None and args.actuals is None:
@@ -223,9 +235,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         elif not args.quiet:
             print(f"{name}: {what} {detail if what != 'start' else ''}".rstrip(), file=sys.stderr, flush=True)
 
+    prepare = None
+    if args.as_of is not None or args.actuals is not None:
+        prepare = _actuals_prepare(args)
     try:
         result = run_batch(args.scenarios, params_dir=args.params, config=config, out=out, resume=args.resume,
-                           on_event=event)
+                           on_event=event, prepare=prepare)
     except BatchError as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:
@@ -285,6 +300,7 @@ def _add_scenario_commands(sub) -> None:
     _add_run_options(p)
     p.add_argument("--out", type=Path, default=None, help="batch directory (default results/batch-s<seed>-n<runs>)")
     p.add_argument("--resume", action="store_true", help="keep the scenarios an interrupted batch finished")
+    _add_actuals_options(p)
     p.set_defaults(func=_cmd_batch)
 
     p = sub.add_parser("slip", help="slip an item: deterministic propagation and paired effect on every target "

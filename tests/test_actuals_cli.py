@@ -85,3 +85,22 @@ def test_target_table_when_half_the_replications_never_achieve():
                             column("achieved", "T"): np.array([300.0, np.inf] * 50, dtype=np.float32)})
     table = target_table(model, records)
     assert table.loc[0, "p50_achieved"] is None or table.loc[0, "p50_achieved"] > date(2020, 1, 1)
+
+
+def test_batch_moves_every_scenario_to_the_as_of_date(tmp_path: Path):
+    acts = tmp_path / "facts.csv"
+    acts.write_text(FACTS, encoding="utf-8")
+    scen = tmp_path / "baseline.yaml"
+    scen.write_text("description: the params as they are\n", encoding="utf-8")
+    out = tmp_path / "batch"
+    args = ["batch", str(scen), "--params", str(FIXTURE), "--runs", "500", "--seed", "2", "--workers", "1",
+            "--quiet", "--out", str(out), "--as-of", "2020-12-31", "--actuals", str(acts)]
+    assert main(args) == 0
+    man = json.loads((out / "runs" / "baseline" / "manifest.json").read_text(encoding="utf-8"))
+    assert man["as_of"] == "2020-12-31" and man["actuals"]["facts_used"] == 1
+    assert man["batch_key"]["prepare"]["as_of"] == "2020-12-31"
+    # a resumed batch with other actuals must not reuse the run
+    acts.write_text(FACTS.replace("2020-11-30", "2020-11-20"), encoding="utf-8")
+    assert main([*args, "--resume"]) == 0
+    again = json.loads((out / "runs" / "baseline" / "manifest.json").read_text(encoding="utf-8"))
+    assert again["batch_key"]["prepare"]["actuals_sha256"] != man["batch_key"]["prepare"]["actuals_sha256"]
