@@ -32,11 +32,10 @@ from sim.analysis.drivers import (
     decisive_items,
     draws_for,
     driving_chains,
-    finite_days,
     item_days,
 )
 from sim.analysis.summary import PROGRAMME_END, prob_se
-from sim.engine.compiled import CompiledModel, end_of
+from sim.engine.compiled import FAR_DAY, CompiledModel, end_of
 
 PROGRAMME_ID = "PROGRAMME_2022"
 
@@ -90,8 +89,14 @@ def _one_target(tid, items, decisive, achieved, links, duration, finish) -> pd.D
     crit = on_chain.mean(axis=0)
     dec_share = np.bincount(decisive[decisive >= 0], minlength=on_chain.shape[1]) / n
     keep = np.union1d(items, np.flatnonzero(crit > 0))
-    y = finite_days(achieved)
-    sd_y = y.std()
+    # correlations and spreads over the replications in which the dates exist (not "never")
+    never = finish[:, keep] >= FAR_DAY
+    y = np.where(achieved < FAR_DAY, achieved, np.nan)
+    dur = np.where(never, np.nan, duration[:, keep])
+    fin = np.where(never, np.nan, finish[:, keep])
+    sd_y = np.nanstd(y) if np.isfinite(y).sum() > 1 else 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ssi = np.where(sd_y > 0, crit[keep] * np.nanstd(dur, axis=0) / max(sd_y, 1e-12), 0.0)
     return pd.DataFrame(
         {
             "target": tid,
@@ -100,20 +105,23 @@ def _one_target(tid, items, decisive, achieved, links, duration, finish) -> pd.D
             "decisive_se": prob_se(dec_share[keep], n),
             "criticality": crit[keep],
             "criticality_se": prob_se(crit[keep], n),
-            "cruciality": _corr(duration[:, keep], y),
-            "finish_corr": _corr(finish[:, keep], y),
-            "ssi": np.where(sd_y > 0, crit[keep] * duration[:, keep].std(axis=0) / max(sd_y, 1e-12), 0.0),
+            "cruciality": _corr(dur, y),
+            "finish_corr": _corr(fin, y),
+            "ssi": ssi,
             "contributor": np.isin(keep, items),
         }
     )
 
 
 def _corr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Pearson correlation of each column of ``x`` with ``y``; 0 where either is constant."""
-    xc = x - x.mean(axis=0)
-    yc = y - y.mean()
-    den = np.sqrt((xc**2).sum(axis=0) * (yc**2).sum())
+    """Pearson correlation of each column of ``x`` with ``y`` over rows where both are finite; 0 if constant."""
+    ok = np.isfinite(x) & np.isfinite(y)[:, None]
+    cnt = ok.sum(axis=0)
+    xs = np.where(ok, x, 0.0)
+    ys = np.where(ok, np.nan_to_num(y)[:, None], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = (xc * yc[:, None]).sum(axis=0) / den
-    return np.where(den > 0, r, 0.0)
-
+        xc = np.where(ok, xs - xs.sum(axis=0) / cnt, 0.0)
+        yc = np.where(ok, ys - ys.sum(axis=0) / cnt, 0.0)
+        den = np.sqrt((xc**2).sum(axis=0) * (yc**2).sum(axis=0))
+        r = (xc * yc).sum(axis=0) / den
+    return np.where((den > 0) & (cnt > 1), r, 0.0)

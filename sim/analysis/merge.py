@@ -9,7 +9,8 @@ simulation gives the joint probability directly. For every gate:
 * ``p_min`` -- the smallest single-path probability (what a path-by-path view
   suggests), and ``p_product`` -- the product (exact only for independent paths);
 * ``mean_of_max - max_of_means`` -- the shift of the mean gate day (days) that
-  merging causes (>= 0 always).
+  merging causes (>= 0 always), over the replications in which every path
+  arrives at all (``p_never`` is the share in which some path never does).
 
 Paths of an item gate arrive at ``pred finish + lag`` (FS, FF, SYNC) or
 ``pred start + lag`` (SS); their plan days are the predecessor's plan finish
@@ -22,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.analysis.drivers import achieved_days, finite_days, item_days
+from sim.analysis.drivers import achieved_days, item_days
 from sim.analysis.summary import prob_se
-from sim.engine.compiled import CompiledModel, day_of
+from sim.engine.compiled import FAR_DAY, CompiledModel, day_of
 from sim.engine.replicate import column
 from sim.model.enums import LinkType, TargetRule
 
@@ -79,9 +80,10 @@ def _row(gate: str, kind: str, names: list[str], ok: np.ndarray, arrive: np.ndar
     n = ok.shape[0]
     p_each = ok.mean(axis=0)
     p_joint = float(ok.all(axis=1).mean())
-    arrive = finite_days(arrive)
-    mean_of_max = float(arrive.max(axis=1).mean())
-    max_of_means = float(arrive.mean(axis=0).max())
+    reached = (arrive < FAR_DAY).all(axis=1)  # the mean shift is over replications where every path arrives
+    arrive = arrive[reached]
+    mean_of_max = float(arrive.max(axis=1).mean()) if len(arrive) else np.nan
+    max_of_means = float(arrive.mean(axis=0).max()) if len(arrive) else np.nan
     return {
         "gate": gate,
         "kind": kind,
@@ -95,4 +97,5 @@ def _row(gate: str, kind: str, names: list[str], ok: np.ndarray, arrive: np.ndar
         "mean_of_max_days": mean_of_max,
         "max_of_means_days": max_of_means,
         "mean_shift_days": mean_of_max - max_of_means,
+        "p_never": float(1.0 - reached.mean()),
     }

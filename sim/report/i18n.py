@@ -179,6 +179,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "p_min": ("min of paths", "路径最小概率"),
     "p_product": ("product of paths", "路径概率乘积"),
     "merge_gap": ("merge gap", "汇合偏差"),
+    "p_never": ("P(some path never arrives)", "某路径始终未到概率"),
     "mean_of_max_days": ("mean of latest path (day)", "最晚路径均值(天)"),
     "max_of_means_days": ("latest path mean (day)", "路径均值最大(天)"),
     "plan": ("plan", "计划"),

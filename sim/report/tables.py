@@ -109,7 +109,11 @@ def views(frames: dict[str, pd.DataFrame], lang: Lang, *, driver_names: dict[str
     cr.insert(3, "item_name", [item_name.get(i, i) for i in cr["item"]])
     out["criticality"] = View("tbl_criticality", cr)
 
-    out["merge bias"] = View("tbl_merge", frames["merge_bias"])
+    mb = frames["merge_bias"].copy()
+    for col in ("paths", "p_paths"):  # room to wrap long lists of paths
+        if col in mb.columns:
+            mb[col] = mb[col].astype(str).str.replace(";", "; ", regex=False)
+    out["merge bias"] = View("tbl_merge", mb)
     out["contingency"] = View("tbl_contingency", frames["contingency"], frozenset({"plan", "p50", "p80", "p90"}))
     out["convergence"] = View("tbl_convergence", frames["convergence"])
     return out
