@@ -101,3 +101,23 @@ def test_report_without_plan_snapshot_or_params_says_so(run_dir, tmp_path):
 def test_sim_report_on_a_directory_that_is_no_run(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_report_of_a_plan_without_risks_or_kpis(tmp_path):
+    """Empty tables (no risks, no KPIs) still give a complete report."""
+    from datetime import date
+
+    from planfactory import dist, item, plan
+
+    from sim.engine.runner import Executor, RunConfig
+    from sim.model.entities import Target
+    from sim.model.enums import TargetRule
+    from sim.workflow import run_plan
+
+    p = plan([item("A", 100, mult=dist("uniform", 0.9, 1.2)), item("B", 200)],
+             targets=[Target("T", "目标", "Target", "block", TargetRule.ALL_OF, ("A", "B"), date(2022, 12, 31))])
+    run = run_plan(p, config=RunConfig(runs=500, seed=1, workers=1, executor=Executor.INLINE), out=tmp_path / "r")
+    paths = write_report(run, lang="en", plan=p)
+    book = pd.read_excel(paths["xlsx"], sheet_name=None)
+    assert list(book)[: len(SHEETS)] == list(SHEETS) and book["drivers"].empty
+    assert "tornado" not in " ".join(x.name for x in paths["charts"].glob("*.png"))

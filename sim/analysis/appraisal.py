@@ -151,7 +151,8 @@ def kpi_fan_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
             q10, q50, q90 = np.quantile(v, [0.1, 0.5, 0.9])
             rows.append({"id": k.id, "date": d, "p10": q10, "p50": q50, "p90": q90, "mean": float(v.mean()),
                          "target": target, "target_kind": kind, "target_ids": ";".join(t.id for t, _ in linked)})
-    return pd.DataFrame(rows)
+    columns = ["id", "date", "p10", "p50", "p90", "mean", "target", "target_kind", "target_ids"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _target_line(linked, dates: list[date], as_of: date, baseline: float) -> tuple[list[float], str]:

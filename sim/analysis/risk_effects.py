@@ -27,6 +27,10 @@ from sim.engine.runner import Executor, RunConfig, run_monte_carlo
 from sim.model.entities import Plan
 
 
+COLUMNS = ["driver", "kind", "target", "p_met_with", "p_met_without", "effect_p_met", "effect_se",
+           "p80_shift_days", "mean_shift_days", "mean_shift_se", "runs"]
+
+
 def without(plan: Plan, driver_id: str) -> Plan:
     """The plan with risk or shock ``driver_id`` removed (every item it would hit)."""
     risks = tuple(r for r in plan.risks if r.id != driver_id)
@@ -96,8 +100,8 @@ def risk_effects(
         met, ach = simulate_outcomes(without(plan, d), runs=n, seed=seed, engine=engine, lhs=lhs, workers=workers)
         frames.append(_paired(d, kinds[d], model, base_met, base_ach, met, ach))
     if not frames:
-        return pd.DataFrame(columns=["driver", "kind", "target", "effect_p_met", "effect_se"])
-    return pd.concat(frames, ignore_index=True)
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)[COLUMNS]
 
 
 def _paired(driver, kind, model, base_met, base_ach, met, ach) -> pd.DataFrame:

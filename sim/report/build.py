@@ -113,7 +113,7 @@ def analysis_tables(run_dir: Path, plan: Plan, model: CompiledModel, *, driver_r
              "created_utc": man.get("created_utc"), "driver_runs": driver_runs}
     meta = folder / "meta.json"
     if meta.exists() and json.loads(meta.read_text(encoding="utf-8")) == stamp:
-        return {k: pd.read_csv(folder / f"{k}.csv", encoding="utf-8") for k in TABLES}
+        return {k: read_table(folder / f"{k}.csv") for k in TABLES}
     records = read_records(run_dir) if records is None else records
     tables = analyse(plan, model, records, RunSettings.from_manifest(man), driver_runs=driver_runs)
     folder.mkdir(exist_ok=True)
@@ -121,7 +121,15 @@ def analysis_tables(run_dir: Path, plan: Plan, model: CompiledModel, *, driver_r
         df.to_csv(folder / f"{k}.csv", index=False, encoding="utf-8")
     meta.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     # round-trip through CSV so a fresh and a cached report are built from identical tables
-    return {k: pd.read_csv(folder / f"{k}.csv", encoding="utf-8") for k in TABLES}
+    return {k: read_table(folder / f"{k}.csv") for k in TABLES}
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV table of the run directory; an empty frame for a file without columns (e.g. no KPIs)."""
+    try:
+        return pd.read_csv(path, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
 
 
 def focus_targets(model: CompiledModel, targets: pd.DataFrame, tables: dict[str, pd.DataFrame], *,
@@ -182,7 +190,7 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
         ("s_curves", tr("chart_scurves", lang), lambda: charts_time.s_curve_chart(frames["s_curves"], items, lang=lang)),
         ("gantt", tr("chart_gantt", lang), lambda: charts_time.gantt_chart(gantt_rows, lang=lang)),
     ]
-    for t in focus:
+    for t in focus if not frames["drivers"].empty else []:
         tn = pick(target_n.get(t, (t, t)), lang)
         jobs.append((f"tornado_{t}", f"{tr('chart_tornado', lang)}: {tn}",
                      lambda t=t, tn=tn: charts.tornado_chart(frames["drivers"], target=t, target_name=tn,
@@ -238,7 +246,7 @@ def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
     manifest = read_manifest(run_dir)
     frames = analysis_tables(run_dir, plan, model, driver_runs=driver_runs)
     for name in ("items", "targets", "kpis"):
-        frames[name] = pd.read_csv(run_dir / f"{name}.csv", encoding="utf-8")
+        frames[name] = read_table(run_dir / f"{name}.csv")
     focus = focus_targets(model, frames["targets"], frames)
     chart_dir = run_dir / "charts" / str(lang)
     with styled(lang):

@@ -38,13 +38,13 @@ def font_face_css(text: str) -> str:
     options.layout_features = ["*"]
     options.name_IDs = ["*"]
     options.notdef_outline = True
-    tt = TTFont(font.path, fontNumber=font.face_index, lazy=True)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(text=chars + " ")
-    subsetter.subset(tt)
     buf = io.BytesIO()
-    tt.flavor = "woff"
-    tt.save(buf)
+    with TTFont(font.path, fontNumber=font.face_index, lazy=True) as tt:
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(text=chars + " ")
+        subsetter.subset(tt)
+        tt.flavor = "woff"
+        tt.save(buf)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return (f'@font-face{{font-family:"{FAMILY}";src:url(data:font/woff;base64,{data}) format("woff");'
             "font-display:block}")
