@@ -24,6 +24,7 @@ import pandas as pd
 
 from sim.analysis.bundle import TABLES, RunSettings, analyse
 from sim.analysis.criticality import PROGRAMME_ID
+from sim.analysis.summary import PROGRAMME_END
 from sim.engine.compiled import CompiledModel, compile_plan
 from sim.model.entities import Plan
 from sim.model.enums import TargetRule
@@ -33,7 +34,7 @@ from sim.report.fonts import Lang, resolve_lang
 from sim.report.html import Chart, headline_view, render
 from sim.report.i18n import pick, tr
 from sim.report.sources import assumption_views
-from sim.report.style import save, styled
+from sim.report.style import save
 from sim.report.tables import View, views
 from sim.results import params_hash, read_manifest, read_records
 
@@ -132,8 +133,7 @@ def read_table(path: Path) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def focus_targets(model: CompiledModel, targets: pd.DataFrame, tables: dict[str, pd.DataFrame], *,
-                  limit: int = 4) -> list[str]:
+def focus_targets(targets: pd.DataFrame, tables: dict[str, pd.DataFrame], *, limit: int = 4) -> list[str]:
     """Targets that get a tornado and a criticality chart.
 
     End-2022 targets decided by two or more items, headline and transport first,
@@ -143,13 +143,13 @@ def focus_targets(model: CompiledModel, targets: pd.DataFrame, tables: dict[str,
     multi = set(crit["target"]) - {PROGRAMME_ID}
     rank = {"headline": 0, "transport": 1, "block": 2}
     eff = drv.groupby("target")["effect_p_met"].max() if not drv.empty else pd.Series(dtype=float)
-    cand = targets[targets["id"].isin(multi) & (targets["deadline"].astype(str) == "2022-12-31")]
+    cand = targets[targets["id"].isin(multi) & (targets["deadline"].astype(str) == PROGRAMME_END.isoformat())]
     if cand.empty:
         cand = targets[targets["id"].isin(multi)]
     cand = cand.assign(_r=cand["section"].map(lambda s: rank.get(s, 9)), _e=-cand["id"].map(eff).fillna(0))
-    ids = list(cand.sort_values(["_r", "_e"], kind="stable")["id"])
-    by_section = list(dict.fromkeys(cand.sort_values(["_r", "_e"], kind="stable").drop_duplicates("section")["id"]))
-    return list(dict.fromkeys(by_section + ids))[:limit]
+    ranked = cand.sort_values(["_r", "_e"], kind="stable")
+    one_per_section = list(ranked.drop_duplicates("section")["id"])
+    return list(dict.fromkeys(one_per_section + list(ranked["id"])))[:limit]
 
 
 # -- rendering -------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
     ]
     for t in focus if not frames["drivers"].empty else []:
         tn = pick(target_n.get(t, (t, t)), lang)
-        jobs.append((f"tornado_{t}", f"{tr('chart_tornado', lang)}: {tn}",
+        jobs.append((f"tornado_{t}", f"{tr('chart_tornado', lang)}{tr('colon', lang)}{tn}",
                      lambda t=t, tn=tn: charts.tornado_chart(frames["drivers"], target=t, target_name=tn,
                                                              names=driver_n, lang=lang)))
     for t in [*focus, PROGRAMME_ID]:
@@ -247,10 +247,9 @@ def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
     frames = analysis_tables(run_dir, plan, model, driver_runs=driver_runs)
     for name in ("items", "targets", "kpis"):
         frames[name] = read_table(run_dir / f"{name}.csv")
-    focus = focus_targets(model, frames["targets"], frames)
+    focus = focus_targets(frames["targets"], frames)
     chart_dir = run_dir / "charts" / str(lang)
-    with styled(lang):
-        chart_list = render_charts(plan, frames, focus, lang=lang, out=chart_dir)
+    chart_list = render_charts(plan, frames, focus, lang=lang, out=chart_dir)
     _, _, driver_n = _names(plan)
     shown = views(frames, lang, driver_names={k: pick(v, lang) for k, v in driver_n.items()})
     sources = assumption_views(plan, lang)
