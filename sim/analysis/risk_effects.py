@@ -26,7 +26,6 @@ from sim.engine.replicate import Engine, column
 from sim.engine.runner import Executor, RunConfig, run_monte_carlo
 from sim.model.entities import Plan
 
-
 COLUMNS = ["driver", "kind", "target", "p_met_with", "p_met_without", "effect_p_met", "effect_se",
            "p80_shift_days", "mean_shift_days", "mean_shift_se", "runs"]
 
