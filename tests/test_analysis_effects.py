@@ -146,3 +146,20 @@ def test_kpi_fan_has_baseline_and_target_line(tmp_path):
     assert fan.set_index("date")["target"].to_dict()[END] == 120.0  # the threshold at its deadline
     assert fan["target"].isna().sum() == len(fan) - 1 and (fan["target_kind"] == "level").all()
     assert (fan["p10"] <= fan["p50"]).all() and (fan["p50"] <= fan["p90"]).all()
+
+
+def test_finish_gate_of_an_ff_link(tmp_path):
+    """B's own work meets A through FF: P(joint) is exactly P(B by plan), and about the product."""
+    from planfactory import link
+
+    from sim.analysis.drivers import draws_for
+
+    p = plan([item("A", 100, mult=LOGN), item("B", 100, mult=LOGN)], [link("A", "B", "FF")])
+    model, rec = simulate(p, tmp_path)
+    draws = draws_for(model, rec["rep"].to_numpy(), seed=SEED)
+    gates = merge_bias(model, rec, draws=draws).set_index("gate")
+    row = gates.loc["B finish"]
+    assert row["paths"] == "B (own);A" and row["kind"] == "item finish"
+    assert row["p_joint"] == (rec["finish:B"] <= model.plan_finish_day[model.index["B"]]).mean()
+    assert abs(row["p_joint"] - row["p_product"]) < 4 * row["p_joint_se"]
+    assert "B finish" not in merge_bias(model, rec).set_index("gate").index  # needs the draws

@@ -20,6 +20,7 @@ from sim.analysis.appraisal import (
     unit_scorecard,
 )
 from sim.analysis.criticality import PROGRAMME_ID, criticality_table
+from sim.analysis.drivers import draws_for
 from sim.analysis.merge import merge_bias
 from sim.analysis.risk_effects import risk_effects
 from sim.engine.compiled import CompiledModel
@@ -79,12 +80,13 @@ def analyse(
     (see :mod:`sim.analysis.risk_effects`); the rest only reads the records.
     """
     runs = min(driver_runs, len(records))
-    crit = criticality_table(model, records, seed=settings.seed, lhs=settings.lhs)
+    draws = draws_for(model, records["rep"].to_numpy(), seed=settings.seed, lhs=settings.lhs)
+    crit = criticality_table(model, records, draws=draws)
     return {
         "criticality": crit,
         "drivers": risk_effects(plan, records, seed=settings.seed, runs=runs, engine=settings.engine,
                                 lhs=settings.lhs, workers=settings.workers),
-        "merge_bias": merge_bias(model, records),
+        "merge_bias": merge_bias(model, records, draws=draws),
         "contingency": contingency_table(model, records),
         "convergence": convergence_table(model, records, key_targets(model)),
         "scorecard": unit_scorecard(model, records),

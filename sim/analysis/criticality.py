@@ -36,12 +36,14 @@ from sim.analysis.drivers import (
 )
 from sim.analysis.summary import PROGRAMME_END, prob_se
 from sim.engine.compiled import FAR_DAY, CompiledModel, end_of
+from sim.engine.sampling import Draws
 
 PROGRAMME_ID = "PROGRAMME_2022"
 
 
 def criticality_table(
-    model: CompiledModel, records: pd.DataFrame, *, seed: int, lhs: bool = False
+    model: CompiledModel, records: pd.DataFrame, *, seed: int | None = None, lhs: bool = False,
+    draws: Draws | None = None,
 ) -> pd.DataFrame:
     """Long table: one row per (target, item) where the item is a contributor or ever critical.
 
@@ -52,12 +54,17 @@ def criticality_table(
     records : DataFrame
         Replication records (``rep``, ``start:*``, ``finish:*``, ``achieved:*``).
     seed, lhs : int, bool
-        The run's seed and sampling mode, to re-draw the work and pause windows.
+        The run's seed and sampling mode, to re-draw the work and pause windows ...
+    draws : Draws, optional
+        ... or those draws, already made (:func:`sim.analysis.drivers.draws_for`).
     """
     start = item_days(model, records, "start")
     finish = item_days(model, records, "finish")
     achieved = achieved_days(model, records)
-    draws = draws_for(model, records["rep"].to_numpy(), seed=seed, lhs=lhs)
+    if draws is None:
+        if seed is None:
+            raise TypeError("criticality_table needs the run's seed (or its draws)")
+        draws = draws_for(model, records["rep"].to_numpy(), seed=seed, lhs=lhs)
     links = chain_links(model, start, finish, draws)
     decisive = decisive_items(model, finish, achieved)
     duration = finish - start

@@ -43,9 +43,8 @@ def item_days(model: CompiledModel, records: pd.DataFrame, kind: str) -> np.ndar
 
 def achieved_days(model: CompiledModel, records: pd.DataFrame) -> np.ndarray:
     """Achieved day of every target, shape (rows, targets), model order, +inf if never."""
-    return np.column_stack(
-        [records[column("achieved", t.id)].to_numpy(dtype=np.float64) for t in model.targets]
-    )
+    cols = [records[column("achieved", t.id)].to_numpy(dtype=np.float64) for t in model.targets]
+    return np.column_stack(cols) if cols else np.zeros((len(records), 0))
 
 
 def decisive_items(model: CompiledModel, finish: np.ndarray, achieved: np.ndarray) -> np.ndarray:
@@ -95,6 +94,19 @@ def draws_for(model: CompiledModel, reps: np.ndarray, *, seed: int, lhs: bool = 
     return Draws(**{k: np.concatenate([getattr(p, k) for p in parts])[order] for k in Draws.__dataclass_fields__})
 
 
+def natural_finish(model: CompiledModel, start: np.ndarray, finish: np.ndarray, draws: Draws) -> np.ndarray:
+    """Each item's own finish, shape (rows, items): its sampled work from its recorded start,
+    through its calendar and pauses, before FF links and SYNC partners hold it back
+    (a done item: its recorded finish)."""
+    out = finish.copy()
+    for i in range(model.n_items):
+        if not model.fixed[i]:
+            ps, pe = pauses_for(model, draws, i)
+            cal = model.calendars[model.item_calendar[i]]
+            out[:, i] = advance_with_pauses(cal, start[:, i], draws.work[:, i], ps, pe)[1]
+    return out
+
+
 def chain_links(model: CompiledModel, start: np.ndarray, finish: np.ndarray, draws: Draws) -> np.ndarray:
     """Binding constraint of every event, shape (rows, 2 * items).
 
@@ -103,6 +115,7 @@ def chain_links(model: CompiledModel, start: np.ndarray, finish: np.ndarray, dra
     of a done item or a resource queue did.
     """
     n = start.shape[0]
+    natural = natural_finish(model, start, finish, draws)
     nxt = np.full((n, 2 * model.n_items), -1, dtype=np.int64)
     for group in model.order:
         own_finish: dict[int, np.ndarray] = {}
@@ -121,7 +134,7 @@ def chain_links(model: CompiledModel, start: np.ndarray, finish: np.ndarray, dra
             s_free, _ = advance_with_pauses(cal, es, draws.work[:, i], ps, pe)
             queued = start[:, i] > s_free + TOL_DAYS  # a resource queue, not a predecessor
             nxt[:, 2 * i] = np.where(queued, -1, by)
-            _, f = advance_with_pauses(cal, start[:, i], draws.work[:, i], ps, pe)
+            f = natural[:, i].copy()
             fby = np.full(n, 2 * i, dtype=np.int64)  # own start + duration
             for p, lag in model.ff_preds[i]:
                 ref = finish[:, p] + lag

@@ -12,10 +12,16 @@ simulation gives the joint probability directly. For every gate:
   merging causes (>= 0 always), over the replications in which every path
   arrives at all (``p_never`` is the share in which some path never does).
 
-Paths of an item gate arrive at ``pred finish + lag`` (FS, FF, SYNC) or
-``pred start + lag`` (SS); their plan days are the predecessor's plan finish
-(+ lag), or its plan start for SS. Paths of a target gate are its refs, on plan
-when met.
+Every path of a gate is judged against the gate's own plan day:
+
+* an item's *start* with two or more FS/SS predecessors: paths arrive at
+  ``pred finish + lag`` (FS) or ``pred start + lag`` (SS), on plan by the item's
+  plan start (or, without one, the latest planned arrival);
+* an item's *finish* held back by FF predecessors or SYNC partners (the
+  rail-bus connection waits for the S2 rail): its own work, each ``pred finish +
+  lag`` and each partner's own finish, on plan by the item's plan finish, so
+  ``p_joint`` is P(item finishes by plan);
+* a target (``all_of``): its refs, on plan when met by the deadline.
 """
 
 from __future__ import annotations
@@ -23,18 +29,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.analysis.drivers import achieved_days, item_days
+from sim.analysis.drivers import achieved_days, item_days, natural_finish
 from sim.analysis.summary import prob_se
 from sim.engine.compiled import FAR_DAY, CompiledModel, day_of
 from sim.engine.replicate import column
+from sim.engine.sampling import Draws
 from sim.model.enums import LinkType, TargetRule
 
 
-def merge_bias(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
-    """One row per gate (item or target where two or more paths meet)."""
+def merge_bias(model: CompiledModel, records: pd.DataFrame, *, draws: Draws | None = None) -> pd.DataFrame:
+    """One row per gate (an item's start or finish, or a target, where two or more paths meet).
+
+    Finish gates (an item held back by FF links or SYNC partners) need the
+    items' own finishes, hence the run's ``draws`` (:func:`sim.analysis.drivers.draws_for`);
+    without them only start gates and targets are reported.
+    """
     start = item_days(model, records, "start")
     finish = item_days(model, records, "finish")
-    rows = [_item_gate(model, i, start, finish) for i in range(model.n_items)]
+    rows = [_start_gate(model, i, start, finish) for i in range(model.n_items)]
+    if draws is not None:
+        natural = natural_finish(model, start, finish, draws)
+        rows += [_finish_gate(model, i, finish, natural) for i in range(model.n_items)]
     achieved = achieved_days(model, records)
     rows += [_target_gate(model, t, records, finish, achieved) for t in range(len(model.targets))]
     rows = [r for r in rows if r is not None]
@@ -43,24 +58,45 @@ def merge_bias(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("merge_gap", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _item_gate(model: CompiledModel, i: int, start, finish) -> dict | None:
-    plan_by_id = {it.id: it for it in model.plan.items}
-    paths: list[tuple[str, np.ndarray, float]] = []
-    for p, typ, lag in model.start_preds[i]:
-        pred = plan_by_id[model.item_ids[p]]
-        if typ is LinkType.SS:
-            if pred.plan_start is None:
-                continue
-            paths.append((model.item_ids[p], start[:, p] + lag, day_of(pred.plan_start, model.as_of) + lag))
-        else:
-            paths.append((model.item_ids[p], finish[:, p] + lag, model.plan_finish_day[p] + lag))
-    for p, lag in model.ff_preds[i]:
-        paths.append((model.item_ids[p], finish[:, p] + lag, model.plan_finish_day[p] + lag))
-    if len(paths) < 2:
+def _start_gate(model: CompiledModel, i: int, start, finish) -> dict | None:
+    """Two or more FS/SS predecessors: on plan when each arrives by the planned start."""
+    if len(model.start_preds[i]) < 2:
         return None
-    arrive = np.column_stack([a for _, a, _ in paths])
-    ok = arrive <= np.array([d for _, _, d in paths])[None, :] + 1e-6
-    return _row(model.item_ids[i], "item", [nm for nm, _, _ in paths], ok, arrive)
+    by_id = {it.id: it for it in model.plan.items}
+    names, arrive, planned = [], [], []
+    for p, typ, lag in model.start_preds[i]:
+        pred = by_id[model.item_ids[p]]
+        if typ is LinkType.SS:
+            arrive.append(start[:, p] + lag)
+            planned.append(np.nan if pred.plan_start is None else day_of(pred.plan_start, model.as_of) + lag)
+        else:
+            arrive.append(finish[:, p] + lag)
+            planned.append(model.plan_finish_day[p] + lag)
+        names.append(model.item_ids[p])
+    own = by_id[model.item_ids[i]].plan_start
+    gate_day = day_of(own, model.as_of) if own is not None else np.nanmax(planned)
+    if not np.isfinite(gate_day):
+        return None
+    arrive = np.column_stack(arrive)
+    return _row(f"{model.item_ids[i]} start", "item start", names, arrive <= gate_day + 1e-6, arrive)
+
+
+def _finish_gate(model: CompiledModel, i: int, finish, natural) -> dict | None:
+    """An item's own work meeting FF predecessors and SYNC partners: on plan by its plan finish."""
+    partners = [j for j in np.flatnonzero(model.sync_group == model.sync_group[i]) if j != i]
+    if model.fixed[i] or not (model.ff_preds[i] or partners):
+        return None
+    names = [f"{model.item_ids[i]} (own)"]
+    arrive = [natural[:, i]]
+    for p, lag in model.ff_preds[i]:
+        names.append(model.item_ids[p])
+        arrive.append(finish[:, p] + lag)
+    for j in partners:
+        names.append(f"{model.item_ids[j]} (SYNC)")
+        arrive.append(natural[:, j])
+    arrive = np.column_stack(arrive)
+    gate_day = model.plan_finish_day[i]
+    return _row(f"{model.item_ids[i]} finish", "item finish", names, arrive <= gate_day + 1e-6, arrive)
 
 
 def _target_gate(model: CompiledModel, t: int, records: pd.DataFrame, finish, ach) -> dict | None:
