@@ -80,6 +80,7 @@ def tornado_chart(
         else:
             size, err, note = 100 * df["effect_p_met"], 196 * df["effect_se"], df["p80_shift_days"]
         df = df.assign(_v=size, _e=err, _n=note)
+        df = df[(df["_v"].abs() > 0) | (df["_n"].fillna(0).abs() > 0)]  # drivers that change nothing: left out
         df = df.reindex(df["_v"].abs().sort_values(ascending=False).index).head(top).iloc[::-1]
         fig, ax = new_axes(ax, size=(9, 1.4 + 0.38 * max(len(df), 3)))
         if df.empty:

@@ -52,6 +52,7 @@ th{background:#eef2f6;position:sticky;top:0;cursor:pointer;white-space:nowrap;us
 th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.date{white-space:nowrap}
+td.long{min-width:11em;max-width:30em}
 dl.prov{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 14px;font-size:.85rem;margin:0}
 dl.prov dt{font-weight:bold}dl.prov dd{margin:0;overflow-wrap:anywhere}
 p.note{font-size:.8rem;color:#666;margin:4px 0}
@@ -104,7 +105,9 @@ def _cell(col: str, value, dates: frozenset[str]) -> str:
         return f'<td class="num" data-v="{v!r}">{esc(text)}</td>'
     if isinstance(value, date):
         return f'<td class="date" data-v="{value.isoformat()}">{value.isoformat()}</td>'
-    return f'<td data-v="{esc(value)}">{esc(value)}</td>'
+    text = str(value)
+    cls = ' class="long"' if len(text) > 8 else ""  # CJK text breaks anywhere: keep it readable
+    return f'<td{cls} data-v="{esc(text)}">{esc(text)}</td>'
 
 
 def table_html(view: View, lang: Lang, *, limit: int = ROW_LIMIT) -> str:
