@@ -158,8 +158,22 @@ def test_finish_gate_of_an_ff_link(tmp_path):
     model, rec = simulate(p, tmp_path)
     draws = draws_for(model, rec["rep"].to_numpy(), seed=SEED)
     gates = merge_bias(model, rec, draws=draws).set_index("gate")
-    row = gates.loc["B finish"]
-    assert row["paths"] == "B (own);A" and row["kind"] == "item finish"
+    row = gates.loc["B"]
+    assert row["paths"] == "B (own);A (FF)" and row["kind"] == "item"
     assert row["p_joint"] == (rec["finish:B"] <= model.plan_finish_day[model.index["B"]]).mean()
     assert abs(row["p_joint"] - row["p_product"]) < 4 * row["p_joint_se"]
-    assert "B finish" not in merge_bias(model, rec).set_index("gate").index  # needs the draws
+    assert "B" not in merge_bias(model, rec).set_index("gate").index  # item gates need the draws
+
+
+def test_item_gate_of_an_fs_link_with_a_planned_start(tmp_path):
+    """B planned to start on day 50 after A (FS): two paths to B's finish, own start and A's finish."""
+    from planfactory import link
+
+    from sim.analysis.drivers import draws_for
+
+    p = plan([item("A", 50, mult=LOGN), item("B", 50, mult=LOGN, start_wait=50)], [link("A", "B")])
+    model, rec = simulate(p, tmp_path)
+    row = merge_bias(model, rec, draws=draws_for(model, rec["rep"].to_numpy(), seed=SEED)).set_index("gate").loc["B"]
+    assert row["paths"] == "B (own);A (FS)"
+    assert row["p_joint"] == (rec["finish:B"] <= model.plan_finish_day[model.index["B"]]).mean()
+    assert row["p_joint"] < row["p_min"] and row["mean_shift_days"] > 0

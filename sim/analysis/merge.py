@@ -12,16 +12,13 @@ simulation gives the joint probability directly. For every gate:
   merging causes (>= 0 always), over the replications in which every path
   arrives at all (``p_never`` is the share in which some path never does).
 
-Every path of a gate is judged against the gate's own plan day:
-
-* an item's *start* with two or more FS/SS predecessors: paths arrive at
-  ``pred finish + lag`` (FS) or ``pred start + lag`` (SS), on plan by the item's
-  plan start (or, without one, the latest planned arrival);
-* an item's *finish* held back by FF predecessors or SYNC partners (the
-  rail-bus connection waits for the S2 rail): its own work, each ``pred finish +
-  lag`` and each partner's own finish, on plan by the item's plan finish, so
-  ``p_joint`` is P(item finishes by plan);
-* a target (``all_of``): its refs, on plan when met by the deadline.
+An item's finish is the latest of its paths' finishes: its own work from its
+own earliest start, its work from each FS/SS predecessor's date (+ lag), each
+FF predecessor's finish (+ lag) and each SYNC partner's own finish (the
+rail-bus connection T15 waits for the S2 rail T14). Each path is judged against
+the item's plan finish, so ``p_joint`` is P(item finishes by plan) (without
+resource queues). A target's paths are its refs, on plan when met by the
+deadline.
 """
 
 from __future__ import annotations
@@ -31,25 +28,26 @@ import pandas as pd
 
 from sim.analysis.drivers import achieved_days, item_days, natural_finish
 from sim.analysis.summary import prob_se
-from sim.engine.compiled import FAR_DAY, CompiledModel, day_of
+from sim.engine.calendar import advance_with_pauses
+from sim.engine.compiled import FAR_DAY, CompiledModel
+from sim.engine.forward import pauses_for
 from sim.engine.replicate import column
 from sim.engine.sampling import Draws
 from sim.model.enums import LinkType, TargetRule
 
 
 def merge_bias(model: CompiledModel, records: pd.DataFrame, *, draws: Draws | None = None) -> pd.DataFrame:
-    """One row per gate (an item's start or finish, or a target, where two or more paths meet).
+    """One row per gate: an item whose finish two or more paths decide, or an ``all_of`` target.
 
-    Finish gates (an item held back by FF links or SYNC partners) need the
-    items' own finishes, hence the run's ``draws`` (:func:`sim.analysis.drivers.draws_for`);
-    without them only start gates and targets are reported.
+    Item gates need the sampled work and waits, hence the run's ``draws``
+    (:func:`sim.analysis.drivers.draws_for`); without them only targets are reported.
     """
-    start = item_days(model, records, "start")
     finish = item_days(model, records, "finish")
-    rows = [_start_gate(model, i, start, finish) for i in range(model.n_items)]
+    rows = []
     if draws is not None:
+        start = item_days(model, records, "start")
         natural = natural_finish(model, start, finish, draws)
-        rows += [_finish_gate(model, i, finish, natural) for i in range(model.n_items)]
+        rows += [_item_gate(model, i, start, finish, natural, draws) for i in range(model.n_items)]
     achieved = achieved_days(model, records)
     rows += [_target_gate(model, t, records, finish, achieved) for t in range(len(model.targets))]
     rows = [r for r in rows if r is not None]
@@ -58,45 +56,30 @@ def merge_bias(model: CompiledModel, records: pd.DataFrame, *, draws: Draws | No
     return pd.DataFrame(rows).sort_values("merge_gap", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _start_gate(model: CompiledModel, i: int, start, finish) -> dict | None:
-    """Two or more FS/SS predecessors: on plan when each arrives by the planned start."""
-    if len(model.start_preds[i]) < 2:
-        return None
-    by_id = {it.id: it for it in model.plan.items}
-    names, arrive, planned = [], [], []
-    for p, typ, lag in model.start_preds[i]:
-        pred = by_id[model.item_ids[p]]
-        if typ is LinkType.SS:
-            arrive.append(start[:, p] + lag)
-            planned.append(np.nan if pred.plan_start is None else day_of(pred.plan_start, model.as_of) + lag)
-        else:
-            arrive.append(finish[:, p] + lag)
-            planned.append(model.plan_finish_day[p] + lag)
-        names.append(model.item_ids[p])
-    own = by_id[model.item_ids[i]].plan_start
-    gate_day = day_of(own, model.as_of) if own is not None else np.nanmax(planned)
-    if not np.isfinite(gate_day):
-        return None
-    arrive = np.column_stack(arrive)
-    return _row(f"{model.item_ids[i]} start", "item start", names, arrive <= gate_day + 1e-6, arrive)
-
-
-def _finish_gate(model: CompiledModel, i: int, finish, natural) -> dict | None:
-    """An item's own work meeting FF predecessors and SYNC partners: on plan by its plan finish."""
+def _item_gate(model: CompiledModel, i: int, start, finish, natural, draws: Draws) -> dict | None:
+    """The finish of item i along each path alone; on plan by i's plan finish."""
     partners = [j for j in np.flatnonzero(model.sync_group == model.sync_group[i]) if j != i]
-    if model.fixed[i] or not (model.ff_preds[i] or partners):
+    if model.fixed[i] or len(model.start_preds[i]) + len(model.ff_preds[i]) + len(partners) == 0:
         return None
-    names = [f"{model.item_ids[i]} (own)"]
-    arrive = [natural[:, i]]
+    ps, pe = pauses_for(model, draws, i)
+    cal = model.calendars[model.item_calendar[i]]
+
+    def working_from(day: np.ndarray) -> np.ndarray:
+        return advance_with_pauses(cal, day, draws.work[:, i], ps, pe)[1]
+
+    ids = model.item_ids
+    names, arrive = [f"{ids[i]} (own)"], [working_from(draws.wait[:, i])]
+    for p, typ, lag in model.start_preds[i]:
+        names.append(f"{ids[p]} ({typ})")
+        arrive.append(working_from((finish[:, p] if typ is LinkType.FS else start[:, p]) + lag))
     for p, lag in model.ff_preds[i]:
-        names.append(model.item_ids[p])
+        names.append(f"{ids[p]} (FF)")
         arrive.append(finish[:, p] + lag)
     for j in partners:
-        names.append(f"{model.item_ids[j]} (SYNC)")
+        names.append(f"{ids[j]} (SYNC)")
         arrive.append(natural[:, j])
     arrive = np.column_stack(arrive)
-    gate_day = model.plan_finish_day[i]
-    return _row(f"{model.item_ids[i]} finish", "item finish", names, arrive <= gate_day + 1e-6, arrive)
+    return _row(ids[i], "item", names, arrive <= model.plan_finish_day[i] + 1e-6, arrive)
 
 
 def _target_gate(model: CompiledModel, t: int, records: pd.DataFrame, finish, ach) -> dict | None:

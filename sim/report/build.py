@@ -40,7 +40,7 @@ from sim.results import params_hash, read_manifest, read_records
 
 PLAN_FILE = "plan.pickle"
 ANALYSIS_DIR = "analysis"
-ANALYSIS_VERSION = 4  # bump when an analysis table changes
+ANALYSIS_VERSION = 5  # bump when an analysis table changes
 DRIVER_RUNS = 2000
 
 
