@@ -73,7 +73,7 @@ def bench(params: Path, *, scaling_runs: int = 20_000, memory_runs: int = 100_00
 
 def _memory_line(params: Path, runs: int, workers: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "sim.cli", "run", "--params", str(params), "--runs", str(runs),
+        cmd = [sys.executable, "-m", "sim.cli", "run", "--no-report", "--params", str(params), "--runs", str(runs),
                "--workers", str(workers), "--quiet", "--out", str(Path(tmp) / "run")]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)

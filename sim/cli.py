@@ -65,13 +65,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = args.out or default_run_dir(Path("results"), scenario)
     run_dir = run_plan(plan, config=config, out=out, scenario=scenario,
                        params_digest=params_hash(args.params), extra_manifest={**extra, **scenario_manifest})
-    if extra:  # `sim report` needs the moved plan: params/ alone is not it
-        from sim.report.build import save_plan_snapshot
-
-        save_plan_snapshot(run_dir, plan)
     if not args.quiet:
         print("\n".join(headline_lines(run_dir)))
     print(f"results: {run_dir}")
+    if not args.no_report:
+        from sim.report.build import write_report
+
+        for lang in args.lang or ("zh", "en"):
+            paths = write_report(run_dir, lang=lang, plan=plan)
+            print(f"report ({paths['lang']}): {paths['html']}  {paths['xlsx']}")
     return 0
 
 
@@ -349,6 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", type=Path, default=None, metavar="SCENARIO",
                    help="scenario YAML (scenarios/README.md); default: the baseline (params as they are)")
     p.add_argument("--out", type=Path, default=None, help="run directory (default results/<scenario>-<time>)")
+    p.add_argument("--no-report", action="store_true", help="records and tables only: no charts, HTML or workbook")
+    p.add_argument("--lang", choices=["zh", "en"], action="append", default=None,
+                   help="report language (repeatable; default both)")
     _add_actuals_options(p)
     p.set_defaults(func=_cmd_run)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ from sim.engine.replicate import ChunkRecord
 
 RECORDS = "records.parquet"
 MANIFEST = "manifest.json"
+PLAN_SNAPSHOT = "plan.pickle"  # the plan simulated (after scenario and actuals), for `sim report`
 
 
 def params_hash(params_dir: Path) -> str:
@@ -63,6 +65,11 @@ class RunWriter:
 
     def write_table(self, name: str, df: pd.DataFrame) -> None:
         df.to_csv(self.partial / name, index=False, encoding="utf-8")
+
+    def write_plan(self, plan) -> None:
+        """Keep the plan the run simulated beside its records (pickle: only open runs you made)."""
+        with (self.partial / PLAN_SNAPSHOT).open("wb") as fh:
+            pickle.dump(plan, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
     def write_manifest(self, manifest: dict) -> None:
         text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default)

@@ -45,6 +45,7 @@ def run_plan(
         writer.write_table("items.csv", item_table(model, records))
         writer.write_table("targets.csv", targets)
         writer.write_table("kpis.csv", kpi_table(model, records, targets))
+        writer.write_plan(plan)
         cfg = asdict(config)
         writer.write_manifest(
             {

@@ -22,7 +22,7 @@ FACTS = "kind,id,date,reported,value,source,note\nfinish,T01,2020-11-30,2020-12-
 
 
 def _run(out: Path, params: Path, *extra: str) -> dict:
-    assert main(["run", "--params", str(params), "--runs", "1000", "--seed", "2", "--workers", "1", "--quiet",
+    assert main(["run", "--no-report", "--params", str(params), "--runs", "1000", "--seed", "2", "--workers", "1", "--quiet",
                  "--out", str(out), *extra]) == 0
     return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
 
@@ -48,12 +48,12 @@ def test_bad_as_of_and_bad_actuals_exit_2(tmp_path: Path, capsys):
     acts = tmp_path / "facts.csv"
     acts.write_text("kind,id,date,source\nfinish,T99,2020-11-30,news\n", encoding="utf-8")
     out = tmp_path / "r"
-    assert main(["run", "--params", str(FIXTURE), "--runs", "100", "--quiet", "--out", str(out),
+    assert main(["run", "--no-report", "--params", str(FIXTURE), "--runs", "100", "--quiet", "--out", str(out),
                  "--actuals", str(acts)]) == 2
     assert "T99" in capsys.readouterr().err and not out.exists()
     with pytest.raises(SystemExit):
-        main(["run", "--params", str(FIXTURE), "--as-of", "31/12/2021"])
-    assert main(["run", "--params", str(FIXTURE), "--runs", "100", "--quiet", "--out", str(out),
+        main(["run", "--no-report", "--params", str(FIXTURE), "--as-of", "31/12/2021"])
+    assert main(["run", "--no-report", "--params", str(FIXTURE), "--runs", "100", "--quiet", "--out", str(out),
                  "--as-of", "2019-12-31"]) == 2
 
 

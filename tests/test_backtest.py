@@ -135,7 +135,7 @@ def test_sim_backtest_on_a_baseline_run_with_the_example(tmp_path: Path, capsys)
     from sim.cli import main
 
     run = tmp_path / "base"
-    assert main(["run", "--params", str(ROOT / "params"), "--runs", "1000", "--seed", "5", "--workers", "1",
+    assert main(["run", "--no-report", "--params", str(ROOT / "params"), "--runs", "1000", "--seed", "5", "--workers", "1",
                  "--quiet", "--out", str(run)]) == 0
     out = tmp_path / "bt"
     code = main(["backtest", str(run), "--actuals", str(ROOT / "actuals" / "example.csv"),

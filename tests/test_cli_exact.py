@@ -52,7 +52,7 @@ def _write(tmp: Path, items: dict[str, int], links: list[tuple[str, str]], targe
 
 
 def _run(params: Path, out: Path) -> pd.DataFrame:
-    assert main(["run", "--params", str(params), "--runs", str(RUNS), "--seed", "5", "--quiet",
+    assert main(["run", "--no-report", "--params", str(params), "--runs", str(RUNS), "--seed", "5", "--quiet",
                  "--out", str(out)]) == 0
     return pd.read_csv(out / "targets.csv").set_index("id")
 

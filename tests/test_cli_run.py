@@ -15,7 +15,7 @@ TABLES = ("items.csv", "targets.csv", "kpis.csv")
 
 
 def _run(out: Path, *extra: str) -> int:
-    return main(["run", "--params", str(FIXTURE), "--runs", "1500", "--seed", "7", "--quiet", "--out", str(out), *extra])
+    return main(["run", "--no-report", "--params", str(FIXTURE), "--runs", "1500", "--seed", "7", "--quiet", "--out", str(out), *extra])
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_broken_params_exit_2_and_name_the_file(tmp_path: Path, capsys):
         (broken / f.name).write_bytes(f.read_bytes())
     (broken / "links.csv").write_text("pred,succ,type,lag_days,note,source\nNOPE,ALSO_NOPE,FS,0,,\n",
                                       encoding="utf-8")
-    code = main(["run", "--params", str(broken), "--runs", "10", "--quiet", "--out", str(tmp_path / "r")])
+    code = main(["run", "--no-report", "--params", str(broken), "--runs", "10", "--quiet", "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert code == 2
     assert "links.csv" in err and "NOPE" in err
@@ -83,8 +83,19 @@ def test_broken_params_exit_2_and_name_the_file(tmp_path: Path, capsys):
 def test_targets_rarely_reached_have_no_interpolated_date(tmp_path: Path):
     """A median between a finite day and 'never reached' is an order statistic, not a huge date."""
     out = tmp_path / "few"
-    assert main(["run", "--params", str(FIXTURE), "--runs", "20", "--seed", "1", "--quiet", "--workers", "1",
+    assert main(["run", "--no-report", "--params", str(FIXTURE), "--runs", "20", "--seed", "1", "--quiet", "--workers", "1",
                  "--out", str(out)]) == 0
     targets = pd.read_csv(out / "targets.csv")
     dates = pd.to_datetime(targets["p50_achieved"].dropna())
     assert (dates.dt.year < 2100).all()
+
+
+@pytest.mark.slow
+def test_default_run_writes_the_report(tmp_path: Path):
+    """The main job: records, tables, plan snapshot, and the HTML report and workbook."""
+    out = tmp_path / "with-report"
+    assert main(["run", "--params", str(FIXTURE), "--runs", "1000", "--seed", "3", "--quiet", "--workers", "1",
+                 "--lang", "en", "--out", str(out)]) == 0
+    for name in ("plan.pickle", "records.parquet", "targets.csv"):
+        assert (out / name).is_file(), name
+    assert list(out.glob("*.html")) and list(out.glob("*.xlsx"))

@@ -135,7 +135,7 @@ def test_every_problem_is_reported_at_once(tmp_path, plan):
 @pytest.mark.parametrize("text", ["itemz: {}\n", "slip: {T99: 1m}\n", "slip: [6m\n"])
 def test_cli_reports_bad_scenarios_without_traceback(tmp_path, capsys, text):
     path = _write(tmp_path, text)
-    code = main(["run", str(path), "--params", str(FIXTURE), "--runs", "10", "--workers", "1", "--quiet",
+    code = main(["run", "--no-report", str(path), "--params", str(FIXTURE), "--runs", "10", "--workers", "1", "--quiet",
                  "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert code == 2 and str(path) in err and "Traceback" not in err
@@ -146,7 +146,7 @@ def test_cli_run_with_a_scenario_records_it(tmp_path, capsys):
     import json
 
     path = _write(tmp_path, "description: test\nslip: {T05.1: 1m}\n", "slipped.yaml")
-    assert main(["run", str(path), "--params", str(FIXTURE), "--runs", "21", "--workers", "1", "--quiet",
+    assert main(["run", "--no-report", str(path), "--params", str(FIXTURE), "--runs", "21", "--workers", "1", "--quiet",
                  "--out", str(tmp_path / "run")]) == 0
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["scenario"] == "slipped" and manifest["scenario_file"] == str(path)

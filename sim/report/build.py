@@ -36,9 +36,9 @@ from sim.report.i18n import pick, tr
 from sim.report.sources import assumption_views
 from sim.report.style import save
 from sim.report.tables import View, views
-from sim.results import params_hash, read_manifest, read_records
+from sim.results import PLAN_SNAPSHOT, params_hash, read_manifest, read_records
 
-PLAN_FILE = "plan.pickle"
+PLAN_FILE = PLAN_SNAPSHOT
 ANALYSIS_DIR = "analysis"
 ANALYSIS_VERSION = 5  # bump when an analysis table changes
 DRIVER_RUNS = 2000
