@@ -59,12 +59,15 @@ def bench(params: Path, *, scaling_runs: int = 20_000, memory_runs: int = 100_00
         f"  forward pass alone  {forward_rate:10.0f} rep/s   (pre-sampled draws; SimPy engine is "
         f"{simpy_rate / forward_rate:.3f} of it)",
     ]
+    def sink(rec) -> None:  # what a run does with a record, short of writing it: its Arrow table
+        rec.arrow(model)
+
     for engine in (Engine.SIMPY, Engine.VECTOR):
         runs = scaling_runs if engine is Engine.SIMPY else 5 * scaling_runs
         one = _rate(lambda: run_monte_carlo(model, RunConfig(runs=runs, executor=Executor.INLINE, workers=1,
-                                                             engine=engine), lambda r: None), runs)
+                                                             engine=engine), sink), runs)
         many = _rate(lambda: run_monte_carlo(model, RunConfig(runs=runs, executor=Executor.POOL, workers=workers,
-                                                              engine=engine), lambda r: None), runs)
+                                                              engine=engine), sink), runs)
         lines.append(f"{engine} engine, {runs} replications: 1 worker {one:.0f} rep/s, "
                      f"{workers} workers {many:.0f} rep/s, speed-up {many / one:.2f}x")
     lines.append(_memory_line(params, memory_runs, workers))

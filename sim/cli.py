@@ -94,6 +94,19 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
 
 
+def _cmd_calendar(args: argparse.Namespace) -> int:
+    import csv
+
+    from sim.model.holidays import CALENDAR_COLUMNS, calendar_rows
+
+    if args.first > args.last:
+        raise UsageError(f"--first {args.first} is after --last {args.last}")
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(CALENDAR_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(calendar_rows(range(args.first, args.last + 1)))
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from sim.bench import bench
 
@@ -373,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-refclass", action="store_true", help="skip the reference-class baseline")
     p.set_defaults(func=_cmd_backtest)
 
+    p = sub.add_parser("calendar", help="print calendar.csv (Spring Festival stoppages, official holidays) for years")
+    p.add_argument("--first", type=int, default=2020, help="first year (default 2020)")
+    p.add_argument("--last", type=int, default=2030, help="last year (default 2030)")
+    p.set_defaults(func=_cmd_calendar)
+
     p = sub.add_parser("bench", help="measure replications/s, scaling and peak memory on the full plan")
     p.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params directory")
     p.add_argument("--scaling-runs", type=int, default=20_000, help="replications for the worker scaling test")
@@ -383,7 +401,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_blas_thread() -> None:
+    """Parallelism comes from worker processes; BLAS threads on top only oversubscribe the cores
+    (the matrix products here are small). Must run before numpy is first imported."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _one_blas_thread()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

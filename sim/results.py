@@ -14,6 +14,7 @@ import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -52,9 +53,11 @@ class RunWriter:
         self._writer: pq.ParquetWriter | None = None
 
     def __call__(self, rec: ChunkRecord) -> None:
-        table = rec.to_table(self.model)
+        table = rec.arrow(self.model)
+        rec.table = None  # the parent keeps no second copy
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.partial / RECORDS, table.schema, compression="zstd")
+            # lz4: 2.5x faster to write than zstd here, files about 10 % larger
+            self._writer = pq.ParquetWriter(self.partial / RECORDS, table.schema, compression="lz4")
         self._writer.write_table(table)
 
     def close_records(self) -> Path:
@@ -93,6 +96,38 @@ class RunWriter:
             finally:
                 self._writer = None
         shutil.rmtree(self.partial, ignore_errors=True)
+
+
+class RecordColumns:
+    """Lazy access to a run's record columns, read a block at a time.
+
+    ``records[name]`` returns a Series like a DataFrame column; the block of
+    ``block`` columns that follows ``name`` in the file is read with it and kept
+    until a column outside it is asked for. Summaries walk the columns in file
+    order, so a 100,000-replication run is read once, never held whole.
+    """
+
+    def __init__(self, run_dir: Path, *, block: int = 64):
+        self._file = pq.ParquetFile(Path(run_dir) / RECORDS)
+        self._names = self._file.schema_arrow.names
+        self._pos = {n: i for i, n in enumerate(self._names)}
+        self._block = block
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self._file.metadata.num_rows
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._names)
+
+    def __getitem__(self, name: str) -> pd.Series:
+        if name not in self._cache:
+            first = self._pos[name]  # KeyError names the column, as a DataFrame would
+            names = self._names[first:first + self._block]
+            table = self._file.read(columns=names)
+            self._cache = {n: table.column(n).to_numpy() for n in names}
+        return pd.Series(self._cache[name], name=name, copy=False)
 
 
 def read_records(run_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from sim.engine import streams
 from sim.engine.compiled import compile_plan
 from sim.engine.runner import RunConfig, run_monte_carlo
 from sim.model.entities import Plan
-from sim.results import RunWriter, read_records
+from sim.results import RecordColumns, RunWriter
 
 
 def run_plan(
@@ -40,7 +40,8 @@ def run_plan(
         stats = run_monte_carlo(model, config, writer)
         writer.close_records()
         t_sim = time.perf_counter() - t0
-        records = read_records(writer.path)
+        # columns are read a block at a time: a 100k-replication run never sits in memory whole
+        records = RecordColumns(writer.path)
         targets = target_table(model, records)
         writer.write_table("items.csv", item_table(model, records))
         writer.write_table("targets.csv", targets)

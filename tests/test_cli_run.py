@@ -99,3 +99,10 @@ def test_default_run_writes_the_report(tmp_path: Path):
     for name in ("plan.pickle", "records.parquet", "targets.csv"):
         assert (out / name).is_file(), name
     assert list(out.glob("*.html")) and list(out.glob("*.xlsx"))
+
+
+def test_sim_calendar_regenerates_the_shipped_calendar(capsys):
+    """`sim calendar` (the generator named in params/README.md) prints params/calendar.csv exactly."""
+    assert main(["calendar", "--first", "2020", "--last", "2030"]) == 0
+    shipped = (Path(__file__).resolve().parents[1] / "params" / "calendar.csv").read_text(encoding="utf-8")
+    assert capsys.readouterr().out == shipped

@@ -1,5 +1,9 @@
 """From replication records to the run's summary tables (pandas in, pandas out).
 
+``records`` is a DataFrame of record columns, or anything with ``len()`` and
+``records[column]`` returning a Series (e.g. :class:`sim.results.RecordColumns`,
+which reads a large run block by block).
+
 Every probability carries its Monte Carlo standard error sqrt(p(1-p)/n) and a
 95 % Wilson interval.
 """

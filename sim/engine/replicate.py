@@ -7,7 +7,7 @@ nowhere else; analysis reads them through :func:`column`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -52,32 +52,48 @@ class ChunkRecord:
     shock_length: np.ndarray
     factor: np.ndarray  # (rows, factors) float32
     kpi_rate: np.ndarray  # (rows, kpis) float32
+    table: pa.Table | None = field(default=None, repr=False)  # built by a worker, to spare the parent
+
+    def arrow(self, model: CompiledModel) -> pa.Table:
+        """The record as an Arrow table (built once)."""
+        if self.table is None:
+            self.table = self.to_table(model)
+        return self.table
 
     def to_table(self, model: CompiledModel) -> pa.Table:
-        """Wide Arrow table: one row per replication, one column per recorded quantity."""
+        """Wide Arrow table: one row per replication, one column per recorded quantity.
+
+        Arrays are made column-major once, so every column is a contiguous slice
+        that Arrow takes without a copy of its own.
+        """
+        start, finish, kpi = np.asfortranarray(self.start), np.asfortranarray(self.finish), np.asfortranarray(self.kpi)
+        achieved, met, risk = np.asfortranarray(self.achieved), np.asfortranarray(self.met), np.asfortranarray(self.risk)
+        mult, shock_start = np.asfortranarray(self.multiplier), np.asfortranarray(self.shock_start)
+        shock_length, factor = np.asfortranarray(self.shock_length), np.asfortranarray(self.factor)
+        kpi_rate = np.asfortranarray(self.kpi_rate)
         cols: dict[str, np.ndarray] = {
             "rep": self.chunk * streams.CHUNK + np.arange(self.rows, dtype=np.int64)
         }
         for j, iid in enumerate(model.item_ids):
-            cols[column("start", iid)] = self.start[:, j]
-            cols[column("finish", iid)] = self.finish[:, j]
+            cols[column("start", iid)] = start[:, j]
+            cols[column("finish", iid)] = finish[:, j]
         for j, k in enumerate(model.kpis):
             for c, d in enumerate(model.checkpoints):
-                cols[column("kpi", k.id, d.isoformat())] = self.kpi[:, j, c]
+                cols[column("kpi", k.id, d.isoformat())] = kpi[:, j, c]
         for j, t in enumerate(model.targets):
-            cols[column("achieved", t.id)] = self.achieved[:, j]
-            cols[column("met", t.id)] = self.met[:, j]
+            cols[column("achieved", t.id)] = achieved[:, j]
+            cols[column("met", t.id)] = met[:, j]
         for j, r in enumerate(model.risks):
-            cols[column("risk", r.key)] = self.risk[:, j]
+            cols[column("risk", r.key)] = risk[:, j]
         for j, iid in enumerate(model.item_ids):
-            cols[column("mult", iid)] = self.multiplier[:, j]
+            cols[column("mult", iid)] = mult[:, j]
         for j, s in enumerate(model.shocks):
-            cols[column("shock_start", s.id)] = self.shock_start[:, j]
-            cols[column("shock_length", s.id)] = self.shock_length[:, j]
+            cols[column("shock_start", s.id)] = shock_start[:, j]
+            cols[column("shock_length", s.id)] = shock_length[:, j]
         for j, f in enumerate(model.factor_ids):
-            cols[column("factor", f)] = self.factor[:, j]
+            cols[column("factor", f)] = factor[:, j]
         for j, k in enumerate(model.kpis):
-            cols[column("rate", k.id)] = self.kpi_rate[:, j]
+            cols[column("rate", k.id)] = kpi_rate[:, j]
         return pa.table(cols)
 
 

@@ -175,7 +175,9 @@ def _die_with_parent() -> None:
 
 def _pool_chunk(chunk: int, rows: int, args: dict) -> ChunkRecord:
     assert _WORKER_MODEL is not None
-    return run_chunk(_WORKER_MODEL, chunk=chunk, rows=rows, **args)
+    rec = run_chunk(_WORKER_MODEL, chunk=chunk, rows=rows, **args)
+    rec.arrow(_WORKER_MODEL)  # the Arrow table is built here, in parallel, not in the parent
+    return rec
 
 
 def _pool_records(model, jobs, args, workers: int) -> Iterator[ChunkRecord]:
@@ -198,7 +200,9 @@ def _pool_records(model, jobs, args, workers: int) -> Iterator[ChunkRecord]:
 
 # -- dask ------------------------------------------------------------------------
 def _dask_chunk(model: CompiledModel, chunk: int, rows: int, args: dict) -> ChunkRecord:
-    return run_chunk(model, chunk=chunk, rows=rows, **args)
+    rec = run_chunk(model, chunk=chunk, rows=rows, **args)
+    rec.arrow(model)
+    return rec
 
 
 def _dask_records(model, jobs, args, workers: int, scheduler: str) -> Iterator[ChunkRecord]:
