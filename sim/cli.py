@@ -220,7 +220,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- scenarios, batches, slips (sim/model/scenario.py, sim/batch.py, sim/slip.py) ---------------
+# --- scenarios, batches, slips (sim/model/scenario/, sim/batch.py, sim/slip.py) -----------------
 def _scenario_arg(plan, path: Path, extra: dict):
     """The plan with scenario ``path`` applied, its name, and the manifest entries saying so."""
     from sim.model.scenario import apply_scenario, load_scenario
