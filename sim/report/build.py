@@ -34,7 +34,7 @@ from sim.report.fonts import Lang, resolve_lang
 from sim.report.html import Chart, headline_view, render
 from sim.report.i18n import pick, tr
 from sim.report.sources import assumption_views
-from sim.report.style import save
+from sim.report.style import add_footer, save
 from sim.report.tables import View, views
 from sim.results import PLAN_SNAPSHOT, params_hash, read_manifest, read_records
 
@@ -175,9 +175,18 @@ def _kpi_groups(plan: Plan, targets: pd.DataFrame, lang: Lang, *, others: int = 
     return [g for g in groups if g[2]]
 
 
+def chart_stamp(manifest: dict, lang: Lang) -> str:
+    """The provenance line every chart carries: as-of date, scenario, replications, seed."""
+    return tr("chart_stamp", lang, as_of=manifest.get("as_of", ""), scenario=manifest.get("scenario", ""),
+              n=manifest.get("replications", ""), seed=manifest.get("seed", ""))
+
+
 def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str], *, lang: Lang,
-                  out: Path) -> list[Chart]:
-    """Draw every chart of the report into ``out`` (PNG and SVG); returns them with their PNG bytes."""
+                  out: Path, stamp: str = "") -> list[Chart]:
+    """Draw every chart of the report into ``out`` (PNG and SVG); returns them with their PNG bytes.
+
+    ``stamp`` (see :func:`chart_stamp`) is written in a footer band below each chart.
+    """
     item_n, target_n, driver_n = _names(plan)
     items = frames["items"]
     gantt_rows = items[items["campaign"].isin(["transport", "block"])]
@@ -214,6 +223,8 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
     out_charts = []
     for key, title, make in jobs:
         fig = make()
+        if stamp:
+            add_footer(fig, stamp, lang=lang)
         png, _svg = save(fig, out / key, lang=lang)
         out_charts.append(Chart(key, title, png.read_bytes()))
     return out_charts
@@ -249,7 +260,7 @@ def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
         frames[name] = read_table(run_dir / f"{name}.csv")
     focus = focus_targets(frames["targets"], frames)
     chart_dir = run_dir / "charts" / str(lang)
-    chart_list = render_charts(plan, frames, focus, lang=lang, out=chart_dir)
+    chart_list = render_charts(plan, frames, focus, lang=lang, out=chart_dir, stamp=chart_stamp(manifest, lang))
     _, _, driver_n = _names(plan)
     shown = views(frames, lang, driver_names={k: pick(v, lang) for k, v in driver_n.items()})
     sources = assumption_views(plan, lang)

@@ -50,6 +50,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "threshold80": ("80 % line", "80%线"),
     "chart_scurves": ("S-curves of key items", "关键事项完成概率S曲线"),
     "chart_scurves_y": ("P(finished by date)", "截至该日完成的概率"),
+    "chart_stamp": ("as of {as_of} · scenario {scenario} · {n} replications · seed {seed}",
+                    "数据截至 {as_of} · 情景 {scenario} · {n} 次重复 · 种子 {seed}"),
     "plan_date": ("plan date", "计划日期"),
     "p50": ("P50", "P50"),
     "p80": ("P80", "P80"),

@@ -59,11 +59,34 @@ def new_axes(ax: Axes | None, *, size: tuple[float, float]) -> tuple[Figure, Axe
     return fig, fig.add_subplot()
 
 
-def new_figure(size: tuple[float, float]) -> Figure:
-    """A figure of ``size`` inches on an Agg canvas (no pyplot, no window, nothing global)."""
-    fig = Figure(figsize=size, layout="constrained")
+def new_figure(size: tuple[float, float], *, layout: str | None = "constrained") -> Figure:
+    """A figure of ``size`` inches on an Agg canvas (no pyplot, no window, nothing global).
+
+    ``layout=None`` for a figure that calls ``tight_layout`` itself (e.g. to leave room for a footer).
+    """
+    fig = Figure(figsize=size, layout=layout)
     FigureCanvasAgg(fig)
     return fig
+
+
+def add_footer(fig: Figure, text: str, *, lang: Lang | str, height_in: float = 0.22) -> None:
+    """Write ``text`` in a band added below the chart (the figure grows; nothing overlaps it)."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
+
+    w, h = fig.get_size_inches()
+    fig.set_size_inches(w, h + height_in)
+    band = height_in / (h + height_in)
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.set(rect=(0, band, 1, 1 - band))
+    elif isinstance(engine, TightLayoutEngine):
+        engine.set(rect=(0, band, 1, 1))
+    else:  # fixed positions: squeeze every axes into the part above the band
+        for ax in fig.axes:
+            pos = ax.get_position()
+            ax.set_position([pos.x0, band + pos.y0 * (1 - band), pos.width, pos.height * (1 - band)])
+    with plt.rc_context(rc(lang)):
+        fig.text(0.005, band * 0.25, text, fontsize=7, color="#555555", ha="left", va="bottom")
 
 
 def save(fig: Figure, path: Path, *, lang: Lang | str) -> list[Path]:
