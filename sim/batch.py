@@ -24,7 +24,6 @@ is written atomically (a temporary file renamed into place).
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import os
@@ -285,127 +284,25 @@ def wide(comparison: pd.DataFrame, value: str) -> pd.DataFrame:
     return table.reindex(index=targets, columns=order)
 
 
-# --- report: chart, CSV, Excel, HTML ------------------------------------------------------------
-
-def chart_targets(comparison: pd.DataFrame, *, max_targets: int = 60) -> list[str]:
-    """The targets worth charting: those some scenario changes significantly, largest change first."""
-    moved = comparison[comparison["excludes_zero"].fillna(False).astype(bool)]
-    if moved.empty:
-        return list(dict.fromkeys(comparison["target"]))[:max_targets]
-    moved = moved.assign(a=moved["difference"].abs()).sort_values("a", ascending=False, kind="stable")
-    groups = [g["target"].tolist() for _, g in moved.groupby("scenario", sort=False)]
-    share = max(1, max_targets // len(groups))  # every scenario gets its own largest changes in
-    chosen = list(dict.fromkeys(t for g in groups for t in g[:share]))
-    rest = [t for t in dict.fromkeys(moved["target"]) if t not in chosen]
-    order = {t: k for k, t in enumerate(dict.fromkeys(comparison["target"]))}
-    return sorted((chosen + rest)[:max_targets], key=order.get)
-
-
-def difference_chart(comparison: pd.DataFrame, *, max_targets: int = 60):
-    """Paired differences in P(met) against the reference with 95 % intervals, one panel per scenario.
-
-    Shows the targets some scenario changes significantly (at most ``max_targets``,
-    largest change first). Returns the matplotlib Figure (Agg; never shown).
-    """
-    from matplotlib.figure import Figure
-
-    from sim.report.style import styled
-
-    others = [s for s in dict.fromkeys(comparison["scenario"]) if s != comparison["reference"].iloc[0]]
-    targets = chart_targets(comparison, max_targets=max_targets)
-    total = comparison["target"].nunique()
-    with styled("en"):
-        n = max(len(others), 1)
-        fig = Figure(figsize=(2.0 + 3.2 * n, 1.4 + 0.22 * len(targets)), layout="constrained")
-        axes = fig.subplots(1, n, sharey=True, squeeze=False)[0]
-        y = np.arange(len(targets))[::-1]
-        for ax, name in zip(axes, others or [None]):
-            ax.axvline(0, color="#555", lw=0.8)
-            if name is None:
-                ax.set_title("no scenario to compare")
-                continue
-            rows = comparison[comparison["scenario"] == name].set_index("target").reindex(targets)
-            diff = rows["difference"].to_numpy(dtype=float)
-            err = np.vstack([diff - rows["ci95_low"], rows["ci95_high"] - diff]).astype(float)
-            sig = rows["excludes_zero"].fillna(False).to_numpy(dtype=bool)
-            for mask, colour in ((~sig, "#9aa5ad"), (sig & (diff < 0), "#d1495b"), (sig & (diff > 0), "#1f5f8b")):
-                if mask.any():
-                    ax.errorbar(diff[mask], y[mask], xerr=np.nan_to_num(err[:, mask]), fmt="o", ms=3.5,
-                                color=colour, ecolor=colour, elinewidth=1, capsize=1.5)
-            ax.set_title(name, fontsize=10)
-            ax.set_xlabel("Δ P(met) vs " + str(comparison["reference"].iloc[0]))
-            ax.grid(axis="y", visible=False)
-        axes[0].set_yticks(y, targets, fontsize=7)
-        fig.suptitle(f"Paired difference in P(target met), 95 % interval (common random numbers): {len(targets)} "
-                     f"of {total} targets: each scenario's largest significant changes", fontsize=10)
-    return fig
-
+# --- files: CSV, Excel, chart, HTML (drawn by sim.report.comparison) -----------------------------
 
 def write_comparison(out: Path, comparison: pd.DataFrame, outcomes: list[Outcome], meta: dict) -> dict[str, Path]:
     """Write comparison.csv, .xlsx, .png and .html into ``out``, each atomically."""
+    from sim.report.comparison import comparison_html, comparison_workbook, difference_chart
+
     out = Path(out)
     files = {"csv": out / "comparison.csv", "xlsx": out / "comparison.xlsx", "png": out / "comparison.png",
              "html": out / "comparison.html"}
     _atomic(files["csv"], lambda p: comparison.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
     status = pd.DataFrame([asdict(o) for o in outcomes])
-
-    def excel(p: Path) -> None:
-        with pd.ExcelWriter(p, engine="openpyxl") as xw:
-            comparison.to_excel(xw, sheet_name="comparison", index=False)
-            wide(comparison, "p_met").to_excel(xw, sheet_name="p_met")
-            wide(comparison, "difference").to_excel(xw, sheet_name="difference")
-            status.to_excel(xw, sheet_name="scenarios", index=False)
-    _atomic(files["xlsx"], excel)
+    _atomic(files["xlsx"], lambda p: comparison_workbook(p, comparison, p_met=wide(comparison, "p_met"),
+                                                         difference=wide(comparison, "difference"),
+                                                         scenarios=status))
     fig = difference_chart(comparison)
     _atomic(files["png"], lambda p: fig.savefig(p, format="png", dpi=110))
     page = comparison_html(comparison, outcomes, meta, chart=files["png"].name)
     _atomic(files["html"], lambda p: p.write_text(page, encoding="utf-8"))
     return files
-
-
-def comparison_html(comparison: pd.DataFrame, outcomes: list[Outcome], meta: dict, *, chart: str = "") -> str:
-    """A simple, self-describing HTML page of the comparison (every text escaped)."""
-    e = html.escape
-    names = list(dict.fromkeys(comparison["scenario"]))
-    ref = meta.get("reference") or ""
-    head = [f"<th>{e(h)}</th>" for h in ("target", "name", "deadline")] + \
-           [f"<th>{e(n)}{' (reference)' if n == ref else ''}</th>" for n in names]
-    body = []
-    for tid, rows in comparison.groupby("target", sort=False):
-        first = rows.iloc[0]
-        cells = [f"<td>{e(str(tid))}</td><td>{e(str(first['name_en']))}<br><small>{e(str(first['name_zh']))}"
-                 f"</small></td><td>{e(str(first['deadline']))}</td>"]
-        by_name = rows.set_index("scenario")
-        for n in names:
-            if n not in by_name.index:
-                cells.append("<td></td>")
-                continue
-            r = by_name.loc[n]
-            text = f"{r['p_met']:.1%}"
-            cls = ""
-            if n != ref and not math.isnan(r["difference"]):
-                text += f"<br><small>Δ {r['difference']:+.1%} [{r['ci95_low']:+.1%}, {r['ci95_high']:+.1%}]</small>"
-                cls = (" class='down'" if r["difference"] < 0 else " class='up'") if r["excludes_zero"] else ""
-            cells.append(f"<td{cls}>{text}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    status = "".join(
-        f"<tr><td>{e(o.name)}</td><td>{e(o.status)}</td><td>{e(o.file)}</td><td><pre>{e(o.error)}</pre></td></tr>"
-        for o in outcomes)
-    img = f"<p><img src='{e(chart)}' alt='paired differences'></p>" if chart else ""
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Scenario comparison</title>
-<style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;font-size:0.85em}}
-td,th{{border:1px solid #ccc;padding:3px 6px;vertical-align:top}}.down{{background:#f8d7da}}
-.up{{background:#d4edda}}pre{{margin:0;white-space:pre-wrap}}</style></head><body>
-<h1>Scenario comparison</h1>
-<p>{e(str(meta.get('runs')))} replications per scenario, seed {e(str(meta.get('seed')))}, common random numbers;
-params {e(str(meta.get('params')))} (sha256 {e(str(meta.get('params_hash', ''))[:12])}).
-Each cell: P(target met); below it the paired difference against <b>{e(ref)}</b> with its 95 % interval
-(difference ± 1.96 sd(d)/√n over replications). Shaded: the interval excludes zero.</p>
-<h2>Scenarios</h2><table><tr><th>scenario</th><th>status</th><th>file</th><th>error</th></tr>{status}</table>
-<h2>Targets</h2><table><tr>{''.join(head)}</tr>{''.join(body)}</table>
-{img}</body></html>
-"""
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:

@@ -174,7 +174,8 @@ def _actuals_args(plan, args: argparse.Namespace):
 
 def _cmd_appraise(args: argparse.Namespace) -> int:
     from sim.actuals import read_actuals
-    from sim.appraise import appraise, wide
+    from sim.analysis.appraisal import snapshot_wide
+    from sim.appraise import appraise
     from sim.model.load import load_plan
     from sim.results import default_run_dir, params_hash
 
@@ -188,16 +189,17 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:
-        w = wide(table)
-        print((w if not w.empty else wide(table, None)).to_string(float_format=lambda v: f"{v:6.1%}"))
+        w = snapshot_wide(table)
+        print((w if not w.empty else snapshot_wide(table, None)).to_string(float_format=lambda v: f"{v:6.1%}"))
     print(f"results: {out}")
     return 0
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from sim.actuals import read_actuals
-    from sim.analysis.backtest import backtest_runs, summary_text
+    from sim.backtest import backtest_runs
     from sim.model.load import load_plan
+    from sim.report.backtest import summary_text
     from sim.results import MANIFEST, default_run_dir, params_hash, read_manifest
 
     for run in args.runs:

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 import sim.workflow
-from sim.batch import Outcome, comparison_html, run_batch
+from sim.batch import Outcome, run_batch
 from sim.cli import main
 from sim.engine.runner import Executor, RunConfig
+from sim.report.comparison import comparison_html
 from sim.results import read_records
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
@@ -196,7 +197,7 @@ def test_killed_batch_process_resumes(tmp_path, scenarios):
 
 
 def test_chart_shows_every_scenarios_largest_changes():
-    from sim.batch import chart_targets, difference_chart
+    from sim.report.comparison import chart_targets, difference_chart
 
     rows = []
     for s, diffs in (("base", [0] * 30), ("big", [-0.5] * 29 + [0]), ("small", [0] * 29 + [-0.01])):

@@ -8,6 +8,8 @@
 * :func:`kpi_fan_table` -- KPI quantiles at the as-of date and each year end,
   with the target line;
 * :func:`s_curve_table` -- cumulative probability of finishing by each date.
+* :func:`snapshot_wide` -- targets x appraisal snapshots of P(met) (from
+  :func:`sim.appraise.target_table`).
 
 Days are converted to dates only here, at the edge (end-of-day convention of
 :func:`sim.engine.compiled.date_of`).
@@ -181,3 +183,10 @@ def s_curve_table(model: CompiledModel, records: pd.DataFrame, item_ids: list[st
         p = np.searchsorted(f, grid, side="right") / len(f)
         frames.append(pd.DataFrame({"id": iid, "day": grid, "date": [date_of(g, model.as_of) for g in grid], "p": p}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id", "day", "date", "p"])
+
+
+def snapshot_wide(table: pd.DataFrame, section: str | None = "headline") -> pd.DataFrame:
+    """Targets x snapshots of P(met) (one section, or all when None), from an appraisal target table."""
+    sel = table if section is None else table[table["section"] == section]
+    w = sel.pivot_table(index=["id", "name_en"], columns="snapshot", values="p_met", sort=False)
+    return w[[c for c in dict.fromkeys(sel["snapshot"]) if c in w.columns]]
