@@ -52,6 +52,12 @@ class Reader:
     def flag(self, path: str, value: Any, message: str, hint: str = "") -> None:
         self.problems.append(Problem(self.file, None, path or None, show(value), message, hint))
 
+    def read(self, reader: Callable, value: Any, path: str) -> tuple[Any, bool]:
+        """``reader``'s typed value and whether it flagged nothing (only clean values are kept)."""
+        n = len(self.problems)
+        typed = reader(self, value, path)
+        return typed, len(self.problems) == n
+
     def fields(self, value: Any, path: str, spec: Mapping[str, Callable], *,
                required: tuple[str, ...] = ()) -> dict[str, Any] | None:
         """A mapping whose keys are those of ``spec``, each value read by its reader."""
@@ -66,9 +72,8 @@ class Reader:
             if key not in spec:
                 self.flag(sub, None, f"unknown key {key!r}", _key_hint(key, spec))
                 continue
-            n = len(self.problems)
-            typed = spec[key](self, raw, sub)
-            if len(self.problems) == n:
+            typed, clean = self.read(spec[key], raw, sub)
+            if clean:
                 out[key] = typed
         for key in required:
             if key not in value:
@@ -283,9 +288,8 @@ def by_id(reader: Callable) -> Callable:
             if not ID.fullmatch(key):
                 r.flag(sub, key, f"{key!r} is not an id", "ids use ASCII letters, digits, '_', '.', '-'")
                 continue
-            n = len(r.problems)
-            typed = reader(r, raw, sub)
-            if len(r.problems) == n:
+            typed, clean = r.read(reader, raw, sub)
+            if clean:
                 out[key] = typed
         return out
     return read
@@ -298,9 +302,8 @@ def list_of(reader: Callable) -> Callable:
             return None
         out = []
         for k, raw in enumerate(value):
-            n = len(r.problems)
-            typed = reader(r, raw, f"{path}[{k}]")
-            if len(r.problems) == n:
+            typed, clean = r.read(reader, raw, f"{path}[{k}]")
+            if clean:
                 out.append((f"{path}[{k}]", typed))
         return out
     return read

@@ -28,9 +28,8 @@ def _assumption_values(r: Reader, value: Any, path: str) -> dict | None:
         if key == "as_of":
             r.flag(sub, raw, "the as-of date is the top-level key as_of", "write as_of: 2020-01-16 at the top level")
         elif key in known:
-            n = len(r.problems)
-            typed = known[key](r, raw, sub)
-            if len(r.problems) == n:
+            typed, clean = r.read(known[key], raw, sub)
+            if clean:
                 out[key] = typed
         elif isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
             out[key] = str(raw)  # another key of assumptions.csv: checked against the plan
