@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.engine.calendar import WorkCalendar
-from sim.model.csvio import Cells, Table, decode, parse_csv
+from sim.model.csvio import Cells, decode, parse_csv
 from sim.model.entities import Item, Kpi, Plan, Risk, Shock, Target
 from sim.model.enums import KpiKind, KpiMeasure, RiskPhase, Status, TargetRule
 from sim.model.problems import PlanError, Problem

@@ -37,13 +37,13 @@ import pandas as pd
 
 import sim
 from sim.engine import streams
+from sim.analysis.summary import paired_difference
 from sim.engine.replicate import column
 from sim.engine.runner import RunConfig
 from sim.model.entities import Plan
 from sim.model.problems import PlanError
 
 BASELINE = "baseline"
-Z95 = 1.959964
 Event = Callable[[str, str, str], None]  # (what, scenario, detail)
 
 
@@ -256,24 +256,11 @@ def compare(runs: dict[str, Path], *, reference: str) -> pd.DataFrame:
             row = {"scenario": name, "target": t.id, "section": t.section, "name_en": t.name_en,
                    "name_zh": t.name_zh, "deadline": t.deadline, "runs": len(x), "p_met": p,
                    "se": math.sqrt(p * (1 - p) / len(x)), "reference": reference}
-            row.update(_paired(met.loc[reps, t.id].to_numpy(dtype=np.float64),
+            row.update(paired_difference(met.loc[reps, t.id].to_numpy(dtype=np.float64),
                                ref_met.loc[reps, t.id].to_numpy(dtype=np.float64)
                                if t.id in ref_met.columns else None))
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _paired(x: np.ndarray, y: np.ndarray | None) -> dict:
-    if y is None or len(x) == 0:
-        nan = float("nan")
-        return {"p_reference": nan, "difference": nan, "difference_se": nan, "ci95_low": nan, "ci95_high": nan,
-                "excludes_zero": False}
-    d = x - y
-    mean = float(d.mean())
-    se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0
-    lo, hi = mean - Z95 * se, mean + Z95 * se
-    return {"p_reference": float(y.mean()), "difference": mean, "difference_se": se, "ci95_low": lo,
-            "ci95_high": hi, "excludes_zero": bool(lo > 0 or hi < 0)}
 
 
 def wide(comparison: pd.DataFrame, value: str) -> pd.DataFrame:

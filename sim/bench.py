@@ -53,7 +53,7 @@ def bench(params: Path, *, scaling_runs: int = 20_000, memory_runs: int = 100_00
     lines = [
         f"plan: {params} — {model.n_items} items, {len(model.kpis)} KPIs, {len(model.targets)} targets, "
         f"{len(model.risks)} risk instances, {len(model.shocks)} shocks; resource contention: {model.has_contention()}",
-        f"one worker, whole replications (draws + schedule + KPIs + targets):",
+        "one worker, whole replications (draws + schedule + KPIs + targets):",
         f"  SimPy engine        {simpy_rate:10.0f} rep/s",
         f"  vectorised engine   {vector_rate:10.0f} rep/s   ({vector_rate / simpy_rate:.1f}x SimPy)",
         f"  forward pass alone  {forward_rate:10.0f} rep/s   (pre-sampled draws; SimPy engine is "

@@ -195,7 +195,7 @@ def simulate_met(plan: Plan, config: RunConfig) -> tuple[tuple[str, ...], np.nda
 
 def probabilistic_slip(plan: Plan, item: str, slips_days: Sequence[float], config: RunConfig) -> pd.DataFrame:
     """Paired difference in P(met) of every target, slip against no slip, on common random numbers."""
-    from sim.batch import _paired
+    from sim.analysis.summary import paired_difference
 
     check_item(plan, item)
     ids, base = simulate_met(plan, config)
@@ -207,7 +207,7 @@ def probabilistic_slip(plan: Plan, item: str, slips_days: Sequence[float], confi
         for k, tid in enumerate(ids):
             x, y = met[:, col[tid]].astype(float), base[:, k].astype(float)
             rows.append({"slip_days": days, "target": tid, "name_en": names[tid], "runs": len(x),
-                         "p_met": float(x.mean()), **_paired(x, y)})
+                         "p_met": float(x.mean()), **paired_difference(x, y)})
     order = {t.id: k for k, t in enumerate(plan.targets)}
     df = pd.DataFrame(rows)
     return df.sort_values(["slip_days", "target"], key=lambda s: s.map(order) if s.name == "target" else s,

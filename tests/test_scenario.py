@@ -102,7 +102,7 @@ def test_unknown_ids_and_broken_references(tmp_path, plan, text, column, words):
 
 
 def test_slip_of_a_done_item(tmp_path, plan):
-    base = _write(tmp_path, "items:\n  X_HSR: {status: done}\n", "base.yaml")
+    _write(tmp_path, "items:\n  X_HSR: {status: done}\n", "base.yaml")
     child = _write(tmp_path, "extends: base.yaml\nslip: {X_HSR: 1m}\n", "child.yaml")
     problems = _problems(child, plan)
     assert [p.column for p in problems] == ["slip.X_HSR"] and "is done" in problems[0].message

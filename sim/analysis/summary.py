@@ -146,3 +146,22 @@ def kpi_table(model: CompiledModel, records: pd.DataFrame, targets: pd.DataFrame
                 row["target_threshold"] = float(sel["threshold"].min())
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def paired_difference(x: np.ndarray, y: np.ndarray | None, *, z: float = 1.959964) -> dict:
+    """Mean of the paired differences ``x - y`` (per replication, common random numbers).
+
+    Returns ``p_reference`` (mean of y), ``difference``, ``difference_se`` (sd of the
+    differences / sqrt(n)), the 95 % interval ``ci95_low``/``ci95_high`` and whether
+    it ``excludes_zero``; NaNs when there is no reference.
+    """
+    if y is None or len(x) == 0:
+        nan = float("nan")
+        return {"p_reference": nan, "difference": nan, "difference_se": nan, "ci95_low": nan, "ci95_high": nan,
+                "excludes_zero": False}
+    d = np.asarray(x, dtype=np.float64) - np.asarray(y, dtype=np.float64)
+    mean = float(d.mean())
+    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
+    lo, hi = mean - z * se, mean + z * se
+    return {"p_reference": float(np.mean(y)), "difference": mean, "difference_se": se, "ci95_low": lo,
+            "ci95_high": hi, "excludes_zero": bool(lo > 0 or hi < 0)}

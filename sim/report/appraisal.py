@@ -7,6 +7,7 @@ passed here are :class:`sim.appraise.Snapshot` (``label``, ``as_of``, ``notes``)
 from __future__ import annotations
 
 import base64
+import html
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def summary_html(markdown: str, table: pd.DataFrame, png: Path) -> str:
     """A self-contained HTML page: the chart inline, the headline table and the full target table."""
     img = base64.b64encode(png.read_bytes()).decode("ascii")
     head = markdown.split("## Changes and why")[1] if "## Changes and why" in markdown else ""
-    items = "".join(f"<li>{line[2:]}</li>" for line in head.splitlines() if line.startswith("* "))
+    items = "".join(f"<li>{html.escape(line[2:])}</li>" for line in head.splitlines() if line.startswith("* "))
     full = table.assign(p_met=table["p_met"].map("{:.1%}".format),
                         change=table["change"].map(lambda v: "" if pd.isna(v) else f"{v:+.1%}"))
     return ("<!doctype html><html><head><meta charset='utf-8'><title>Appraisal snapshots</title>"
