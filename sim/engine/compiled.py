@@ -9,6 +9,7 @@ finish at or before the *end* of D, i.e. ``day(D) + 1``.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -139,12 +140,14 @@ class CompiledModel:
     def as_of(self) -> date:
         return self.plan.as_of
 
+    def binding_units(self) -> np.ndarray:
+        """Per finite-capacity unit: can it make an item wait (more items use it than its capacity)?"""
+        users = np.bincount(self.item_resource[self.item_resource >= 0], minlength=len(self.resource_capacity))
+        return users > np.asarray(self.resource_capacity, dtype=np.int64)
+
     def has_contention(self) -> bool:
-        """True if some finite-capacity unit is used by more items than its capacity."""
-        for r, cap in enumerate(self.resource_capacity):
-            if int(np.sum(self.item_resource == r)) > cap:
-                return True
-        return False
+        """True if some unit's capacity can bind, so only the SimPy engine simulates the plan."""
+        return bool(self.binding_units().any())
 
 
 def _assumption_float(plan: Plan, key: str, default: float) -> float:
@@ -157,7 +160,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
     as_of = plan.as_of
     horizon = int(round(_assumption_float(plan, "horizon_years", 15.0) * 366)) + 400
     calendars, cal_index = _calendars(plan, horizon)
-    groups, order = _topological_groups(plan)
+    _, order = _topological_groups(plan)
     ids = tuple(plan.items[i].id for grp in order for i in grp)
     pos = {iid: k for k, iid in enumerate(ids)}
     by_id = {it.id: it for it in plan.items}
@@ -192,7 +195,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
         mult_dist.append(t.mult)
         wait_dist.append(t.wait_dist)
 
-    start_preds, ff_preds = _links(plan, pos, groups, by_id)
+    start_preds, ff_preds = _links(plan, pos)
     sync_group = np.zeros(n, dtype=np.int64)
     order_idx = []
     for g, grp in enumerate(order):
@@ -356,8 +359,6 @@ def _topological_groups(plan: Plan) -> tuple[list[int], list[tuple[int, ...]]]:
             indeg[b] += 1
     ready = sorted(r for r, d in indeg.items() if d == 0)
     order: list[tuple[int, ...]] = []
-    import heapq
-
     heapq.heapify(ready)
     while ready:
         r = heapq.heappop(ready)
@@ -371,7 +372,7 @@ def _topological_groups(plan: Plan) -> tuple[list[int], list[tuple[int, ...]]]:
     return root, order
 
 
-def _links(plan, pos, groups, by_id):
+def _links(plan: Plan, pos: dict[str, int]):
     n = len(pos)
     start_preds: list[list] = [[] for _ in range(n)]
     ff_preds: list[list] = [[] for _ in range(n)]

@@ -46,8 +46,7 @@ class _Topology:
         self.fixed = model.fixed.tolist()
         self.item_shocks = [[j for j, sh in enumerate(model.shocks) if sh.affects[i]] for i in range(n)]
         # a unit with at least as much capacity as it has items can never make one wait
-        users = np.bincount(model.item_resource[model.item_resource >= 0], minlength=len(model.resource_capacity))
-        binding = [int(users[r]) > cap for r, cap in enumerate(model.resource_capacity)]
+        binding = model.binding_units()
         self.unit_of = [int(r) if r >= 0 and binding[r] else -1 for r in model.item_resource]
 
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from sim.engine import streams
 from sim.engine.compiled import CompiledModel
 from sim.engine.distributions import norm_cdf, ppf
-from sim.model.enums import RiskPhase
+from sim.model.enums import KpiKind, RiskPhase
 
 
 @dataclass
@@ -107,19 +108,15 @@ def _shock_windows(model: CompiledModel, seed: int, chunk: int, size: int, lhs: 
 
 def _kpi_rates(model: CompiledModel, seed: int, chunk: int, size: int, lhs: bool) -> np.ndarray:
     """Per-replication rate: Gamma(mean = rate, cv) for counters, normal log-growth for indices."""
-    from scipy.special import gammaincinv
-
     out = np.empty((size, len(model.kpis)))
     for j, k in enumerate(model.kpis):
         u = streams.uniforms(seed, chunk, f"kpi/{k.id}/rate", size=size, lhs=lhs)
-        if k.kind == "counter":
+        if k.kind is KpiKind.COUNTER:
             if k.rate_cv > 0 and k.rate_per_year > 0:
                 shape = 1.0 / k.rate_cv**2
-                out[:, j] = gammaincinv(shape, u) * (k.rate_per_year / shape)
+                out[:, j] = special.gammaincinv(shape, u) * (k.rate_per_year / shape)
             else:
                 out[:, j] = k.rate_per_year
         else:
-            from scipy.special import ndtri
-
-            out[:, j] = np.log1p(k.rate_per_year) + k.rate_cv * ndtri(u)
+            out[:, j] = np.log1p(k.rate_per_year) + k.rate_cv * special.ndtri(u)
     return out
