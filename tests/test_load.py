@@ -224,3 +224,15 @@ def test_cli_validate_broken(params: Path, capsys) -> None:
     assert "3 problems found" in lines[0]  # unknown item, unknown type, one cycle
     assert len(lines) == 4 and all(line.startswith("  links.csv:") for line in lines[1:])
     assert "Traceback" not in captured.err and captured.out == ""
+
+
+def test_outdoor_selector_matches_items_marked_outdoor():
+    import dataclasses
+
+    from sim.model.select import resolve
+
+    plan = load_plan(FIXTURE)
+    marked = tuple(i.id for i in plan.items if i.outdoor)
+    assert resolve(plan, ["outdoor"]) == marked
+    flipped = tuple(dataclasses.replace(i, outdoor=not i.outdoor) for i in plan.items)
+    assert set(resolve(flipped, ["outdoor"])) == {i.id for i in plan.items} - set(marked)

@@ -91,6 +91,8 @@ def selected(selector: str) -> list[str]:
     rows = table("items.csv")
     if selector == "all":
         return [r["id"] for r in rows]
+    if selector == "outdoor":
+        return [r["id"] for r in rows if r["outdoor"] == "true"]
     if column:
         return [r["id"] for r in rows if r[column] == value]
     if head == "unit":

@@ -79,9 +79,10 @@ class RiskPhase(StrEnum):
 
 
 class Selector(StrEnum):
-    """Prefixes usable in a selector list: `type:rail;campaign:environment;T14`."""
+    """Selector words and prefixes: `all`, `outdoor`, `type:rail;campaign:environment;T14`."""
 
     ALL = "all"
+    OUTDOOR = "outdoor"  # every item with outdoor = true (typhoon stoppages)
     TYPE = "type"
     CAMPAIGN = "campaign"
     UNIT = "unit"

@@ -25,7 +25,7 @@ def parse_selector(selector: str) -> tuple[Selector | None, str]:
     Returns
     -------
     (prefix, value)
-        ``(Selector.ALL, "")`` for ``all``; ``(None, item_id)`` for an item id.
+        ``(Selector.ALL, "")`` for ``all`` (likewise ``outdoor``); ``(None, item_id)`` for an item id.
 
     Raises
     ------
@@ -33,8 +33,8 @@ def parse_selector(selector: str) -> tuple[Selector | None, str]:
         When the text before ``:`` is not a selector prefix.
     """
     text = selector.strip()
-    if text == Selector.ALL:
-        return Selector.ALL, ""
+    if text in (Selector.ALL, Selector.OUTDOOR):  # words without a value
+        return Selector(text), ""
     if ":" not in text:
         return None, text
     head, _, value = text.partition(":")
@@ -42,8 +42,8 @@ def parse_selector(selector: str) -> tuple[Selector | None, str]:
         prefix = Selector(head.strip())
     except ValueError:
         raise ValueError(f"unknown selector prefix {head.strip()!r} in {selector!r}") from None
-    if prefix is Selector.ALL:
-        raise ValueError(f"'all' takes no value, got {selector!r}")
+    if prefix in (Selector.ALL, Selector.OUTDOOR):
+        raise ValueError(f"'{prefix}' takes no value, got {selector!r}")
     return prefix, value.strip()
 
 
@@ -54,6 +54,7 @@ def matches(item: Item, selector: str) -> bool:
         return item.id == value
     return {
         Selector.ALL: True,
+        Selector.OUTDOOR: item.outdoor,
         Selector.TYPE: item.project_type == value,
         Selector.CAMPAIGN: item.campaign == value,
         Selector.UNIT: value in item.units,
@@ -111,7 +112,8 @@ def selector_problem(selector: str, *, item_ids: Collection[str] | None, groups:
     try:
         prefix, value = parse_selector(selector)
     except ValueError as exc:
-        allowed = "all, " + ", ".join(f"{p}:<...>" for p in Selector if p is not Selector.ALL) + ", <item id>"
+        words = (Selector.ALL, Selector.OUTDOOR)
+        allowed = "all, outdoor, " + ", ".join(f"{p}:<...>" for p in Selector if p not in words) + ", <item id>"
         return str(exc), f"a selector is one of: {allowed}"
     known, what, home = {
         None: (item_ids, "item id", "items.csv id"),
@@ -120,6 +122,7 @@ def selector_problem(selector: str, *, item_ids: Collection[str] | None, groups:
         Selector.UNIT: (unit_ids, "unit", "units.csv id"),
         Selector.GROUP: (groups, "group", "items.csv group"),
         Selector.ALL: (None, "", ""),
+        Selector.OUTDOOR: (None, "", ""),
     }[prefix]
     if known is None or value in known:
         return None
