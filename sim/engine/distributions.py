@@ -144,12 +144,6 @@ def norm_cdf(z: np.ndarray) -> np.ndarray:
     return np.clip(special.ndtr(z), 1e-15, 1 - 1e-15)
 
 
-def mean_of(dist: Distribution) -> float:
-    """Mean by numerical quadrature over the quantile function (floor included)."""
-    u = (np.arange(200_000) + 0.5) / 200_000
-    return float(ppf(dist, u).mean())
-
-
 __all__ = [
     "ppf",
     "triangular_ppf",
@@ -158,6 +152,5 @@ __all__ = [
     "with_lognormal_sigma",
     "scale_median",
     "norm_cdf",
-    "mean_of",
     "cdf_at",
 ]

@@ -11,7 +11,6 @@ default, all cores) and ``dask`` (a ``dask.distributed`` scheduler address, or
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
@@ -95,7 +94,7 @@ def run_monte_carlo(
         executor = Executor.INLINE
     stats = RunStats(engine=str(choose_engine(model, config.engine)), executor=str(executor), workers=workers)
     met = np.zeros(len(model.targets))
-    bar = _progress(config, model)
+    bar = _progress(config)
     for rec in _records(model, config, executor, workers):
         sink(rec)
         stats.runs += rec.rows
@@ -130,7 +129,7 @@ def _max_se(met: np.ndarray, n: int, *, conservative: bool = False) -> float:
     return float(np.sqrt(p * (1 - p) / n).max())
 
 
-def _progress(config: RunConfig, model: CompiledModel):
+def _progress(config: RunConfig):
     if not config.progress:
         return None
     from tqdm import tqdm
@@ -234,7 +233,3 @@ def _dask_records(model, jobs, args, workers: int, scheduler: str) -> Iterator[C
         client.close()
         if cluster is not None:
             cluster.close()
-
-
-def n_chunks(runs: int) -> int:
-    return math.ceil(runs / streams.CHUNK)
