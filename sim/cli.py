@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from sim.errors import ExecutorError
 from sim.model.problems import PlanError
 
 DEFAULT_PARAMS = Path("params")
@@ -420,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
         print(exc.report(), file=sys.stderr)
         return 2
     except UsageError as exc:
+        print(f"sim: {exc}", file=sys.stderr)
+        return 2
+    except ExecutorError as exc:
         print(f"sim: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

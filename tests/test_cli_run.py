@@ -106,3 +106,19 @@ def test_sim_calendar_regenerates_the_shipped_calendar(capsys):
     assert main(["calendar", "--first", "2020", "--last", "2030"]) == 0
     shipped = (Path(__file__).resolve().parents[1] / "params" / "calendar.csv").read_text(encoding="utf-8")
     assert capsys.readouterr().out == shipped
+
+
+def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path: Path, capsys, monkeypatch):
+    import socket
+
+    from sim.engine import runner
+
+    monkeypatch.setattr(runner, "DASK_CONNECT_TIMEOUT", "2s")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "dask"
+    assert _run(out, "--scheduler", f"127.0.0.1:{port}") == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler" in err and "Traceback" not in err
+    assert not out.exists() and not out.with_name("dask.partial").exists()

@@ -23,6 +23,7 @@ import multiprocessing as mp
 import numpy as np
 
 from sim.engine import streams
+from sim.errors import ExecutorError
 from sim.engine.compiled import CompiledModel
 from sim.engine.replicate import ChunkRecord, Engine, choose_engine, run_chunk
 
@@ -198,6 +199,8 @@ def _pool_records(model, jobs, args, workers: int) -> Iterator[ChunkRecord]:
 
 
 # -- dask ------------------------------------------------------------------------
+DASK_CONNECT_TIMEOUT = "20s"  # how long to wait for a scheduler address before giving up
+
 def _dask_chunk(model: CompiledModel, chunk: int, rows: int, args: dict) -> ChunkRecord:
     rec = run_chunk(model, chunk=chunk, rows=rows, **args)
     rec.arrow(model)
@@ -207,15 +210,21 @@ def _dask_chunk(model: CompiledModel, chunk: int, rows: int, args: dict) -> Chun
 def _dask_records(model, jobs, args, workers: int, scheduler: str) -> Iterator[ChunkRecord]:
     try:
         from dask.distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError("the Dask executor needs `pip install dask[distributed]`") from exc
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ExecutorError("the Dask executor needs `pip install dask[distributed]`") from None
     cluster = None
-    if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
-        client = Client(cluster)
-    else:
-        client = Client(scheduler)
+    try:
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=40)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise ExecutorError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}; start one with "
+                            f"`dask scheduler` (and `dask worker ADDRESS`), or use --scheduler local") from None
     try:
         remote_model = client.scatter(model, broadcast=True)
         window = max(2 * workers, 4)

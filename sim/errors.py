@@ -1,0 +1,8 @@
+"""Errors that end a command cleanly (the CLI prints them without a traceback).
+
+Kept free of heavy imports so that the CLI can name them before numpy loads.
+"""
+
+
+class ExecutorError(RuntimeError):
+    """An executor cannot run (e.g. the Dask scheduler is unreachable); nothing was simulated."""
