@@ -13,7 +13,6 @@ since absolute times on a shared machine drift:
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -79,11 +78,16 @@ def _memory_line(params: Path, runs: int, workers: int) -> str:
         cmd = [sys.executable, "-m", "sim.cli", "run", "--no-report", "--params", str(params), "--runs", str(runs),
                "--workers", str(workers), "--quiet", "--out", str(Path(tmp) / "run")]
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        # wait4 gives this child's own accounting (it and the workers it waited for), not
+        # RUSAGE_CHILDREN, which would also count the pool workers of the runs above
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stderr = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t0
-        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        peak_mib = usage.ru_maxrss / 1024
         size = sum(p.stat().st_size for p in (Path(tmp) / "run").glob("*")) / 2**20 if proc.returncode == 0 else 0
     if proc.returncode != 0:
-        return f"memory run failed: {proc.stderr.strip()[-400:]}"
+        return f"memory run failed: {stderr.strip()[-400:]}"
     return (f"sim run --runs {runs} --workers {workers}: wall {wall:.1f} s, peak RSS of the largest process "
             f"{peak_mib:.0f} MiB, run directory {size:.0f} MiB")

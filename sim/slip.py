@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sim.analysis.summary import Z95
 from sim.engine.compiled import CompiledModel, compile_plan, date_of
 from sim.engine.replicate import Engine, run_chunk
 from sim.engine.runner import RunConfig, run_monte_carlo
@@ -326,7 +327,7 @@ def slip_lines(item: str, det: pd.DataFrame, prob: pd.DataFrame, *, limit: int =
                          f"{len(hit)} of {len(p)} targets change (95 % interval excludes 0)")
             for r in hit.head(limit).itertuples():
                 lines.append(f"    {r.target:<16} {r.p_reference:6.1%} -> {r.p_met:6.1%}  Δ {r.difference:+6.1%} "
-                             f"± {1.96 * r.difference_se:.1%}  {r.name_en}")
+                             f"± {Z95 * r.difference_se:.1%}  {r.name_en}")
     return lines
 
 

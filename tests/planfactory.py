@@ -181,3 +181,16 @@ def target_by(tid: str, item_id: str, deadline: date) -> Target:
     """Target: ``item_id`` finishes by (the end of) ``deadline``."""
     return Target(id=tid, name_zh=tid, name_en=tid, section="block", rule=TargetRule.ITEM_BY,
                   refs=(item_id,), deadline=deadline)
+
+
+def float32_step(*arrays) -> float:
+    """One float32 step at the largest finite magnitude in ``arrays``.
+
+    The engines compute in float64 (the SimPy processes and the forward pass agree to
+    about 1e-9 days) and records are float32, so equal results may differ by this much.
+    """
+    import numpy as np
+
+    top = max((float(np.nanmax(np.abs(a[np.isfinite(a)]))) for a in map(np.asarray, arrays)
+               if np.isfinite(a).any()), default=1.0)
+    return float(np.spacing(np.float32(top)))

@@ -19,6 +19,7 @@ from sim.engine.compiled import FAR_DAY, CompiledModel, date_of, end_of
 from sim.engine.replicate import column
 
 PROGRAMME_END = date(2022, 12, 31)
+Z95 = 1.959964  # standard normal 97.5th percentile: 95 % two-sided intervals
 QUANTILES = (0.10, 0.50, 0.80, 0.90)
 
 
@@ -28,7 +29,7 @@ def prob_se(p: np.ndarray | float, n: int) -> np.ndarray:
     return np.sqrt(p * (1.0 - p) / max(n, 1))
 
 
-def wilson(p: np.ndarray, n: int, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
+def wilson(p: np.ndarray, n: int, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
     """95 % Wilson score interval for proportions ``p`` from ``n`` replications."""
     p = np.asarray(p, dtype=np.float64)
     denom = 1 + z * z / n
@@ -148,7 +149,7 @@ def kpi_table(model: CompiledModel, records: pd.DataFrame, targets: pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def paired_difference(x: np.ndarray, y: np.ndarray | None, *, z: float = 1.959964) -> dict:
+def paired_difference(x: np.ndarray, y: np.ndarray | None, *, z: float = Z95) -> dict:
     """Mean of the paired differences ``x - y`` (per replication, common random numbers).
 
     Returns ``p_reference`` (mean of y), ``difference``, ``difference_se`` (sd of the

@@ -254,7 +254,11 @@ class Plan:
     file_encodings: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def item(self, item_id: str) -> Item:
-        return _index(self.items)[item_id]
+        """The item with id ``item_id`` (KeyError if there is none)."""
+        for it in self.items:
+            if it.id == item_id:
+                return it
+        raise KeyError(item_id)
 
     def assumption(self, key: str, default: str | None = None) -> str | None:
         for a in self.assumptions:
@@ -262,6 +266,3 @@ class Plan:
                 return a.value
         return default
 
-
-def _index(rows: tuple) -> dict:
-    return {r.id: r for r in rows}

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from sim.analysis.appraisal import snapshot_wide
 from sim.report.style import new_figure, styled
+from sim.analysis.summary import Z95
 
 MAX_LISTED = 25  # changes of non-headline targets listed in the summary (all are in the CSV)
 DPI = 120
@@ -31,7 +32,7 @@ def plot_appraisal(table: pd.DataFrame, *, section: str = "headline", footer: st
         ax = fig.add_subplot()
         for tid, g in sel.groupby("id", sort=False):
             x = pd.to_datetime(g["as_of"])
-            ax.errorbar(x, g["p_met"], yerr=1.96 * g["se"], marker="o", capsize=3,
+            ax.errorbar(x, g["p_met"], yerr=Z95 * g["se"], marker="o", capsize=3,
                         label=f"{tid} {g['name_en'].iloc[0]}")
         ax.set(ylim=(-0.03, 1.03), ylabel="P(met by deadline)", xlabel="snapshot (as-of date)",
                title=f"Appraisal snapshots: {section} targets")

@@ -16,6 +16,7 @@ from matplotlib.ticker import PercentFormatter
 from sim.report.fonts import Lang
 from sim.report.i18n import labelled, name_of, pick, shorten, tr
 from sim.report.style import PALETTE, new_axes, styled
+from sim.analysis.summary import Z95
 
 SECTION_ORDER = ("headline", "block", "transport", "environment", "keywork")
 MIN_PP = 0.5  # below this many percentage points of P(met), the tornado ranks by the P80 shift
@@ -76,7 +77,7 @@ def tornado_chart(
         df = drivers[drivers["target"] == target].copy()
         by_days = bool(len(df)) and (df["effect_p_met"].abs().max() * 100 < MIN_PP) and df["p80_shift_days"].notna().any()
         if by_days:
-            size, err, note = df["p80_shift_days"].fillna(0), 1.96 * df["mean_shift_se"].fillna(0), df["effect_p_met"]
+            size, err, note = df["p80_shift_days"].fillna(0), Z95 * df["mean_shift_se"].fillna(0), df["effect_p_met"]
         else:
             size, err, note = 100 * df["effect_p_met"], 196 * df["effect_se"], df["p80_shift_days"]
         df = df.assign(_v=size, _e=err, _n=note)
@@ -156,7 +157,7 @@ def convergence_chart(conv: pd.DataFrame, *, names: dict[str, str] | None = None
         fig, ax = new_axes(ax, size=(8, 4))
         for k, (tid, g) in enumerate(conv.groupby("target", sort=False)):
             c = PALETTE[k % len(PALETTE)]
-            ax.fill_between(g["n"], g["p_met"] - 1.96 * g["se"], g["p_met"] + 1.96 * g["se"], color=c, alpha=0.15, lw=0)
+            ax.fill_between(g["n"], g["p_met"] - Z95 * g["se"], g["p_met"] + Z95 * g["se"], color=c, alpha=0.15, lw=0)
             ax.plot(g["n"], g["p_met"], color=c, lw=1.3, label=shorten((names or {}).get(tid, tid), 28))
         ax.set_xscale("log")
         ax.set_ylim(0, 1)
