@@ -70,9 +70,8 @@ class RunWriter:
         df.to_csv(self.partial / name, index=False, encoding="utf-8")
 
     def write_plan(self, plan) -> None:
-        """Keep the plan the run simulated beside its records (pickle: only open runs you made)."""
-        with (self.partial / PLAN_SNAPSHOT).open("wb") as fh:
-            pickle.dump(plan, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        """Keep the plan the run simulated beside its records."""
+        write_plan_snapshot(self.partial, plan)
 
     def write_manifest(self, manifest: dict) -> None:
         text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default)
@@ -128,6 +127,20 @@ class RecordColumns:
             table = self._file.read(columns=names)
             self._cache = {n: table.column(n).to_numpy() for n in names}
         return pd.Series(self._cache[name], name=name, copy=False)
+
+
+def write_plan_snapshot(run_dir: Path, plan) -> Path:
+    """Write ``plan.pickle`` into ``run_dir`` (pickle: only open run directories you made)."""
+    path = Path(run_dir) / PLAN_SNAPSHOT
+    with path.open("wb") as fh:
+        pickle.dump(plan, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def read_plan_snapshot(run_dir: Path):
+    """The plan saved by :func:`write_plan_snapshot` (loading a pickle runs code: only your own runs)."""
+    with (Path(run_dir) / PLAN_SNAPSHOT).open("rb") as fh:
+        return pickle.load(fh)
 
 
 def read_records(run_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:

@@ -16,7 +16,6 @@ replications (without each risk, on the run's random numbers), once.
 from __future__ import annotations
 
 import json
-import pickle
 import warnings
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from sim.report.i18n import pick, tr
 from sim.report.sources import assumption_views
 from sim.report.style import add_footer, save
 from sim.report.tables import View, views
-from sim.results import PLAN_SNAPSHOT, params_hash, read_manifest, read_records
+from sim.results import PLAN_SNAPSHOT, read_plan_snapshot, write_plan_snapshot, params_hash, read_manifest, read_records
 
 PLAN_FILE = PLAN_SNAPSHOT
 ANALYSIS_DIR = "analysis"
@@ -57,8 +56,7 @@ def run_plan_of(run_dir: Path, *, plan: Plan | None = None) -> Plan:
     snap = run_dir / PLAN_FILE
     if plan is None and snap.exists():
         try:
-            with snap.open("rb") as fh:
-                return pickle.load(fh)
+            return read_plan_snapshot(run_dir)
         except Exception as exc:  # an old snapshot from another version of the code
             warnings.warn(f"{snap}: cannot read the plan snapshot ({exc}); reloading params", RuntimeWarning)
     if plan is None:
@@ -70,10 +68,7 @@ def run_plan_of(run_dir: Path, *, plan: Plan | None = None) -> Plan:
 
 def save_plan_snapshot(run_dir: Path, plan: Plan) -> Path:
     """Keep the plan a run simulated (after any scenario and actuals) beside its records."""
-    path = Path(run_dir) / PLAN_FILE
-    with path.open("wb") as fh:
-        pickle.dump(plan, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return path
+    return write_plan_snapshot(run_dir, plan)
 
 
 def _plan_from_params(run_dir: Path) -> Plan:
