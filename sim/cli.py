@@ -24,8 +24,15 @@ class UsageError(Exception):
 def _cmd_validate(args: argparse.Namespace) -> int:
     from sim.model.load import load_plan, plan_summary
 
+    from sim.model.kpi_evidence import derived_from_target, no_evidence
+
     plan = load_plan(args.params)
     print(plan_summary(plan))
+    for line in derived_from_target(plan):
+        print(f"warning: {line}")
+    flagged = no_evidence(plan)
+    if flagged:
+        print(f"KPIs without evidence (wide priors, docs/calibration.md §9): {len(flagged)}: {', '.join(flagged)}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Statistical tests against exact answers (STYLE.md "Statistical", CALIBRATION.md §2.3-2.5, §3).
+"""Statistical tests against exact answers (STYLE.md "Statistical", docs/calibration.md §2.3-2.5, §3).
 
 Each test builds a small plan whose project-finish (or KPI) distribution is
 known exactly: by numerical convolution of densities, a product of CDFs, full
@@ -602,7 +602,7 @@ def test_trigen_has_the_stated_p10_and_p90():
 
 
 def test_floor_puts_the_clipped_mass_on_the_floor():
-    """R = max(0.95, lognormal(median 1.1, P90 1.5)): P(R = 0.95) = P(lognormal <= 0.95) (CALIBRATION §2.1)."""
+    """R = max(0.95, lognormal(median 1.1, P90 1.5)): P(R = 0.95) = P(lognormal <= 0.95) (docs/calibration.md §2.1)."""
     s = simulate(plan([item("A", 10, mult=dist("lognormal", 1.1, 1.5, floor=0.95))]), Engine.VECTOR)
     x = s.multiplier[:, 0]
     ref = _lognormal(1.1, 1.5)

@@ -1,6 +1,6 @@
 """Oracle: the SimPy processes equal the independent vectorised forward pass, row by row.
 
-DESIGN.md §5: the SimPy processes are the reference semantics; the forward pass
+the SimPy processes are the reference semantics; the forward pass
 is written independently from the same compiled model and, without resource
 contention, must give the same schedule for every replication. The model here
 has every link type (FS, SS, FF, SYNC) with lags, two calendars with non-working

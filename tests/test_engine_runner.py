@@ -1,6 +1,6 @@
 """Monte Carlo runner: reproducibility contract, common random numbers, precision stop, failures.
 
-DESIGN.md §5: streams keyed by (seed, chunk, quantity) make records identical
+streams keyed by (seed, chunk, quantity) make records identical
 for any executor and worker count, let one chunk be re-run alone, make the
 first n replications independent of the run length, and let scenarios share
 the draws of every quantity they have in common.

@@ -1,6 +1,6 @@
 """The shipped plan as data (params/*.csv), read with the csv module only.
 
-Pins what the data must honour (params/README.md, DESIGN.md §3): the columns
+Pins what the data must honour (params/README.md): the columns
 of the data dictionary, the annex's entries per campaign (12 blocks, 20
 transport projects, 37 environment entries, 31 key work items), Chinese names
 copied from the plan, unique ASCII ids, references that exist, loadings and
@@ -38,14 +38,14 @@ COLUMNS = {
                  "start_aspirational finish_aspirational plan_text_zh length_km investment_cny_100m duration_days "
                  "dist p1 p2 p3 calendar outdoor resource_unit source",
     "links.csv": "pred succ type lag_days note source",
-    "duration_classes.csv": "project_type name_en dist p1 p2 p3 floor in_progress_sigma_scaling source",
+    "duration_classes.csv": "project_type name_en dist p1 p2 p3 floor in_progress_sigma_scaling ref_median ref_p90 source",
     "factors.csv": "id name_en loading members source",
     "factor_correlations.csv": "a b rho source",
     "risks.csv": "id name_zh name_en probability dist p1 p2 p3 targets mode phase source",
     "shocks.csv": "id name_zh name_en probability window_start window_end dist p1 p2 p3 affects source",
     "calendar.csv": "calendar start end name_en source",
     "kpis.csv": "id name_zh name_en kind unit_en baseline rate_per_year rate_cv measure attrition_years "
-                "renewal_prob volatility units group source",
+                "renewal_prob volatility units group evidence source",
     "kpi_boosts.csv": "kpi item step rate_per_year source",
     "targets.csv": "id name_zh name_en section rule refs k threshold deadline text_zh source",
 }
@@ -281,7 +281,7 @@ def test_distributions_are_valid():
 
 
 def test_baseline_has_no_covid_shock():
-    """COVID-19 was not known on the plan date: it is a scenario (CALIBRATION.md §3)."""
+    """COVID-19 was not known on the plan date: it is a scenario (docs/calibration.md §3)."""
     for r in table("shocks.csv"):
         named = " ".join((r["id"], r["name_zh"], r["name_en"]))
         assert not re.search(r"covid|epidemic|疫情|新冠", named, re.IGNORECASE), r["id"]

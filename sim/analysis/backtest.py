@@ -214,9 +214,15 @@ def plan_certain(model: CompiledModel) -> Forecast:
 
 
 def reference_class_plan(plan: Plan) -> Plan:
-    """The plan without links, risks, shocks, factors, KPI boosts or capacity limits."""
+    """The plan without links, risks, shocks, factors, KPI boosts or capacity limits.
+
+    Each project type keeps its published reference class (``reference`` of
+    duration_classes.csv), not the narrowed multiplier the model combines with
+    the register's risks and shocks (docs/calibration.md §2.4).
+    """
+    classes = tuple(c if c.reference is None else replace(c, multiplier=c.reference) for c in plan.duration_classes)
     return replace(plan, links=(), risks=(), shocks=(), factors=(), factor_correlations=(), kpi_boosts=(),
-                   units=tuple(replace(u, capacity=None) for u in plan.units))
+                   units=tuple(replace(u, capacity=None) for u in plan.units), duration_classes=classes)
 
 
 def reference_class(plan: Plan, *, runs: int, seed: int) -> Forecast:

@@ -140,6 +140,8 @@ def kpi_table(model: CompiledModel, records: pd.DataFrame, targets: pd.DataFrame
                 "p50": float(q50),
                 "p90": float(q90),
                 "targets": ";".join(t.id for t in linked),
+                # what the prior rests on (docs/calibration.md §9); "none" is shown as "no evidence"
+                "evidence": "no evidence" if k.evidence == "none" else k.evidence,
             }
             if targets is not None and linked:
                 sel = targets.set_index("id").loc[[t.id for t in linked]]

@@ -269,11 +269,14 @@ def _timing(it: Item, cal: WorkCalendar, as_of: date, cls, pre_class, uplift: fl
     * done (status or reported finish): fixed at its (actual) dates;
     * not started: waits until its plan start (pre-construction multiplier), then
       works the plan's duration from plan start to plan date (``duration_days`` overrides);
-    * in progress, as the plan states it: the remaining work from the as-of date to
-      the plan date, sigma scaled by sqrt(remaining fraction) (CALIBRATION.md §2.1);
-    * in progress with a reported start (or past its plan date): total = planned
-      total x R with R drawn conditioned on exceeding the elapsed share, minus the
-      working days spent; with a reported percentage, (1 - pct) x planned total x R.
+    * in progress without a start before the as-of date (none given): the work from
+      the as-of date to the plan date (``duration_days`` overrides);
+    * in progress with a start before the as-of date (reported, or the params'
+      ``plan_start``): total = planned total x R with R drawn conditioned on
+      exceeding the elapsed share, minus the working days spent, so R < 1 (ahead of
+      schedule) stays possible and slack to the plan date is never counted as work;
+      with a reported percentage, (1 - pct) x planned total x R, sigma scaled by
+      sqrt(1 - pct) (docs/calibration.md §2.1).
     """
     fin = end_of(it.plan_finish, as_of)
     st = None if it.plan_start is None else day_of(it.plan_start, as_of)
@@ -287,8 +290,10 @@ def _timing(it: Item, cal: WorkCalendar, as_of: date, cls, pre_class, uplift: fl
         return _Timing(mult=dist, fixed=True, fixed_finish=ff,
                        fixed_start=ff if first is None else day_of(first, as_of))
     started = it.actual_start
-    if started is None and it.status is Status.IN_PROGRESS and fin <= 0 and it.plan_start is not None:
-        started = it.plan_start  # past its plan date and not reported done: condition on the time spent
+    if started is None and it.status is Status.IN_PROGRESS and st is not None and st < 0:
+        # under way on the as-of date (plan_start is its start): the planned total duration and the share
+        # of it already elapsed, never the slack to the plan date (docs/calibration.md §2.1)
+        started = it.plan_start
     if started is None and it.status is Status.NOT_STARTED:
         begin = st if st is not None else 0
         work = float(cal.work_at(fin) - cal.work_at(begin))
@@ -302,8 +307,6 @@ def _timing(it: Item, cal: WorkCalendar, as_of: date, cls, pre_class, uplift: fl
         work = max(float(cal.work_at(fin) - cal.work_at(0)), 0.0)
         if it.duration_days is not None:
             work = it.duration_days
-        if sigma and st is not None and st < 0:
-            dist = with_lognormal_sigma(dist, sigma * np.sqrt(min(1.0, fin / max(fin - st, 1e-9))))
         return _Timing(work=work, mult=scale_median(dist, asp))
     a = day_of(started, as_of)
     total = float(cal.work_at(fin) - cal.work_at(min(a, st if st is not None else a)))

@@ -21,8 +21,8 @@ family                    parameters
 ``discrete``              values v1|v2|..., weights w1|w2|... (normalised)
 ========================  =====================================================
 
-``floor`` (optional) clips draws from below, e.g. the 0.95 floor on duration
-multipliers of CALIBRATION.md §2.1; it is part of the stated distribution, not
+``floor`` (optional) clips draws from below (the shipped duration classes have none,
+docs/calibration.md §2.1); it is part of the stated distribution, not
 a silent truncation.
 """
 

@@ -84,13 +84,16 @@ class Link:
 
 @dataclass(frozen=True, slots=True)
 class DurationClass:
-    """Reference class of duration multipliers R = actual / planned (CALIBRATION.md §2.2)."""
+    """Reference class of duration multipliers R = actual / planned (docs/calibration.md §2.2)."""
 
     project_type: str
     name_en: str
     multiplier: Distribution
     in_progress_sigma_scaling: bool = True  # scale sigma by sqrt(remaining fraction)
     source: str = ""
+    # the published reference class alone (docs/calibration.md §2.2) when ``multiplier`` is narrowed
+    # because the register adds discrete risks and shocks (§2.4); None: ``multiplier`` is the reference class
+    reference: Distribution | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +193,11 @@ class Kpi:
     units: tuple[str, ...] = ()
     group: str = ""
     source: str = ""
+    # what the rate and baseline rest on (docs/calibration.md §9): "direct" (a 2019 figure of the same
+    # quantity), "related" (a related 2019 figure times an assumed share), "none" (no evidence: a wide prior,
+    # flagged in the KPI table); "" = not stated
+    evidence: str = ""
+    lead_units: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

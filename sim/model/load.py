@@ -19,6 +19,7 @@ from typing import Any
 
 from sim.model import validate as v
 from sim.model.csvio import Cells, Table, parse_date, read_table, split_list
+from sim.model.distribution import Distribution
 from sim.model.entities import (
     Assumption,
     CalendarWindow,
@@ -37,6 +38,7 @@ from sim.model.entities import (
 )
 from sim.model.enums import (
     Campaign,
+    DistFamily,
     KpiKind,
     KpiMeasure,
     LinkType,
@@ -79,6 +81,9 @@ ID_COLUMN = {
 }
 
 DEFAULT_CALENDAR = "construction"
+
+#: Values of the optional ``evidence`` column of kpis.csv (docs/calibration.md §9).
+KPI_EVIDENCE = ("", "direct", "related", "none")
 
 Tables = Mapping[str, Table | None]
 Builder = Callable[[Cells, v.Catalog], Any]
@@ -257,8 +262,19 @@ def _link(c: Cells, cat: v.Catalog) -> Link:
 
 
 def _duration_class(c: Cells, cat: v.Catalog) -> DurationClass:
-    return DurationClass(c.ident("project_type"), c.text("name_en", required=True), c.distribution(required=True),
-                         c.boolean("in_progress_sigma_scaling", default=True), c.raw("source"))
+    mult = c.distribution(required=True)
+    # optional columns: the published reference class when the multiplier is narrowed (docs/calibration.md §2.4)
+    med, p90 = c.number("ref_median", above=0), c.number("ref_p90", above=0)
+    reference = None
+    if (med is None) != (p90 is None):
+        c.flag("ref_median,ref_p90", f"{med},{p90}", "give both ref_median and ref_p90, or neither",
+               "the reference class is a lognormal stated by its median and P90 (params/README.md)")
+    elif med is not None:
+        reference = Distribution(DistFamily.LOGNORMAL, (med, p90))
+        for message in reference.problems():
+            c.flag("ref_median,ref_p90", f"{med},{p90}", message, "the reference class needs P90 > median")
+    return DurationClass(c.ident("project_type"), c.text("name_en", required=True), mult,
+                         c.boolean("in_progress_sigma_scaling", default=True), c.raw("source"), reference)
 
 
 def _factor(c: Cells, cat: v.Catalog) -> Factor:
@@ -310,8 +326,15 @@ def _kpi(c: Cells, cat: v.Catalog) -> Kpi:
     kind = c.choice("kind", KpiKind)
     measure = c.choice("measure", KpiMeasure, default=KpiMeasure.STOCK)
     cumulative = measure is KpiMeasure.CUMULATIVE
-    units = c.entries("units")
+    marked = c.entries("units")
+    units = tuple(u.lstrip("*") for u in marked)
+    leads = tuple(u.lstrip("*") for u in marked if u.startswith("*"))
     c.extend(v.unknown_refs(c.file, c.line, "units", units, cat.unit_ids, what="unit", home="units.csv id"))
+    # optional column (docs/calibration.md §9): what the KPI's prior rests on
+    evidence = c.raw("evidence")
+    if evidence not in KPI_EVIDENCE:
+        c.flag("evidence", evidence, f"evidence must be one of {', '.join(e for e in KPI_EVIDENCE if e)} or blank",
+               "direct: a figure of the same quantity; related: a related figure times a share; none: no evidence")
     return Kpi(
         id=c.ident("id"), name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
         kind=kind, unit_en=c.text("unit_en", required=True),
@@ -321,7 +344,7 @@ def _kpi(c: Cells, cat: v.Catalog) -> Kpi:
         attrition_years=c.number("attrition_years", above=0),
         renewal_prob=c.number("renewal_prob", default=1.0, low=0, high=1),
         volatility=c.number("volatility", default=0.0, low=0), units=units, group=c.raw("group"),
-        source=c.raw("source"),
+        source=c.raw("source"), evidence=evidence, lead_units=leads,
     )
 
 

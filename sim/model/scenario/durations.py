@@ -51,11 +51,10 @@ def effective_multiplier(plan: Plan, item: Item) -> Distribution:
     """The multiplier distribution the engine uses for ``item`` before any 力争 uplift.
 
     Mirrors ``sim.engine.compiled`` (checked by tests/test_scenario.py): the
-    item's own distribution, or its reference class's; for an item in progress
-    as the plan states it, sigma scaled by sqrt(remaining fraction)
-    (CALIBRATION.md §2.1); with a reported percentage complete, by sqrt(share
-    left); an item with a reported start (or past its plan date) keeps the
-    unscaled distribution, which the engine conditions on the time spent.
+    item's own distribution, or its reference class's; with a reported
+    percentage complete, sigma scaled by sqrt(share left) (docs/calibration.md
+    §2.1); otherwise the unscaled distribution, which the engine conditions on
+    the elapsed share for an item under way (started before the as-of date).
     """
     if item.multiplier is not None:
         return item.multiplier
@@ -63,17 +62,12 @@ def effective_multiplier(plan: Plan, item: Item) -> Distribution:
     dist, sigma = cls.multiplier, lognormal_sigma(cls.multiplier)
     if not (cls.in_progress_sigma_scaling and sigma) or item.status is not Status.IN_PROGRESS:
         return dist
-    finish = (item.plan_finish - plan.as_of).days + 1
-    started = item.actual_start or (item.plan_start if finish <= 0 else None)
-    if started is None:
-        if item.plan_start is None or (item.plan_start - plan.as_of).days >= 0:
-            return dist
-        start = (item.plan_start - plan.as_of).days
-        share = min(1.0, finish / max(finish - start, 1e-9))
-    elif item.percent_complete is not None:
-        share = max(1.0 - item.percent_complete, 0.0)
-    else:
+    started = item.actual_start
+    if started is None and item.plan_start is not None and (item.plan_start - plan.as_of).days < 0:
+        started = item.plan_start
+    if started is None or item.percent_complete is None:
         return dist
+    share = max(1.0 - item.percent_complete, 0.0)
     return Distribution(DistFamily.LOGNORMAL_SIGMA, (dist.params[0], max(sigma * math.sqrt(share), 1e-9)),
                         floor=dist.floor)
 
