@@ -273,10 +273,34 @@ def apply_actuals(plan: Plan, facts: Iterable[Fact], as_of: date, *, notes: list
     new = replace(new, kpis=kpis)
     new = replace(new, risks=_risks_as_of(new), shocks=_shocks_as_of(plan.shocks, as_of, notes),
                   targets=_targets_as_of(plan, new, known, notes))
+    _contradictions(new, notes)
     return _exhausted(new, notes)
 
 
 TAIL_EXHAUSTED = 1e-6
+
+
+def _contradictions(new: Plan, notes: list[str]) -> None:
+    """One note per start that contradicts a link: the item started before its FS predecessor finished
+    (or its SS predecessor started). The start is used and the link taken as met (sim/engine/compiled.py)."""
+    items = {it.id: it for it in new.items}
+    for ln in new.links:
+        succ, pred = items.get(ln.succ), items.get(ln.pred)
+        if succ is None or pred is None or succ.actual_start is None or succ.actual_finish is not None:
+            continue
+        if ln.type.value == "FS":
+            done = pred.actual_finish
+            if done is None and pred.status is Status.DONE:
+                continue
+            if done is None or done > succ.actual_start:
+                shown = "has no finish fact" if done is None else f"finished only on {done}"
+                notes.append(f"item {succ.id} started on {succ.actual_start} but its FS predecessor {pred.id} {shown}: "
+                             f"the start of {succ.id} is used and the link is taken as met")
+        elif ln.type.value == "SS":
+            began = pred.actual_start or pred.actual_finish
+            if pred.status is Status.NOT_STARTED and began is None:
+                notes.append(f"item {succ.id} started on {succ.actual_start} but its SS predecessor {pred.id} has no "
+                             f"start fact: the start of {succ.id} is used and the link is taken as met")
 
 
 def _exhausted(new: Plan, notes: list[str]) -> Plan:

@@ -107,6 +107,7 @@ def target_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
                 "k": t.k,
                 "threshold": t.threshold,
                 "deadline": t.deadline,
+                "aspirational": t.aspirational,  # 力争/争取 in the plan
                 "p_met": p,
                 "se": float(prob_se(p, n)),
                 "ci95_low": float(lo[0]),

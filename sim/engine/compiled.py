@@ -128,6 +128,9 @@ class CompiledModel:
     resource_ids: tuple[str, ...]
     item_resource: np.ndarray  # int, -1 none
     elapsed_work: np.ndarray = None  # working days spent before as-of (reported in progress)
+    # day of the actual start of an item under way on the as-of date (< 0), NaN otherwise: an SS link
+    # from it counts from this day, not from the day work resumes in the simulation
+    real_start: np.ndarray = None
     cond_cdf: np.ndarray = None  # multiplier draws conditioned above this quantile
     can_wait: np.ndarray = None  # bool: the item's start is still ahead (start-phase risks apply)
     meta: dict = field(default_factory=dict)
@@ -184,6 +187,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
     elapsed = np.zeros(n)  # working days already spent (reported in progress)
     cond_cdf = np.zeros(n)  # P(R <= elapsed / planned): draws are conditioned on R above it
     can_wait = np.zeros(n, dtype=bool)  # start still ahead: start-phase risks apply
+    real_start = np.full(n, np.nan)
     for k, it in enumerate(items):
         cal = calendars[item_cal[k]]
         cls = classes[it.project_type]
@@ -192,10 +196,14 @@ def compile_plan(plan: Plan) -> CompiledModel:
         fixed[k], fixed_start[k], fixed_finish[k] = t.fixed, t.fixed_start, t.fixed_finish
         base_wait[k], base_work[k] = t.wait, t.work
         elapsed[k], cond_cdf[k], can_wait[k] = t.elapsed, t.cond_cdf, t.can_wait
+        real_start[k] = min(t.real_start, 0.0) if t.real_start == t.real_start else np.nan
         mult_dist.append(t.mult)
         wait_dist.append(t.wait_dist)
 
     start_preds, ff_preds = _links(plan, pos)
+    # an item already under way has started: its FS/SS links are taken as met (a start fact is never
+    # overridden by a predecessor without a finish fact; sim.actuals notes the contradiction once)
+    start_preds = tuple(() if np.isfinite(real_start[k]) else sp for k, sp in enumerate(start_preds))
     sync_group = np.zeros(n, dtype=np.int64)
     order_idx = []
     for g, grp in enumerate(order):
@@ -246,6 +254,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
         elapsed_work=elapsed,
         cond_cdf=cond_cdf,
         can_wait=can_wait,
+        real_start=real_start,
     )
 
 
@@ -261,6 +270,7 @@ class _Timing:
     elapsed: float = 0.0
     cond_cdf: float = 0.0
     can_wait: bool = False
+    real_start: float = float("nan")
 
 
 def _timing(it: Item, cal: WorkCalendar, as_of: date, cls, pre_class, uplift: float) -> _Timing:
@@ -317,9 +327,10 @@ def _timing(it: Item, cal: WorkCalendar, as_of: date, cls, pre_class, uplift: fl
         left = max(1.0 - it.percent_complete, 0.0)
         if sigma:
             dist = with_lognormal_sigma(dist, sigma * np.sqrt(left))
-        return _Timing(work=total * left, mult=scale_median(dist, asp))
+        return _Timing(work=total * left, mult=scale_median(dist, asp), real_start=float(a))
     dist = scale_median(dist, asp)
-    return _Timing(work=total, mult=dist, elapsed=spent, cond_cdf=cdf_at(dist, spent / max(total, 1e-9)))
+    return _Timing(work=total, mult=dist, elapsed=spent, cond_cdf=cdf_at(dist, spent / max(total, 1e-9)),
+                   real_start=float(a))
 
 
 def _calendars(plan: Plan, horizon: int) -> tuple[list[WorkCalendar], dict[str, int]]:

@@ -53,6 +53,8 @@ def forward_pass(model: CompiledModel, draws: Draws) -> tuple[np.ndarray, np.nda
             es = draws.wait[:, i].copy()
             for p, typ, lag in model.start_preds[i]:
                 ref = finish[:, p] if typ is LinkType.FS else start[:, p]
+                if typ is LinkType.SS and model.real_start is not None and np.isfinite(model.real_start[p]):
+                    ref = model.real_start[p]  # under way on the as-of date: its real start
                 np.maximum(es, ref + lag, out=es)
             ps, pe = pauses_for(model, draws, i)
             cal = model.calendars[model.item_calendar[i]]

@@ -86,8 +86,10 @@ class _Replication:
     # -- notifications -------------------------------------------------------
     def _started(self, i: int, t: float) -> None:
         self.start[i] = t
+        real = self.m.real_start
+        ref = float(real[i]) if real is not None and np.isfinite(real[i]) else t  # under way: its real start
         for s, lag in self.succ_start[i]:
-            self._release(s, t + lag)
+            self._release(s, ref + lag)
 
     def _release(self, s: int, value: float) -> None:
         if value > self.es[s]:

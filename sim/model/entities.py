@@ -226,6 +226,8 @@ class Target:
     threshold: float | None = None
     text_zh: str = ""
     source: str = ""
+    # written 力争/争取 in the plan: a stretch target (shown in the target table; a scenario can relax it)
+    aspirational: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -366,6 +366,8 @@ def _target(c: Cells, cat: v.Catalog) -> Target:
         section=section.value if section else "", rule=rule, refs=refs,
         deadline=c.date("deadline", required=True), k=k, threshold=threshold, text_zh=c.raw("text_zh"),
         source=c.raw("source"),
+        # optional column: the target is written 力争/争取 (params/README.md)
+        aspirational=bool(c.boolean("aspirational", default=False)),
     )
 
 
