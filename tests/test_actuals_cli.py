@@ -62,7 +62,9 @@ def test_example_as_of_2021_end_t10_done_t14_in_progress(tmp_path: Path):
     assert man["as_of"] == "2021-12-31" and man["actuals"]["facts_used"] == 1  # S2's opening is known later
     rec = pd.read_parquet(tmp_path / "r" / "records.parquet", columns=["finish:T10", "finish:T14"])
     assert (rec["finish:T10"] == end_of(date(2021, 12, 31), date(2021, 12, 31))).all()  # done, on 2021-12-31
-    assert (rec["finish:T14"] > 0).all() and rec["finish:T14"].nunique() > 100  # in progress, uncertain
+    # in progress, uncertain: drawn for its planned total conditioned on the elapsed share, so it can finish
+    # any day from the as-of date on (a draw at the conditioning boundary finishes on day 0)
+    assert (rec["finish:T14"] >= 0).all() and rec["finish:T14"].nunique() > 100
     plan = load_plan(ROOT / "params")
     moved = apply_actuals(plan, read_actuals(EXAMPLE, plan).facts, date(2021, 12, 31))
     t14 = moved.item("T14")

@@ -109,7 +109,8 @@ def test_in_progress_params_item_is_conditioned_once_the_date_moves():
     base = plan([a], classes=(cls,))
     at_plan = compile_plan(base)
     later = compile_plan(apply_actuals(base, (), AS_OF + timedelta(days=365)))
-    assert at_plan.elapsed_work[0] == 0 and at_plan.base_work[0] == pytest.approx(500)
+    # planned total and elapsed share on both dates, never the slack to the plan date (docs/calibration.md §2.1)
+    assert at_plan.elapsed_work[0] == pytest.approx(500) and at_plan.base_work[0] == pytest.approx(1000)
     assert later.elapsed_work[0] == pytest.approx(865) and later.base_work[0] == pytest.approx(1000)
 
 

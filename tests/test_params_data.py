@@ -47,7 +47,7 @@ COLUMNS = {
     "kpis.csv": "id name_zh name_en kind unit_en baseline rate_per_year rate_cv measure attrition_years "
                 "renewal_prob volatility units group evidence source",
     "kpi_boosts.csv": "kpi item step rate_per_year source",
-    "targets.csv": "id name_zh name_en section rule refs k threshold deadline text_zh source",
+    "targets.csv": "id name_zh name_en section rule refs k threshold deadline text_zh aspirational source",
 }
 ID_COLUMN = {"assumptions.csv": "key", "units.csv": "id", "items.csv": "id", "duration_classes.csv": "project_type",
              "factors.csv": "id", "risks.csv": "id", "shocks.csv": "id", "kpis.csv": "id", "targets.csv": "id"}

@@ -300,9 +300,11 @@ def _timing(it: Item, cal: WorkCalendar, as_of: date, cls, pre_class, uplift: fl
         return _Timing(mult=dist, fixed=True, fixed_finish=ff,
                        fixed_start=ff if first is None else day_of(first, as_of))
     started = it.actual_start
-    if started is None and it.status is Status.IN_PROGRESS and st is not None and st < 0:
+    if started is None and it.status is Status.IN_PROGRESS and st is not None and st < 0 and (
+            it.duration_days is None or fin <= 0):
         # under way on the as-of date (plan_start is its start): the planned total duration and the share
-        # of it already elapsed, never the slack to the plan date (docs/calibration.md §2.1)
+        # of it already elapsed, never the slack to the plan date (docs/calibration.md §2.1); a stated
+        # duration_days is the work remaining (params/README.md) and is kept as such
         started = it.plan_start
     if started is None and it.status is Status.NOT_STARTED:
         begin = st if st is not None else 0

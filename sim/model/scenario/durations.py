@@ -63,7 +63,8 @@ def effective_multiplier(plan: Plan, item: Item) -> Distribution:
     if not (cls.in_progress_sigma_scaling and sigma) or item.status is not Status.IN_PROGRESS:
         return dist
     started = item.actual_start
-    if started is None and item.plan_start is not None and (item.plan_start - plan.as_of).days < 0:
+    if started is None and item.plan_start is not None and (item.plan_start - plan.as_of).days < 0 and (
+            item.duration_days is None or (item.plan_finish - plan.as_of).days + 1 <= 0):
         started = item.plan_start
     if started is None or item.percent_complete is None:
         return dist
