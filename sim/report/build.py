@@ -234,8 +234,10 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
         jobs.append((key, title, lambda fan=fan, title=title: charts_time.kpi_fans_figure(
             fan, frames["kpis"], lang=lang, title=title)))
     hist_title = tr("chart_hist", lang, end=planmeta.programme_end_label(plan, lang))
+    if not frames["scorecard"].empty:  # a plan without responsible units has no scorecard
+        jobs.append(("scorecard", tr("chart_scorecard", lang),
+                     lambda: charts.scorecard_chart(frames["scorecard"], lang=lang)))
     jobs += [
-        ("scorecard", tr("chart_scorecard", lang), lambda: charts.scorecard_chart(frames["scorecard"], lang=lang)),
         ("targets_met", hist_title, lambda: charts.targets_met_chart(frames["targets_met"], lang=lang,
                                                                      title=hist_title)),
         ("convergence", tr("chart_convergence", lang),
