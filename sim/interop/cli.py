@@ -126,6 +126,8 @@ def _cmd_template(args: argparse.Namespace) -> int:
         n = write_progress_template(plan, args.file, units=args.unit)
         print(f"wrote {args.file}: {n} unit sheets; fill it in and pass it as --actuals")
         return 0
+    if args.unit:
+        raise InteropError("--unit is for the progress workbook: name the file progress*.xlsx")
     from sim.interop.workbook import write_template
     n = write_template(args.file, params=None if args.empty else args.params)
     print(f"wrote {args.file}: {n} sheets (one per params table, zh/en headers, drop-down lists)")

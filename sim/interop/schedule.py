@@ -120,7 +120,7 @@ _ID_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
 def safe_id(text: str, used: set[str], *, prefix: str = "T") -> str:
     """An ASCII id for ``text`` (``[A-Za-z0-9_.-]``), unique against ``used`` (which it extends)."""
     base = _ID_BAD.sub("_", text.strip()).strip("_.-") or prefix
-    if not base[0].isalnum():
+    if not base[0].isalpha():  # an id of digits only would be read as a number by spreadsheets and pandas
         base = prefix + base
     ident, k = base, 2
     while ident in used:

@@ -246,7 +246,7 @@ def shorten(text: str, width: int = 26) -> str:
 
 def labelled(key: str, name: str, width: int = 34) -> str:
     """``"<id> <name>"`` for an axis label: the id always whole, the name shortened to fit."""
-    name = str(name or "")
+    key, name = str(key), str(name or "")
     if not name or name == key:
         return key
     return f"{key} {shorten(name, max(width - len(key) - 1, 6))}"
