@@ -8,18 +8,18 @@ ids; the latest target deadline as the programme end).
 
 Layout (every key optional except where said)::
 
-    title:    {zh: 环大罗山科创走廊三年行动计划, en: Ring-Daluo-Mountain corridor action plan}
-    document: {zh: 温政办〔2020〕5号, en: "Wenzhou Gov. Office [2020] No. 5"}
-    as_of: 2020-01-16                 # must agree with assumptions.csv as_of when both give it
-    checkpoints: [2020-12-31, 2021-12-31, 2022-12-31]
+    title:    {zh: 湖滨新城品质提升三年行动计划, en: Lakeside New Town three-year action plan}
+    document: {zh: 湖新办〔2023〕2号, en: "Lakeside New Town Office [2023] No. 2"}
+    as_of: 2023-03-01                 # must agree with assumptions.csv as_of when both give it
+    checkpoints: [2023-12-31, 2024-12-31, 2025-12-31]
     end_dates:                        # the programme's end dates, in order; the last is the programme end
-      - {date: 2020-12-31, zh: 2020年目标, en: 2020 goals}
-      - {date: 2022-12-31, zh: 2022年目标, en: 2022 goals}
+      - {date: 2024-06-30, zh: 2024年中, en: mid-2024}
+      - {date: 2025-12-31, zh: 2025年底, en: end-2025}
     campaigns:                        # open list, in display order
-      - {id: transport, zh: 交通路网大会战, en: Transport network campaign}
+      - {id: greenway, zh: 环湖绿道贯通行动, en: Lakeshore greenway campaign}
       - {id: external, zh: 计划外里程碑, en: External milestones, external: true}
     sections:                         # target sections, in display order
-      - {id: headline, zh: 主要目标, en: Headline targets}
+      - {id: key, zh: 核心指标, en: Key targets}
 
 Accessors (one per concept) take a :class:`~sim.model.entities.Plan` and,
 where text is returned, a language ``"zh"`` or ``"en"``.
@@ -53,7 +53,7 @@ class Label:
 
 @dataclass(frozen=True, slots=True)
 class EndDate:
-    """One of the programme's end dates (e.g. the 2020 and the 2022 milestones)."""
+    """One of the programme's end dates (e.g. a mid-term and a final milestone)."""
 
     date: dt.date
     zh: str
@@ -93,6 +93,9 @@ def read_meta(params_dir: Path) -> tuple[PlanMeta | None, list[Problem]]:
         line = mark.line + 1 if mark is not None else None
         return None, [Problem(PLAN_FILE, line, None, None, f"plan.yaml is not valid YAML: {getattr(exc, 'problem', exc)}",
                               "check indentation and quotes")]
+    except ValueError as exc:  # a YAML timestamp that is no real date, e.g. 2022-02-30
+        return None, [Problem(PLAN_FILE, None, None, None, f"plan.yaml has a date that is no real date ({exc})",
+                              "write dates as YYYY-MM-DD, e.g. 2025-12-31")]
     return parse_meta(raw, source=str(path))
 
 
@@ -249,7 +252,7 @@ def plan_title(plan, lang: str) -> str:
 
 
 def plan_document(plan, lang: str) -> str:
-    """The plan's document number (e.g. 温政办〔2020〕5号) in ``lang``; empty when not given."""
+    """The plan's document number (e.g. 湖新办〔2023〕2号) in ``lang``; empty when not given."""
     m = _meta(plan)
     return _text(m.document_zh, m.document_en, lang)
 
