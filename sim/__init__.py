@@ -1,4 +1,4 @@
-"""Delivery-risk simulator for Wenzhou's Ring-Daluo-Mountain corridor plan (2020-2022)."""
+"""Delivery-risk simulator for a multi-year action plan (the shipped params: Wenzhou's Ring-Daluo-Mountain corridor plan)."""
 
 from importlib.metadata import PackageNotFoundError, version
 

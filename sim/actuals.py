@@ -108,6 +108,9 @@ def read_actuals(path: Path, plan: Plan) -> Actuals:
     """
     path = Path(path)
     file = str(path)
+    if path.suffix.lower() == ".xlsx":  # the progress workbook of `sim template progress.xlsx`
+        from sim.interop.progress import read_progress_workbook
+        return read_progress_workbook(path, plan)
     try:
         data = path.read_bytes()
     except OSError as exc:

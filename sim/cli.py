@@ -354,7 +354,7 @@ def _add_scenario_commands(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sim",
-        description="Delivery-risk simulator for the Ring-Daluo-Mountain corridor plan.",
+        description="Delivery-risk simulator for a multi-year action plan (params/ holds the plan as data).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -408,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="workers (default: all cores)")
     p.set_defaults(func=_cmd_bench)
     _add_scenario_commands(sub)
+    from sim.interop.cli import register as register_interop
+    register_interop(sub)
     return parser
 
 

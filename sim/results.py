@@ -29,7 +29,7 @@ PLAN_SNAPSHOT = "plan.pickle"  # the plan simulated (after scenario and actuals)
 def params_hash(params_dir: Path) -> str:
     """SHA-256 over the params files (names and bytes), independent of file order on disk."""
     h = hashlib.sha256()
-    for p in sorted(Path(params_dir).glob("*.csv")):
+    for p in sorted([*Path(params_dir).glob("*.csv"), *Path(params_dir).glob("plan.yaml")]):
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()

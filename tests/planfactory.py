@@ -20,7 +20,7 @@ from sim.model.entities import (
     Target,
     Unit,
 )
-from sim.model.enums import Campaign, DistFamily, KpiKind, LinkType, Status, TargetRule
+from sim.model.enums import DistFamily, KpiKind, LinkType, Status, TargetRule
 
 AS_OF = date(2020, 1, 1)
 FIXED1 = Distribution(DistFamily.FIXED, (1.0,))
@@ -39,7 +39,7 @@ def item(
     start_wait: int | None = None,
     resource: str | None = None,
     ptype: str = "generic",
-    campaign: Campaign = Campaign.TRANSPORT,
+    campaign: str = "transport",
     status: Status = Status.NOT_STARTED,
 ) -> Item:
     """A task of ``days`` working days, planned to finish ``days`` (+ wait) after the as-of date."""

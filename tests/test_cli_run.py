@@ -29,7 +29,7 @@ def test_run_writes_every_file_with_documented_columns(run_dir: Path):
     for name in (*TABLES, "records.parquet", "manifest.json"):
         assert (run_dir / name).is_file(), name
     items = pd.read_csv(run_dir / "items.csv")
-    for col in ("id", "p_by_plan", "se_by_plan", "p_by_2022", "p10_finish", "p50_finish", "p80_finish",
+    for col in ("id", "p_by_plan", "se_by_plan", "p_by_end", "p10_finish", "p50_finish", "p80_finish",
                 "p90_finish", "contingency_p80_days"):
         assert col in items.columns
     targets = pd.read_csv(run_dir / "targets.csv")

@@ -17,7 +17,7 @@ from planfactory import counter, dist, item, link, plan, risk
 
 from sim.engine.runner import Executor, RunConfig
 from sim.model.entities import Target, Unit
-from sim.model.enums import Campaign, TargetRule
+from sim.model.enums import TargetRule
 from sim.workflow import run_plan
 
 RUNS = 2000
@@ -43,7 +43,7 @@ def report_plan():
         _named(item("T15", 300, mult=logn, start_wait=500), "轨道交通公交衔接", "Rail-bus connection"),
         _named(item("T05", 800, mult=logn), f"环山路{EVIL}", f"Ring-mountain Road {EVIL}"),
         _named(item("T06", 700, mult=logn), "环山南路", "Ring-mountain South Road", unit="U2"),
-        _named(item("B01", 850, mult=logn, campaign=Campaign.BLOCK), "浙南科技城核心区", "Zhenan Sci-tech City core",
+        _named(item("B01", 850, mult=logn, campaign="block"), "浙南科技城核心区", "Zhenan Sci-tech City core",
                unit="U2"),
     ]
     p = plan(

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sim.engine.compiled import compile_plan
-from sim.model.enums import Campaign, DistFamily, LinkType, RiskMode, RiskPhase, Status, TargetRule
+from sim.model.enums import DistFamily, LinkType, RiskMode, RiskPhase, Status, TargetRule
 from sim.model.load import load_plan
 from sim.model.scenario import (
     MONTH_DAYS, apply_scenario, effective_multiplier, load_scenario, schema_keys, slip_work_days,
@@ -193,7 +193,7 @@ def test_add(sink):
     unit = next(u for u in sink.units if u.id == "NEW_U")
     assert (unit.capacity, unit.name_zh) == (3, "新单位")
     t99 = sink.item("T99")
-    assert t99.campaign is Campaign.TRANSPORT and t99.units == ("NEW_U", "LW_GOV") and t99.lead_units == ("NEW_U",)
+    assert t99.campaign == "transport" and t99.units == ("NEW_U", "LW_GOV") and t99.lead_units == ("NEW_U",)
     assert (t99.status, t99.plan_start, t99.plan_finish) == (Status.NOT_STARTED, date(2020, 6, 30), date(2021, 12, 31))
     assert t99.start_aspirational and not t99.finish_aspirational and t99.outdoor
     assert (t99.duration_days, t99.resource_unit, t99.calendar, t99.group) == (300, "NEW_U", "construction", "T99")

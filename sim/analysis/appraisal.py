@@ -4,7 +4,7 @@
 * :func:`convergence_table` -- running estimate of key probabilities with its s.e.;
 * :func:`unit_scorecard` -- expected share of each responsible unit's items done
   by each year end (年度比拼);
-* :func:`targets_met_distribution` -- how many end-2022 targets are met;
+* :func:`targets_met_distribution` -- how many programme-end targets are met;
 * :func:`kpi_fan_table` -- KPI quantiles at the as-of date and each year end,
   with the target line;
 * :func:`s_curve_table` -- cumulative probability of finishing by each date.
@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.drivers import KPI_RULES, achieved_days, item_days
-from sim.analysis.summary import PROGRAMME_END, prob_se
+from sim.analysis.summary import prob_se
 from sim.engine.compiled import FAR_DAY, CompiledModel, date_of, end_of
 from sim.engine.replicate import column
-from sim.model.enums import Campaign, KpiKind, KpiMeasure, TargetRule
+from sim.model import planmeta
+from sim.model.enums import KpiKind, KpiMeasure, TargetRule
 
 
 def _quantile_dates(days: np.ndarray, plan_day: float, as_of: date) -> dict:
@@ -83,9 +84,10 @@ def unit_scorecard(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     names = {u.id: u for u in model.plan.units}
     rows = []
     unit_items: dict[str, list[int]] = {}
+    external = planmeta.external_campaigns(model.plan)
     for k, iid in enumerate(model.item_ids):
         it = by_id[iid]
-        if it.campaign is Campaign.EXTERNAL:
+        if it.campaign in external:
             continue
         for u in it.lead_units or it.units:
             unit_items.setdefault(u, []).append(k)
@@ -110,15 +112,15 @@ def unit_scorecard(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def end_2022_targets(model: CompiledModel) -> list[str]:
-    """Ids of targets whose deadline is the programme's end (2022-12-31)."""
-    end = end_of(PROGRAMME_END, model.as_of)
+def end_targets(model: CompiledModel) -> list[str]:
+    """Ids of targets whose deadline is the programme's end (the last end date of plan.yaml)."""
+    end = end_of(planmeta.programme_end(model.plan), model.as_of)
     return [t.id for t in model.targets if t.deadline_day == end]
 
 
 def targets_met_distribution(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
-    """Distribution of the number of end-2022 targets met in a replication."""
-    ids = end_2022_targets(model)
+    """Distribution of the number of the programme-end targets met in a replication."""
+    ids = end_targets(model)
     met = np.column_stack([records[column("met", t)].to_numpy() for t in ids]) if ids else np.zeros((len(records), 0))
     count = met.sum(axis=1).astype(np.int64)
     freq = np.bincount(count, minlength=len(ids) + 1) / max(len(records), 1)

@@ -13,7 +13,7 @@ import pandas as pd
 from sim.analysis.appraisal import (
     contingency_table,
     convergence_table,
-    end_2022_targets,
+    end_targets,
     kpi_fan_table,
     s_curve_table,
     targets_met_distribution,
@@ -62,7 +62,7 @@ class RunSettings:
 def key_targets(model: CompiledModel, *, limit: int = 8) -> list[str]:
     """Targets whose probabilities the convergence record follows: the headline ones first."""
     head = [t.id for t in model.plan.targets if t.section == "headline"]
-    rest = [t for t in end_2022_targets(model) if t not in head]
+    rest = [t for t in end_targets(model) if t not in head]
     return (head + rest)[:limit] or [t.id for t in model.targets][:limit]
 
 
@@ -97,7 +97,7 @@ def analyse(
 
 
 def key_items(criticality: pd.DataFrame, *, limit: int = 6) -> list[str]:
-    """Items for the S-curves: the most critical for the programme's end-2022 finish, then for any target."""
+    """Items for the S-curves: the most critical for the programme's finish, then for any target."""
     if criticality.empty:
         return []
     ranked = criticality[criticality["criticality"] > 0].sort_values("criticality", ascending=False)

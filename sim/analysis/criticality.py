@@ -16,7 +16,7 @@ Every share carries its Monte Carlo standard error sqrt(p(1-p)/n). Targets
 whose date only ever depends on one item (no second ref, no predecessor on its
 driving chain) add nothing and are left out, as are KPI targets.
 The programme as a whole appears as the pseudo-target ``PROGRAMME_ID``: the
-latest finish of every item planned to finish by 2022-12-31.
+latest finish of every item planned to finish by the programme end (plan.yaml end_dates).
 """
 
 from __future__ import annotations
@@ -34,11 +34,12 @@ from sim.analysis.drivers import (
     driving_chains,
     item_days,
 )
-from sim.analysis.summary import PROGRAMME_END, prob_se
+from sim.analysis.summary import prob_se
+from sim.model import planmeta
 from sim.engine.compiled import FAR_DAY, CompiledModel, end_of
 from sim.engine.sampling import Draws
 
-PROGRAMME_ID = "PROGRAMME_2022"
+PROGRAMME_ID = "PROGRAMME"
 
 
 def criticality_table(
@@ -82,7 +83,7 @@ def criticality_table(
 
 
 def _programme(model: CompiledModel, links, duration, finish) -> pd.DataFrame:
-    end = end_of(PROGRAMME_END, model.as_of)
+    end = end_of(planmeta.programme_end(model.plan), model.as_of)
     items = np.flatnonzero((model.plan_finish_day <= end) & ~model.fixed)
     if len(items) < 2:
         return pd.DataFrame()

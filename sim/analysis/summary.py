@@ -17,8 +17,8 @@ import pandas as pd
 
 from sim.engine.compiled import FAR_DAY, CompiledModel, date_of, end_of
 from sim.engine.replicate import column
+from sim.model import planmeta
 
-PROGRAMME_END = date(2022, 12, 31)
 Z95 = 1.959964  # standard normal 97.5th percentile: 95 % two-sided intervals
 QUANTILES = (0.10, 0.50, 0.80, 0.90)
 
@@ -43,18 +43,18 @@ def _dates(days: np.ndarray, as_of: date) -> list[date | None]:
 
 
 def item_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
-    """Per item: P(by plan date), P(by 2022-12-31), mean and P10/P50/P80/P90 finish, contingency."""
+    """Per item: P(by plan date), P(by the programme end), mean and P10/P50/P80/P90 finish, contingency."""
     plan = model.plan
     by_id = {it.id: it for it in plan.items}
     n = len(records)
-    end_2022 = end_of(PROGRAMME_END, plan.as_of)
+    end_day = end_of(planmeta.programme_end(plan), plan.as_of)
     rows = []
     for k, iid in enumerate(model.item_ids):
         it = by_id[iid]
         f = records[column("finish", iid)].to_numpy(dtype=np.float64)
         q = np.quantile(f, QUANTILES)
         p_plan = float(np.mean(f <= model.plan_finish_day[k]))
-        p_2022 = float(np.mean(f <= end_2022))
+        p_end = float(np.mean(f <= end_day))
         p80_day, p90_day = q[2], q[3]
         rows.append(
             {
@@ -68,8 +68,8 @@ def item_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
                 "plan_finish": it.plan_finish,
                 "p_by_plan": p_plan,
                 "se_by_plan": float(prob_se(p_plan, n)),
-                "p_by_2022": p_2022,
-                "se_by_2022": float(prob_se(p_2022, n)),
+                "p_by_end": p_end,
+                "se_by_end": float(prob_se(p_end, n)),
                 "mean_finish": date_of(float(f.mean()), plan.as_of),
                 "p10_finish": date_of(q[0], plan.as_of),
                 "p50_finish": date_of(q[1], plan.as_of),

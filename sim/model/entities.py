@@ -11,7 +11,6 @@ from datetime import date
 
 from sim.model.distribution import Distribution
 from sim.model.enums import (
-    Campaign,
     KpiKind,
     KpiMeasure,
     LinkType,
@@ -44,7 +43,7 @@ class Item:
 
     id: str
     group: str  # annex item (B01, T05, E27, K03, X01 ...)
-    campaign: Campaign
+    campaign: str  # an id of plan.yaml campaigns (open list)
     name_zh: str
     name_en: str
     units: tuple[str, ...]
@@ -218,7 +217,7 @@ class Target:
     id: str
     name_zh: str
     name_en: str
-    section: str  # headline | block | transport | environment | keywork
+    section: str  # an id of plan.yaml sections (open list)
     rule: TargetRule
     refs: tuple[str, ...]
     deadline: date
@@ -260,6 +259,7 @@ class Plan:
     assumptions: tuple[Assumption, ...] = ()
     origin: str = ""  # where it was loaded from (for messages and the manifest)
     checkpoints: tuple[date, ...] = field(default=())  # KPI record dates (year ends)
+    meta: object = None  # sim.model.planmeta.PlanMeta: title, end dates, campaigns, sections (plan.yaml)
     # (file, encoding found) per file read; provenance, so not part of equality
     file_encodings: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 

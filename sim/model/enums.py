@@ -5,14 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class Campaign(StrEnum):
-    """Which part of the plan an item belongs to."""
-
-    BLOCK = "block"  # 重点建设区块大会战
-    TRANSPORT = "transport"  # 交通路网大会战
-    ENVIRONMENT = "environment"  # 环境整治提升大会战
-    KEYWORK = "keywork"  # 三年行动计划重点工作
-    EXTERNAL = "external"  # milestones outside the plan (coastal HSR, S3 ...)
+# Campaigns and target sections are open lists, read from params/plan.yaml (sim.model.planmeta).
 
 
 class Status(StrEnum):

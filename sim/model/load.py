@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sim.model import planmeta
 from sim.model import validate as v
 from sim.model.csvio import Cells, Table, parse_date, read_table, split_list
 from sim.model.distribution import Distribution
@@ -37,7 +38,6 @@ from sim.model.entities import (
     Unit,
 )
 from sim.model.enums import (
-    Campaign,
     DistFamily,
     KpiKind,
     KpiMeasure,
@@ -114,18 +114,21 @@ def load_plan(params_dir: Path, *, overrides: None = None) -> Plan:
         raise NotImplementedError("scenario overrides are not supported by load_plan yet")
     params_dir = Path(params_dir)
     tables, problems = _read_all(params_dir)
-    catalog = catalog_of(tables)
+    meta, found = planmeta.read_meta(params_dir)
+    problems += found
+    catalog = catalog_of(tables, meta)
     records: dict[str, list] = {}
     for file, builder in _BUILDERS.items():
         records[file], found = _build(tables.get(file), builder, catalog)
         problems += found
     problems += _id_problems(tables)
+    problems += _meta_dates(records, meta)
     problems += _plan_problems(records, tables, catalog)
     if problems:
         order = {name: i for i, name in enumerate(SCHEMA)}
         raise PlanError(sorted(problems, key=lambda p: (order.get(p.file, -1), p.row or 0)),
                         what=str(params_dir))
-    return _assemble(records, tables, origin=str(params_dir))
+    return _assemble(records, tables, origin=str(params_dir), meta=meta)
 
 
 def _read_all(params_dir: Path) -> tuple[dict[str, Table | None], list[Problem]]:
@@ -147,9 +150,12 @@ def _ids(tables: Tables, file: str, column: str) -> frozenset[str] | None:
     return frozenset(r.get(column) for r in table.rows if r.get(column))
 
 
-def catalog_of(tables: Tables) -> v.Catalog:
-    """The ids each table defines, read from the raw rows."""
+def catalog_of(tables: Tables, meta: planmeta.PlanMeta | None = None) -> v.Catalog:
+    """The ids each table defines, read from the raw rows (campaigns and sections from plan.yaml)."""
     return v.Catalog(
+        campaigns=frozenset(c.id for c in meta.campaigns) if meta is not None and meta.campaigns
+        else _ids(tables, "items.csv", "campaign"),
+        sections=frozenset(s.id for s in meta.sections) if meta is not None and meta.sections else None,
         item_ids=_ids(tables, "items.csv", "id"),
         groups=_ids(tables, "items.csv", "group"),
         unit_ids=_ids(tables, "units.csv", "id"),
@@ -225,7 +231,7 @@ def _item(c: Cells, cat: v.Catalog) -> Item:
     actual_start, actual_finish = c.date("actual_start"), c.date("actual_finish")
     c.extend(v.date_order(c.file, c.line, ("actual_start", actual_start), ("actual_finish", actual_finish)))
     return Item(
-        id=c.ident("id"), group=c.ident("group"), campaign=c.choice("campaign", Campaign),
+        id=c.ident("id"), group=c.ident("group"), campaign=_open_choice(c, "campaign", cat.campaigns),
         name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
         units=units, lead_units=leads, project_type=c.raw("project_type"), status=c.choice("status", Status),
         plan_finish=finish, plan_start=start,
@@ -360,15 +366,23 @@ def _target(c: Cells, cat: v.Catalog) -> Target:
     rule, refs = c.choice("rule", TargetRule), c.entries("refs", required=True)
     k, threshold = c.positive_int("k"), c.number("threshold")
     c.extend(v.target_rule_problems(c.line, rule=rule, refs=refs, k=k, threshold=threshold, catalog=cat))
-    section = c.choice("section", v.TargetSection)
+    section = _open_choice(c, "section", cat.sections)
     return Target(
         id=c.ident("id"), name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
-        section=section.value if section else "", rule=rule, refs=refs,
+        section=section, rule=rule, refs=refs,
         deadline=c.date("deadline", required=True), k=k, threshold=threshold, text_zh=c.raw("text_zh"),
         source=c.raw("source"),
         # optional column: the target is written 力争/争取 (params/README.md)
         aspirational=bool(c.boolean("aspirational", default=False)),
     )
+
+
+def _open_choice(c: Cells, column: str, known: frozenset[str] | None) -> str:
+    """An id from an open list of plan.yaml (``campaigns``, ``sections``); any id when plan.yaml has none."""
+    value = c.ident(column)
+    c.extend(v.unknown_refs(c.file, c.line, column, [value], known, what=column,
+                            home=f"{planmeta.PLAN_FILE} {column}s id"))
+    return value
 
 
 _BUILDERS: dict[str, Builder] = {
@@ -407,6 +421,27 @@ def _plan_problems(records: Mapping[str, list], tables: Tables, catalog: v.Catal
     as_of = _as_of(records["assumptions.csv"])
     if as_of is not None:
         problems += v.deadline_problems(targets, as_of) + v.actuals_problems(records["items.csv"], as_of)
+    return problems
+
+
+def _meta_dates(records: Mapping[str, list], meta: planmeta.PlanMeta | None) -> list[Problem]:
+    """Take as_of and checkpoints from plan.yaml where assumptions.csv has none; both must agree."""
+    if meta is None:
+        return []
+    assumptions = records["assumptions.csv"]
+    given = {a.key: a.value for _, a in assumptions}
+    problems = []
+    for key, value in (("as_of", meta.as_of.isoformat() if meta.as_of else None),
+                       ("checkpoints", ";".join(d.isoformat() for d in meta.checkpoints) or None)):
+        if value is None:
+            continue
+        if key not in given:
+            assumptions.append((0, Assumption(key, value, "date" if key == "as_of" else "dates", "plan.yaml")))
+        elif (key == "as_of" and given[key] != value) or (
+                key == "checkpoints" and sorted(split_list(given[key])) != sorted(split_list(value))):
+            problems.append(Problem(planmeta.PLAN_FILE, None, key, value,
+                                    f"plan.yaml {key} {value} differs from assumptions.csv {key} {given[key]}",
+                                    f"give {key} in one of the two files, or the same in both"))
     return problems
 
 
@@ -452,7 +487,8 @@ def _checkpoints(assumptions: list[tuple[int, Assumption]]) -> tuple[dt.date, ..
     return ()
 
 
-def _assemble(records: Mapping[str, list], tables: Tables, *, origin: str) -> Plan:
+def _assemble(records: Mapping[str, list], tables: Tables, *, origin: str,
+              meta: planmeta.PlanMeta | None = None) -> Plan:
     def rows(file: str) -> tuple:
         return tuple(record for _, record in records[file])
 
@@ -464,6 +500,11 @@ def _assemble(records: Mapping[str, list], tables: Tables, *, origin: str) -> Pl
         calendar_windows=rows("calendar.csv"), kpis=rows("kpis.csv"), kpi_boosts=rows("kpi_boosts.csv"),
         targets=rows("targets.csv"), assumptions=rows("assumptions.csv"), origin=origin,
         checkpoints=_checkpoints(assumptions),
+        meta=planmeta.complete(meta, campaigns=[r.campaign for _, r in records["items.csv"]],
+                               sections=[t.section for _, t in records["targets.csv"]],
+                               deadlines=[t.deadline for _, t in records["targets.csv"]]
+                               or [r.plan_finish for _, r in records["items.csv"]],
+                               name=Path(origin).name or origin),
         file_encodings=tuple((t.file, t.encoding) for t in tables.values() if t is not None and t.encoding),
     )
 
@@ -494,7 +535,7 @@ def plan_summary(plan: Plan) -> str:
     lines.append(f"KPIs: {len(plan.kpis)} ({_tally([k.kind for k in plan.kpis], KpiKind)}); "
                  f"{len(plan.kpi_boosts)} boosts from item completions")
     lines += [f"Targets: {len(plan.targets)}",
-              f"  by section: {_tally([t.section for t in plan.targets], v.TargetSection)}",
+              f"  by section: {_tally([t.section for t in plan.targets], planmeta.section_order(plan))}",
               f"  by rule: {_tally([t.rule for t in plan.targets], TargetRule)}"]
     lines += _uncertainty_lines(plan)
     unusual = [f"{file} ({encoding})" for file, encoding in plan.file_encodings if encoding != "UTF-8"]
@@ -503,35 +544,38 @@ def plan_summary(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def _tally(values: list, order: type) -> str:
+def _tally(values: list, order) -> str:
     counts = Counter(values)
-    parts = [f"{option.value} {counts[option]}" for option in order if counts[option]]
+    parts = [f"{option} {counts[option]}" for option in order if counts[option]]
     return ", ".join(parts) or "none"
 
 
-_GROUP_PREFIX = {"B": Campaign.BLOCK, "T": Campaign.TRANSPORT, "E": Campaign.ENVIRONMENT, "K": Campaign.KEYWORK}
-
-
-def _kpi_campaign(group: str, item_campaigns: dict[str, Campaign]) -> Campaign | None:
-    """Campaign of a KPI's annex entry: that of the entry's items, else from the id (K05 -> keywork)."""
+def _kpi_campaign(group: str, item_campaigns: dict[str, str]) -> str | None:
+    """Campaign of a KPI's annex entry: that of the entry's items, else that of every entry with the
+    same letter prefix (K05 -> the campaign of K01, K02 ...), else None."""
     if group in item_campaigns:
         return item_campaigns[group]
-    m = re.fullmatch(r"([BTEK])\d+", group)
-    return _GROUP_PREFIX[m.group(1)] if m else None
+    m = re.fullmatch(r"([A-Za-z]+)\d+", group)
+    if not m:
+        return None
+    found = {c for g, c in item_campaigns.items() if re.fullmatch(re.escape(m.group(1)) + r"\d+", g)}
+    return found.pop() if len(found) == 1 else None
 
 
 def _campaign_lines(plan: Plan) -> list[str]:
-    """Annex entries per campaign, counting entries modelled as items or as KPIs (e.g. K05)."""
+    """Annex entries per campaign, counting entries modelled as items or as KPIs."""
     item_campaigns = {i.group: i.campaign for i in plan.items}
     groups = {item.group for item in plan.items}
     lines = [f"Items: {len(plan.items)} in {len(groups)} annex entries"]
-    for campaign in Campaign:
-        items = [i for i in plan.items if i.campaign is campaign]
-        if campaign is Campaign.EXTERNAL:
-            lines.append(f"  external milestones: {len(items)}")
+    external = planmeta.external_campaigns(plan)
+    for label in planmeta.campaigns(plan):
+        campaign = label.id
+        items = [i for i in plan.items if i.campaign == campaign]
+        if campaign in external:
+            lines.append(f"  {campaign} milestones: {len(items)}")
             lines += [f"    {i.id} by {i.plan_finish}: {i.name_en}" for i in items]
             continue
-        kpis = [k for k in plan.kpis if _kpi_campaign(k.group, item_campaigns) is campaign]
+        kpis = [k for k in plan.kpis if _kpi_campaign(k.group, item_campaigns) == campaign]
         entries = {i.group for i in items} | {k.group for k in kpis}
         detail = f"{len(items)} items incl. phases" if len(items) != len({i.group for i in items}) \
             else f"{len(items)} items"
@@ -539,6 +583,9 @@ def _campaign_lines(plan: Plan) -> list[str]:
             only_kpi = len(entries - {i.group for i in items})
             detail += f", {len(kpis)} KPIs" + (f"; {only_kpi} entries as KPIs only" if only_kpi else "")
         lines.append(f"  {campaign}: {len(entries)} entries ({detail})")
+    orphans = [k for k in plan.kpis if _kpi_campaign(k.group, item_campaigns) is None]
+    if orphans:
+        lines.append(f"  KPIs of entries without items: {len(orphans)}")
     return lines
 
 

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Collection, Iterable, Sequence
 
 from sim.model.entities import Item, Plan
-from sim.model.enums import Campaign, Selector
+from sim.model.enums import Selector
 
 
 def parse_selector(selector: str) -> tuple[Selector | None, str]:
@@ -91,7 +91,8 @@ def resolve(plan_or_items: Plan | Iterable[Item], selectors: Sequence[str]) -> t
 
 def selector_problem(selector: str, *, item_ids: Collection[str] | None, groups: Collection[str] | None,
                      unit_ids: Collection[str] | None,
-                     project_types: Collection[str] | None) -> tuple[str, str] | None:
+                     project_types: Collection[str] | None,
+                     campaigns: Collection[str] | None = None) -> tuple[str, str] | None:
     """Say what is wrong with a selector, given the ids the plan knows.
 
     A collection given as None is unknown (its file could not be read) and is
@@ -118,7 +119,7 @@ def selector_problem(selector: str, *, item_ids: Collection[str] | None, groups:
     known, what, home = {
         None: (item_ids, "item id", "items.csv id"),
         Selector.TYPE: (project_types, "project type", "duration_classes.csv project_type"),
-        Selector.CAMPAIGN: ([c.value for c in Campaign], "campaign", "campaigns"),
+        Selector.CAMPAIGN: (campaigns, "campaign", "plan.yaml campaigns id"),
         Selector.UNIT: (unit_ids, "unit", "units.csv id"),
         Selector.GROUP: (groups, "group", "items.csv group"),
         Selector.ALL: (None, "", ""),

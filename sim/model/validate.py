@@ -14,7 +14,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TypeVar
 
 import numpy as np
@@ -33,14 +32,7 @@ CORRELATIONS = "factor_correlations.csv"
 TARGETS = "targets.csv"
 
 
-class TargetSection(StrEnum):
-    """Section of the plan a target belongs to (targets.csv ``section``)."""
-
-    HEADLINE = "headline"
-    BLOCK = "block"
-    TRANSPORT = "transport"
-    ENVIRONMENT = "environment"
-    KEYWORK = "keywork"
+# Target sections and campaigns are open lists, read from params/plan.yaml (sim.model.planmeta).
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +51,8 @@ class Catalog:
     kpi_ids: frozenset[str] | None
     target_ids: frozenset[str] | None
     factor_ids: frozenset[str] | None
+    campaigns: frozenset[str] | None = None  # from plan.yaml; None: any id
+    sections: frozenset[str] | None = None
 
 
 def unknown_refs(file: str, line: int, column: str, values: Iterable[str], known: Collection[str] | None,
@@ -91,7 +85,8 @@ def selector_problems(file: str, line: int, column: str, selectors: Iterable[str
     problems = []
     for s in selectors:
         found = selector_problem(s, item_ids=catalog.item_ids, groups=catalog.groups,
-                                 unit_ids=catalog.unit_ids, project_types=catalog.project_types)
+                                 unit_ids=catalog.unit_ids, project_types=catalog.project_types,
+                                 campaigns=catalog.campaigns)
         if found:
             problems.append(Problem(file, line, column, s, *found))
     return problems

@@ -23,7 +23,7 @@ import pandas as pd
 
 from sim.analysis.bundle import TABLES, RunSettings, analyse
 from sim.analysis.criticality import PROGRAMME_ID
-from sim.analysis.summary import PROGRAMME_END
+from sim.model import planmeta
 from sim.engine.compiled import CompiledModel, compile_plan
 from sim.model.entities import Plan
 from sim.model.enums import TargetRule
@@ -39,7 +39,7 @@ from sim.results import PLAN_SNAPSHOT, read_plan_snapshot, write_plan_snapshot, 
 
 PLAN_FILE = PLAN_SNAPSHOT
 ANALYSIS_DIR = "analysis"
-ANALYSIS_VERSION = 5  # bump when an analysis table changes
+ANALYSIS_VERSION = 6  # bump when an analysis table changes
 DRIVER_RUNS = 2000
 
 
@@ -128,17 +128,20 @@ def read_table(path: Path) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def focus_targets(targets: pd.DataFrame, tables: dict[str, pd.DataFrame], *, limit: int = 4) -> list[str]:
+def focus_targets(targets: pd.DataFrame, tables: dict[str, pd.DataFrame], *, limit: int = 4,
+                  plan: Plan | None = None) -> list[str]:
     """Targets that get a tornado and a criticality chart.
 
-    End-2022 targets decided by two or more items, headline and transport first,
-    then by the size of their largest risk effect.
+    Programme-end targets decided by two or more items, in the section order of
+    plan.yaml, then by the size of their largest risk effect.
     """
     crit, drv = tables["criticality"], tables["drivers"]
     multi = set(crit["target"]) - {PROGRAMME_ID}
-    rank = {"headline": 0, "transport": 1, "block": 2}
+    order = planmeta.section_order(plan) if plan is not None else tuple(dict.fromkeys(targets["section"]))
+    rank = {s: k for k, s in enumerate(order)}
+    end = planmeta.programme_end(plan).isoformat() if plan is not None else str(targets["deadline"].max())
     eff = drv.groupby("target")["effect_p_met"].max() if not drv.empty else pd.Series(dtype=float)
-    cand = targets[targets["id"].isin(multi) & (targets["deadline"].astype(str) == PROGRAMME_END.isoformat())]
+    cand = targets[targets["id"].isin(multi) & (targets["deadline"].astype(str) == end)]
     if cand.empty:
         cand = targets[targets["id"].isin(multi)]
     cand = cand.assign(_r=cand["section"].map(lambda s: rank.get(s, 9)), _e=-cand["id"].map(eff).fillna(0))
@@ -148,10 +151,27 @@ def focus_targets(targets: pd.DataFrame, tables: dict[str, pd.DataFrame], *, lim
 
 
 # -- rendering -------------------------------------------------------------------------
+GANTT_ROWS = 80  # at most this many items in the Gantt chart (whole campaigns, in plan.yaml order)
+
+
+def gantt_campaigns(plan: Plan, items: pd.DataFrame) -> list[str]:
+    """Campaigns whose items the Gantt chart shows: not external, in plan order, while they fit GANTT_ROWS."""
+    external = planmeta.external_campaigns(plan)
+    counts = items["campaign"].value_counts()
+    chosen, total = [], 0
+    for c in planmeta.campaigns(plan):
+        if c.id in external or not counts.get(c.id, 0):
+            continue
+        if chosen and total + counts[c.id] > GANTT_ROWS:
+            continue
+        chosen.append(c.id)
+        total += counts[c.id]
+    return chosen
 def _names(plan: Plan) -> tuple[dict, dict, dict]:
     items = {i.id: (i.name_zh, i.name_en) for i in plan.items}
     targets = {t.id: (t.name_zh, t.name_en) for t in plan.targets}
-    targets[PROGRAMME_ID] = (tr("programme_2022", Lang.ZH), tr("programme_2022", Lang.EN))
+    targets[PROGRAMME_ID] = tuple(tr("programme_end", lang, end=planmeta.programme_end_label(plan, lang))
+                                  for lang in (Lang.ZH, Lang.EN))
     drivers = {r.id: (r.name_zh, r.name_en) for r in plan.risks} | {s.id: (s.name_zh, s.name_en) for s in plan.shocks}
     return items, targets, drivers
 
@@ -160,13 +180,14 @@ def _kpi_groups(plan: Plan, targets: pd.DataFrame, lang: Lang, *, others: int = 
     """(chart key, title, KPI ids): the headline KPIs, then the others whose targets are least likely met."""
     p_met = targets.set_index("id")["p_met"]
     on = [(t, r) for t in plan.targets if t.rule in (TargetRule.KPI_GE, TargetRule.KPI_CAGR_GE) for r in t.refs]
-    head = list(dict.fromkeys(r for t, r in on if t.section == "headline"))
+    head = list(dict.fromkeys(r for t, r in on if t.section == planmeta.headline_section(plan)))
     worst: dict[str, float] = {}
     for t, r in on:
         if r not in head:
             worst[r] = min(worst.get(r, 1.0), float(p_met.get(t.id, 1.0)))
     rest = sorted(worst, key=lambda r: worst[r])[:others]
-    groups = [("kpi_fans_headline", tr("chart_kpi", lang), head), ("kpi_fans_other", tr("kpi_other", lang), rest)]
+    first, last = planmeta.period(plan)
+    groups = [("kpi_fans_headline", tr("chart_kpi", lang, first=first, last=last), head), ("kpi_fans_other", tr("kpi_other", lang), rest)]
     return [g for g in groups if g[2]]
 
 
@@ -184,15 +205,19 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
     """
     item_n, target_n, driver_n = _names(plan)
     items = frames["items"]
-    gantt_rows = items[items["campaign"].isin(["transport", "block"])]
+    gantt_rows = items[items["campaign"].isin(gantt_campaigns(plan, items))]
+    labels = {s.id: planmeta.section_label(plan, s.id, lang) for s in planmeta.sections(plan)}
     jobs = []
     for section, rows in frames["targets"].groupby("section", sort=False):
-        title = f"{tr('chart_targets', lang)}{tr('colon', lang)}{tr(f'section:{section}', lang)}"
+        title = f"{tr('chart_targets', lang)}{tr('colon', lang)}{planmeta.section_label(plan, section, lang)}"
         jobs.append((f"targets_{section}", title,
-                     lambda rows=rows, title=title: charts.target_probability_chart(rows, lang=lang, title=title)))
+                     lambda rows=rows, title=title: charts.target_probability_chart(
+                         rows, lang=lang, title=title, section_order=planmeta.section_order(plan),
+                         section_labels=labels)))
     jobs += [
         ("s_curves", tr("chart_scurves", lang), lambda: charts_time.s_curve_chart(frames["s_curves"], items, lang=lang)),
-        ("gantt", tr("chart_gantt", lang), lambda: charts_time.gantt_chart(gantt_rows, lang=lang)),
+        ("gantt", tr("chart_gantt", lang), lambda: charts_time.gantt_chart(
+            gantt_rows, lang=lang, end_dates=tuple(e.date for e in planmeta.end_dates(plan)))),
     ]
     for t in focus if not frames["drivers"].empty else []:
         tn = pick(target_n.get(t, (t, t)), lang)
@@ -208,9 +233,13 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
         fan = frames["kpi_fan"][frames["kpi_fan"]["id"].isin(ids)]
         jobs.append((key, title, lambda fan=fan, title=title: charts_time.kpi_fans_figure(
             fan, frames["kpis"], lang=lang, title=title)))
+    hist_title = tr("chart_hist", lang, end=planmeta.programme_end_label(plan, lang))
+    if not frames["scorecard"].empty:  # a plan without responsible units has no scorecard
+        jobs.append(("scorecard", tr("chart_scorecard", lang),
+                     lambda: charts.scorecard_chart(frames["scorecard"], lang=lang)))
     jobs += [
-        ("scorecard", tr("chart_scorecard", lang), lambda: charts.scorecard_chart(frames["scorecard"], lang=lang)),
-        ("targets_met", tr("chart_hist", lang), lambda: charts.targets_met_chart(frames["targets_met"], lang=lang)),
+        ("targets_met", hist_title, lambda: charts.targets_met_chart(frames["targets_met"], lang=lang,
+                                                                     title=hist_title)),
         ("convergence", tr("chart_convergence", lang),
          lambda: charts.convergence_chart(frames["convergence"], lang=lang,
                                           names={k: pick(v, lang) for k, v in target_n.items()})),
@@ -253,17 +282,17 @@ def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
     frames = analysis_tables(run_dir, plan, model, driver_runs=driver_runs)
     for name in ("items", "targets", "kpis"):
         frames[name] = read_table(run_dir / f"{name}.csv")
-    focus = focus_targets(frames["targets"], frames)
+    focus = focus_targets(frames["targets"], frames, plan=plan)
     chart_dir = run_dir / "charts" / str(lang)
     chart_list = render_charts(plan, frames, focus, lang=lang, out=chart_dir, stamp=chart_stamp(manifest, lang))
     _, _, driver_n = _names(plan)
-    shown = views(frames, lang, driver_names={k: pick(v, lang) for k, v in driver_n.items()})
+    shown = views(frames, lang, driver_names={k: pick(v, lang) for k, v in driver_n.items()}, plan=plan)
     sources = assumption_views(plan, lang)
     html_tables = [v for k, v in shown.items() if k != "convergence"]
     html_path = run_dir / f"report.{lang}.html"
     html_path.write_text(
         render(lang=lang, manifest=manifest, headline=headline_view(frames["targets"], lang), charts=chart_list,
-               tables=html_tables, sources=sources),
+               tables=html_tables, sources=sources, plan=plan),
         encoding="utf-8",
     )
     sheets = {"summary": _summary_view(manifest, frames["targets"], lang),

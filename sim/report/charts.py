@@ -18,7 +18,6 @@ from sim.report.i18n import labelled, name_of, pick, shorten, tr
 from sim.report.style import PALETTE, new_axes, styled
 from sim.analysis.summary import Z95
 
-SECTION_ORDER = ("headline", "block", "transport", "environment", "keywork")
 MIN_PP = 0.5  # below this many percentage points of P(met), the tornado ranks by the P80 shift
 
 
@@ -27,14 +26,17 @@ def _label(row, lang: Lang, width: int = 36) -> str:
 
 
 def target_probability_chart(targets: pd.DataFrame, *, lang: str = "en", title: str = "",
-                             ax: Axes | None = None) -> Figure:
+                             ax: Axes | None = None, section_order: tuple[str, ...] = (),
+                             section_labels: dict[str, str] | None = None) -> Figure:
     """P(met) of every target with its 95 % interval, grouped (and coloured) by section.
 
     ``targets`` has the columns of ``targets.csv``: id, section, name_zh,
-    name_en, p_met, ci95_low, ci95_high.
+    name_en, p_met, ci95_low, ci95_high. ``section_order`` and ``section_labels``
+    come from plan.yaml (:mod:`sim.model.planmeta`); by default the order found and the ids.
     """
+    labels = section_labels or {}
     with styled(lang) as lang:
-        order = {s: k for k, s in enumerate(SECTION_ORDER)}
+        order = {s: k for k, s in enumerate(section_order or dict.fromkeys(targets["section"]))}
         df = targets.assign(_s=targets["section"].map(lambda s: order.get(s, len(order))))
         df = df.sort_values(["_s", "p_met"], ascending=[False, False], kind="stable").reset_index(drop=True)
         fig, ax = new_axes(ax, size=(9, 1.3 + 0.22 * max(len(df), 3)))
@@ -52,7 +54,7 @@ def target_probability_chart(targets: pd.DataFrame, *, lang: str = "en", title: 
         ax.xaxis.set_tick_params(labeltop=True)
         ax.set_xlabel(tr("chart_targets_x", lang))
         ax.set_title(title or tr("chart_targets", lang))
-        handles = [Patch(color=colour[s], label=tr(f"section:{s}", lang)) for s in sections]
+        handles = [Patch(color=colour[s], label=labels.get(s, s)) for s in sections]
         handles.append(Patch(facecolor="none", edgecolor="#555", ls="--", label=tr("threshold80", lang)))
         ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
         ax.grid(axis="y", visible=False)
@@ -133,8 +135,8 @@ def scorecard_chart(scorecard: pd.DataFrame, *, lang: str = "en", ax: Axes | Non
     return fig
 
 
-def targets_met_chart(dist: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Figure:
-    """Histogram of the number of end-2022 targets met (from :func:`targets_met_distribution`)."""
+def targets_met_chart(dist: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None, title: str = "") -> Figure:
+    """Histogram of the number of programme-end targets met (from :func:`targets_met_distribution`)."""
     with styled(lang) as lang:
         fig, ax = new_axes(ax, size=(8, 3.8))
         n_of = int(dist["of"].iloc[0]) if len(dist) else 0
@@ -144,7 +146,7 @@ def targets_met_chart(dist: pd.DataFrame, *, lang: str = "en", ax: Axes | None =
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_xlabel(tr("chart_hist_x", lang, n=n_of))
         ax.set_ylabel(tr("probability", lang))
-        ax.set_title(tr("chart_hist", lang))
+        ax.set_title(title or tr("chart_hist", lang, end=""))
         ax.legend(fontsize=8)
         ax.grid(axis="x", visible=False)
     return fig

@@ -73,11 +73,13 @@ def s_curve_chart(curves: pd.DataFrame, items: pd.DataFrame, *, lang: str = "en"
     return fig
 
 
-def gantt_chart(items: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Figure:
+def gantt_chart(items: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None,
+                end_dates: tuple = ()) -> Figure:
     """P10–P90 finish (bar) and median (dot) of each item against its plan date (red diamond).
 
     ``items`` has the columns of ``items.csv``; pass the rows to show (e.g.
-    every transport project and block deliverable), in display order.
+    every transport project and block deliverable), in display order; a dashed
+    line marks each of the programme's ``end_dates``.
     """
     with styled(lang) as lang:
         df = items.iloc[::-1].reset_index(drop=True)
@@ -89,7 +91,8 @@ def gantt_chart(items: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None
         ax.plot(_dates(df["p50_finish"]), y, "o", color="#222", ms=3.5)
         ax.plot(_dates(df["plan_finish"]), y, "D", color=PLAN_COLOR, ms=5, mec="white")
         ax.set_yticks(y, [labelled(r["id"], name_of(r, lang), 40) for _, r in df.iterrows()], fontsize=7)
-        ax.axvline(pd.Timestamp("2022-12-31"), color="#555", ls="--", lw=0.8)
+        for end in end_dates:
+            ax.axvline(pd.Timestamp(end), color="#555", ls="--", lw=0.8)
         _year_axis(ax)
         ax.set_title(tr("chart_gantt", lang), pad=24)
         ax.legend(handles=[
@@ -105,7 +108,7 @@ def gantt_chart(items: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None
 
 def kpi_fan_chart(fan: pd.DataFrame, *, title: str, unit: str = "", lang: str = "en",
                   ax: Axes | None = None) -> Figure:
-    """One KPI from the as-of date to end-2022: P10–P90 band, median, target line.
+    """One KPI from the as-of date to the programme end: P10–P90 band, median, target line.
 
     ``fan`` is the KPI's rows of :func:`sim.analysis.appraisal.kpi_fan_table`.
     """
@@ -142,5 +145,5 @@ def kpi_fans_figure(fan: pd.DataFrame, kpis: pd.DataFrame, *, lang: str = "en", 
             row = info.loc[kid] if kid in info.index else pd.Series({"name_zh": kid, "name_en": kid})
             kpi_fan_chart(fan[fan["id"] == kid], title=name_of(row, eff), unit=str(row.get("unit", "") or ""),
                           lang=eff, ax=ax)
-        fig.suptitle(title or tr("chart_kpi", eff), fontsize="x-large")
+        fig.suptitle(title or tr("chart_kpi", eff, first="", last=""), fontsize="x-large")
     return fig

@@ -21,7 +21,7 @@ from enum import StrEnum
 from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
 
-PROBE = "温州环大罗山科创走廊年度比拼目标完成概率责任单位交通路网"
+PROBE = "计划目标完成概率责任单位年度比拼交付进度风险分析"
 PREFERRED = (
     "Noto Sans CJK SC",
     "Noto Sans SC",

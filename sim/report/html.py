@@ -150,6 +150,7 @@ def render(
     charts: list[Chart],
     tables: list[View],
     sources: list[View],
+    plan=None,
 ) -> str:
     """The whole report as one HTML string, with the CJK glyphs it uses embedded (:mod:`webfont`)."""
     sec = []
@@ -171,8 +172,11 @@ def render(
     nav = "".join(f'<a href="#{a}">{esc(tr(k, lang))}</a>' for a, k in
                   (("summary", "headline"), ("charts", "charts"), ("tables", "tables"), ("method", "method"),
                    ("provenance", "provenance")))
-    title = tr("report_title", lang)
-    sub = f'{tr("report_subtitle", lang)} · {manifest.get("scenario", "")} · n = {manifest.get("replications", "")}'
+    from sim.model import planmeta
+    first, last = planmeta.period(plan) if plan is not None else ("", "")
+    title = tr("report_title", lang, title=planmeta.plan_title(plan, lang) if plan is not None else "")
+    doc = planmeta.plan_document(plan, lang) if plan is not None else ""
+    sub = f'{doc + " · " if doc else ""}{tr("report_subtitle", lang, first=first, last=last)} · {manifest.get("scenario", "")} · n = {manifest.get("replications", "")}'
     page = (
         f'<!DOCTYPE html><html lang="{"zh-CN" if lang is Lang.ZH else "en"}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{esc(title)}</title>'
@@ -184,7 +188,7 @@ def render(
 
 
 def headline_view(targets: pd.DataFrame, lang: Lang) -> View:
-    """The headline targets (or, if none are marked, every end-2022 target): P(met) ± s.e."""
+    """The headline targets (or, if none are marked, every programme-end target): P(met) ± s.e."""
     from sim.report.tables import named
 
     sel = targets[targets["section"] == "headline"]

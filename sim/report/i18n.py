@@ -9,8 +9,8 @@ from sim.report.fonts import Lang
 # key: (English, 中文)
 TEXT: dict[str, tuple[str, str]] = {
     # report
-    "report_title": ("Delivery risk of the Ring-Daluo-Mountain corridor plan", "环大罗山科创走廊三年行动计划交付风险"),
-    "report_subtitle": ("Monte Carlo schedule-risk analysis, 2020–2022", "2020—2022年蒙特卡洛进度风险分析"),
+    "report_title": ("Delivery risk: {title}", "{title}交付风险"),
+    "report_subtitle": ("Monte Carlo schedule-risk analysis, {first}–{last}", "{first}—{last}年蒙特卡洛进度风险分析"),
     "provenance": ("Provenance", "运行信息"),
     "summary": ("Summary", "汇总"),
     "headline": ("Headline targets", "主要目标"),
@@ -64,12 +64,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "chart_tornado_days": ("Delays the P80 date by (days; P(met) hardly moves)", "使P80日期推迟（天；达成概率几乎不变）"),
     "p80_shift": ("P80 later by", "P80推迟"),
     "days": ("days", "天"),
-    "chart_kpi": ("KPIs 2020–2022 against their targets", "2020—2022年指标与目标"),
+    "chart_kpi": ("KPIs {first}–{last} against their targets", "{first}—{last}年指标与目标"),
     "band": ("P10–P90", "P10—P90"),
     "target_line": ("target", "目标"),
     "chart_scorecard": ("Expected share of items done by year end, per lead unit", "各牵头单位年底完成事项比例（期望）"),
     "planned": ("plan", "计划"),
-    "chart_hist": ("Number of end-2022 targets met", "2022年底达成目标个数"),
+    "chart_hist": ("Number of targets due {end} that are met", "{end}到期目标的达成个数"),
     "chart_hist_x": ("targets met (of {n})", "达成目标数（共{n}个）"),
     "probability": ("probability", "概率"),
     "mean": ("mean", "均值"),
@@ -82,18 +82,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_data": ("no data", "无数据"),
     "colon": (": ", "："),
     "kpi_other": ("KPIs at most risk (lowest P(target met))", "风险最大的其他指标（目标达成概率最低）"),
-    "programme_2022": ("All items planned by 2022-12-31", "2022年底前计划完成的全部事项"),
+    "programme_end": ("All items planned by {end}", "{end}前计划完成的全部事项"),
     # sections and campaigns
-    "section:headline": ("headline", "主要目标"),
-    "section:block": ("key blocks", "重点区块"),
-    "section:transport": ("transport", "交通路网"),
-    "section:environment": ("environment", "环境整治"),
-    "section:keywork": ("key work", "重点工作"),
-    "campaign:block": ("key blocks", "重点建设区块"),
-    "campaign:transport": ("transport", "交通路网"),
-    "campaign:environment": ("environment", "环境整治提升"),
-    "campaign:keywork": ("key work", "重点工作"),
-    "campaign:external": ("external", "外部节点"),
     # tables
     "tbl_targets": ("Targets", "目标"),
     "tbl_items": ("Items", "事项"),
@@ -120,8 +110,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "plan_finish": ("plan finish", "计划完成"),
     "p_by_plan": ("P(by plan date)", "按计划完成概率"),
     "se_by_plan": ("s.e.", "标准误"),
-    "p_by_2022": ("P(by 2022-12-31)", "2022年底前完成概率"),
-    "se_by_2022": ("s.e. 2022", "标准误(2022)"),
+    "p_by_end": ("P(by programme end)", "计划期末前完成概率"),
+    "se_by_end": ("s.e. (programme end)", "标准误(期末)"),
     "mean_finish": ("mean finish", "平均完成"),
     "p10_finish": ("P10 finish", "P10完成"),
     "p50_finish": ("P50 finish", "P50完成"),
@@ -256,7 +246,7 @@ def shorten(text: str, width: int = 26) -> str:
 
 def labelled(key: str, name: str, width: int = 34) -> str:
     """``"<id> <name>"`` for an axis label: the id always whole, the name shortened to fit."""
-    name = str(name or "")
+    key, name = str(key), str(name or "")
     if not name or name == key:
         return key
     return f"{key} {shorten(name, max(width - len(key) - 1, 6))}"

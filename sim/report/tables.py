@@ -15,7 +15,7 @@ from sim.report.fonts import Lang
 from sim.report.i18n import tr
 
 PCT = {
-    "p_by_plan", "se_by_plan", "p_by_2022", "se_by_2022", "p_met", "se", "ci95_low", "ci95_high",
+    "p_by_plan", "se_by_plan", "p_by_end", "se_by_end", "p_met", "se", "ci95_low", "ci95_high",
     "p_target_met", "decisive", "decisive_se", "criticality", "criticality_se", "p_met_with", "p_met_without",
     "effect_p_met", "effect_se", "p_joint", "p_joint_se", "p_min", "p_product", "merge_gap",
     "expected_share", "planned_share", "p_all_done", "probability", "p_at_least", "probability_risk",
@@ -71,24 +71,34 @@ def _names(frames: dict[str, pd.DataFrame], kind: str, lang: Lang) -> dict[str, 
     return {r["id"]: (r[first] or r[second] or r["id"]) for _, r in sub.iterrows()}
 
 
-def views(frames: dict[str, pd.DataFrame], lang: Lang, *, driver_names: dict[str, str]) -> dict[str, View]:
+def views(frames: dict[str, pd.DataFrame], lang: Lang, *, driver_names: dict[str, str], plan=None) -> dict[str, View]:
     """Every table of the report in display form, keyed by sheet name.
 
     ``frames`` holds the run's tables (items, targets, kpis) and the analysis
     tables of :data:`sim.analysis.bundle.TABLES`; ``driver_names`` names each
-    risk and shock in ``lang``.
+    risk and shock in ``lang``; ``plan`` labels campaigns, sections and the programme end (plan.yaml).
     """
+    from sim.analysis.criticality import PROGRAMME_ID
+    from sim.model import planmeta
+
+    def section(s: str) -> str:
+        return planmeta.section_label(plan, s, lang) if plan is not None else str(s)
+
+    def campaign(c: str) -> str:
+        return planmeta.campaign_label(plan, c, lang) if plan is not None else str(c)
+
+    end = planmeta.programme_end_label(plan, lang) if plan is not None else ""
     items, targets = frames["items"], frames["targets"]
     item_name = _names(frames, "items", lang)
-    target_name = _names(frames, "targets", lang) | {"PROGRAMME_2022": tr("programme_2022", lang)}
+    target_name = _names(frames, "targets", lang) | {PROGRAMME_ID: tr("programme_end", lang, end=end)}
     out: dict[str, View] = {}
 
     tg = named(targets, lang)
-    tg["section"] = [tr(f"section:{s}", lang) for s in tg["section"]]
+    tg["section"] = [section(s) for s in tg["section"]]
     out["targets"] = View("tbl_targets", tg, frozenset({"deadline", "p50_achieved", "p80_achieved"}))
 
     it = named(items, lang).drop(columns=["project_type"], errors="ignore")
-    it["campaign"] = [tr(f"campaign:{c}", lang) for c in it["campaign"]]
+    it["campaign"] = [campaign(c) for c in it["campaign"]]
     out["items"] = View("tbl_items", it, ITEM_DATES)
 
     out["KPIs"] = View("tbl_kpis", named(frames["kpis"], lang), frozenset({"checkpoint"}))

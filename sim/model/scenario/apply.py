@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sim.model import planmeta
 from sim.model import validate as v
 from sim.model.distribution import Distribution
 from sim.model.entities import (
@@ -214,7 +215,7 @@ class _Applier:
         for path, row in spec.get("targets", ()):
             self._new("targets", "id", row["id"], path, Target(
                 row["id"], row.get("name_zh", row.get("name_en", row["id"])), row.get("name_en", row["id"]),
-                str(row.get("section", v.TargetSection.HEADLINE)), row["rule"], row["refs"], row["deadline"],
+                str(row.get("section", planmeta.headline_section(self.plan))), row["rule"], row["refs"], row["deadline"],
                 row.get("k"), row.get("threshold"), "", f"scenario {self.file}"))
         for path, row in spec.get("kpi_boosts", ()):
             boost = KpiBoost(row["kpi"], row["item"], row.get("step", 0.0), row.get("rate_per_year", 0.0),

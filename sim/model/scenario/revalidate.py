@@ -10,6 +10,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping
 
+from sim.model import planmeta
 from sim.model import validate as v
 from sim.model.entities import Link, Plan
 from sim.model.problems import Problem
@@ -29,6 +30,8 @@ def catalog_of_plan(plan: Plan) -> v.Catalog:
         calendars=frozenset(w.calendar for w in plan.calendar_windows) | {"construction"},
         kpi_ids=frozenset(k.id for k in plan.kpis), target_ids=frozenset(t.id for t in plan.targets),
         factor_ids=frozenset(f.id for f in plan.factors),
+        campaigns=frozenset(c.id for c in planmeta.campaigns(plan)) or frozenset(i.campaign for i in plan.items),
+        sections=frozenset(s.id for s in planmeta.sections(plan)) or None,
     )
 
 
@@ -68,6 +71,7 @@ def revalidate(plan: Plan, file: str, touched: Mapping[tuple[str, str], str]) ->
         path = touched[("items", it.id)]
         for column, values, known, what in (("project_type", [it.project_type], cat.project_types, "project type"),
                                             ("calendar", [it.calendar], cat.calendars, "calendar"),
+                                            ("campaign", [it.campaign], cat.campaigns, "campaign"),
                                             ("units", it.units, cat.unit_ids, "unit"),
                                             ("resource_unit", [it.resource_unit or ""], cat.unit_ids, "unit")):
             for p in v.unknown_refs(file, 0, column, values, known, what=what, home=f"{column} of the plan"):
@@ -96,6 +100,11 @@ def revalidate(plan: Plan, file: str, touched: Mapping[tuple[str, str], str]) ->
     readdress(v.correlation_problems(list(enumerate(corr, start=1)), [f.id for f in factors]), corr,
               "factor_correlations", lambda c: "~".join(sorted((c.a, c.b))), "correlations")
     targets = list(plan.targets)
+    for t in targets:
+        if ("targets", t.id) in touched:
+            for p in v.unknown_refs(file, 0, "section", [t.section], cat.sections, what="section",
+                                    home="plan.yaml sections id"):
+                found.append(dataclasses.replace(p, row=None, column=f"{touched[('targets', t.id)]}.section"))
     for k, t in enumerate(targets, start=1):
         readdress(v.target_rule_problems(k, rule=t.rule, refs=t.refs, k=t.k, threshold=t.threshold, catalog=cat),
                   targets, "targets", lambda t: t.id, "targets")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sim.model import validate as v
-from sim.model.enums import Campaign, LinkType, RiskMode, RiskPhase, Status, TargetRule
+from sim.model.enums import LinkType, RiskMode, RiskPhase, Status, TargetRule
 from sim.model.scenario.readers import (
     Reader, boolean, by_id, choice, date, dates, distribution, duration, ident, ids, list_of, nullable, number,
     record, selectors, statuses, text, unit_ids,
@@ -63,7 +63,7 @@ KPI_FIELDS = {**_NAMES, "baseline": number(low=0), "rate_per_year": number(), "r
 UNIT_FIELDS = {**_NAMES, "capacity": nullable(number(low=1, integer=True))}
 WINDOW_FIELDS = {"start": date, "end": date, "name_en": text}
 TARGET_FIELDS = {**_NAMES, "rule": choice(TargetRule), "refs": ids, "k": nullable(number(low=1, integer=True)),
-                 "threshold": nullable(number()), "deadline": date, "section": choice(v.TargetSection)}
+                 "threshold": nullable(number()), "deadline": date, "section": ident}
 LINK_FIELDS = {"pred": ident, "succ": ident, "type": choice(LinkType), "lag_days": duration}
 BOOST_FIELDS = {"kpi": ident, "item": ident, "step": number(), "rate_per_year": number()}
 
@@ -71,7 +71,7 @@ ADD_RECORDS: dict[str, tuple[dict[str, Callable], tuple[str, ...]]] = {
     "duration_classes": ({"project_type": ident, "name_en": text, "multiplier": distribution(days=False),
                           "in_progress_sigma_scaling": boolean}, ("project_type", "name_en", "multiplier")),
     "units": ({"id": ident, **UNIT_FIELDS}, ("id", "name_en")),
-    "items": ({"id": ident, "group": ident, "campaign": choice(Campaign), "units": unit_ids,
+    "items": ({"id": ident, "group": ident, "campaign": ident, "units": unit_ids,
                **ITEM_FIELDS},
               ("id", "campaign", "name_en", "project_type", "status", "plan_finish")),
     "links": (LINK_FIELDS, ("pred", "succ", "type")),
