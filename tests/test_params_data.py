@@ -26,7 +26,7 @@ from sim.model.holidays import calendar_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "params"
-SEED = ROOT.parent / "shared" / "seed" / "000_bf6e3237cc7ccc6e.txt"
+SEED = ROOT / "tests" / "fixtures" / "plan_text" / "wenzheng-ban-2020-5.txt"
 CALENDAR_YEARS = range(2020, 2031)
 ASCII_ID = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -142,7 +142,7 @@ def test_every_annex_entry_is_represented():
 
 
 def test_chinese_names_are_copied_from_the_plan():
-    assert SEED.is_file(), f"the plan's text is expected at {SEED} (../shared/seed from the project root)"
+    assert SEED.is_file(), f"the plan's text is expected at {SEED} (shipped with the tests)"
     text = plain(SEED.read_text(encoding="utf-8"))
     missing = []
     for r in table("items.csv"):
