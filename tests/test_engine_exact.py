@@ -1,4 +1,4 @@
-"""Statistical tests against exact answers (STYLE.md "Statistical", docs/calibration.md §2.3-2.5, §3).
+"""Statistical tests against exact answers (docs/calibration.md §2.3-2.5, §3).
 
 Each test builds a small plan whose project-finish (or KPI) distribution is
 known exactly: by numerical convolution of densities, a product of CDFs, full
