@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from sim.errors import ExecutorError
+from sim.errors import ExecutorError, SnapshotError
 from sim.model.problems import PlanError
 
 DEFAULT_PARAMS = Path("params")
@@ -426,6 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except SnapshotError as exc:
+        print(f"sim: {exc}", file=sys.stderr)
+        return 2
     except PlanError as exc:
         print(exc.report(), file=sys.stderr)
         return 2

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -19,11 +18,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from sim.engine.compiled import CompiledModel
+from sim.errors import SnapshotError
 from sim.engine.replicate import ChunkRecord
 
 RECORDS = "records.parquet"
 MANIFEST = "manifest.json"
-PLAN_SNAPSHOT = "plan.pickle"  # the plan simulated (after scenario and actuals), for `sim report`
+PLAN_SNAPSHOT = "plan.json"  # the plan simulated (after scenario and actuals), as data, for `sim report`
+OLD_PLAN_PICKLE = "plan.pickle"  # written by earlier versions; refused, never loaded
 
 
 def params_hash(params_dir: Path) -> str:
@@ -130,17 +131,36 @@ class RecordColumns:
 
 
 def write_plan_snapshot(run_dir: Path, plan) -> Path:
-    """Write ``plan.pickle`` into ``run_dir`` (pickle: only open run directories you made)."""
+    """Write the plan as data (``plan.json``) into ``run_dir``."""
+    from sim.model.plan_json import plan_to_data
+
     path = Path(run_dir) / PLAN_SNAPSHOT
-    with path.open("wb") as fh:
-        pickle.dump(plan, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    text = json.dumps(plan_to_data(plan), ensure_ascii=False, separators=(",", ":"))
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
     return path
 
 
 def read_plan_snapshot(run_dir: Path):
-    """The plan saved by :func:`write_plan_snapshot` (loading a pickle runs code: only your own runs)."""
-    with (Path(run_dir) / PLAN_SNAPSHOT).open("rb") as fh:
-        return pickle.load(fh)
+    """The plan of :func:`write_plan_snapshot`, rebuilt from data (nothing is unpickled or evaluated).
+
+    Raises :class:`SnapshotError` naming the file when it is missing, not JSON, or
+    not a plan snapshot; a directory holding only an old ``plan.pickle`` is refused.
+    """
+    from sim.model.plan_json import SnapshotFormatError, plan_from_data
+
+    path = Path(run_dir) / PLAN_SNAPSHOT
+    if not path.is_file():
+        if (Path(run_dir) / OLD_PLAN_PICKLE).exists():
+            raise SnapshotError(f"{Path(run_dir) / OLD_PLAN_PICKLE}: run directories of earlier versions keep the "
+                                "plan as a pickle, which is never loaded (it could run code); re-run the scenario")
+        raise SnapshotError(f"{path}: the run's plan snapshot is missing")
+    try:
+        return plan_from_data(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # SnapshotFormatError is a ValueError
+        kind = "not a plan snapshot" if isinstance(exc, SnapshotFormatError) else "cannot be read"
+        raise SnapshotError(f"{path}: {kind} ({exc})") from None
 
 
 def read_records(run_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:

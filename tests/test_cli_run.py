@@ -96,7 +96,7 @@ def test_default_run_writes_the_report(tmp_path: Path):
     out = tmp_path / "with-report"
     assert main(["run", "--params", str(FIXTURE), "--runs", "1000", "--seed", "3", "--quiet", "--workers", "1",
                  "--lang", "en", "--out", str(out)]) == 0
-    for name in ("plan.pickle", "records.parquet", "targets.csv"):
+    for name in ("plan.json", "records.parquet", "targets.csv"):
         assert (out / name).is_file(), name
     assert list(out.glob("*.html")) and list(out.glob("*.xlsx"))
 

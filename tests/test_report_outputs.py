@@ -121,3 +121,44 @@ def test_report_of_a_plan_without_risks_or_kpis(tmp_path):
     book = pd.read_excel(paths["xlsx"], sheet_name=None)
     assert list(book)[: len(SHEETS)] == list(SHEETS) and book["drivers"].empty
     assert "tornado" not in " ".join(x.name for x in paths["charts"].glob("*.png"))
+
+
+def test_plan_snapshot_is_data_and_rebuilds_the_plan_exactly(run_dir, tmp_path):
+    """plan.json is plain JSON and decodes into records equal to the plan written (nothing unpickled)."""
+    from pathlib import Path
+
+    from sim.model.load import load_plan
+    from sim.results import read_plan_snapshot, write_plan_snapshot
+
+    assert json.loads((run_dir / PLAN_FILE).read_text(encoding="utf-8"))["plan"]["items"]
+    shipped = load_plan(Path(__file__).resolve().parents[1] / "params")
+    write_plan_snapshot(tmp_path, shipped)
+    assert read_plan_snapshot(tmp_path) == shipped
+
+
+def test_old_pickle_and_crafted_snapshots_are_refused_without_running_code(run_dir, tmp_path, capsys):
+    import pickle
+
+    old = tmp_path / "old"
+    shutil.copytree(run_dir, old)
+    (old / PLAN_FILE).unlink()
+    flag = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(flag), "w"))
+
+    (old / "plan.pickle").write_bytes(pickle.dumps(Evil()))
+    assert main(["report", str(old), "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert "plan.pickle" in err and "never loaded" in err and "Traceback" not in err
+    assert not flag.exists()
+
+    crafted = tmp_path / "crafted"
+    shutil.copytree(run_dir, crafted)
+    data = json.loads((crafted / PLAN_FILE).read_text(encoding="utf-8"))
+    data["plan"]["items"][0]["status"] = {"__reduce__": "os.system"}
+    (crafted / PLAN_FILE).write_text(json.dumps(data), encoding="utf-8")
+    assert main(["report", str(crafted), "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert "not a plan snapshot" in err and "items[0].status" in err

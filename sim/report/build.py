@@ -2,7 +2,7 @@
 
 Layout added to a run directory::
 
-    plan.pickle              the plan the run simulated (so a report never guesses)
+    plan.json                the plan the run simulated, as data (so a report never guesses)
     analysis/*.csv           analysis tables (language-independent), cached
     analysis/meta.json       what they were computed from
     charts/<lang>/*.png|svg  every chart
@@ -35,7 +35,7 @@ from sim.report.i18n import pick, tr
 from sim.report.sources import assumption_views
 from sim.report.style import add_footer, save
 from sim.report.tables import View, views
-from sim.results import PLAN_SNAPSHOT, read_plan_snapshot, write_plan_snapshot, params_hash, read_manifest, read_records
+from sim.results import OLD_PLAN_PICKLE, PLAN_SNAPSHOT, read_plan_snapshot, write_plan_snapshot, params_hash, read_manifest, read_records
 
 PLAN_FILE = PLAN_SNAPSHOT
 ANALYSIS_DIR = "analysis"
@@ -47,18 +47,16 @@ DRIVER_RUNS = 2000
 def run_plan_of(run_dir: Path, *, plan: Plan | None = None) -> Plan:
     """The plan a run simulated: ``plan`` if given, else the run's snapshot, else its params dir.
 
-    The snapshot (``plan.pickle``) is written the first time a plan is known, so
+    The snapshot (``plan.json``) is written the first time a plan is known, so
     later reports do not depend on params/ staying unchanged. Loading from the
-    manifest's params path warns when the files no longer hash as they did.
-    Pickles run code when loaded: only open run directories you made.
+    manifest's params path warns when the files no longer hash as they did. A
+    snapshot that cannot be read, or an old ``plan.pickle`` (never loaded), is a
+    :class:`sim.results.SnapshotError`.
     """
     run_dir = Path(run_dir)
     snap = run_dir / PLAN_FILE
-    if plan is None and snap.exists():
-        try:
-            return read_plan_snapshot(run_dir)
-        except Exception as exc:  # an old snapshot from another version of the code
-            warnings.warn(f"{snap}: cannot read the plan snapshot ({exc}); reloading params", RuntimeWarning)
+    if plan is None and (snap.exists() or (run_dir / OLD_PLAN_PICKLE).exists()):
+        return read_plan_snapshot(run_dir)
     if plan is None:
         plan = _plan_from_params(run_dir)
     if not snap.exists():
