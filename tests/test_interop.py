@@ -216,6 +216,20 @@ def test_import_never_overwrites(tmp_path: Path, capsys) -> None:
     assert [p.name for p in out.iterdir()] == ["mine.txt"]
 
 
+def test_import_never_deletes_a_staging_folder_it_did_not_make(tmp_path: Path, capsys) -> None:
+    """An existing ``<out>.partial`` may be a user's: refused and kept, for schedules and workbooks alike."""
+    out = tmp_path / "p"
+    partial = tmp_path / "p.partial"
+    partial.mkdir()
+    (partial / "keep").write_text("mine")
+    book = tmp_path / "plan.xlsx"
+    assert main(["template", str(book)]) == 0
+    for src in (LINKS, book):
+        assert main(["import", str(src), "--out", str(out)]) == 2
+        assert "p.partial exists" in capsys.readouterr().err
+        assert (partial / "keep").read_text() == "mine" and not out.exists()
+
+
 # --- round trips ----------------------------------------------------------------------------
 
 @pytest.mark.slow

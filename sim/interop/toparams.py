@@ -58,28 +58,38 @@ def _fmt(x: float) -> str:
 
 
 def schedule_to_params(s: Schedule, out: Path) -> dict:
-    """Write ``out`` (which must not exist or be empty) from ``s``; return a summary dict.
+    """Write ``out`` (which must not exist or be empty) from ``s``; return a summary dict."""
+    check_new_dir(out)
+    files, summary = build_files(s)
+    write_params_dir(out, files)
+    return summary
 
-    The files are written into ``<out>.partial`` and renamed when complete.
-    """
+
+def check_new_dir(out: Path) -> None:
+    """Refuse an ``out`` that holds anything, or whose staging folder already exists (never deleted)."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out} exists and is not empty: choose a new --out directory")
     partial = out.with_name(out.name + ".partial")
     if partial.exists():
-        shutil.rmtree(partial)
+        raise FileExistsError(f"{partial} exists (an interrupted import, or not ours): move it away first")
+
+
+def write_params_dir(out: Path, files: dict[str, str]) -> None:
+    """Write ``files`` (name -> text) into ``<out>.partial`` and rename it to ``out`` only when complete."""
+    out = Path(out)
+    check_new_dir(out)
+    partial = out.with_name(out.name + ".partial")
     partial.mkdir(parents=True)
     try:
-        files, summary = build_files(s)
         for name, text in files.items():
             (partial / name).write_text(text, encoding="utf-8")
         if out.exists():
-            out.rmdir()
+            out.rmdir()  # empty (checked above)
         partial.rename(out)
     except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(partial, ignore_errors=True)  # the staging folder made just above
         raise
-    return summary
 
 
 def build_files(s: Schedule) -> tuple[dict[str, str], dict]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import shutil
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
@@ -186,9 +185,10 @@ def _table(ws) -> tuple[list[str], list[list[str]]]:
 
 def import_workbook(path: Path, out: Path) -> dict:
     """Write the params directory ``out`` from a workbook in the template's layout."""
+    from sim.interop.toparams import check_new_dir, write_params_dir
+
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"{out} exists and is not empty: choose a new --out directory")
+    check_new_dir(out)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is no workbook
@@ -209,25 +209,14 @@ def import_workbook(path: Path, out: Path) -> dict:
         files["plan.yaml"] = "# From the workbook's plan, end_dates, campaigns and sections sheets.\n" + \
             dump_meta(_meta_from(wb, path))
     wb.close()
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
-        for name, text in files.items():
-            (partial / name).write_text(text, encoding="utf-8")
-        if unknown:
-            (partial / "import_report.md").write_text(
-                "# Import report\n\nSheets not read (not a params table):\n\n" +
-                "".join(f"- {s}\n" for s in unknown), encoding="utf-8")
-        if out.exists():
-            out.rmdir()
-        partial.rename(out)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+    sheets = len(files)
+    if unknown:
+        files["import_report.md"] = ("# Import report\n\nSheets not read (not a params table):\n\n" +
+                                     "".join(f"- {s}\n" for s in unknown))
+    write_params_dir(out, files)
     for s in unknown:
         print(f"  not mapped: sheet {s!r} (not a params table)")
-    return {"sheets": len(files), "unknown": unknown}
+    return {"sheets": sheets, "unknown": unknown}
 
 
 def _meta_from(wb, path: Path) -> PlanMeta:
