@@ -286,12 +286,17 @@ def campaigns(plan) -> tuple[Label, ...]:
     return _meta(plan).campaigns
 
 
+def _label(labels: tuple[Label, ...], key: str, lang: str) -> str:
+    """Label of ``key`` among ``labels`` in ``lang`` (the id itself when unknown)."""
+    for x in labels:
+        if x.id == key:
+            return _text(x.zh, x.en, lang)
+    return str(key)
+
+
 def campaign_label(plan, campaign: str, lang: str) -> str:
     """Label of ``campaign`` in ``lang`` (the id itself when unknown)."""
-    for c in campaigns(plan):
-        if c.id == campaign:
-            return _text(c.zh, c.en, lang)
-    return str(campaign)
+    return _label(campaigns(plan), campaign, lang)
 
 
 def external_campaigns(plan) -> frozenset[str]:
@@ -306,10 +311,7 @@ def sections(plan) -> tuple[Label, ...]:
 
 def section_label(plan, section: str, lang: str) -> str:
     """Label of target ``section`` in ``lang`` (the id itself when unknown)."""
-    for s in sections(plan):
-        if s.id == section:
-            return _text(s.zh, s.en, lang)
-    return str(section)
+    return _label(sections(plan), section, lang)
 
 
 def section_order(plan) -> tuple[str, ...]:
