@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import optimize, special
 
-from sim.model.distribution import Z90, Distribution
+from sim.model.distribution import Z90, Distribution, lognormal_sigma, scale_median, with_lognormal_sigma
 from sim.model.enums import DistFamily
 
 PERT_LAMBDA = 4.0
@@ -91,40 +91,6 @@ def trigen_bounds(p10: float, mode: float, p90: float) -> tuple[float, float, fl
     )
     lo, hi = sol.x
     return float(lo), float(mode), float(hi)
-
-
-def lognormal_sigma(dist: Distribution) -> float | None:
-    """The log-scale sigma of a lognormal distribution, or None for other families."""
-    if dist.family is DistFamily.LOGNORMAL:
-        return float(np.log(dist.params[1] / dist.params[0]) / Z90)
-    if dist.family is DistFamily.LOGNORMAL_SIGMA:
-        return float(dist.params[1])
-    return None
-
-
-def with_lognormal_sigma(dist: Distribution, sigma: float, *, median_factor: float = 1.0) -> Distribution:
-    """A lognormal with the same floor, median scaled by ``median_factor`` and the given sigma."""
-    med = dist.params[0] * median_factor
-    return Distribution(DistFamily.LOGNORMAL_SIGMA, (med, max(sigma, 1e-9)), floor=dist.floor)
-
-
-def scale_median(dist: Distribution, factor: float) -> Distribution:
-    """The distribution of ``factor * X`` (floor scaled too); used for 力争 uplifts."""
-    if factor == 1.0:
-        return dist
-    if dist.family is DistFamily.DISCRETE:
-        return Distribution(
-            dist.family,
-            values=tuple(v * factor for v in dist.values),
-            weights=dist.weights,
-            floor=None if dist.floor is None else dist.floor * factor,
-        )
-    return Distribution(
-        dist.family,
-        tuple(p * factor if dist.family is not DistFamily.LOGNORMAL_SIGMA or i == 0 else p
-              for i, p in enumerate(dist.params)),
-        floor=None if dist.floor is None else dist.floor * factor,
-    )
 
 
 def cdf_at(dist: Distribution, x: float) -> float:

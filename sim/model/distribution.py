@@ -1,8 +1,9 @@
 """A distribution as pure data, with its own consistency check.
 
-Sampling lives in ``sim.engine.distributions``; this module only states what a
-distribution *is* and whether its parameters make sense, so that loading can
-reject an impossible distribution before any simulation object exists.
+Sampling lives in ``sim.engine.distributions``; this module states what a
+distribution *is*, whether its parameters make sense (so that loading can
+reject an impossible distribution before any simulation object exists), and
+the transformations the model applies to one (scaling, a lognormal's sigma).
 
 Parameterisations (all in the unit of the quantity they describe):
 
@@ -30,6 +31,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from sim.model.enums import DistFamily
 
@@ -133,3 +136,37 @@ def _discrete_problems(values: tuple[float, ...], weights: tuple[float, ...]) ->
     if any(not math.isfinite(v) for v in values):
         return [f"discrete values must be finite, got {values}"]
     return []
+
+
+def lognormal_sigma(dist: Distribution) -> float | None:
+    """The log-scale sigma of a lognormal distribution, or None for other families."""
+    if dist.family is DistFamily.LOGNORMAL:
+        return float(np.log(dist.params[1] / dist.params[0]) / Z90)
+    if dist.family is DistFamily.LOGNORMAL_SIGMA:
+        return float(dist.params[1])
+    return None
+
+
+def with_lognormal_sigma(dist: Distribution, sigma: float, *, median_factor: float = 1.0) -> Distribution:
+    """A lognormal with the same floor, median scaled by ``median_factor`` and the given sigma."""
+    med = dist.params[0] * median_factor
+    return Distribution(DistFamily.LOGNORMAL_SIGMA, (med, max(sigma, 1e-9)), floor=dist.floor)
+
+
+def scale_median(dist: Distribution, factor: float) -> Distribution:
+    """The distribution of ``factor * X`` (floor scaled too): 力争 uplifts and scenario scales."""
+    if factor == 1.0:
+        return dist
+    if dist.family is DistFamily.DISCRETE:
+        return Distribution(
+            dist.family,
+            values=tuple(v * factor for v in dist.values),
+            weights=dist.weights,
+            floor=None if dist.floor is None else dist.floor * factor,
+        )
+    return Distribution(
+        dist.family,
+        tuple(p * factor if dist.family is not DistFamily.LOGNORMAL_SIGMA or i == 0 else p
+              for i, p in enumerate(dist.params)),
+        floor=None if dist.floor is None else dist.floor * factor,
+    )

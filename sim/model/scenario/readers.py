@@ -16,19 +16,20 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sim.model.clock import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.model.distribution import Distribution
 from sim.model.enums import DistFamily, Status
 from sim.model.problems import Problem
 
-MONTH_DAYS = 365.25 / 12  # a month in a duration such as "6m"
-_UNIT_DAYS = {"": 1.0, "d": 1.0, "w": 7.0, "m": MONTH_DAYS, "y": 365.25}
+MONTH_DAYS = DAYS_PER_MONTH  # a month in a duration such as "6m"
+_UNIT_DAYS = {"": 1.0, "d": 1.0, "w": 7.0, "m": MONTH_DAYS, "y": DAYS_PER_YEAR}
 _DURATION = re.compile(r"([+-]?\d+(?:\.\d+)?)\s*([dwmy]?)")
 ID = re.compile(r"[A-Za-z0-9_.-]+")
 DURATION_HINT = "write days as a number (45) or a duration: 10d, 2w, 6m (= 6 x 30.44 days), 1y"
 
 
 def parse_duration(value: Any) -> float | None:
-    """Days in a duration: a number of days, or text ``<n>d|w|m|y`` (m = 365.25/12 days); None if unreadable."""
+    """Days in a duration: a number of days, or text ``<n>d|w|m|y`` (m = DAYS_PER_YEAR / 12 days); None if unreadable."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
