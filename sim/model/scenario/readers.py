@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sim.model.clock import DAYS_PER_MONTH, DAYS_PER_YEAR
-from sim.model.distribution import Distribution
-from sim.model.enums import DistFamily, Status
+from sim.model.distribution import FAMILY_CHOICE, Distribution
+from sim.model.distribution import family as registry_family
+from sim.model.enums import Status
 from sim.model.problems import Problem
 
 MONTH_DAYS = DAYS_PER_MONTH  # a month in a duration such as "6m"
@@ -229,7 +230,7 @@ def distribution(*, days: bool) -> Callable:
     """A distribution: ``{dist, p1, p2, p3, floor}`` or ``{dist: discrete, values, weights}``, or a bare
     number (fixed). With ``days`` the parameters may be durations such as ``0.75m``."""
     param = duration if days else number()
-    spec = {"dist": choice(DistFamily), "p1": param, "p2": param, "p3": param, "floor": param,
+    spec = {"dist": choice(FAMILY_CHOICE), "p1": param, "p2": param, "p3": param, "floor": param,
             "values": list_of_numbers(param), "weights": list_of_numbers(number(low=0))}
 
     def read(r: Reader, value: Any, path: str) -> Distribution | None:
@@ -241,7 +242,7 @@ def distribution(*, days: bool) -> Callable:
         if got is None or len(r.problems) > n:
             return None
         family = got["dist"]
-        if family is DistFamily.DISCRETE:
+        if registry_family(family).tabulated:
             dist = Distribution(family, values=got.get("values", ()), weights=got.get("weights", ()),
                                 floor=got.get("floor"))
         else:
@@ -254,7 +255,7 @@ def distribution(*, days: bool) -> Callable:
                 return None
             dist = Distribution(family, tuple(params), floor=got.get("floor"))
         for message in dist.problems():
-            r.flag(path, dist.describe() if family is not DistFamily.DISCRETE else value, message,
+            r.flag(path, dist.describe() if not registry_family(family).tabulated else value, message,
                    "correct the parameters (see params/README.md, Distributions)")
         return dist
     return read
