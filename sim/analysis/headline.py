@@ -117,7 +117,7 @@ def _finish_preds(plan) -> dict[str, list[tuple[str, str]]]:
 def planned_finish(model) -> dict[str, date]:
     """Each item's finish on the plan's own schedule: planned durations (multiplier 1), planned waits,
     no risk, no shock, the dependency network and calendars as simulated."""
-    from sim.engine.compiled import date_of
+    from sim.model.clock import date_of
     from sim.engine.forward import forward_pass
     from sim.engine.sampling import Draws
 

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.drivers import achieved_days, finite_days
-from sim.engine.compiled import FAR_DAY, compile_plan
+from sim.engine.compiled import compile_plan
+from sim.model.clock import FAR_DAY
 from sim.engine.replicate import Engine, column
 from sim.engine.runner import Executor, RunConfig, run_monte_carlo
 from sim.model.entities import Plan
