@@ -39,8 +39,9 @@ def _chunks(model, engine: Engine, n_chunks: int) -> None:
         run_chunk(model, seed=1, chunk=c, engine=engine)
 
 
-def bench(params: Path, *, scaling_runs: int = 20_000, memory_runs: int = 100_000, workers: int | None = None) -> list[str]:
-    """Run the benchmark and return the report lines."""
+def bench(params: Path, *, scaling_runs: int = 20_000, memory_runs: int = 100_000, workers: int | None = None,
+          report_runs: int = 10_000) -> list[str]:
+    """Run the benchmark and return the report lines (``report_runs`` = 0 skips the report timing)."""
     plan = load_plan(params)
     model = compile_plan(plan)
     workers = workers or os.cpu_count() or 1
@@ -70,6 +71,10 @@ def bench(params: Path, *, scaling_runs: int = 20_000, memory_runs: int = 100_00
         lines.append(f"{engine} engine, {runs} replications: 1 worker {one:.0f} rep/s, "
                      f"{workers} workers {many:.0f} rep/s, speed-up {many / one:.2f}x")
     lines.append(_memory_line(params, memory_runs, workers))
+    if report_runs:
+        from sim.report.timing import report_lines
+
+        lines += report_lines(params, runs=report_runs, workers=workers)
     return lines
 
 

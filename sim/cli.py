@@ -144,7 +144,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from sim.bench import bench
 
     for line in bench(args.params, scaling_runs=args.scaling_runs, memory_runs=args.memory_runs,
-                      workers=args.workers):
+                      workers=args.workers, report_runs=args.report_runs):
         print(line, flush=True)
     return 0
 
@@ -429,6 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params directory")
     p.add_argument("--scaling-runs", type=int, default=20_000, help="replications for the worker scaling test")
     p.add_argument("--memory-runs", type=int, default=100_000, help="replications for the peak-memory run")
+    p.add_argument("--report-runs", type=int, default=10_000,
+                   help="replications of the run whose report is timed (0: skip the report timing)")
     p.add_argument("--workers", type=int, default=None, help="workers (default: all cores)")
     p.set_defaults(func=_cmd_bench)
     _add_scenario_commands(sub)

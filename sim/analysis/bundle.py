@@ -57,6 +57,7 @@ class RunSettings:
             seed=int(manifest["seed"]),
             engine=Engine(cfg.get("engine", "auto")),
             lhs=str(cfg.get("lhs", False)).lower() == "true",
+            workers=int(manifest.get("workers") or 1),  # the re-runs use the cores the run used
         )
 
 
