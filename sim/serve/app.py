@@ -13,6 +13,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from sim.engine.options import DEFAULT_SEED
 from sim.engine.runner import Executor, RunConfig
 from sim.model import planmeta
 from sim.model.entities import Plan
@@ -74,7 +75,7 @@ class ServeOptions:
     """What ``sim serve`` was asked for."""
 
     runs: int = 2000
-    seed: int = 20200116
+    seed: int = DEFAULT_SEED
     port: int = 0  # 0: a free port
     scenarios_dir: Path | None = Path("scenarios")
 
