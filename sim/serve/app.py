@@ -66,6 +66,7 @@ def _page_text(base: Base) -> set[str]:
     for group in (plan.items, plan.targets, plan.risks, plan.shocks):
         text += [x.name_zh for x in group]
     text += [e.zh for e in planmeta.end_dates(plan)] + [x.zh for x in planmeta.sections(plan)]
+    text += [str(r) for r in base.unreachable.get("reason_zh", [])]
     return set("".join(text))
 
 

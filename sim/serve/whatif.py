@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.analysis import headline as hl
 from sim.analysis.summary import paired_difference
 from sim.engine.compiled import CompiledModel, compile_plan, date_of
 from sim.engine.replicate import Engine, run_chunk
@@ -90,6 +91,8 @@ class Base:
         self.scenario_files = _scenario_files(scenarios_dir)
         self.base = simulate(plan, config)
         self.graph = _Graph(plan)
+        self.headline_ids = set(hl.headline_ids(plan))
+        self.unreachable = hl.unreachable_targets(plan, self.base.model).set_index("id")
         self._flat = zero_variance(plan)
         self._flat_base = _one_schedule(compile_plan(self._flat))
         self._scenario_plans: dict[str, Plan] = {}
@@ -165,8 +168,16 @@ class Base:
                          "deadline": t.deadline.isoformat(), "p_base": d["p_reference"], "p": float(x.mean()),
                          "diff": d["difference"], "se": d["difference_se"], "lo": d["ci95_low"],
                          "hi": d["ci95_high"], "significant": d["excludes_zero"],
-                         "rag": headline.rag(float(x.mean())), "on_path": ("target", t.id) in reach})
+                         "rag": headline.rag(float(x.mean())), "on_path": ("target", t.id) in reach,
+                         "headline": t.id in self.headline_ids, **self._unreachable(t.id)})
         return rows
+
+    def _unreachable(self, tid: str) -> dict:
+        """Whether the base plan's own dates rule the target out, and why (:func:`unreachable_targets`)."""
+        if tid not in self.unreachable.index:
+            return {"unreachable": False, "reason_zh": "", "reason_en": ""}
+        row = self.unreachable.loc[tid]
+        return {"unreachable": True, "reason_zh": str(row["reason_zh"]), "reason_en": str(row["reason_en"])}
 
     def _moves(self, out: Outcome, whatif: WhatIf) -> list[dict]:
         """Items whose finish moves: mean paired shift, P(later), zero-variance shift, and the path."""

@@ -23,7 +23,7 @@ var T = {
     expected: '预计达成目标数', of: '共', targets_due: '个目标', p_all: '全部总体目标同时达成的概率',
     base_label: '基准', runs: '次重复', seed: '随机种子', as_of: '基准日', seconds: '秒', cached: '（缓存）',
     no_moves: '没有事项移动。', no_rows: '没有符合条件的目标。', error: '输入有误', green: '绿', amber: '黄', red: '红',
-    yes: '是', slipped: '（延误事项）'
+    yes: '是', slipped: '（延误事项）', unreachable: '按计划无法达成'
   },
   en: {
     title: 'What-if: slips and risks', slips: 'Slipped items', add_slip: '+ Add a slip',
@@ -46,7 +46,7 @@ var T = {
     expected: 'Expected targets met', of: 'of', targets_due: 'targets', p_all: 'P(all headline targets met)',
     base_label: 'base', runs: 'replications', seed: 'seed', as_of: 'as of', seconds: 's', cached: ' (cached)',
     no_moves: 'No item moves.', no_rows: 'No target matches.', error: 'Input problem', green: 'green', amber: 'amber', red: 'red',
-    yes: 'yes', slipped: ' (slipped)'
+    yes: 'yes', slipped: ' (slipped)', unreachable: 'unreachable as planned'
   }
 };
 
@@ -268,12 +268,16 @@ function renderTargets() {
   var shown = 0;
   rows.forEach(function (r) {
     var changed = Math.abs(r.diff || 0) > 0;
-    var visible = (show === 'all' || (show === 'changed' && changed) || (show === 'headline' && r.section === 'headline')) &&
+    var visible = (show === 'all' || (show === 'changed' && changed) || (show === 'headline' && r.headline)) &&
       (!q || r.id.toLowerCase().indexOf(q) >= 0 || nameOf(r).toLowerCase().indexOf(q) >= 0);
-    var tr = el('tr', { 'data-id': r.id, 'data-diff': r.diff, 'data-p': r.p, 'data-base': r.p_base });
+    var tr = el('tr', { 'data-id': r.id, 'data-diff': r.diff, 'data-p': r.p, 'data-base': r.p_base,
+                        'data-onpath': r.on_path ? '1' : '0' });
     if (!visible) { tr.hidden = true; } else { shown++; }
     cell(tr, r.id);
-    cell(tr, nameOf(r), 'name');
+    var nm = cell(tr, nameOf(r), 'name');
+    if (r.unreachable) {
+      nm.appendChild(el('div', { 'class': 'why' }, t('unreachable') + ': ' + (state.lang === 'zh' ? r.reason_zh : r.reason_en)));
+    }
     cell(tr, pct(r.p), 'num');
     var d = cell(tr, pp(r.diff), 'num'); d.className += r.diff > 0 ? ' up' : r.diff < 0 ? ' down' : '';
     cell(tr, pp(r.se).replace('+', ''), 'num');
