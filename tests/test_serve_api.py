@@ -194,6 +194,23 @@ def test_routes_and_methods_answer_json(client):
     bad = client.post("/api/scenario", json={"whatif": {"slips": [{"item": "T14", "by": 1}]}, "name": "../x"})
     assert bad.status_code == 422 and bad.json()["issues"][0]["field"] == "name"
     page = client.get("/")
-    assert page.status_code == 200 and "app.js" in page.text
-    assert client.get("/static/app.js").status_code == 200
-    assert "@font-face" in client.get("/font.css").text or client.get("/font.css").text == ""
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<script type="application/json" id="meta">' in page.text
+
+
+def test_the_page_embeds_the_glyphs_of_every_name_it_can_show(client, plan):
+    """The report's template subsets its web font from the page, which embeds the plan's names."""
+    import base64
+    import io
+    import re
+
+    from fontTools.ttLib import TTFont
+
+    page = client.get("/").text
+    found = re.search(r"base64,([A-Za-z0-9+/=]+)", page)
+    if found is None:
+        pytest.skip("no CJK font on this machine (sim.report.fonts)")
+    cmap = TTFont(io.BytesIO(base64.b64decode(found.group(1)))).getBestCmap()
+    names = "".join(x.name_zh for x in (*plan.items, *plan.targets, *plan.risks, *plan.shocks))
+    missing = {c for c in names if "\u4e00" <= c <= "\u9fff" and ord(c) not in cmap}
+    assert not missing

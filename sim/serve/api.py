@@ -84,20 +84,7 @@ class Api:
         self.base = base
 
     async def meta(self, request: Request) -> JSONResponse:
-        plan, b = self.base.plan, self.base
-        result = await run_in_threadpool(b.evaluate, WhatIf(), _key({}))
-        return JSONResponse(clean({
-            "label": b.label, "runs": int(b.base.met.shape[0]), "seed": b.config.seed,
-            "as_of": plan.as_of.isoformat(), "end_dates": end_date_labels(plan),
-            "items": [{"id": it.id, "name_zh": it.name_zh, "name_en": it.name_en, "status": str(it.status),
-                       "plan_finish": it.plan_finish.isoformat()} for it in plan.items],
-            "risks": [{"id": r.id, "name_zh": r.name_zh, "name_en": r.name_en, "probability": r.probability}
-                      for r in plan.risks if not r.id.startswith("slip.")],
-            "shocks": [{"id": s.id, "name_zh": s.name_zh, "name_en": s.name_en, "probability": s.probability}
-                       for s in plan.shocks],
-            "scenarios": [{"name": n, "description": _description(p)} for n, p in b.scenario_files.items()],
-            "base": result,
-        }))
+        return JSONResponse(await run_in_threadpool(meta, self.base))
 
     async def whatif(self, request: Request) -> JSONResponse:
         data = await read_json(request)
@@ -142,6 +129,24 @@ class Api:
                                                     "(sim serve never overwrites a file)")], status=409)
         self.base.scenario_files[name] = path
         return JSONResponse({"saved": str(path), "name": name})
+
+
+def meta(base: Base) -> dict[str, Any]:
+    """The plan (items, risks, shocks, scenarios, end dates) and the base results, as the page starts from."""
+    plan = base.plan
+    result = base.evaluate(WhatIf(), _key({}))
+    return clean({
+        "label": base.label, "runs": int(base.base.met.shape[0]), "seed": base.config.seed,
+        "as_of": plan.as_of.isoformat(), "end_dates": end_date_labels(plan),
+        "items": [{"id": it.id, "name_zh": it.name_zh, "name_en": it.name_en, "status": str(it.status),
+                   "plan_finish": it.plan_finish.isoformat()} for it in plan.items],
+        "risks": [{"id": r.id, "name_zh": r.name_zh, "name_en": r.name_en, "probability": r.probability}
+                  for r in plan.risks if not r.id.startswith("slip.")],
+        "shocks": [{"id": s.id, "name_zh": s.name_zh, "name_en": s.name_en, "probability": s.probability}
+                   for s in plan.shocks],
+        "scenarios": [{"name": n, "description": _description(p)} for n, p in base.scenario_files.items()],
+        "base": result,
+    })
 
 
 def _description(path: Path) -> str:

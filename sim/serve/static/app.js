@@ -303,6 +303,7 @@ function translate() {
   document.querySelectorAll('[data-t]').forEach(function (e) { e.textContent = t(e.getAttribute('data-t')); });
   document.querySelectorAll('[data-tp]').forEach(function (e) { e.placeholder = t(e.getAttribute('data-tp')); });
   document.title = t('title');
+  $('header.top h1').textContent = t('title');
   $('#lang').textContent = state.lang === 'zh' ? 'EN' : '中文';
   document.querySelectorAll('.slip .item').forEach(function (e) { e.placeholder = t('item_ph'); });
   var m = state.meta;
@@ -361,17 +362,15 @@ function init() {
   });
   addSlip();
   translate();
-  setStatus(t('running'), 'loading');
-  fetch('/api/meta').then(function (r) { return r.json(); }).then(function (m) {
-    m.itemsById = {}; m.items.forEach(function (it) { m.itemsById[it.id] = it; });
-    state.meta = m;
-    var sel = $('#scenario'); sel.textContent = '';
-    sel.appendChild(el('option', { value: '' }, t('no_scenario')));
-    m.scenarios.forEach(function (s) { sel.appendChild(el('option', { value: s.name }, s.name)); });
-    state.result = m.base;
-    translate();
-    setStatus(t('done'), 'ready');
-  }).catch(function (err) { showError({ error: String(err) }); setStatus(t('error'), 'error'); });
+  var m = JSON.parse(document.getElementById('meta').textContent);  // the server's plan and base, embedded
+  m.itemsById = {}; m.items.forEach(function (it) { m.itemsById[it.id] = it; });
+  state.meta = m;
+  var sel = $('#scenario'); sel.textContent = '';
+  sel.appendChild(el('option', { value: '' }, t('no_scenario')));
+  m.scenarios.forEach(function (s) { sel.appendChild(el('option', { value: s.name }, s.name)); });
+  state.result = m.base;
+  translate();
+  setStatus(t('done'), 'ready');
 }
 
-document.addEventListener('DOMContentLoaded', init);
+init();  // the page's script runs after its body
