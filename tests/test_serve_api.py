@@ -214,3 +214,47 @@ def test_the_page_embeds_the_glyphs_of_every_name_it_can_show(client, plan):
     names = "".join(x.name_zh for x in (*plan.items, *plan.targets, *plan.risks, *plan.shocks))
     missing = {c for c in names if "\u4e00" <= c <= "\u9fff" and ord(c) not in cmap}
     assert not missing
+
+
+def test_bench_line_measures_distinct_whatifs(plan):
+    from sim.serve.bench import REQUESTS, whatif_lines
+
+    (line,) = whatif_lines(plan, runs=200, scenarios_dir=ROOT / "scenarios")
+    assert line.startswith("what-if page, 200 replications") and f"{len(REQUESTS)} what-ifs" in line
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--runs", "1"], "--runs must be >= 2"),
+    (["--port", "70000"], "--port must be in 0..65535"),
+    (["no-such-run-dir"], "not a run directory"),
+])
+def test_serve_command_refuses_bad_arguments(capsys, args, words):
+    from sim.cli import main
+
+    assert main(["serve", *args]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+
+
+def test_a_run_directory_gives_its_plan_and_seed(tmp_path, monkeypatch):
+    """`sim serve RUN_DIR` starts from the run's plan snapshot and seed, so its base is the run's first replications."""
+    import argparse
+
+    from sim.cli import main
+    from sim.results import read_plan_snapshot
+    from sim.serve.cli import _base_plan
+
+    monkeypatch.chdir(ROOT)
+    run = tmp_path / "run"
+    assert main(["run", "--runs", "200", "--seed", "7", "--workers", "1", "--no-report", "--quiet",
+                 "--out", str(run)]) == 0
+    plan, label, seed = _base_plan(argparse.Namespace(run_dir=run, params=ROOT / "params"))
+    assert seed == 7 and str(run) in label
+    assert plan == read_plan_snapshot(run)
+    import pandas as pd
+
+    targets = pd.read_csv(run / "targets.csv").set_index("id")["p_met"]
+    base = Base(plan, RunConfig(runs=200, seed=seed, workers=1, executor=Executor.INLINE))
+    with TestClient(create_app(base)) as c:
+        shown = _by_id(c.get("/api/meta").json()["base"])
+    assert all(shown[t]["p_base"] == pytest.approx(targets[t], abs=1e-12) for t in targets.index)

@@ -97,6 +97,7 @@ class Base:
         self._flat_base = _one_schedule(compile_plan(self._flat))
         self._scenario_plans: dict[str, Plan] = {}
         self._cache: OrderedDict[str, dict] = OrderedDict()
+        self._flat_cache: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()  # one simulation at a time: the machine's cores are the limit
         self.timings: deque[float] = deque(maxlen=50)
 
@@ -213,8 +214,13 @@ class Base:
         overlay = whatif.slip_overlay()
         if not overlay:
             return {}
-        slipped = _one_schedule(compile_plan(_apply(self._flat, overlay)))
-        return {i: slipped[i] - self._flat_base[i] for i in slipped if i in self._flat_base}
+        key = repr(sorted(overlay["slip"].items()))
+        if key not in self._flat_cache:  # the same slips with other switches: the same zero-variance plan
+            slipped = _one_schedule(compile_plan(_apply(self._flat, overlay)))
+            self._flat_cache[key] = {i: slipped[i] - self._flat_base[i] for i in slipped if i in self._flat_base}
+            if len(self._flat_cache) > CACHE_SIZE:
+                self._flat_cache.pop(next(iter(self._flat_cache)))
+        return self._flat_cache[key]
 
 
 def _apply(plan: Plan, overlay: dict) -> Plan:
