@@ -258,3 +258,14 @@ def test_a_run_directory_gives_its_plan_and_seed(tmp_path, monkeypatch):
     with TestClient(create_app(base)) as c:
         shown = _by_id(c.get("/api/meta").json()["base"])
     assert all(shown[t]["p_base"] == pytest.approx(targets[t], abs=1e-12) for t in targets.index)
+
+
+def test_every_problem_is_said_in_both_languages(client):
+    res = client.post("/api/whatif", json={"slips": [{"item": "T99", "by": 1}, {"item": "T14", "by": -2}],
+                                           "scenario": "nope", "risks": {"R_FUNDING": "maybe"}}).json()
+    assert len(res["issues"]) == 4
+    for issue in res["issues"]:
+        assert issue["message_zh"] and issue["message_zh"] != issue["message"]
+        assert any("\u4e00" <= c <= "\u9fff" for c in issue["message_zh"])
+    assert res["error_zh"].endswith("（另有 3 处）") and res["error"].endswith("(and 3 more)")
+    assert "T09" in res["issues"][0]["message_zh"]

@@ -123,13 +123,16 @@ def test_six_month_slip_of_t14_in_the_browser(server, browser):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("item", "amount", "words"), [("T99", 6, "T99"), ("T14", -6, "cannot be negative")])
-def test_bad_input_is_a_message_in_the_page(server, browser, item, amount, words):
+@pytest.mark.parametrize(("item", "amount", "zh", "en"), [("T99", 6, "未知事项 'T99'", "unknown item 'T99'"),
+                                                          ("T14", -6, "不能为负数", "cannot be negative")])
+def test_bad_input_is_a_message_in_the_page(server, browser, item, amount, zh, en):
     _, url = server
     page = _page(browser, url, 1280)
-    _slip(page, item, amount)
-    assert page.get_attribute("#status", "data-state") == "error"
-    assert page.is_visible("#error") and words in page.inner_text("#error")
+    for words in (zh, en):
+        _slip(page, item, amount)
+        assert page.get_attribute("#status", "data-state") == "error"
+        assert page.is_visible("#error") and words in page.inner_text("#error")
+        page.click("#lang")
     page.close()
 
 

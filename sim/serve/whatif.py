@@ -114,8 +114,8 @@ class Base:
             try:
                 self._scenario_plans[name] = apply_scenario(self.plan, load_scenario(self.scenario_files[name]))
             except PlanError as exc:
-                raise RequestError([Issue("scenario", name, p.message + (f" — {p.hint}" if p.hint else ""))
-                                    for p in exc.problems]) from None
+                raise RequestError([Issue("scenario", name, p.message + (f" — {p.hint}" if p.hint else ""),
+                                          f"情景 {name} 无法应用：{p.message}") for p in exc.problems]) from None
         return self._scenario_plans[name]
 
     def whatif_plan(self, whatif: WhatIf) -> Plan:
@@ -227,8 +227,8 @@ def _apply(plan: Plan, overlay: dict) -> Plan:
     try:
         return apply_scenario(plan, scenario_from_dict(overlay, name="what-if", file="<what-if>"))
     except PlanError as exc:
-        raise RequestError([Issue(p.column or "", p.value or "", p.message + (f" — {p.hint}" if p.hint else ""))
-                            for p in exc.problems]) from None
+        raise RequestError([Issue(p.column or "", p.value or "", p.message + (f" — {p.hint}" if p.hint else ""),
+                                  f"推演无法应用：{p.message}") for p in exc.problems]) from None
 
 
 def _one_schedule(model: CompiledModel) -> dict[str, float]:

@@ -152,8 +152,11 @@ function post(url, body) {
 function showError(err) {
   var box = $('#error');
   if (!err) { box.hidden = true; box.textContent = ''; return; }
-  var lines = [t('error') + ': ' + (err.error || String(err))];
-  (err.issues || []).slice(1).forEach(function (i) { lines.push((i.field ? i.field + ': ' : '') + i.message); });
+  var zh = state.lang === 'zh';
+  var lines = [t('error') + ': ' + ((zh && err.error_zh) || err.error || String(err))];
+  (err.issues || []).slice(1).forEach(function (i) {
+    lines.push((i.field ? i.field + ': ' : '') + ((zh && i.message_zh) || i.message));
+  });
   box.textContent = lines.join('\n');
   box.hidden = false;
 }
