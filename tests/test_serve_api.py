@@ -212,7 +212,11 @@ def test_the_page_embeds_the_glyphs_of_every_name_it_can_show(client, plan):
         pytest.skip("no CJK font on this machine (sim.report.fonts)")
     cmap = TTFont(io.BytesIO(base64.b64decode(found.group(1)))).getBestCmap()
     names = "".join(x.name_zh for x in (*plan.items, *plan.targets, *plan.risks, *plan.shocks))
-    missing = {c for c in names if "\u4e00" <= c <= "\u9fff" and ord(c) not in cmap}
+    res = client.post("/api/whatif", json={"slips": [{"item": "T99", "by": 1}, {"item": "T14", "by": -2},
+                                                     {"item": "T03", "to": "2019-01-01"}, {"item": "T15", "by": "x"}],
+                                           "scenario": "nope", "risks": {"R_FUNDING": "maybe", "R_X": "off"}}).json()
+    messages = res["error_zh"] + "".join(i["message_zh"] for i in res["issues"])
+    missing = {c for c in names + messages if "\u4e00" <= c <= "\uffef" and ord(c) not in cmap}
     assert not missing
 
 

@@ -46,12 +46,22 @@ def create_app(base: Base) -> Starlette:
 def render_page(base: Base) -> str:
     """The page in the report's template (:func:`sim.report.html.page`), with the plan and base embedded.
 
-    The embedded JSON carries every name the page can show, so the template's
-    subset web font holds every Chinese glyph the page needs.
+    The embedded JSON carries every name the page can show and the characters of
+    the server's Chinese messages, so the template's subset web font holds every
+    Chinese glyph the page needs.
     """
-    data = api.meta(base)
+    data = {**api.meta(base), "glyphs": _message_glyphs()}
     key = json.dumps(data, sort_keys=True, ensure_ascii=False)
     return _render(key)
+
+
+@functools.lru_cache(maxsize=1)
+def _message_glyphs() -> str:
+    """The Chinese characters of the server's own messages (errors come later, as JSON), for the font subset."""
+    from sim.report.webfont import cjk_characters
+    from sim.serve import request, whatif
+
+    return cjk_characters("".join(Path(m.__file__).read_text(encoding="utf-8") for m in (api, request, whatif)))
 
 
 @functools.lru_cache(maxsize=4)
