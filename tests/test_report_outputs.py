@@ -202,3 +202,14 @@ def test_sim_run_prints_the_answer_and_the_files_to_open(tmp_path, capsys):
     assert "open:" in captured.out and str(out / "report.en.html") in captured.out
     for stage in ("analysis", "charts (en)", "HTML (en)", "workbook (en)"):
         assert f"... {stage}" in captured.err  # each stage printed as it starts
+
+
+def test_compare_with_a_previous_run_says_what_changed(run_dir, tmp_path):
+    """--compare RUN_DIR: against itself every paired difference is exactly zero, and the page says so."""
+    copy = tmp_path / "again"
+    shutil.copytree(run_dir, copy)
+    paths = write_report(copy, lang="en", compare=run_dir)
+    text = paths["html"].read_text(encoding="utf-8")
+    first = text.split('<section id="summary"')[1].split("</section>")[0]
+    assert f"Changed since {run_dir.name}" in first and "no difference larger than 1.96 s.e." in first
+    assert "(+0.00 ± 0.00)" in first
