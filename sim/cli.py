@@ -410,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_commands(sub)
     from sim.interop.cli import register as register_interop
     register_interop(sub)
+    from sim.serve.cli import register as register_serve
+    register_serve(sub)
     return parser
 
 
