@@ -27,6 +27,79 @@ def ppf(dist: Distribution, u: np.ndarray) -> np.ndarray:
     return x
 
 
+_BY_COLUMN = (DistFamily.FIXED, DistFamily.UNIFORM, DistFamily.TRIANGULAR, DistFamily.LOGNORMAL,
+              DistFamily.LOGNORMAL_SIGMA, DistFamily.EXPONENTIAL)
+
+
+def ppf_columns(dists: tuple[Distribution, ...], u: np.ndarray) -> np.ndarray:
+    """Column ``j`` of ``u`` (rows, len(dists)) through ``ppf(dists[j], .)``, equal bit for bit.
+
+    Columns of one closed-form family are done together with their parameters as
+    arrays (the same operations in the same order, element by element); the
+    others (PERT, Trigen, discrete) column by column.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    out = np.empty(u.shape)
+    fams: dict[DistFamily, list[int]] = {}
+    for j, d in enumerate(dists):
+        fams.setdefault(d.family if d.family in _BY_COLUMN else None, []).append(j)
+    for fam, cols in fams.items():
+        if fam is None:
+            for j in cols:
+                out[:, j] = ppf(dists[j], u[:, j])
+            continue
+        c = np.array(cols)
+        par = np.array([dists[j].params[:3 if fam is DistFamily.TRIANGULAR else 2 if fam in (
+            DistFamily.UNIFORM, DistFamily.LOGNORMAL, DistFamily.LOGNORMAL_SIGMA) else 1] for j in cols],
+                       dtype=np.float64).T[:, None, :]  # (params, 1, columns)
+        x = _ppf_family(fam, par, u[:, c])
+        floors = np.array([-np.inf if dists[j].floor is None else dists[j].floor for j in cols])
+        if np.isfinite(floors).any():
+            x = np.where(np.isfinite(floors), np.maximum(x, floors), x)
+        out[:, c] = x
+    return out
+
+
+def ppf_elements(dists: tuple[Distribution, ...], u: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """``ppf(dists[which[k]], u[k])`` for every k (flat arrays), equal bit for bit to one at a time."""
+    u = np.asarray(u, dtype=np.float64)
+    out = np.empty(u.shape)
+    fam_of = np.array([list(_BY_COLUMN).index(d.family) if d.family in _BY_COLUMN else -1 for d in dists])
+    elem_fam = fam_of[which] if len(dists) else np.zeros(0, dtype=np.int64)
+    for f in np.unique(elem_fam):
+        sel = np.flatnonzero(elem_fam == f)
+        w = which[sel]
+        if f < 0:
+            for j in np.unique(w):
+                k = sel[w == j]
+                out[k] = ppf(dists[j], u[k])
+            continue
+        fam = _BY_COLUMN[f]
+        n_par = {DistFamily.TRIANGULAR: 3, DistFamily.FIXED: 1, DistFamily.EXPONENTIAL: 1}.get(fam, 2)
+        table = np.array([d.params[:n_par] if d.family is fam else (np.nan,) * n_par for d in dists],
+                         dtype=np.float64).T  # (params, dists)
+        x = _ppf_family(fam, table[:, w], u[sel])
+        floors = np.array([-np.inf if d.floor is None else d.floor for d in dists])[w]
+        out[sel] = np.where(np.isfinite(floors), np.maximum(x, floors), x)
+    return out
+
+
+def _ppf_family(fam: DistFamily, p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """:func:`_ppf_raw` of one family with array parameters ``p[k]`` broadcast against ``u``."""
+    if fam is DistFamily.FIXED:
+        return np.broadcast_to(p[0], u.shape).copy()
+    if fam is DistFamily.UNIFORM:
+        return p[0] + (p[1] - p[0]) * u
+    if fam is DistFamily.TRIANGULAR:
+        return triangular_ppf(p[0], p[1], p[2], u)
+    if fam is DistFamily.LOGNORMAL:
+        med, p90 = p[0], p[1]
+        return med * np.exp(np.log(p90 / med) / Z90 * special.ndtri(u))
+    if fam is DistFamily.LOGNORMAL_SIGMA:
+        return p[0] * np.exp(p[1] * special.ndtri(u))
+    return -p[0] * np.log1p(-u)  # EXPONENTIAL
+
+
 def _ppf_raw(dist: Distribution, u: np.ndarray) -> np.ndarray:
     fam, p = dist.family, dist.params
     if fam is DistFamily.FIXED:
@@ -148,6 +221,8 @@ def norm_cdf(z: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "ppf",
+    "ppf_columns",
+    "ppf_elements",
     "triangular_ppf",
     "trigen_bounds",
     "lognormal_sigma",
