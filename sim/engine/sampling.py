@@ -20,7 +20,7 @@ from scipy import special
 
 from sim.engine import streams
 from sim.engine.compiled import CompiledModel
-from sim.engine.distributions import norm_cdf, ppf, ppf_columns, ppf_elements
+from sim.engine.distributions import gamma_ppf, norm_cdf, ppf, ppf_columns, ppf_elements
 from sim.model.enums import KpiKind, RiskPhase
 
 
@@ -163,7 +163,7 @@ def _kpi_rates(model: CompiledModel, seed: int, chunk: int, size: int, lhs: bool
         if k.kind is KpiKind.COUNTER:
             if k.rate_cv > 0 and k.rate_per_year > 0:
                 shape = 1.0 / k.rate_cv**2
-                out[:, j] = special.gammaincinv(shape, u) * (k.rate_per_year / shape)
+                out[:, j] = gamma_ppf(shape, u) * (k.rate_per_year / shape)
             else:
                 out[:, j] = k.rate_per_year
         else:
