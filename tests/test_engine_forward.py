@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from planfactory import dist, item, link, plan, shock, window
 
-from sim.engine.calendar import CalendarStack, WorkCalendar
+from sim.model.calendar import CalendarStack, WorkCalendar
 from sim.engine.compiled import compile_plan
 from sim.engine.forward import _levels, forward_pass, forward_pass_by_item
 from sim.engine.sampling import draw_chunk

@@ -1,62 +1,47 @@
-"""Quantile functions: every distribution is sampled by inverse transform.
+"""Sampling helpers on top of the distribution registry (:mod:`sim.model.distribution`).
 
-Sampling ``ppf(dist, u)`` from uniforms ``u`` lets one code path serve plain
-Monte Carlo, Latin hypercube sampling and the Gaussian copula (``u = Phi(Z)``).
-The parameterisations are those of :mod:`sim.model.distribution`.
+Every distribution is sampled by inverse transform, ``ppf(dist, u)``; the family's
+quantile function, checks and scaling live in its registry entry, so this module
+only adds what sampling needs beyond them (a CDF by bisection, the normal CDF of
+the copula). The registry's operations are re-exported for the engine's callers.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from types import SimpleNamespace
 
 import numpy as np
 from scipy import special
 
-from sim.model.distribution import Z90, Distribution
-from sim.model.enums import DistFamily
-
-PERT_LAMBDA = 4.0
-
-
-def ppf(dist: Distribution, u: np.ndarray) -> np.ndarray:
-    """Quantiles of ``dist`` at probabilities ``u`` (array in (0, 1)), floor applied."""
-    u = np.asarray(u, dtype=np.float64)
-    x = _ppf_raw(dist, u)
-    if dist.floor is not None:
-        x = np.maximum(x, dist.floor)
-    return x
-
-
-_BY_COLUMN = (DistFamily.FIXED, DistFamily.UNIFORM, DistFamily.TRIANGULAR, DistFamily.LOGNORMAL,
-              DistFamily.LOGNORMAL_SIGMA, DistFamily.EXPONENTIAL)
+from sim.model.distribution import (
+    PERT_LAMBDA,
+    Distribution,
+    lognormal_sigma,
+    family,
+    ppf,
+    scale_median,
+    triangular_ppf,
+    trigen_bounds,
+    with_lognormal_sigma,
+)
 
 
 def ppf_columns(dists: tuple[Distribution, ...], u: np.ndarray) -> np.ndarray:
     """Column ``j`` of ``u`` (rows, len(dists)) through ``ppf(dists[j], .)``, equal bit for bit.
 
-    Columns of one closed-form family are done together with their parameters as
-    arrays (the same operations in the same order, element by element); the
-    others (PERT, Trigen, discrete) column by column.
+    Columns of a family whose quantile function takes array parameters
+    (``Family.array_params``) are transformed together, the others one by one.
     """
     u = np.asarray(u, dtype=np.float64)
     out = np.empty(u.shape)
-    fams: dict[DistFamily, list[int]] = {}
-    for j, d in enumerate(dists):
-        fams.setdefault(d.family if d.family in _BY_COLUMN else None, []).append(j)
-    for fam, cols in fams.items():
+    for fam, cols in _by_family(dists, range(len(dists))).items():
         if fam is None:
             for j in cols:
                 out[:, j] = ppf(dists[j], u[:, j])
             continue
         c = np.array(cols)
-        par = np.array([dists[j].params[:3 if fam is DistFamily.TRIANGULAR else 2 if fam in (
-            DistFamily.UNIFORM, DistFamily.LOGNORMAL, DistFamily.LOGNORMAL_SIGMA) else 1] for j in cols],
-                       dtype=np.float64).T[:, None, :]  # (params, 1, columns)
-        x = _ppf_family(fam, par, u[:, c])
-        floors = np.array([-np.inf if dists[j].floor is None else dists[j].floor for j in cols])
-        if np.isfinite(floors).any():
-            x = np.where(np.isfinite(floors), np.maximum(x, floors), x)
-        out[:, c] = x
+        out[:, c] = _family_ppf(fam, [dists[j] for j in cols], u[:, c], lambda a: a[None, :])
     return out
 
 
@@ -64,24 +49,38 @@ def ppf_elements(dists: tuple[Distribution, ...], u: np.ndarray, which: np.ndarr
     """``ppf(dists[which[k]], u[k])`` for every k (flat arrays), equal bit for bit to one at a time."""
     u = np.asarray(u, dtype=np.float64)
     out = np.empty(u.shape)
-    fam_of = np.array([list(_BY_COLUMN).index(d.family) if d.family in _BY_COLUMN else -1 for d in dists])
-    elem_fam = fam_of[which] if len(dists) else np.zeros(0, dtype=np.int64)
-    for f in np.unique(elem_fam):
-        sel = np.flatnonzero(elem_fam == f)
-        w = which[sel]
-        if f < 0:
-            for j in np.unique(w):
-                k = sel[w == j]
+    used = np.unique(which)
+    for fam, members in _by_family(dists, used.tolist()).items():
+        sel = np.flatnonzero(np.isin(which, members))
+        if fam is None:
+            for j in members:
+                k = sel[which[sel] == j]
                 out[k] = ppf(dists[j], u[k])
             continue
-        fam = _BY_COLUMN[f]
-        n_par = {DistFamily.TRIANGULAR: 3, DistFamily.FIXED: 1, DistFamily.EXPONENTIAL: 1}.get(fam, 2)
-        table = np.array([d.params[:n_par] if d.family is fam else (np.nan,) * n_par for d in dists],
-                         dtype=np.float64).T  # (params, dists)
-        x = _ppf_family(fam, table[:, w], u[sel])
-        floors = np.array([-np.inf if d.floor is None else d.floor for d in dists])[w]
-        out[sel] = np.where(np.isfinite(floors), np.maximum(x, floors), x)
+        pos = np.searchsorted(np.array(members), which[sel])  # member index of each element
+        out[sel] = _family_ppf(fam, [dists[j] for j in members], u[sel], lambda a: a[pos])
     return out
+
+
+def _by_family(dists, indices) -> dict:
+    """Indices grouped by family name; None collects families that need one call per distribution."""
+    groups: dict = {}
+    for j in indices:
+        f = family(dists[j].family)
+        groups.setdefault(f.name if f.array_params else None, []).append(j)
+    return groups
+
+
+def _family_ppf(fam_name, members: list[Distribution], u: np.ndarray, spread) -> np.ndarray:
+    """One family's quantile function with its members' parameters as arrays (``spread`` shapes them)."""
+    params = np.array([d.params for d in members], dtype=np.float64).T  # (parameters, members)
+    fake = SimpleNamespace(family=fam_name, params=tuple(spread(p) for p in params))
+    x = family(fam_name).ppf(fake, u)
+    floors = np.array([-np.inf if d.floor is None else d.floor for d in members])
+    if np.isfinite(floors).any():
+        f = spread(floors)
+        x = np.where(np.isfinite(f), np.maximum(x, f), x)
+    return x
 
 
 GAMMA_TABLE_POINTS = 8193  # normal scores tabulated per shape, from -GAMMA_TABLE_Z to +GAMMA_TABLE_Z
@@ -107,124 +106,6 @@ def _gamma_table(shape: float) -> tuple[np.ndarray, np.ndarray]:
     return zs, np.log(special.gammaincinv(shape, special.ndtr(zs)))
 
 
-def _ppf_family(fam: DistFamily, p: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """:func:`_ppf_raw` of one family with array parameters ``p[k]`` broadcast against ``u``."""
-    if fam is DistFamily.FIXED:
-        return np.broadcast_to(p[0], u.shape).copy()
-    if fam is DistFamily.UNIFORM:
-        return p[0] + (p[1] - p[0]) * u
-    if fam is DistFamily.TRIANGULAR:
-        return triangular_ppf(p[0], p[1], p[2], u)
-    if fam is DistFamily.LOGNORMAL:
-        med, p90 = p[0], p[1]
-        return med * np.exp(np.log(p90 / med) / Z90 * special.ndtri(u))
-    if fam is DistFamily.LOGNORMAL_SIGMA:
-        return p[0] * np.exp(p[1] * special.ndtri(u))
-    return -p[0] * np.log1p(-u)  # EXPONENTIAL
-
-
-def _ppf_raw(dist: Distribution, u: np.ndarray) -> np.ndarray:
-    fam, p = dist.family, dist.params
-    if fam is DistFamily.FIXED:
-        return np.full(u.shape, p[0])
-    if fam is DistFamily.UNIFORM:
-        return p[0] + (p[1] - p[0]) * u
-    if fam is DistFamily.TRIANGULAR:
-        return triangular_ppf(p[0], p[1], p[2], u)
-    if fam is DistFamily.TRIGEN:
-        lo, mode, hi = trigen_bounds(p[0], p[1], p[2])
-        return triangular_ppf(lo, mode, hi, u)
-    if fam is DistFamily.PERT:
-        lo, mode, hi = p
-        a = 1.0 + PERT_LAMBDA * (mode - lo) / (hi - lo)
-        b = 1.0 + PERT_LAMBDA * (hi - mode) / (hi - lo)
-        return lo + (hi - lo) * special.betaincinv(a, b, u)
-    if fam is DistFamily.LOGNORMAL:
-        med, p90 = p
-        return med * np.exp(np.log(p90 / med) / Z90 * special.ndtri(u))
-    if fam is DistFamily.LOGNORMAL_SIGMA:
-        return p[0] * np.exp(p[1] * special.ndtri(u))
-    if fam is DistFamily.EXPONENTIAL:
-        return -p[0] * np.log1p(-u)
-    if fam is DistFamily.DISCRETE:
-        values = np.asarray(dist.values, dtype=np.float64)
-        cdf = np.cumsum(dist.weights, dtype=np.float64)
-        cdf /= cdf[-1]
-        idx = np.searchsorted(cdf, u, side="right")
-        return values[np.minimum(idx, len(values) - 1)]
-    raise ValueError(f"unknown distribution family {fam!r}")
-
-
-def triangular_ppf(lo: float, mode: float, hi: float, u: np.ndarray) -> np.ndarray:
-    """Inverse CDF of Triangular(lo, mode, hi)."""
-    span = hi - lo
-    fc = (mode - lo) / span
-    left = lo + np.sqrt(u * span * (mode - lo))
-    right = hi - np.sqrt((1.0 - u) * span * (hi - mode))
-    return np.where(u < fc, left, right)
-
-
-@lru_cache(maxsize=256)
-def trigen_bounds(p10: float, mode: float, p90: float) -> tuple[float, float, float]:
-    """Min, mode, max of the triangular whose 10th and 90th percentiles are given.
-
-    Solved numerically (as @RISK's Trigen does); the result is cached per triple.
-    """
-
-    def resid(x: np.ndarray) -> np.ndarray:
-        lo, hi = x
-        q = triangular_ppf(lo, mode, hi, np.array([0.1, 0.9]))
-        return q - np.array([p10, p90])
-
-    from scipy import optimize  # only here: a plan without Trigen never imports it
-
-    width = max(p90 - p10, 1e-12)
-    guess = np.array([p10 - 0.5 * width, p90 + 0.5 * width])
-    sol = optimize.least_squares(
-        resid,
-        guess,
-        bounds=([-np.inf, mode + 1e-12 * width], [mode - 1e-12 * width, np.inf]),
-        xtol=1e-14,
-        ftol=1e-14,
-    )
-    lo, hi = sol.x
-    return float(lo), float(mode), float(hi)
-
-
-def lognormal_sigma(dist: Distribution) -> float | None:
-    """The log-scale sigma of a lognormal distribution, or None for other families."""
-    if dist.family is DistFamily.LOGNORMAL:
-        return float(np.log(dist.params[1] / dist.params[0]) / Z90)
-    if dist.family is DistFamily.LOGNORMAL_SIGMA:
-        return float(dist.params[1])
-    return None
-
-
-def with_lognormal_sigma(dist: Distribution, sigma: float, *, median_factor: float = 1.0) -> Distribution:
-    """A lognormal with the same floor, median scaled by ``median_factor`` and the given sigma."""
-    med = dist.params[0] * median_factor
-    return Distribution(DistFamily.LOGNORMAL_SIGMA, (med, max(sigma, 1e-9)), floor=dist.floor)
-
-
-def scale_median(dist: Distribution, factor: float) -> Distribution:
-    """The distribution of ``factor * X`` (floor scaled too); used for 力争 uplifts."""
-    if factor == 1.0:
-        return dist
-    if dist.family is DistFamily.DISCRETE:
-        return Distribution(
-            dist.family,
-            values=tuple(v * factor for v in dist.values),
-            weights=dist.weights,
-            floor=None if dist.floor is None else dist.floor * factor,
-        )
-    return Distribution(
-        dist.family,
-        tuple(p * factor if dist.family is not DistFamily.LOGNORMAL_SIGMA or i == 0 else p
-              for i, p in enumerate(dist.params)),
-        floor=None if dist.floor is None else dist.floor * factor,
-    )
-
-
 def cdf_at(dist: Distribution, x: float) -> float:
     """P(X <= x), by bisection on the quantile function (monotone for every family)."""
     lo, hi = 0.0, 1.0
@@ -243,10 +124,11 @@ def norm_cdf(z: np.ndarray) -> np.ndarray:
 
 
 __all__ = [
+    "PERT_LAMBDA",
     "ppf",
     "ppf_columns",
-    "gamma_ppf",
     "ppf_elements",
+    "gamma_ppf",
     "triangular_ppf",
     "trigen_bounds",
     "lognormal_sigma",

@@ -24,7 +24,7 @@ import numpy as np
 
 from dataclasses import dataclass
 
-from sim.engine.calendar import CalendarStack, advance_with_pauses, advance_with_pauses_stacked
+from sim.model.calendar import CalendarStack, advance_with_pauses, advance_with_pauses_stacked
 from sim.engine.compiled import CompiledModel
 from sim.model.enums import LinkType
 from sim.engine.sampling import Draws
