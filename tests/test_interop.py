@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 import re
 import shutil
 from collections import Counter
@@ -228,6 +229,57 @@ def test_import_never_deletes_a_staging_folder_it_did_not_make(tmp_path: Path, c
         assert main(["import", str(src), "--out", str(out)]) == 2
         assert "p.partial exists" in capsys.readouterr().err
         assert (partial / "keep").read_text() == "mine" and not out.exists()
+
+
+# --- duration uncertainty of an imported plan ---------------------------------------------
+
+def test_imported_plan_takes_a_published_reference_class_by_default(tmp_path: Path, capsys) -> None:
+    """Default: the class `imported` is a lognormal whose mean and share on time are the published figures of
+    docs/calibration.md §2.6 (mm_obj1: mean 17 % overrun, about one third on time), computed here with scipy."""
+    from scipy.stats import lognorm
+    out = tmp_path / "p"
+    assert main(["import", str(SP10), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    (row,) = _rows(out / "duration_classes.csv")
+    assert (row["project_type"], row["dist"]) == ("imported", "lognormal")
+    median, p90 = float(row["p1"]), float(row["p2"])
+    sigma = math.log(p90 / median) / 1.2815515655446004
+    dist = lognorm(sigma, scale=median)
+    assert dist.mean() == pytest.approx(1.17, abs=0.005 + 1e-4)  # published as a whole percent, printed to 4 digits
+    assert dist.cdf(1.0) == pytest.approx(1 / 3, abs=1 / 30)  # "about one third" on time
+    items = _rows(out / "items.csv")
+    open_without = [r for r in items if r["status"] != "done" and not r["dist"]]
+    assert open_without and all(r["project_type"] == "imported" for r in items)
+    # listed as an assumption to review, on the console and in the report
+    assert f"assumption to review: {len(open_without)} open items" in printed and "mm_obj1" in printed
+    report = (out / "import_report.md").read_text(encoding="utf-8")
+    assert "**Assumption to review:**" in report and "mm_obj1" in report and row["p2"] in report
+
+
+@pytest.mark.parametrize("key, mean, on_time", [("erdf", 1.26, 0.25), ("odeck_roads", 1.18, 0.5),
+                                                ("gb_equipment_obj1", 1.54, 1 / 3)])
+def test_duration_class_option_chooses_the_reference_class(tmp_path: Path, key: str, mean: float,
+                                                           on_time: float) -> None:
+    from scipy.stats import lognorm
+    out = tmp_path / "p"
+    assert main(["import", str(LINKS), "--out", str(out), "--duration-class", key]) == 0
+    (row,) = _rows(out / "duration_classes.csv")
+    median, p90 = float(row["p1"]), float(row["p2"])
+    dist = lognorm(math.log(p90 / median) / 1.2815515655446004, scale=median)
+    assert dist.mean() == pytest.approx(mean, abs=0.005 + 1e-4) and key in row["source"]
+    assert dist.cdf(1.0) == pytest.approx(on_time, abs=0.005 + 1e-4)
+
+
+def test_duration_class_fixed_only_on_request_and_bad_class(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "p"
+    assert main(["import", str(LINKS), "--out", str(out), "--duration-class", "fixed"]) == 0
+    (row,) = _rows(out / "duration_classes.csv")
+    assert (row["dist"], row["p1"]) == ("fixed", "1.0")
+    assert "fixed 1.0" in capsys.readouterr().out
+    assert main(["import", str(LINKS), "--out", str(tmp_path / "q"), "--duration-class", "roads"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sim: --duration-class 'roads'") and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "q").exists()
 
 
 # --- round trips ----------------------------------------------------------------------------
