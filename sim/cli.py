@@ -7,14 +7,16 @@ message on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
 
-from sim.errors import ExecutorError, SnapshotError
+from sim.errors import ExecutorError, OutputError, ResourceError, RunDirError, SnapshotError
 from sim.model.problems import PlanError
 
 DEFAULT_PARAMS = Path("params")
+MAX_RUNS = 100_000_000  # beyond any memory; the finer check is sim.engine.budget
 
 
 class UsageError(Exception):
@@ -40,14 +42,28 @@ def _run_config(args: argparse.Namespace):
     from sim.engine.replicate import Engine
     from sim.engine.runner import Executor, RunConfig
 
+    from sim.engine.budget import max_workers
+
     if args.runs < 1:
         raise UsageError(f"--runs must be >= 1, got {args.runs}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    if args.runs > MAX_RUNS:
+        raise UsageError(f"--runs {args.runs}: at most {MAX_RUNS:,} (use --precision to stop once precise enough)")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    workers = args.workers
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {workers}")
+    if workers is not None and workers > max_workers():
+        print(f"sim: --workers {workers} is more than {max_workers()} ({os.cpu_count()} cores x 4); "
+              f"using {max_workers()}", file=sys.stderr)
+        workers = max_workers()
+    if args.precision is not None and not (math.isfinite(args.precision) and 0 < args.precision < 0.5):
+        raise UsageError(f"--precision must be a standard error between 0 and 0.5 (e.g. 0.005), "
+                         f"got {args.precision}")
     return RunConfig(
         runs=args.runs,
         seed=args.seed,
-        workers=args.workers,
+        workers=workers,
         executor=Executor.DASK if args.scheduler else Executor.POOL,
         scheduler=args.scheduler,
         engine=Engine(args.engine),
@@ -64,6 +80,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.workflow import run_plan
 
     config = _run_config(args)
+    if args.out is not None:
+        _check_out(args.out, args.force, "run")
     plan = load_plan(args.params)
     scenario, scenario_manifest = "baseline", {}
     if args.scenario is not None:
@@ -71,18 +89,40 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # the scenario changes the plan as data; the actuals then move it to the as-of date
     plan, extra = _actuals_args(plan, args)
     out = args.out or default_run_dir(Path("results"), scenario)
-    run_dir = run_plan(plan, config=config, out=out, scenario=scenario,
+    run_dir = run_plan(plan, config=config, out=out, scenario=scenario, force=args.force,
                        params_digest=params_hash(args.params), extra_manifest={**extra, **scenario_manifest})
     if not args.quiet:
         print("\n".join(headline_lines(run_dir)))
     print(f"results: {run_dir}")
     if not args.no_report:
-        from sim.report.build import write_report
-
-        for lang in args.lang or ("zh", "en"):
-            paths = write_report(run_dir, lang=lang, plan=plan)
-            print(f"report ({paths['lang']}): {paths['html']}  {paths['xlsx']}")
+        return _reports(run_dir, args.lang or ("zh", "en"), plan=plan)
     return 0
+
+
+def _reports(run_dir: Path, langs, *, plan=None, driver_runs: int | None = None) -> int:
+    """Write the report in each language; a failure leaves the run valid, says so in its manifest, exits 2."""
+    from sim.report.build import write_report
+    from sim.results import mark_report
+
+    for lang in langs:
+        try:
+            kwargs = {} if driver_runs is None else {"driver_runs": driver_runs}
+            paths = write_report(run_dir, lang=lang, plan=plan, **kwargs)
+        except OSError as exc:
+            reason = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+            mark_report(run_dir, lang, f"missing ({reason})")
+            print(f"sim: the {lang} report of {run_dir} was not written ({reason}); the run itself is complete: "
+                  f"write it later with `sim report {run_dir}`", file=sys.stderr)
+            return 2
+        mark_report(run_dir, str(paths["lang"]), "written")
+        print(f"report ({paths['lang']}): {paths['html']}  {paths['xlsx']}  charts: {paths['charts']}")
+    return 0
+
+
+def _check_out(out: Path, force: bool, kind: str) -> None:
+    from sim.safety import check_out
+
+    check_out(out, force=force, kind=kind)
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -100,6 +140,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", type=float, default=None,
                    help="stop once every target probability's standard error is below this")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+
+
+def _add_force(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out, only if it is an earlier output of sim (never anything else)")
 
 
 def _cmd_calendar(args: argparse.Namespace) -> int:
@@ -125,14 +170,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from sim.report.build import write_report
+    from sim.results import check_run_dir
 
-    if not (args.run_dir / "manifest.json").is_file():
-        raise UsageError(f"{args.run_dir}: not a run directory (no manifest.json)")
-    for lang in [args.lang] if args.lang else ["zh", "en"]:
-        paths = write_report(args.run_dir, lang=lang, driver_runs=args.driver_runs)
-        print(f"report ({paths['lang']}): {paths['html']}  {paths['xlsx']}  charts: {paths['charts']}")
-    return 0
+    if args.driver_runs < 1:
+        raise UsageError(f"--driver-runs must be >= 1, got {args.driver_runs}")
+    check_run_dir(args.run_dir)
+    return _reports(args.run_dir, [args.lang] if args.lang else ["zh", "en"], driver_runs=args.driver_runs)
 
 
 def _date_arg(text: str):
@@ -324,6 +367,7 @@ def _add_scenario_commands(sub) -> None:
     p.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO", help="scenario YAML files")
     _add_run_options(p)
     p.add_argument("--out", type=Path, default=None, help="batch directory (default results/batch-s<seed>-n<runs>)")
+    _add_force(p)
     p.add_argument("--resume", action="store_true", help="keep the scenarios an interrupted batch finished")
     _add_actuals_options(p)
     p.set_defaults(func=_cmd_batch)
@@ -336,6 +380,7 @@ def _add_scenario_commands(sub) -> None:
     p.add_argument("--scenario", type=Path, default=None, help="apply this scenario first")
     _add_run_options(p)
     p.add_argument("--out", type=Path, default=None, help="directory for slip_*.csv (optional)")
+    _add_force(p)
     p.set_defaults(func=_cmd_slip, runs=2000)
 
     p = sub.add_parser("tolerance", help="largest slip of an item keeping P(target met) >= confidence "
@@ -348,6 +393,7 @@ def _add_scenario_commands(sub) -> None:
     p.add_argument("--scenario", type=Path, default=None, help="apply this scenario first")
     _add_run_options(p)
     p.add_argument("--out", type=Path, default=None, help="directory for tolerance.csv (optional)")
+    _add_force(p)
     p.set_defaults(func=_cmd_tolerance, runs=2000)
 
 
@@ -374,6 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", type=Path, default=None, metavar="SCENARIO",
                    help="scenario YAML (scenarios/README.md); default: the baseline (params as they are)")
     p.add_argument("--out", type=Path, default=None, help="run directory (default results/<scenario>-<time>)")
+    _add_force(p)
     p.add_argument("--no-report", action="store_true", help="records and tables only: no charts, HTML or workbook")
     p.add_argument("--lang", choices=["zh", "en"], action="append", default=None,
                    help="report language (repeatable; default both)")
@@ -385,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--years", type=int, nargs="+", required=True, help="years whose 12-31 is a snapshot")
     p.add_argument("--actuals", type=Path, required=True, metavar="FILE", help="actuals CSV (actuals/README.md)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default results/appraisal-<time>)")
+    _add_force(p)
     p.set_defaults(func=_cmd_appraise)
 
     p = sub.add_parser("backtest", help="score run directories against actuals (Brier, log, PIT)")
@@ -393,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", type=Path, default=None,
                    help="params directory (default: the one recorded in the first run, else params)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default results/backtest-<time>)")
+    _add_force(p)
     p.add_argument("--no-refclass", action="store_true", help="skip the reference-class baseline")
     p.set_defaults(func=_cmd_backtest)
 
@@ -426,16 +475,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except SnapshotError as exc:
-        print(f"sim: {exc}", file=sys.stderr)
-        return 2
     except PlanError as exc:
         print(exc.report(), file=sys.stderr)
         return 2
-    except UsageError as exc:
-        print(f"sim: {exc}", file=sys.stderr)
-        return 2
-    except ExecutorError as exc:
+    except EXPECTED as exc:
         print(f"sim: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -445,6 +488,20 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except OSError as exc:  # the machine refused (disk full, permission): a message, not a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"sim: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("sim: out of memory; use fewer --runs or --workers", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("sim: input nested too deeply", file=sys.stderr)
+        return 2
+
+
+# errors that end a command with one ``sim: ...`` line and exit 2 (anything else is a bug: a traceback)
+EXPECTED = (UsageError, SnapshotError, ExecutorError, OutputError, RunDirError, ResourceError)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
+import os
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from sim.engine.compiled import CompiledModel
-from sim.errors import SnapshotError
+from sim.errors import RunDirError, SnapshotError
 from sim.engine.replicate import ChunkRecord
 
 RECORDS = "records.parquet"
@@ -42,14 +42,19 @@ def default_run_dir(root: Path, scenario: str) -> Path:
 
 
 class RunWriter:
-    """Streams chunk records to Parquet inside a partial directory; ``commit`` finishes it."""
+    """Streams chunk records to Parquet inside a partial directory; ``commit`` finishes it.
 
-    def __init__(self, out: Path, model: CompiledModel):
+    The directory is staged by :class:`sim.safety.StagedDir`: ``out`` must not
+    exist, or be an earlier run of the tool and ``force`` given; a second writer
+    of the same ``out`` is refused (:class:`sim.errors.OutputError`).
+    """
+
+    def __init__(self, out: Path, model: CompiledModel, *, force: bool = False):
+        from sim.safety import StagedDir
+
         self.out = Path(out)
-        self.partial = self.out.with_name(self.out.name + ".partial")
-        if self.partial.exists():
-            shutil.rmtree(self.partial)
-        self.partial.mkdir(parents=True)
+        self._stage = StagedDir(self.out, kind="run", force=force)
+        self.partial = self._stage.path
         self.model = model
         self._writer: pq.ParquetWriter | None = None
 
@@ -84,18 +89,19 @@ class RunWriter:
 
     def commit(self) -> Path:
         self.close_records()
-        if self.out.exists():
-            shutil.rmtree(self.out)
-        self.partial.rename(self.out)
-        return self.out
+        return self._stage.commit()
 
     def abort(self) -> None:
-        if self._writer is not None:
-            try:
-                self._writer.close()
-            finally:
-                self._writer = None
-        shutil.rmtree(self.partial, ignore_errors=True)
+        try:
+            if self._writer is not None:
+                try:
+                    self._writer.close()
+                except OSError:  # e.g. the disk is full: the file is removed with the directory
+                    pass
+                finally:
+                    self._writer = None
+        finally:
+            self._stage.abort()
 
 
 class RecordColumns:
@@ -168,7 +174,57 @@ def read_records(run_dir: Path, columns: list[str] | None = None) -> pd.DataFram
 
 
 def read_manifest(run_dir: Path) -> dict:
-    return json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
+    """The manifest of a run directory; :class:`RunDirError` naming the file when it is missing or broken."""
+    path = Path(run_dir) / MANIFEST
+    try:
+        if not path.is_file():
+            raise RunDirError(f"{run_dir}: not a run directory (no {MANIFEST}); pass a directory written by sim run")
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise RunDirError(f"{path}: {path.stat().st_size} bytes, more than a manifest can be")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RunDirError(f"{path}: cannot be read as a run manifest ({exc})") from None
+    if not isinstance(data, dict):
+        raise RunDirError(f"{path}: not a run manifest (a JSON object is expected)")
+    return data
+
+
+MAX_MANIFEST_BYTES = 50_000_000
+
+
+def check_run_dir(run_dir: Path) -> dict:
+    """The manifest of ``run_dir`` after checking that it is a run with readable records."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: not a directory; pass a run directory written by sim run")
+    manifest = read_manifest(run_dir)
+    try:
+        meta = pq.read_metadata(run_dir / RECORDS)
+    except (OSError, ValueError) as exc:  # pyarrow's errors are OSError / ArrowInvalid (a ValueError)
+        raise RunDirError(f"{run_dir / RECORDS}: cannot be read as the run's records ({exc})") from None
+    if meta.num_rows < 1:
+        raise RunDirError(f"{run_dir / RECORDS}: holds no replication")
+    reps = manifest.get("replications")
+    if isinstance(reps, int) and reps != meta.num_rows:
+        raise RunDirError(f"{run_dir}: the manifest says {reps} replications, the records hold {meta.num_rows}")
+    return manifest
+
+
+def mark_report(run_dir: Path, lang: str, status: str) -> None:
+    """Record in the manifest whether the report in ``lang`` was written (atomically rewritten)."""
+    path = Path(run_dir) / MANIFEST
+    manifest = read_manifest(run_dir)
+    reports = manifest.get("reports") if isinstance(manifest.get("reports"), dict) else {}
+    manifest["reports"] = {**reports, str(lang): status}
+    text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default) + "\n"
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        if not status.startswith("missing"):
+            raise
 
 
 def _json_default(o):

@@ -27,15 +27,17 @@ def run_plan(
     scenario: str = "baseline",
     params_digest: str = "",
     extra_manifest: dict | None = None,
+    force: bool = False,
 ) -> Path:
     """Simulate ``plan`` and write ``out`` (records, tables, manifest) atomically.
 
     Returns the finished run directory. On any error (or Ctrl-C) the partial
-    directory is removed and the error propagates.
+    directory is removed and the error propagates. ``out`` must not exist, or
+    hold an earlier run of the tool with ``force`` given (:mod:`sim.safety`).
     """
     t0 = time.perf_counter()
     model = compile_plan(plan)
-    writer = RunWriter(out, model)
+    writer = RunWriter(out, model, force=force)
     try:
         stats = run_monte_carlo(model, config, writer)
         writer.close_records()

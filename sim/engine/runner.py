@@ -88,6 +88,9 @@ def run_monte_carlo(
     sink : callable
         Receives every :class:`ChunkRecord`, in chunk order.
     """
+    from sim.engine.budget import check_memory
+
+    check_memory(model, config.runs)
     t0 = time.perf_counter()
     workers = config.workers or os.cpu_count() or 1
     executor = Executor.DASK if config.scheduler else config.executor
