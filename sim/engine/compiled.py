@@ -40,7 +40,10 @@ def date_of(day: float, as_of: date) -> date | None:
     """The calendar date in which a finish at ``day`` falls (end-of-day convention)."""
     if not np.isfinite(day) or day >= FAR_DAY:
         return None
-    return as_of + timedelta(days=int(np.ceil(day)) - 1)
+    try:
+        return as_of + timedelta(days=int(np.ceil(day)) - 1)
+    except OverflowError:  # past year 9999: no calendar date, as good as never
+        return None
 
 
 @dataclass(frozen=True)
