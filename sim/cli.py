@@ -308,7 +308,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         prepare = _actuals_prepare(args)
     try:
         result = run_batch(args.scenarios, params_dir=args.params, config=config, out=out, resume=args.resume,
-                           on_event=event, prepare=prepare)
+                           on_event=event, prepare=prepare, force=args.force)
     except BatchError as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:

@@ -232,3 +232,51 @@ class StagedDir:
 def is_run_dir(path: Path) -> bool:
     """Whether ``path`` is a finished output of the tool (marker present, not a staging directory)."""
     return not str(path).endswith(".partial") and marker_of(Path(path)) is not None
+
+
+class OwnedDir:
+    """A directory the tool keeps working in across commands (a batch, resumable), held under its lock.
+
+    A new ``out`` is created with the marker; an existing one must carry the
+    marker of the same ``kind`` and is continued (``resume``) or replaced
+    (``force``); anything else is refused with :class:`OutputError`.
+    """
+
+    def __init__(self, out: Path, *, kind: str, resume: bool = False, force: bool = False,
+                 option: str = "--out"):
+        self.out = Path(out)
+        exists = self.out.exists() or self.out.is_symlink()
+        if not (exists and resume):
+            check_out(self.out, force=force, kind=kind, option=option)
+        elif self.out.is_symlink() or not self.out.is_dir() or (marker_of(self.out) or {}).get("kind") != kind:
+            raise OutputError(f"{option} {self.out}: --resume needs a {kind} directory made by sim; "
+                              "nothing was changed")
+        try:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _Lock(self.out.with_name(self.out.name + ".lock"), self.out)
+        except OSError as exc:
+            raise OutputError(f"{option} {self.out}: cannot create or lock it ({exc.strerror})") from None
+        try:
+            if exists and not resume:
+                shutil.rmtree(self.out)  # ours (marker checked above) and --force given
+            if not self.out.exists():
+                self.out.mkdir()
+                write_marker(self.out, kind)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+NAME_CHARS = "letters, digits, '_', '-' and '.' (not first), at most 100"
+
+
+def safe_name(name: str) -> str | None:
+    """Why ``name`` cannot name a file or folder inside an output directory, or None when it can."""
+    import re
+
+    if not re.fullmatch(r"[^\W][\w.\-]{0,99}", name) or name.endswith((".partial", ".lock")):
+        return f"{name!r} cannot name a folder inside the output ({NAME_CHARS}; not ending .partial or .lock)"
+    return None
