@@ -231,11 +231,13 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
     from sim.results import default_run_dir, params_hash
 
     config = _run_config(args)
+    if args.out is not None:
+        _check_out(args.out, args.force, "appraisal")
     plan = load_plan(args.params)
     actuals = read_actuals(args.actuals, plan)
     out = args.out or default_run_dir(Path("results"), "appraisal")
     try:
-        table, _ = appraise(plan, actuals, years=args.years, config=config, out=out,
+        table, _ = appraise(plan, actuals, years=args.years, config=config, out=out, force=args.force,
                             params_digest=params_hash(args.params))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -251,11 +253,14 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from sim.backtest import backtest_runs
     from sim.model.load import load_plan
     from sim.report.backtest import summary_text
-    from sim.results import MANIFEST, default_run_dir, params_hash, read_manifest
+    from sim.results import default_run_dir, params_hash, read_manifest
 
+    from sim.results import check_run_dir
+
+    if args.out is not None:
+        _check_out(args.out, args.force, "backtest")
     for run in args.runs:
-        if not (run / MANIFEST).is_file():
-            raise UsageError(f"{run} is not a run directory (no {MANIFEST}); pass directories written by sim run")
+        check_run_dir(run)
     params = args.params
     if params is None:
         recorded = Path(str(read_manifest(args.runs[0]).get("params") or DEFAULT_PARAMS))
@@ -264,7 +269,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     actuals = read_actuals(args.actuals, plan)
     out = args.out or default_run_dir(Path("results"), "backtest")
     res = backtest_runs(args.runs, plan=plan, actuals=actuals, out=out, params_digest=params_hash(params),
-                        refclass=not args.no_refclass)
+                        refclass=not args.no_refclass, force=args.force)
     print(f"backtest against {args.actuals} (outcomes as of {actuals.latest}); lower is better")
     print(summary_text(res.summary) if len(res.summary) else "no outcome in the actuals can be scored")
     for note in res.notes:
@@ -333,16 +338,25 @@ def _cmd_slip(args: argparse.Namespace) -> int:
     from sim.slip import deterministic_slip, probabilistic_slip, slip_lines
 
     config = _run_config(args)
+    if args.out:
+        _check_out(args.out, args.force, "slip")
     plan = _slip_plan(args)
     det = deterministic_slip(plan, args.item, args.by)
     prob = probabilistic_slip(plan, args.item, args.by, config)
     print("\n".join(slip_lines(args.item, det, prob)))
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        det.to_csv(args.out / "slip_deterministic.csv", index=False)
-        prob.to_csv(args.out / "slip_probabilistic.csv", index=False)
-        print(f"results: {args.out}")
+        _write_tables(args.out, "slip", args.force, {"slip_deterministic.csv": det, "slip_probabilistic.csv": prob})
     return 0
+
+
+def _write_tables(out: Path, kind: str, force: bool, tables: dict) -> None:
+    """CSV tables into a new directory ``out`` (staged, renamed into place when complete)."""
+    from sim.safety import StagedDir
+
+    with StagedDir(out, kind=kind, force=force) as stage:
+        for name, df in tables.items():
+            df.to_csv(stage / name, index=False)
+    print(f"results: {out}")
 
 
 def _cmd_tolerance(args: argparse.Namespace) -> int:
@@ -351,14 +365,14 @@ def _cmd_tolerance(args: argparse.Namespace) -> int:
     if not 0 < args.confidence < 1:
         raise UsageError(f"--confidence must be between 0 and 1, got {args.confidence}")
     config = _run_config(args)
+    if args.out:
+        _check_out(args.out, args.force, "tolerance")
     plan = _slip_plan(args)
     result = tolerance(plan, args.item, args.target, confidence=args.confidence, config=config,
                        max_days=args.max, resolution=max(1, int(round(args.resolution))))
     print("\n".join(tolerance_lines(result)))
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        result.table().to_csv(args.out / "tolerance.csv", index=False)
-        print(f"results: {args.out}")
+        _write_tables(args.out, "tolerance", args.force, {"tolerance.csv": result.table()})
     return 0
 
 
