@@ -91,31 +91,56 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = args.out or default_run_dir(Path("results"), scenario)
     run_dir = run_plan(plan, config=config, out=out, scenario=scenario, force=args.force,
                        params_digest=params_hash(args.params), extra_manifest={**extra, **scenario_manifest})
-    if not args.quiet:
-        print("\n".join(headline_lines(run_dir)))
     print(f"results: {run_dir}")
-    if not args.no_report:
-        return _reports(run_dir, args.lang or ("zh", "en"), plan=plan)
-    return 0
+    if args.no_report:
+        if not args.quiet:
+            print("\n".join(headline_lines(run_dir)))
+        return 0
+    return _write_reports(run_dir, langs=args.lang or ("zh", "en"), plan=plan, compare=args.compare, svg=args.svg,
+                          quiet=args.quiet)
 
 
-def _reports(run_dir: Path, langs, *, plan=None, driver_runs: int | None = None) -> int:
-    """Write the report in each language; a failure leaves the run valid, says so in its manifest, exits 2."""
-    from sim.report.build import write_report
+def _stage(text: str) -> None:
+    print(f"... {text}", file=sys.stderr, flush=True)
+
+
+def _write_reports(run_dir: Path, *, langs, plan=None, compare=None, svg=False, quiet=False,
+                   driver_runs: int = 2000) -> int:
+    """Write the reports of ``run_dir`` (stages printed as they start), then the bottom line and the files.
+
+    A failure to write them (a full disk) leaves the run valid, is recorded in its manifest
+    (``reports``: missing) and ends in one message and exit 2.
+    """
+    from sim.report.build import write_reports
+    from sim.report.i18n import pick
+    from sim.report.summary import summary_lines
     from sim.results import mark_report
 
-    for lang in langs:
+    if compare is not None:
+        from sim.results import check_run_dir
+
         try:
-            kwargs = {} if driver_runs is None else {"driver_runs": driver_runs}
-            paths = write_report(run_dir, lang=lang, plan=plan, **kwargs)
-        except OSError as exc:
-            reason = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
-            mark_report(run_dir, lang, f"missing ({reason})")
-            print(f"sim: the {lang} report of {run_dir} was not written ({reason}); the run itself is complete: "
-                  f"write it later with `sim report {run_dir}`", file=sys.stderr)
-            return 2
-        mark_report(run_dir, str(paths["lang"]), "written")
-        print(f"report ({paths['lang']}): {paths['html']}  {paths['xlsx']}  charts: {paths['charts']}")
+            check_run_dir(compare)
+        except RunDirError as exc:
+            raise UsageError(f"--compare {compare}: {exc}") from None
+    langs = tuple(dict.fromkeys(langs))
+    try:
+        inputs, written = write_reports(run_dir, langs=langs, plan=plan, compare=compare,
+                                        svg=svg, driver_runs=driver_runs, progress=None if quiet else _stage)
+    except OSError as exc:
+        reason = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        for lang in langs:
+            if not (Path(run_dir) / f"report.{lang}.html").is_file():
+                mark_report(run_dir, lang, f"missing ({reason})")
+        print(f"sim: the report of {run_dir} was not written ({reason}); the run itself is complete: "
+              f"write it later with `sim report {run_dir}`", file=sys.stderr)
+        return 2
+    for lang in written:
+        mark_report(run_dir, lang, "written")
+    files = [p for paths in written.values() for p in (paths["html"], paths["xlsx"])]
+    names = {r.id: r.name_en for r in inputs.plan.risks} | {s.id: s.name_en for s in inputs.plan.shocks}
+    lines = summary_lines(inputs.headline, "en", driver_names=names, files=files)
+    print("\n".join(lines if not quiet else lines[-len(files) - 1:]))
     return 0
 
 
@@ -147,6 +172,12 @@ def _add_force(p: argparse.ArgumentParser) -> None:
                    help="replace an existing --out, only if it is an earlier output of sim (never anything else)")
 
 
+def _add_report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--compare", type=Path, default=None, metavar="RUN_DIR",
+                   help="a previous run directory: the report opens with what changed since then")
+    p.add_argument("--svg", action="store_true", help="also write every chart as SVG (PNG only by default)")
+
+
 def _cmd_calendar(args: argparse.Namespace) -> int:
     import csv
 
@@ -175,7 +206,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.driver_runs < 1:
         raise UsageError(f"--driver-runs must be >= 1, got {args.driver_runs}")
     check_run_dir(args.run_dir)
-    return _reports(args.run_dir, [args.lang] if args.lang else ["zh", "en"], driver_runs=args.driver_runs)
+    return _write_reports(args.run_dir, langs=[args.lang] if args.lang else ["zh", "en"], compare=args.compare,
+                          svg=args.svg, driver_runs=args.driver_runs)
 
 
 def _date_arg(text: str):
@@ -421,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write the HTML report, workbook and charts of a run directory (no re-run)")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory made by `sim run`")
     p.add_argument("--lang", choices=["zh", "en"], default=None, help="language (default: both)")
+    _add_report_options(p)
     p.add_argument("--driver-runs", type=int, default=2000,
                    help="replications re-run without each risk for the risk ranking (first report only)")
     p.set_defaults(func=_cmd_report)
@@ -436,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="run directory (default results/<scenario>-<time>)")
     _add_force(p)
     p.add_argument("--no-report", action="store_true", help="records and tables only: no charts, HTML or workbook")
+    _add_report_options(p)
     p.add_argument("--lang", choices=["zh", "en"], action="append", default=None,
                    help="report language (repeatable; default both)")
     _add_actuals_options(p)
