@@ -11,7 +11,7 @@ import pytest
 
 from sim.analysis.appraisal import _quantile_dates
 from sim.analysis.summary import day_quantiles, mean_day
-from sim.engine.compiled import FAR_DAY, date_of
+from sim.model.clock import FAR_DAY, date_of
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 AS_OF = date(2020, 1, 16)

@@ -164,11 +164,11 @@ def test_a_full_disk_during_the_report_keeps_the_run_and_says_the_report_is_miss
     real_save = build.save
     calls = {"n": 0}
 
-    def save(fig, path, *, lang):
+    def save(fig, path, *, lang, **kw):
         calls["n"] += 1
         if calls["n"] > 3:  # some charts written, then the disk fills
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real_save(fig, path, lang=lang)
+        return real_save(fig, path, lang=lang, **kw)
 
     monkeypatch.setattr(build, "save", save)
     out = tmp_path / "run"
