@@ -108,8 +108,15 @@ def read_progress_workbook(path: Path, plan: Plan):
     """The facts of a filled progress workbook, as :class:`sim.actuals.Actuals` (same checks as the CSV)."""
     from sim.actuals import COLUMNS as FACT_COLUMNS
     from sim.actuals import Actuals, parse_actuals
+    from sim.model.inputfile import InputFileError, read_input_bytes
+
     path = Path(path)
-    data = path.read_bytes()
+    try:
+        data = read_input_bytes(path)
+    except InputFileError as exc:
+        raise PlanError([Problem(str(path), None, None, None, f"the progress workbook {exc}",
+                                 "pass the progress.xlsx written by `sim template progress.xlsx`")],
+                        what=str(path)) from None
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # not a workbook
