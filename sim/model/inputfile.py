@@ -24,7 +24,7 @@ def read_input_bytes(path: Path | str, *, limit: int = MAX_INPUT_BYTES) -> bytes
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise InputFileError("no such file") from None
+        raise InputFileError("cannot be read: no such file") from None
     except IsADirectoryError:
         raise InputFileError("is a directory, not a file") from None
     except OSError as exc:
