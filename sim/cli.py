@@ -75,7 +75,7 @@ def _run_config(args: argparse.Namespace):
 def _cmd_run(args: argparse.Namespace) -> int:
     from sim.analysis.present import headline_lines
     from sim.model.load import load_plan
-    from sim.results import default_run_dir, params_hash
+    from sim.results import default_run_dir, params_hash, read_manifest
     from sim.workflow import run_plan
 
     config = _run_config(args)
@@ -90,6 +90,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = args.out or default_run_dir(Path("results"), scenario)
     run_dir = run_plan(plan, config=config, out=out, scenario=scenario, force=args.force,
                        params_digest=params_hash(args.params), extra_manifest={**extra, **scenario_manifest})
+    note = read_manifest(run_dir).get("calendar_note")
+    if note:
+        print(f"sim: warning: {note}", file=sys.stderr)
     print(f"results: {run_dir}")
     if args.no_report:
         if not args.quiet:
@@ -166,6 +169,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
 
 
+def _max_workers() -> int:
+    from sim.engine.budget import max_workers
+
+    return max_workers()
+
+
 def _add_force(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace an existing --out, only if it is an earlier output of sim (never anything else)")
@@ -182,8 +191,13 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
 
     from sim.model.holidays import CALENDAR_COLUMNS, calendar_rows
 
+    from sim.model.holidays import LUNAR_YEARS
+
     if args.first > args.last:
         raise UsageError(f"--first {args.first} is after --last {args.last}")
+    for opt, year in (("--first", args.first), ("--last", args.last)):
+        if year not in LUNAR_YEARS:
+            raise UsageError(f"{opt} {year}: the calendars cover {LUNAR_YEARS.start}-{LUNAR_YEARS.stop - 1}")
     writer = csv.DictWriter(sys.stdout, fieldnames=list(CALENDAR_COLUMNS), lineterminator="\n")
     writer.writeheader()
     writer.writerows(calendar_rows(range(args.first, args.last + 1)))
@@ -192,6 +206,12 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from sim.bench import bench
+
+    for opt, n in (("--scaling-runs", args.scaling_runs), ("--memory-runs", args.memory_runs)):
+        if not 1 <= n <= MAX_RUNS:
+            raise UsageError(f"{opt} must be between 1 and {MAX_RUNS:,}, got {n}")
+    if args.workers is not None and not 1 <= args.workers <= _max_workers():
+        raise UsageError(f"--workers must be between 1 and {_max_workers()}, got {args.workers}")
 
     for line in bench(args.params, scaling_runs=args.scaling_runs, memory_runs=args.memory_runs,
                       workers=args.workers):

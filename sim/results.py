@@ -61,15 +61,30 @@ class RunWriter:
         self._stage = StagedDir(self.out, kind="run", force=force)
         self.partial = self._stage.path
         self.model = model
+        self.last_finish_day = float("-inf")
         self._writer: pq.ParquetWriter | None = None
         self._pending: list[pa.Table] = []  # chunk tables of the row group being gathered
 
     def __call__(self, rec: ChunkRecord) -> None:
         table = rec.arrow(self.model)
         rec.table = None  # the parent keeps no second copy
+        self._track_last_finish(table)
         self._pending.append(table)
         if len(self._pending) >= CHUNKS_PER_ROW_GROUP:
             self._flush()
+
+    def _track_last_finish(self, table) -> None:
+        """Keep the latest finite finish day of any item (for the calendar coverage warning)."""
+        import pyarrow.compute as pc
+
+        from sim.model.clock import FAR_DAY
+
+        for name in table.column_names:
+            if name.startswith("finish:"):
+                col = table.column(name)
+                top = pc.max(pc.if_else(pc.less(col, FAR_DAY), col, None)).as_py()
+                if top is not None and top > self.last_finish_day:
+                    self.last_finish_day = float(top)
 
     def _flush(self) -> None:
         if not self._pending:

@@ -48,9 +48,15 @@ def run_plan(
         writer.write_table("targets.csv", targets)
         writer.write_table("kpis.csv", kpi_table(model, records, targets))
         writer.write_plan(plan)
+        from sim.model.clock import date_of
+        from sim.model.holidays import coverage_note
+
+        last = date_of(writer.last_finish_day, plan.as_of) if writer.last_finish_day > 0 else None
+        calendar_note = coverage_note(plan, last)
         writer.write_manifest(
             {
                 "scenario": scenario,
+                "calendar_note": calendar_note,
                 "seed": config.seed,
                 "replications": stats.runs,
                 "replications_requested": config.runs,

@@ -10,6 +10,7 @@ Every probability carries its Monte Carlo standard error sqrt(p(1-p)/n) and a
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import numpy as np
@@ -36,7 +37,10 @@ def wilson(p: np.ndarray, n: int, z: float = Z95) -> tuple[np.ndarray, np.ndarra
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    # at p = 0 (1) the bound is exactly 0 (1); the formula leaves rounding noise such as 1.08e-19
+    lo = np.where(p <= 0, 0.0, np.clip(centre - half, 0, 1))
+    hi = np.where(p >= 1, 1.0, np.clip(centre + half, 0, 1))
+    return lo, hi
 
 
 def day_quantiles(days: np.ndarray, qs, *, method: str = "linear") -> np.ndarray:
@@ -131,7 +135,8 @@ def target_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
                 "rule": str(t.rule),
                 "refs": ";".join(t.refs),
                 "k": t.k,
-                "threshold": t.threshold,
+                # a target decided by the actuals has threshold -inf/+inf in the model: no threshold to show
+                "threshold": t.threshold if t.threshold is None or math.isfinite(t.threshold) else None,
                 "deadline": t.deadline,
                 "aspirational": t.aspirational,  # 力争/争取 in the plan
                 "p_met": p,

@@ -28,6 +28,7 @@ from sim.model.distribution import family as registry_family
 from sim.model.problems import Problem
 
 UTF8 = "UTF-8"
+FIRST_YEAR, LAST_YEAR = 1900, 2099  # every date of a plan: the years lunardate converts (sim.model.holidays)
 MAX_MAGNITUDE = 1e9  # no count, rate, day or amount of a plan is larger; beyond it arithmetic overflows
 UTF8_BOM = "UTF-8 with BOM"
 GB18030 = "GBK/GB18030"
@@ -498,9 +499,12 @@ def parse_date(value: str) -> dt.date | str:
     if not _DATE_PATTERN.fullmatch(value):
         return f"{value!r} is not a date in the form YYYY-MM-DD"
     try:
-        return dt.date.fromisoformat(value)
+        parsed = dt.date.fromisoformat(value)
     except ValueError as exc:
         return f"{value!r} is not a real date ({exc})"
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        return f"{value!r} is outside the years {FIRST_YEAR}-{LAST_YEAR} the calendars cover"
+    return parsed
 
 
 def split_list(value: str) -> tuple[str, ...]:

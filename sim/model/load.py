@@ -81,6 +81,7 @@ ID_COLUMN = {
 }
 
 DEFAULT_CALENDAR = "construction"
+MAX_HORIZON_YEARS = 60
 
 #: Values of the optional ``evidence`` column of kpis.csv (docs/calibration.md §9).
 KPI_EVIDENCE = ("", "direct", "related", "none")
@@ -204,8 +205,10 @@ def _assumption(c: Cells, cat: v.Catalog) -> Assumption:
         for day in split_list(c.raw("value")):
             if isinstance(parse_date(day), str):
                 c.flag("value", day, f"checkpoint {parse_date(day)}", "write dates YYYY-MM-DD separated by ';'")
-    elif key in ("aspirational_uplift", "horizon_years"):
+    elif key == "aspirational_uplift":
         c.number("value", required=True, above=0)
+    elif key == "horizon_years":  # the working-day grid: long enough for late items, never unbounded
+        c.number("value", required=True, low=1, high=MAX_HORIZON_YEARS)
     elif key == "preconstruction_type":
         c.extend(v.unknown_refs(c.file, c.line, "value", [c.text("value", required=True)], cat.project_types,
                                 what="project type", home="duration_classes.csv project_type"))

@@ -186,6 +186,8 @@ def _json_value(v, kind: str):
         return bool(v)
     if kind in ("num", "pct"):
         f = float(v)
+        if not math.isfinite(f):
+            return None
         return int(f) if f.is_integer() and abs(f) < 1e15 else f
     return str(v)
 
