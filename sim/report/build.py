@@ -417,13 +417,6 @@ def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
     return {"html": html_path, "xlsx": xlsx, "charts": chart_dir, "lang": lang}
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Write ``text`` whole or not at all (staged beside, then renamed)."""
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def _summary_view(manifest: dict, targets: pd.DataFrame, lang: Lang) -> View:
     keys = ("scenario", "replications", "seed", "as_of", "params", "params_hash", "package_version",
             "engine", "created_utc")
