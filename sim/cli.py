@@ -60,7 +60,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.analysis.present import headline_lines
     from sim.model.load import load_plan
     from sim.results import default_run_dir, params_hash
-    from sim.workflow import run_plan
+    from sim.studies.workflow import run_plan
 
     config = _run_config(args)
     plan = load_plan(args.params)
@@ -140,7 +140,7 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from sim.bench import bench
+    from sim.studies.bench import bench
 
     for line in bench(args.params, scaling_runs=args.scaling_runs, memory_runs=args.memory_runs,
                       workers=args.workers):
@@ -188,7 +188,7 @@ def _actuals_args(plan, args: argparse.Namespace):
     """The plan moved to --as-of with the facts of --actuals, and the manifest entries saying so."""
     if args.as_of is None and args.actuals is None:
         return plan, {}
-    from sim.actuals import prepare_plan
+    from sim.model.actuals import prepare_plan
 
     moved, extra, notes = prepare_plan(plan, actuals_path=args.actuals, as_of=args.as_of)
     if not args.quiet:
@@ -202,9 +202,9 @@ def _actuals_args(plan, args: argparse.Namespace):
 
 
 def _cmd_appraise(args: argparse.Namespace) -> int:
-    from sim.actuals import read_actuals
+    from sim.model.actuals import read_actuals
     from sim.analysis.appraisal import snapshot_wide
-    from sim.appraise import appraise
+    from sim.studies.appraise import appraise
     from sim.model.load import load_plan
     from sim.results import default_run_dir, params_hash
 
@@ -225,8 +225,8 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
-    from sim.actuals import read_actuals
-    from sim.backtest import backtest_runs
+    from sim.model.actuals import read_actuals
+    from sim.studies.backtest import backtest_runs
     from sim.model.load import load_plan
     from sim.report.backtest import summary_text
     from sim.results import MANIFEST, default_run_dir, params_hash, read_manifest
@@ -251,7 +251,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- scenarios, batches, slips (sim/model/scenario/, sim/batch.py, sim/slip.py) -----------------
+# --- scenarios, batches, slips (sim/model/scenario/, sim/studies/batch.py, sim/studies/slip.py) -----------------
 def _scenario_arg(plan, path: Path, extra: dict):
     """The plan with scenario ``path`` applied, its name, and the manifest entries saying so."""
     from sim.model.scenario import apply_scenario, load_scenario
@@ -270,7 +270,7 @@ def _duration_arg(text: str) -> float:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from sim.batch import BatchError, run_batch, summary_lines
+    from sim.studies.batch import BatchError, run_batch, summary_lines
 
     config = _run_config(args)
     out = args.out or Path("results") / f"batch-s{args.seed}-n{args.runs}"
@@ -308,7 +308,7 @@ def _slip_plan(args: argparse.Namespace):
 
 
 def _cmd_slip(args: argparse.Namespace) -> int:
-    from sim.slip import deterministic_slip, probabilistic_slip, slip_lines
+    from sim.studies.slip import deterministic_slip, probabilistic_slip, slip_lines
 
     config = _run_config(args)
     plan = _slip_plan(args)
@@ -324,7 +324,7 @@ def _cmd_slip(args: argparse.Namespace) -> int:
 
 
 def _cmd_tolerance(args: argparse.Namespace) -> int:
-    from sim.slip import tolerance, tolerance_lines
+    from sim.studies.slip import tolerance, tolerance_lines
 
     if not 0 < args.confidence < 1:
         raise UsageError(f"--confidence must be between 0 and 1, got {args.confidence}")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from planfactory import AS_OF, Kpi, KpiKind, Risk, Target, TargetRule, dist, item, plan
-from sim.actuals import Actuals, Fact, FactKind, apply_actuals, parse_actuals, read_actuals
+from sim.model.actuals import Actuals, Fact, FactKind, apply_actuals, parse_actuals, read_actuals
 from sim.engine.compiled import compile_plan
 from sim.engine.replicate import Engine, run_chunk
 from sim.model.enums import KpiMeasure, RiskPhase, Status

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.actuals import apply_actuals, read_actuals
+from sim.model.actuals import apply_actuals, read_actuals
 from sim.cli import main
 from sim.engine.compiled import compile_plan
 from sim.model.clock import end_of

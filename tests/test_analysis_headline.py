@@ -25,7 +25,7 @@ from sim.model.entities import Target
 from sim.model.enums import TargetRule
 from sim.model.planmeta import EndDate, Label, PlanMeta
 from sim.results import read_records
-from sim.workflow import run_plan
+from sim.studies.workflow import run_plan
 
 RUNS = 4000
 END1, END2 = day(99), day(400)

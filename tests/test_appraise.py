@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.actuals import Actuals, Fact, FactKind, apply_actuals
-from sim.appraise import refs_closure, snapshot_dates, why_text
+from sim.model.actuals import Actuals, Fact, FactKind, apply_actuals
+from sim.studies.appraise import refs_closure, snapshot_dates, why_text
 from sim.cli import main
 from sim.model.load import load_plan
 

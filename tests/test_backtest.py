@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from planfactory import AS_OF, Kpi, KpiKind, Target, TargetRule, day, dist, item, link, plan
-from sim.actuals import Fact, FactKind
+from sim.model.actuals import Fact, FactKind
 from sim.analysis.backtest import (
     EPS,
     Forecast,

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.workflow
-from sim.batch import Outcome, run_batch
+import sim.studies.workflow
+from sim.studies.batch import Outcome, run_batch
 from sim.cli import main
 from sim.engine.runner import Executor, RunConfig
 from sim.report.comparison import comparison_html
@@ -84,7 +84,7 @@ def test_reference_is_the_first_without_a_baseline(tmp_path, scenarios):
 
 def _interrupt_second_scenario(monkeypatch):
     """Ctrl-C in the middle of the second scenario's simulation (after its first chunk)."""
-    real = sim.workflow.run_monte_carlo
+    real = sim.studies.workflow.run_monte_carlo
     calls = []
 
     def run(model, config, sink):
@@ -98,7 +98,7 @@ def _interrupt_second_scenario(monkeypatch):
 
         return real(model, config, interrupting)
 
-    monkeypatch.setattr(sim.workflow, "run_monte_carlo", run)
+    monkeypatch.setattr(sim.studies.workflow, "run_monte_carlo", run)
 
 
 def test_interrupted_batch_resumes_to_identical_results(tmp_path, scenarios, monkeypatch):

@@ -13,7 +13,7 @@ from sim.engine.compiled import compile_plan
 from sim.engine.replicate import run_chunk
 from sim.engine.runner import Executor, RunConfig
 from sim.model.enums import DistFamily
-from sim.slip import (
+from sim.studies.slip import (
     deterministic_slip, probabilistic_slip, simulate_met, tolerance, tolerance_lines, with_slip, zero_variance,
 )
 

@@ -184,7 +184,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
 
     start_preds, ff_preds = _links(plan, pos)
     # an item already under way has started: its FS/SS links are taken as met (a start fact is never
-    # overridden by a predecessor without a finish fact; sim.actuals notes the contradiction once)
+    # overridden by a predecessor without a finish fact; sim.model.actuals notes the contradiction once)
     start_preds = tuple(() if np.isfinite(real_start[k]) else sp for k, sp in enumerate(start_preds))
     sync_group = np.zeros(n, dtype=np.int64)
     order_idx = []

@@ -104,9 +104,9 @@ def _text(value) -> str:
 
 
 def read_progress_workbook(path: Path, plan: Plan):
-    """The facts of a filled progress workbook, as :class:`sim.actuals.Actuals` (same checks as the CSV)."""
-    from sim.actuals import COLUMNS as FACT_COLUMNS
-    from sim.actuals import Actuals, parse_actuals
+    """The facts of a filled progress workbook, as :class:`sim.model.actuals.Actuals` (same checks as the CSV)."""
+    from sim.model.actuals import COLUMNS as FACT_COLUMNS
+    from sim.model.actuals import Actuals, parse_actuals
     path = Path(path)
     data = path.read_bytes()
     try:

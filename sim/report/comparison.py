@@ -1,6 +1,6 @@
 """Drawing a scenario comparison: the paired-difference chart, the HTML page and the Excel workbook.
 
-The comparison table comes from :func:`sim.batch.compare`; :func:`sim.batch.write_comparison`
+The comparison table comes from :func:`sim.studies.batch.compare`; :func:`sim.studies.batch.write_comparison`
 writes these into the batch directory.
 """
 
@@ -85,7 +85,7 @@ def comparison_workbook(path: Path, comparison: pd.DataFrame, *, p_met: pd.DataF
 def comparison_html(comparison: pd.DataFrame, outcomes: Sequence, meta: dict, *, chart: str = "") -> str:
     """A simple, self-describing HTML page of the comparison (every text escaped).
 
-    ``outcomes`` are :class:`sim.batch.Outcome` (name, status, file, error).
+    ``outcomes`` are :class:`sim.studies.batch.Outcome` (name, status, file, error).
     """
     e = html.escape
     names = list(dict.fromkeys(comparison["scenario"]))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.actuals import apply_actuals
+from sim.model.actuals import apply_actuals
 from sim.analysis.backtest import (
     EPS, forecast_from_records, outcomes, pit_histogram, plan_certain, reference_class, reliability, score_table,
     summarise,
@@ -46,7 +46,7 @@ def backtest_runs(run_dirs, *, plan: Plan, actuals, out, params_digest: str = ""
     plan
         The plan as loaded from params (plan dates, target rules, the naive baselines).
     actuals
-        :class:`sim.actuals.Actuals`; outcomes are as of its latest fact.
+        :class:`sim.model.actuals.Actuals`; outcomes are as of its latest fact.
     out
         Directory for outcomes.csv, scores.csv, reliability/PIT tables and PNG charts, backtest.md.
     params_digest

@@ -12,7 +12,7 @@ so a scenario compared with itself differs by exactly zero.
 
 Layout of a batch directory ``OUT``::
 
-    OUT/runs/<scenario>/     one run directory per scenario (sim.workflow.run_plan)
+    OUT/runs/<scenario>/     one run directory per scenario (sim.studies.workflow.run_plan)
     OUT/batch.json           status of every scenario (done, reused, failed + error)
     OUT/comparison.csv|xlsx|html|png
 
@@ -179,7 +179,7 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
 def _run_one(plan, file: Path, name: str, *, config: RunConfig, out: Path, digest: str, resume: bool,
              prepare: Prepare | None = None) -> Outcome:
     from sim.model.scenario import apply_scenario, load_scenario
-    from sim.workflow import run_plan
+    from sim.studies.workflow import run_plan
 
     t0 = time.perf_counter()
     run_dir = out / "runs" / name

@@ -2,7 +2,7 @@
 
 For each snapshot date (the plan's own as-of date, then YYYY-12-31 of each
 year asked for) the plan is moved to that date with the facts reported by then
-(:func:`sim.actuals.apply_actuals`) and simulated into its own run directory
+(:func:`sim.model.actuals.apply_actuals`) and simulated into its own run directory
 (``<out>/snapshots/<label>/``, a normal run that ``sim backtest`` can score).
 The year-by-year view is built from those runs:
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.actuals import Actuals, FactKind, apply_actuals
+from sim.model.actuals import Actuals, FactKind, apply_actuals
 from sim.model.entities import Plan
 
 KPI_MOVE = 0.05  # relative change of a KPI's P50 worth reporting
@@ -60,7 +60,7 @@ def snapshot_dates(plan: Plan, years) -> list[tuple[str, date]]:
 def run_snapshots(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_digest: str = "") -> list[Snapshot]:
     """Simulate the plan as of each snapshot date with only the facts reported by then."""
     from sim.report.build import save_plan_snapshot
-    from sim.workflow import run_plan
+    from sim.studies.workflow import run_plan
 
     snaps = []
     for label, as_of in snapshot_dates(plan, years):
