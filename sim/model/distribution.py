@@ -196,6 +196,18 @@ def lognormal_sigma(dist: Distribution) -> float | None:
     return None if sigma is None else sigma(dist)
 
 
+def cdf_at(dist: Distribution, x: float) -> float:
+    """P(X <= x), by bisection on the quantile function (monotone for every family)."""
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if float(ppf(dist, np.array([mid]))[0]) <= x:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def with_lognormal_sigma(dist: Distribution, sigma: float, *, median_factor: float = 1.0) -> Distribution:
     """A lognormal with the same floor, median scaled by ``median_factor`` and the given sigma."""
     med = dist.params[0] * median_factor
