@@ -11,14 +11,10 @@ import os
 import sys
 from pathlib import Path
 
-from sim.errors import ExecutorError, SnapshotError
+from sim.errors import ExecutorError, SnapshotError, UsageError
 from sim.model.problems import PlanError
 
 DEFAULT_PARAMS = Path("params")
-
-
-class UsageError(Exception):
-    """A command-line argument that cannot be used; printed without traceback."""
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -140,10 +136,11 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    from sim.serve.bench import whatif_lines
     from sim.studies.bench import bench
 
     for line in bench(args.params, scaling_runs=args.scaling_runs, memory_runs=args.memory_runs,
-                      workers=args.workers):
+                      workers=args.workers, more=whatif_lines):
         print(line, flush=True)
     return 0
 
@@ -188,7 +185,7 @@ def _actuals_args(plan, args: argparse.Namespace):
     """The plan moved to --as-of with the facts of --actuals, and the manifest entries saying so."""
     if args.as_of is None and args.actuals is None:
         return plan, {}
-    from sim.model.actuals import prepare_plan
+    from sim.studies.asof import prepare_plan
 
     moved, extra, notes = prepare_plan(plan, actuals_path=args.actuals, as_of=args.as_of)
     if not args.quiet:
@@ -202,7 +199,7 @@ def _actuals_args(plan, args: argparse.Namespace):
 
 
 def _cmd_appraise(args: argparse.Namespace) -> int:
-    from sim.model.actuals import read_actuals
+    from sim.interop.progress import read_actuals_file as read_actuals
     from sim.analysis.appraisal import snapshot_wide
     from sim.studies.appraise import appraise
     from sim.model.load import load_plan
@@ -225,7 +222,7 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
-    from sim.model.actuals import read_actuals
+    from sim.interop.progress import read_actuals_file as read_actuals
     from sim.studies.backtest import backtest_runs
     from sim.model.load import load_plan
     from sim.report.backtest import summary_text

@@ -10,3 +10,7 @@ class ExecutorError(RuntimeError):
 
 class SnapshotError(Exception):
     """A run directory whose plan snapshot is missing, unreadable or not ours (e.g. an old pickle)."""
+
+
+class UsageError(Exception):
+    """A command-line argument that cannot be used; printed without traceback."""

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sim.engine import streams
@@ -26,6 +27,7 @@ from sim.engine.forward import forward_pass
 from sim.engine.replicate import Engine, run_chunk
 from sim.engine.runner import Executor, RunConfig, run_monte_carlo
 from sim.engine.sampling import draw_chunk
+from sim.model.entities import Plan
 from sim.model.load import load_plan
 
 
@@ -40,8 +42,10 @@ def _chunks(model, engine: Engine, n_chunks: int) -> None:
         run_chunk(model, seed=1, chunk=c, engine=engine)
 
 
-def bench(params: Path, *, scaling_runs: int = 20_000, memory_runs: int = 100_000, workers: int | None = None) -> list[str]:
-    """Run the benchmark and return the report lines."""
+def bench(params: Path, *, scaling_runs: int = 20_000, memory_runs: int = 100_000, workers: int | None = None,
+          more: Callable[[Plan], list[str]] | None = None) -> list[str]:
+    """Run the benchmark and return the report lines; ``more(plan)`` adds lines before the memory test
+    (``sim bench`` passes the what-if page's timing, :func:`sim.serve.bench.whatif_lines`)."""
     plan = load_plan(params)
     model = compile_plan(plan)
     workers = workers or os.cpu_count() or 1
@@ -70,9 +74,8 @@ def bench(params: Path, *, scaling_runs: int = 20_000, memory_runs: int = 100_00
                                                               engine=engine), sink), runs)
         lines.append(f"{engine} engine, {runs} replications: 1 worker {one:.0f} rep/s, "
                      f"{workers} workers {many:.0f} rep/s, speed-up {many / one:.2f}x")
-    from sim.serve.bench import whatif_lines
-
-    lines += whatif_lines(plan)
+    if more is not None:
+        lines += more(plan)
     lines.append(_memory_line(params, memory_runs, workers))
     return lines
 

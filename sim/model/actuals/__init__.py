@@ -8,8 +8,8 @@ line and column of every problem); :mod:`~sim.model.actuals.apply` turns the pla
 into the plan as of a later date, using only the facts reported by then.
 """
 
-from sim.model.actuals.apply import TAIL_EXHAUSTED, apply_actuals, expected_kpi, prepare_plan
+from sim.model.actuals.apply import TAIL_EXHAUSTED, apply_actuals, expected_kpi
 from sim.model.actuals.read import COLUMNS, REQUIRED_COLUMNS, Actuals, Fact, FactKind, parse_actuals, read_actuals
 
 __all__ = ["COLUMNS", "REQUIRED_COLUMNS", "TAIL_EXHAUSTED", "Actuals", "Fact", "FactKind", "apply_actuals",
-           "expected_kpi", "parse_actuals", "prepare_plan", "read_actuals"]
+           "expected_kpi", "parse_actuals", "read_actuals"]

@@ -1,7 +1,6 @@
 """Applying actuals: the plan as of a later date, from the facts reported by then (never later ones).
 
-:func:`apply_actuals` turns the plan into the plan as of ``as_of``; :func:`prepare_plan`
-reads an actuals file and applies it, with what a run manifest records.
+:func:`apply_actuals` turns the plan into the plan as of ``as_of``.
 """
 
 from __future__ import annotations
@@ -10,14 +9,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
-from sim.model.actuals.read import Actuals, Fact, FactKind, read_actuals
+from sim.model.actuals.read import Fact, FactKind
 from sim.model.calendar import plan_calendar, planned_work_days
 from sim.model.clock import DAYS_PER_YEAR, end_of, years_to
 from sim.model.entities import Item, Kpi, Plan, Risk, Shock, Target
 from sim.model.enums import KpiKind, KpiMeasure, RiskPhase, Status, TargetRule
-from sim.model.problems import PlanError, Problem
 from sim.model.select import resolve
 from sim.model.timing import plan_timings
 
@@ -298,22 +295,3 @@ def _decided(plan: Plan, t: Target, k0: Kpi, facts: list[Fact], new: Plan, notes
     # the engine simulates no KPI days before day 0, so the decided target sits at the as-of date
     return replace(t, rule=TargetRule.KPI_GE, threshold=-math.inf if met else math.inf, deadline=new.as_of,
                    name_en=f"{t.name_en} [due {t.deadline}: {'met' if met else 'not met'} {basis}]")
-
-
-def prepare_plan(plan: Plan, *, actuals_path: Path | None, as_of: date | None) -> tuple[Plan, dict, list[str]]:
-    """For the CLI: the plan as of ``as_of`` with the facts of ``actuals_path``, and its manifest entries.
-
-    Without ``as_of`` the latest ``reported`` date of the file is used; without a
-    file no facts are known. Returns (plan, manifest entries, notes).
-    """
-    actuals = read_actuals(actuals_path, plan) if actuals_path is not None else Actuals(())
-    when = as_of or actuals.latest or plan.as_of
-    notes: list[str] = []
-    if when < plan.as_of:
-        raise PlanError([Problem(str(actuals_path or "--as-of"), None, "as_of", when.isoformat(),
-                                 f"the as-of date {when} is before the plan's as-of date {plan.as_of}",
-                                 "use a date on or after the plan date")], what="--as-of")
-    moved = apply_actuals(plan, actuals.facts, when, notes=notes)
-    extra = {"actuals": actuals.manifest(when) if actuals_path is not None else None,
-             "plan_as_of": plan.as_of, "actuals_notes": notes}
-    return moved, extra, notes

@@ -79,7 +79,8 @@ class Actuals:
 # --- reading ------------------------------------------------------------------------------------
 
 def read_actuals(path: Path, plan: Plan) -> Actuals:
-    """Read and check an actuals CSV against ``plan``.
+    """Read and check an actuals CSV against ``plan`` (a progress workbook:
+    :func:`sim.interop.progress.read_actuals_file`).
 
     Parameters
     ----------
@@ -100,9 +101,6 @@ def read_actuals(path: Path, plan: Plan) -> Actuals:
     """
     path = Path(path)
     file = str(path)
-    if path.suffix.lower() == ".xlsx":  # the progress workbook of `sim template progress.xlsx`
-        from sim.interop.progress import read_progress_workbook
-        return read_progress_workbook(path, plan)
     try:
         data = path.read_bytes()
     except OSError as exc:
