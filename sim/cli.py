@@ -86,7 +86,6 @@ def _write_reports(run_dir: Path, *, langs, plan=None, compare=None, svg=False, 
                    driver_runs: int = 2000) -> None:
     """Write the reports of ``run_dir`` (stages printed as they start), then the bottom line and the files."""
     from sim.report.build import write_reports
-    from sim.report.i18n import pick
     from sim.report.summary import summary_lines
 
     if compare is not None and not (Path(compare) / "manifest.json").is_file():

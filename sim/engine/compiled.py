@@ -110,12 +110,12 @@ class CompiledModel:
     resource_capacity: tuple[int, ...]
     resource_ids: tuple[str, ...]
     item_resource: np.ndarray  # int, -1 none
-    elapsed_work: np.ndarray = None  # working days spent before as-of (reported in progress)
+    elapsed_work: np.ndarray = field(default_factory=lambda: np.zeros(0))  # working days spent before as-of (reported in progress)
     # day of the actual start of an item under way on the as-of date (< 0), NaN otherwise: an SS link
     # from it counts from this day, not from the day work resumes in the simulation
-    real_start: np.ndarray = None
-    cond_cdf: np.ndarray = None  # multiplier draws conditioned above this quantile
-    can_wait: np.ndarray = None  # bool: the item's start is still ahead (start-phase risks apply)
+    real_start: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cond_cdf: np.ndarray = field(default_factory=lambda: np.zeros(0))  # multiplier draws conditioned above this quantile
+    can_wait: np.ndarray = field(default_factory=lambda: np.zeros(0))  # bool: the item's start is still ahead (start-phase risks apply)
     meta: dict = field(default_factory=dict)
 
     @property

@@ -40,8 +40,8 @@ class WorkCalendar:
     name: str
     working: np.ndarray  # bool per day
     cum: np.ndarray  # float64, len = horizon + 1; cum[k] = working days in [0, k)
-    _cum_list: list = field(default=None, repr=False, compare=False)
-    _work_list: list = field(default=None, repr=False, compare=False)
+    _cum_list: list[float] = field(default_factory=list, repr=False, compare=False)
+    _work_list: list[float] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # plain lists for the scalar methods used inside SimPy processes (fast indexing)
@@ -49,7 +49,7 @@ class WorkCalendar:
         object.__setattr__(self, "_work_list", self.working.astype(float).tolist())
 
     @staticmethod
-    def from_windows(name: str, horizon_days: int, windows: list[tuple[int, int]]) -> "WorkCalendar":
+    def from_windows(name: str, horizon_days: int, windows: list[tuple[int, int]]) -> WorkCalendar:
         """Build from non-working windows given as inclusive day ranges ``(first, last)``."""
         working = np.ones(horizon_days, dtype=bool)
         for first, last in windows:

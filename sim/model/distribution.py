@@ -75,7 +75,7 @@ class Distribution:
             object.__setattr__(self, "family", DistFamily(self.family))
 
     @staticmethod
-    def fixed(value: float) -> "Distribution":
+    def fixed(value: float) -> Distribution:
         return Distribution(DistFamily.FIXED, (float(value),))
 
     def problems(self) -> list[str]:
@@ -353,7 +353,7 @@ for _fam in (
     Family(DistFamily.FIXED, ("value",), lambda d, u: np.full(u.shape, d.params[0])),
     Family(DistFamily.UNIFORM, ("min", "max"), lambda d, u: d.params[0] + (d.params[1] - d.params[0]) * u,
            check=_uniform_check),
-    Family(DistFamily.TRIANGULAR, ("min", "mode", "max"), lambda d, u: triangular_ppf(*d.params, u),
+    Family(DistFamily.TRIANGULAR, ("min", "mode", "max"), lambda d, u: triangular_ppf(d.params[0], d.params[1], d.params[2], u),
            check=_min_mode_max_check),
     Family(DistFamily.PERT, ("min", "mode", "max"), _pert_ppf, check=_min_mode_max_check),
     Family(DistFamily.TRIGEN, ("P10", "mode", "P90"), lambda d, u: triangular_ppf(*trigen_bounds(*d.params), u),

@@ -25,7 +25,8 @@ def duration_rules(plan: Plan) -> tuple[dict[str, DurationClass], DurationClass 
     classes = {c.project_type: c for c in plan.duration_classes}
     raw = plan.assumption("aspirational_uplift")
     uplift = float(raw) if raw not in (None, "") else 1.0
-    pre_class = classes.get(plan.assumption("preconstruction_type", "preconstruction"))
+    pre_type = plan.assumption("preconstruction_type", "preconstruction")
+    pre_class = classes.get(pre_type) if pre_type is not None else None
     return classes, pre_class, uplift
 
 

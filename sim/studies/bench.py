@@ -68,10 +68,11 @@ def bench(params: Path, *, scaling_runs: int = 20_000, memory_runs: int = 100_00
 
     for engine in (Engine.SIMPY, Engine.VECTOR):
         runs = scaling_runs if engine is Engine.SIMPY else 5 * scaling_runs
-        one = _rate(lambda: run_monte_carlo(model, RunConfig(runs=runs, executor=Executor.INLINE, workers=1,
-                                                             engine=engine), sink), runs)
-        many = _rate(lambda: run_monte_carlo(model, RunConfig(runs=runs, executor=Executor.POOL, workers=workers,
-                                                              engine=engine), sink), runs)
+        def timed(executor: Executor, n_workers: int, runs: int = runs, engine: Engine = engine) -> float:
+            config = RunConfig(runs=runs, executor=executor, workers=n_workers, engine=engine)
+            return _rate(lambda: run_monte_carlo(model, config, sink), runs)
+
+        one, many = timed(Executor.INLINE, 1), timed(Executor.POOL, workers)
         lines.append(f"{engine} engine, {runs} replications: 1 worker {one:.0f} rep/s, "
                      f"{workers} workers {many:.0f} rep/s, speed-up {many / one:.2f}x")
     if more is not None:
