@@ -17,8 +17,8 @@ from sim.engine.replicate import Engine, run_chunk
 from sim.model.enums import KpiMeasure, RiskPhase, Status
 from sim.model.load import load_plan
 from sim.model.problems import PlanError
+from conftest import MINI_PARAMS as FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 HEADER = "kind,id,date,reported,value,source,note\n"
 
 

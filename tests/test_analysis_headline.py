@@ -10,7 +10,6 @@ always met, B (fixed, 50 days late) never. D is due 2020-06-30 but finishes with
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 
 import numpy as np
 import pandas as pd

@@ -13,8 +13,8 @@ from sim.model.actuals import Actuals, Fact, FactKind, apply_actuals
 from sim.studies.appraise import refs_closure, snapshot_dates, why_text
 from sim.cli import main
 from sim.model.load import load_plan
+from conftest import MINI_PARAMS as FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 
 FACTS = """kind,id,date,reported,value,source,note
 finish,T01,2020-11-30,,,news,

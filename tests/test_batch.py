@@ -17,8 +17,8 @@ from sim.cli import main
 from sim.engine.runner import Executor, RunConfig
 from sim.report.comparison import comparison_html
 from sim.results import read_records
+from conftest import MINI_PARAMS as FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 CONFIG = RunConfig(runs=500, seed=5, workers=1, executor=Executor.INLINE)
 
 

@@ -24,8 +24,8 @@ from sim.interop.schedule import ImportError_
 from sim.interop.xer import read_xer
 from sim.model.load import load_plan
 from sim.model.problems import PlanError
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures" / "schedules"
 SP10 = FIX / "sp10-bicester-road-embankment.xer"
 PCT = FIX / "percent-complete-8.4.xer"

@@ -22,8 +22,8 @@ from sim.serve.app import create_app
 from sim.serve.request import RequestError, parse_request
 from sim.serve.whatif import Base
 from sim.studies.slip import simulate_met, with_slip
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIG = RunConfig(runs=400, seed=20200116, workers=1, executor=Executor.INLINE)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +15,8 @@ from sim.model.enums import DistFamily
 from sim.studies.slip import (
     deterministic_slip, probabilistic_slip, simulate_met, tolerance, tolerance_lines, with_slip, zero_variance,
 )
+from conftest import MINI_PARAMS as FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 CONFIG = RunConfig(runs=1000, seed=11, workers=1, executor=Executor.INLINE)
 
 

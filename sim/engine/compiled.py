@@ -99,7 +99,7 @@ class CompiledModel:
     order: tuple[tuple[int, ...], ...]  # groups (items) in topological order
     factor_ids: tuple[str, ...]
     loadings: np.ndarray  # (n_items, n_factors) variance shares
-    factor_chol: np.ndarray  # Cholesky of factor correlation
+    factor_chol: np.ndarray  # a square root C^(1/2) of the factors' correlation (eigendecomposition)
     risks: tuple[RiskInstance, ...]
     shocks: tuple[ShockSpec, ...]
     kpis: tuple[KpiSpec, ...]
@@ -300,7 +300,8 @@ def _factors(plan: Plan, ids, pos) -> tuple[tuple[str, ...], np.ndarray, np.ndar
     for c in plan.factor_correlations:
         a, b = fpos[c.a], fpos[c.b]
         corr[a, b] = corr[b, a] = c.rho
-    # validated PSD; a tiny jitter keeps Cholesky happy for singular (rho = 1) cases
+    # validated PSD; the symmetric eigendecomposition gives a square root even when the matrix is
+    # singular (rho = 1), where a Cholesky factor would not exist; negative round-off eigenvalues clip to 0
     w, v = np.linalg.eigh(corr)
     chol = v @ np.diag(np.sqrt(np.clip(w, 0.0, None)))
     return fids, load, chol

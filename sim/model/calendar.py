@@ -12,6 +12,10 @@ Everything else that counts working days (the engine's planned durations, a
 scenario's slip, the actuals' replanned duration) builds a calendar here with
 :func:`plan_calendar` and calls :func:`planned_work_days` or its methods.
 
+>>> cal = WorkCalendar.from_windows("c", 30, [(2, 3)])  # days 2 and 3 do not work
+>>> cal.work_at1(5.0), cal.advance1(1.0, 2.0), float(cal.advance(1.0, 2.0))
+(3.0, 5.0, 5.0)
+
 Shock pauses (an epidemic stoppage, a typhoon) are windows ``[s, e)`` in which an
 affected item makes no progress and cannot start; ``advance_with_pauses`` applies
 them on top of the calendar.
