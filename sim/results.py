@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+from collections.abc import Callable
 from datetime import date, datetime, UTC
 from pathlib import Path
 
@@ -92,8 +94,7 @@ class RunWriter:
         write_plan_snapshot(self.partial, plan)
 
     def write_manifest(self, manifest: dict) -> None:
-        text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default)
-        (self.partial / MANIFEST).write_text(text + "\n", encoding="utf-8")
+        write_manifest(self.partial, manifest)
 
     @property
     def path(self) -> Path:
@@ -187,6 +188,35 @@ def read_records(run_dir: Path, columns: list[str] | None = None) -> pd.DataFram
 
 def read_manifest(run_dir: Path) -> dict:
     return json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
+
+
+def manifest_text(manifest: dict) -> str:
+    """The text of a ``manifest.json``: every run, batch, appraisal and backtest directory writes it so."""
+    return json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default) + "\n"
+
+
+def write_manifest(directory: Path, manifest: dict) -> Path:
+    """Write ``directory/manifest.json`` (staged and renamed into place)."""
+    return write_json(Path(directory) / MANIFEST, manifest)
+
+
+def write_json(path: Path, data: dict) -> Path:
+    """Write ``data`` as a manifest-style JSON file (staged and renamed into place)."""
+    text = manifest_text(data)
+    write_atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+    return Path(path)
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Write a file whole or not at all: ``write`` fills a temporary file beside ``path``, renamed into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _json_default(o):

@@ -20,7 +20,6 @@ The chart and the summaries are drawn by :mod:`sim.report.appraisal`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.results import write_manifest
 from sim.model.actuals import Actuals, FactKind, apply_actuals
 from sim.model.entities import Plan
 
@@ -59,7 +59,6 @@ def snapshot_dates(plan: Plan, years) -> list[tuple[str, date]]:
 
 def run_snapshots(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_digest: str = "") -> list[Snapshot]:
     """Simulate the plan as of each snapshot date with only the facts reported by then."""
-    from sim.report.build import save_plan_snapshot
     from sim.studies.workflow import run_plan
 
     snaps = []
@@ -70,7 +69,6 @@ def run_snapshots(plan: Plan, actuals: Actuals, *, years, config, out: Path, par
                  "snapshot": label}
         run = run_plan(moved, config=config, out=Path(out) / "snapshots" / label, scenario=f"appraisal-{label}",
                        params_digest=params_digest, extra_manifest=extra)
-        save_plan_snapshot(run, moved)  # for `sim report` on a snapshot: params/ alone is not its plan
         snaps.append(Snapshot(label, as_of, run, tuple(notes)))
     return snaps
 
@@ -225,6 +223,5 @@ def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_d
     write_summaries(out, table, snaps, actuals=actuals, footer=footer)
     meta = {"actuals": actuals.manifest(), "plan_as_of": plan.as_of, "years": sorted(set(map(int, years))),
             "snapshots": [{"label": s.label, "as_of": s.as_of, "run": str(s.run_dir)} for s in snaps]}
-    (out / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
-                                       encoding="utf-8")
+    write_manifest(out, meta)
     return table, snaps

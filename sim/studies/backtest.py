@@ -8,13 +8,13 @@ charts, ``backtest.md`` and ``manifest.json``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
+from sim.results import write_manifest
 from sim.model.actuals import apply_actuals
 from sim.analysis.backtest import (
     EPS, forecast_from_records, outcomes, pit_histogram, plan_certain, reference_class, reliability, score_table,
@@ -94,6 +94,5 @@ def backtest_runs(run_dirs, *, plan: Plan, actuals, out, params_digest: str = ""
                                      encoding="utf-8")
     meta = {"actuals": actuals.manifest(), "outcomes_as_of": actuals.latest, "eps": EPS,
             "runs": [str(r) for r in run_dirs], "notes": notes}
-    (out / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
-                                       encoding="utf-8")
+    write_manifest(out, meta)
     return BacktestResult(table, summary, notes, out)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -42,6 +41,7 @@ from sim.engine.replicate import column
 from sim.engine.runner import RunConfig
 from sim.model.entities import Plan
 from sim.model.problems import PlanError
+from sim.results import write_atomic, write_json
 
 BASELINE = "baseline"
 Event = Callable[[str, str, str], None]  # (what, scenario, detail)
@@ -164,7 +164,7 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
                            prepare=prepare)
         outcomes.append(outcome)
         emit(outcome.status, name, outcome.error or outcome.run_dir)
-        _write_json(out / "batch.json", _batch_meta(config, params_dir, digest, outcomes))
+        write_json(out / "batch.json", _batch_meta(config, params_dir, digest, outcomes))
     ok = {o.name: Path(o.run_dir) for o in outcomes if o.status != "failed"}
     reference = BASELINE if BASELINE in ok else next(iter(ok), None)
     comparison = compare(ok, reference=reference) if ok else pd.DataFrame()
@@ -172,7 +172,7 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
     result = BatchResult(out, outcomes, reference, comparison)
     if ok:
         result.files = write_comparison(out, comparison, outcomes, meta)
-    _write_json(out / "batch.json", meta)
+    write_json(out / "batch.json", meta)
     return result
 
 
@@ -280,31 +280,16 @@ def write_comparison(out: Path, comparison: pd.DataFrame, outcomes: list[Outcome
     out = Path(out)
     files = {"csv": out / "comparison.csv", "xlsx": out / "comparison.xlsx", "png": out / "comparison.png",
              "html": out / "comparison.html"}
-    _atomic(files["csv"], lambda p: comparison.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
+    write_atomic(files["csv"], lambda p: comparison.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
     status = pd.DataFrame([asdict(o) for o in outcomes])
-    _atomic(files["xlsx"], lambda p: comparison_workbook(p, comparison, p_met=wide(comparison, "p_met"),
+    write_atomic(files["xlsx"], lambda p: comparison_workbook(p, comparison, p_met=wide(comparison, "p_met"),
                                                          difference=wide(comparison, "difference"),
                                                          scenarios=status))
     fig = difference_chart(comparison)
-    _atomic(files["png"], lambda p: fig.savefig(p, format="png", dpi=110))
+    write_atomic(files["png"], lambda p: fig.savefig(p, format="png", dpi=110))
     page = comparison_html(comparison, outcomes, meta, chart=files["png"].name)
-    _atomic(files["html"], lambda p: p.write_text(page, encoding="utf-8"))
+    write_atomic(files["html"], lambda p: p.write_text(page, encoding="utf-8"))
     return files
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _write_json(path: Path, data: dict) -> None:
-    text = json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
-    _atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 # --- terminal view -------------------------------------------------------------------------------
