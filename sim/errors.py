@@ -14,3 +14,15 @@ class SnapshotError(Exception):
 
 class UsageError(Exception):
     """A command-line argument that cannot be used; printed without traceback."""
+
+
+class OutputError(Exception):
+    """An output path the tool may not write (exists and is not ours, locked, not writable); nothing was touched."""
+
+
+class RunDirError(Exception):
+    """A directory given as a run (``sim report``, ``sim backtest``) that is not a readable run directory."""
+
+
+class ResourceError(Exception):
+    """A run that would exceed the machine's resources (memory); refused before it starts."""

@@ -19,6 +19,8 @@ LAYERS = {
     "model": 0,  # pure domain: records, clock, calendar, distributions, loading and checking
     "engine": 1,  # randomness and SimPy: streams, sampling, schedules, the Monte Carlo runner
     "results": 2,  # the run directory: records, tables, manifest, plan snapshot
+    "safety": 2,  # output directories the tool may write (ownership marks, staging, locks)
+    "xlsxtext": 2,  # workbooks that keep user text as text
     "analysis": 3,  # pandas in, pandas out
     "report": 4,  # charts, pages, workbooks
     "interop": 5,  # schedule and workbook import/export (reads run directories, writes reports)
