@@ -200,12 +200,13 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    from sim.serve.bench import whatif_lines
     from sim.studies.bench import bench
 
     if args.workers is not None and not 1 <= args.workers <= _max_workers():
         raise UsageError(f"--workers must be between 1 and {_max_workers()}, got {args.workers}")
 
-    for line in bench(args.params, size="quick" if args.quick else "full", workers=args.workers):
+    for line in bench(args.params, size="quick" if args.quick else "full", workers=args.workers, more=whatif_lines):
         print(line, flush=True)
     return 0
 
