@@ -187,6 +187,19 @@ def ppf(dist: Distribution, u: np.ndarray) -> np.ndarray:
     return x
 
 
+def lowest(dist: Distribution) -> float:
+    """The smallest value ``dist`` can take (its 1e-12 quantile; the floor applied)."""
+    return float(ppf(dist, np.array([1e-12]))[0])
+
+
+def negative_problem(dist: Distribution, what: str) -> str | None:
+    """Why ``dist`` cannot be a duration, multiplier or length (it can be negative), or None."""
+    low = lowest(dist)
+    if not math.isfinite(low) or low < 0:
+        return f"{what} can be negative (lowest value {low:g}): durations, multipliers and lengths are >= 0"
+    return None
+
+
 def scale_median(dist: Distribution, factor: float) -> Distribution:
     """The distribution of ``factor * X`` (floor scaled too): 力争 uplifts and scenario scales."""
     if factor == 1.0:
