@@ -35,7 +35,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _run_config(args: argparse.Namespace):
-    from sim.engine.options import Engine
+    from sim.engine.options import Engine, Records
     from sim.engine.runner import RunConfig
 
     from sim.engine.budget import max_workers
@@ -65,7 +65,28 @@ def _run_config(args: argparse.Namespace):
         lhs=args.lhs,
         precision=args.precision,
         progress=sys.stderr.isatty() and not args.quiet,
+        records=Records(args.records),
     )
+
+
+LARGE_RECORDS_BYTES = 256 * 2**20  # a disk estimate is printed before runs whose records may exceed this
+
+
+def _disk_estimate(plan, config, *, scenarios: int = 1, quiet: bool = False) -> None:
+    """Print the records' disk estimate before a large run (to stderr: the results stay parseable)."""
+    from sim.engine.compiled import compile_plan
+    from sim.engine.options import Records as R
+    from sim.results import records_estimate_bytes
+
+    model = compile_plan(plan)
+    est = {m: scenarios * records_estimate_bytes(model, config.runs, m.kinds()) for m in (R.FULL, R.SUMMARY)}
+    if quiet or est[config.records if config.records is not R.NONE else R.SUMMARY] < LARGE_RECORDS_BYTES:
+        return
+    mib = {m: v / 2**20 for m, v in est.items()}
+    kept = 0.0 if config.records is R.NONE else mib[config.records]
+    print(f"sim: records of {scenarios} x {config.runs:,} replications: at most {kept:,.0f} MiB on disk with "
+          f"--records {config.records} (full {mib[R.FULL]:,.0f} MiB, summary {mib[R.SUMMARY]:,.0f} MiB, "
+          f"none: 0 once the tables are written; lz4 saves little on these floats)", file=sys.stderr, flush=True)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -75,6 +96,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.studies.workflow import run_plan
 
     config = _run_config(args)
+    if config.records.value != "full" and not args.no_report:
+        raise UsageError(f"--records {config.records}: the report needs every record column; "
+                         f"add --no-report (or use --records full)")
     if args.out is not None:
         _check_out(args.out, args.force, "run")
     plan = load_plan(args.params)
@@ -84,6 +108,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # the scenario changes the plan as data; the actuals then move it to the as-of date
     plan, extra = _actuals_args(plan, args)
     out = args.out or default_run_dir(Path("results"), scenario)
+    _disk_estimate(plan, config, quiet=args.quiet)
     run_dir = run_plan(plan, config=config, out=out, scenario=scenario, force=args.force,
                        params_digest=params_hash(args.params), extra_manifest={**extra, **scenario_manifest})
     note = read_manifest(run_dir).get("calendar_note")
@@ -148,7 +173,7 @@ def _check_out(out: Path, force: bool, kind: str) -> None:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    from sim.engine.options import DEFAULT_SEED, Engine
+    from sim.engine.options import DEFAULT_SEED, Engine, Records
 
     p.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params directory")
     p.add_argument("--runs", type=int, default=10_000, help="replications (default 10000)")
@@ -162,6 +187,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", type=float, default=None,
                    help="stop once every target probability's standard error is below this")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    p.add_argument("--records", choices=[r.value for r in Records], default="full",
+                   help="record columns kept on disk: full (default; the report needs it), summary (finish, "
+                        "met, achieved, KPI: what the tables, batch comparisons and backtests read) or none "
+                        "(tables only)")
 
 
 def _max_workers() -> int:
@@ -216,7 +245,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     if args.driver_runs < 1:
         raise UsageError(f"--driver-runs must be >= 1, got {args.driver_runs}")
-    check_run_dir(args.run_dir)
+    records = (check_run_dir(args.run_dir).get("config") or {}).get("records", "full")
+    if records != "full":
+        raise UsageError(f"{args.run_dir}: written with --records {records}; the report needs every record "
+                         f"column: re-run it with --records full")
     return _write_reports(args.run_dir, langs=[args.lang] if args.lang else ["zh", "en"], compare=args.compare,
                           svg=args.svg, driver_runs=args.driver_runs)
 
@@ -343,7 +375,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from sim.studies.batch import BatchError, run_batch, summary_lines
 
     config = _run_config(args)
+    if config.records.value == "none":
+        raise UsageError("--records none: a batch compares its scenarios from their records; "
+                         "use --records summary (the columns the comparison reads) or full")
     out = args.out or Path("results") / f"batch-s{args.seed}-n{args.runs}"
+    if not args.quiet:
+        from sim.model.load import load_plan
+
+        _disk_estimate(load_plan(args.params), config, scenarios=len(args.scenarios))
 
     def event(what: str, name: str, detail: str) -> None:
         if what == "failed":
