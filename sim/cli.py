@@ -160,8 +160,10 @@ def _write_reports(run_dir: Path, *, langs, plan=None, compare=None, svg=False, 
     for lang in written:
         mark_report(run_dir, lang, "written")
     files = [p for paths in written.values() for p in (paths["html"], paths["xlsx"])]
-    names = {r.id: r.name_en for r in inputs.plan.risks} | {s.id: s.name_en for s in inputs.plan.shocks}
-    lines = summary_lines(inputs.headline, "en", driver_names=names, files=files)
+    lang = "zh" if list(written) == ["zh"] else "en"  # the terminal summary in Chinese when only zh is asked for
+    names = {r.id: (r.name_zh if lang == "zh" else r.name_en) for r in inputs.plan.risks} | \
+        {s.id: (s.name_zh if lang == "zh" else s.name_en) for s in inputs.plan.shocks}
+    lines = summary_lines(inputs.headline, lang, driver_names=names, files=files)
     print("\n".join(lines if not quiet else lines[-len(files) - 1:]))
     return 0
 
