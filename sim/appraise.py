@@ -206,25 +206,72 @@ def why_text(ev: pd.DataFrame) -> str:
     return "; ".join(parts[:MAX_REASONS]) + (f"; +{more} more" if more > 0 else "")
 
 
-def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_digest: str = "",
-             min_days: int = 30) -> tuple[pd.DataFrame, list[Snapshot]]:
-    """Run the snapshots and write the appraisal tables, chart and summaries into ``out``.
+def snapshot_tables(snaps: list[Snapshot]):
+    """The run tables of each snapshot, for :mod:`sim.analysis.annual`."""
+    from sim.analysis.annual import SnapshotTables
 
-    Returns the target table (long) and the snapshots.
+    return [SnapshotTables(s.label, s.as_of, _read(s, "items.csv"), _read(s, "targets.csv")) for s in snaps]
+
+
+def annual_tables(plan: Plan, actuals: Actuals, snaps: list[Snapshot], table: pd.DataFrame) -> dict:
+    """Per year: items due and done per campaign and per lead unit, target changes and targets per section."""
+    from sim.analysis import annual
+
+    st = snapshot_tables(snaps)
+    changes = annual.target_changes(plan, actuals.facts, st)
+    return {"campaigns": annual.due_table(plan, actuals.facts, st, by="campaign"),
+            "units": annual.due_table(plan, actuals.facts, st, by="unit"),
+            "changes": changes, "sections": annual.target_due_table(changes), "targets": table,
+            "why": {(str(r.snapshot), r.id): r.why for r in table.itertuples() if isinstance(r.why, str) and r.why}}
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    part = path.with_name(path.name + ".partial")
+    part.write_bytes(data)
+    part.replace(path)
+
+
+def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_digest: str = "",
+             min_days: int = 30, langs=("zh", "en")) -> tuple[pd.DataFrame, list[Snapshot]]:
+    """Run the snapshots and write the appraisal tables, charts and pages into ``out``.
+
+    Written: ``appraisal_targets.csv`` (every target at every snapshot),
+    ``appraisal_events.csv``, ``appraisal_campaigns.csv`` and
+    ``appraisal_units.csv`` (per year: due, done, P(met) now against a year
+    ago), ``appraisal_changes.csv`` (each target's change and its kind),
+    ``appraisal_sections.csv``, per language ``appraisal.<lang>.html`` with
+    its charts ``appraisal_status.<lang>.png`` and ``appraisal_targets.<lang>.png``,
+    ``appraisal.md`` and ``manifest.json``. Returns the target table (long) and the snapshots.
     """
-    from sim.report.appraisal import write_summaries
+    from sim.report.appraisal import appraisal_page, plot_status, plot_targets, png_bytes, summary_markdown
+    from sim.report.fonts import Lang
+    from sim.report.html import Chart
+    from sim.report.appraisal import tx
 
     out = Path(out)
     snaps = run_snapshots(plan, actuals, years=years, config=config, out=out, params_digest=params_digest)
     ev = events(plan, actuals, snaps, min_days=min_days)
     table = target_table(plan, snaps, ev, actuals)
-    table.to_csv(out / "appraisal_targets.csv", index=False, encoding="utf-8")
-    ev.to_csv(out / "appraisal_events.csv", index=False, encoding="utf-8")
-    footer = (f"actuals {actuals.file} (sha256 {actuals.sha256[:12]}); snapshots "
-              + ", ".join(f"{s.label} as of {s.as_of}" for s in snaps))
-    write_summaries(out, table, snaps, actuals=actuals, footer=footer)
+    tables = annual_tables(plan, actuals, snaps, table)
+    for name, df in (("targets", table), ("events", ev), ("campaigns", tables["campaigns"]),
+                     ("units", tables["units"]), ("changes", tables["changes"]), ("sections", tables["sections"])):
+        _write_atomic(out / f"appraisal_{name}.csv", df.to_csv(index=False).encode("utf-8"))
+    for code in langs:
+        lang = Lang(code)
+        charts = []
+        for key, fig in (("status", plot_status(tables["campaigns"], plan, lang=lang)),
+                         ("targets", plot_targets(tables["changes"], plan, lang=lang))):
+            png = png_bytes(fig)
+            _write_atomic(out / f"appraisal_{key}.{lang}.png", png)
+            title = fig.axes[0].get_title(loc="left")
+            charts.append(Chart(f"appraisal_{key}", title, png))
+        page = appraisal_page(lang=lang, plan=plan, actuals=actuals, snaps=snaps, tables=tables, charts=charts,
+                              replications=config.runs)
+        _write_atomic(out / f"appraisal.{lang}.html", page.encode("utf-8"))
+    md = summary_markdown(tables["campaigns"], tables["changes"], tables["sections"], actuals=actuals, snaps=snaps)
+    _write_atomic(out / "appraisal.md", md.encode("utf-8"))
     meta = {"actuals": actuals.manifest(), "plan_as_of": plan.as_of, "years": sorted(set(map(int, years))),
             "snapshots": [{"label": s.label, "as_of": s.as_of, "run": str(s.run_dir)} for s in snaps]}
-    (out / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
-                                       encoding="utf-8")
+    _write_atomic(out / "manifest.json", (json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n")
+                  .encode("utf-8"))
     return table, snaps

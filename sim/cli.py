@@ -193,12 +193,14 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
     out = args.out or default_run_dir(Path("results"), "appraisal")
     try:
         table, _ = appraise(plan, actuals, years=args.years, config=config, out=out,
-                            params_digest=params_hash(args.params))
+                            params_digest=params_hash(args.params), langs=args.lang or ("zh", "en"))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:
         w = snapshot_wide(table)
         print((w if not w.empty else snapshot_wide(table, None)).to_string(float_format=lambda v: f"{v:6.1%}"))
+    for lang in args.lang or ("zh", "en"):
+        print(f"appraisal ({lang}): {Path(out) / f'appraisal.{lang}.html'}")
     print(f"results: {out}")
     return 0
 
@@ -385,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--years", type=int, nargs="+", required=True, help="years whose 12-31 is a snapshot")
     p.add_argument("--actuals", type=Path, required=True, metavar="FILE", help="actuals CSV (actuals/README.md)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default results/appraisal-<time>)")
+    p.add_argument("--lang", choices=["zh", "en"], action="append", default=None,
+                   help="appraisal page language (repeatable; default both)")
     p.set_defaults(func=_cmd_appraise)
 
     p = sub.add_parser("backtest", help="score run directories against actuals (Brier, log, PIT)")
