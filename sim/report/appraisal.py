@@ -18,11 +18,10 @@ from matplotlib.figure import Figure
 
 from sim.model import planmeta
 from sim.report.fonts import Lang
-from sim.report.html import CSS, SORT_JS, Chart, Marked, esc, figure_html, table_html
+from sim.report.html import Chart, Marked, esc, figure_html, page, table_html
 from sim.report.i18n import labelled, name_of
 from sim.report.style import new_figure, styled
 from sim.report.tables import View
-from sim.report.webfont import font_face_css
 
 DPI = 130
 STATUS_COLORS = {"done_on_time": "#66a182", "done_late": "#edae49", "open": "#d1495b", "no_report": "#d9d9d9"}
@@ -121,12 +120,13 @@ def plot_status(campaigns: pd.DataFrame, plan, *, lang: Lang) -> Figure:
         labels = [f"{r.year} · {planmeta.campaign_label(plan, r.group, lang)}" for r in rows.itertuples()]
         y = np.arange(len(rows))
         left = np.zeros(len(rows))
+        room = 0.04 * max(float(rows[list(STATUS_COLORS)].to_numpy().sum(axis=1).max()) if len(rows) else 1.0, 1.0)
         for status, color in STATUS_COLORS.items():
             w = rows[status].to_numpy(dtype=float)
             ax.barh(y, w, left=left, color=color, edgecolor="white", hatch="//" if status == "no_report" else None,
                     label=tx(status, lang))
             for yi, (x0, wi) in enumerate(zip(left, w)):
-                if wi >= 1:
+                if wi >= max(room, 1):  # a count only where it fits inside its segment
                     ax.text(x0 + wi / 2, yi, f"{int(wi)}", ha="center", va="center", fontsize=8)
             left += w
         ax.set_yticks(y, labels)
@@ -291,12 +291,10 @@ def appraisal_page(*, lang: Lang, plan, actuals, snaps: Sequence, tables: dict, 
         cav.append(f"<details><summary>{esc(tx('notes', lang))} ({len(notes)})</summary><ul>"
                    + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul></details>")
     sec.append(f'<section id="method">{"".join(cav)}</section>')
-    page = (f'<!DOCTYPE html><html lang="{"zh-CN" if lang is Lang.ZH else "en"}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{esc(title)}</title>'
-            f"<style>{CSS}</style></head><body>"
-            f'<header class="top"><h1>{esc(title)}</h1><p>{esc(sub)}</p></header>'
-            f'<main>{"".join(sec)}</main><script>{SORT_JS}</script></body></html>')
-    return page.replace("<style>", f"<style>{font_face_css(page)}", 1)
+    nav = [("summary", tx("bottom_line", lang)), ("charts", tx("charts", lang)),
+           ("t-by_campaign", tx("by_campaign", lang)), ("t-by_unit", tx("by_unit", lang)),
+           ("t-real_changes", tx("real_changes", lang)), ("method", tx("caveats", lang))]
+    return page(title, "".join(sec), lang, subtitle=sub, nav=nav)
 
 
 def summary_markdown(campaigns: pd.DataFrame, changes: pd.DataFrame, sections: pd.DataFrame, *, actuals,
