@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.actuals import Actuals, FactKind, apply_actuals
+from sim.actuals import ITEM_KINDS, KPI_KINDS, Actuals, FactKind, apply_actuals
 from sim.model.entities import Plan
 
 KPI_MOVE = 0.05  # relative change of a KPI's P50 worth reporting
@@ -91,14 +91,15 @@ def events(plan: Plan, actuals: Actuals, snaps: list[Snapshot], *, min_days: int
         for f in sorted(new, key=lambda f: (f.date, f.id)):
             rows.append({**base, "kind": _FACT_EVENT[f.kind], "id": f.id, "name_en": names.get(f.id, ""),
                          "detail": fact_text(f), "days": 0.0, "source": f.source})
-        reported = {f.id for f in actuals.known_by(cur.as_of) if f.kind is not FactKind.KPI}
+        reported = {f.id for f in actuals.known_by(cur.as_of) if f.kind in ITEM_KINDS}
         rows += _slips(prev, cur, names, base, min_days=min_days, reported=reported)
         rows += _kpi_moves(prev, cur, names, base)
     return pd.DataFrame(rows, columns=["from", "to", "kind", "id", "name_en", "detail", "days", "source"])
 
 
 _FACT_EVENT = {FactKind.FINISH: "finished", FactKind.START: "started", FactKind.PROGRESS: "progress",
-               FactKind.KPI: "kpi"}
+               FactKind.KPI: "kpi", FactKind.UNFINISHED: "progress", FactKind.KPI_AT_LEAST: "kpi",
+               FactKind.SHOCK: "shock"}
 
 
 def fact_text(f) -> str:
@@ -107,6 +108,12 @@ def fact_text(f) -> str:
         return f"{f.value:.0%} done on {f.date}"
     if f.kind is FactKind.KPI:
         return f"observed {f.value:g} on {f.date}"
+    if f.kind is FactKind.UNFINISHED:
+        return f"not finished on {f.date}" + ("" if f.value is None else f", {f.value:.0%} done")
+    if f.kind is FactKind.KPI_AT_LEAST:
+        return f"at least {f.value:g} on {f.date}"
+    if f.kind is FactKind.SHOCK:
+        return f"began {f.date}, {f.value:g} days" if f.value else f"had not happened by {f.date}"
     return f"{_FACT_EVENT[f.kind]} {f.date}"
 
 
@@ -174,7 +181,7 @@ def target_table(plan: Plan, snaps: list[Snapshot], ev: pd.DataFrame, actuals: A
     prev = None
     for snap in snaps:
         tt = _read(snap, "targets.csv").set_index("id")
-        seen = {f.id for f in (actuals.known_by(snap.as_of) if actuals else ()) if f.kind is FactKind.KPI}
+        seen = {f.id for f in (actuals.known_by(snap.as_of) if actuals else ()) if f.kind in KPI_KINDS}
         for t in plan.targets:
             if t.id not in tt.index:
                 continue
@@ -186,7 +193,7 @@ def target_table(plan: Plan, snaps: list[Snapshot], ev: pd.DataFrame, actuals: A
                 why = why_text(ev[(ev["to"] == snap.label) & ev["id"].isin(closure[t.id])])
                 if unobserved and abs(change) > 0:
                     why = "; ".join(filter(None, [why, f"no value reported for {', '.join(unobserved)}: "
-                                                       "started from its expected value (assumption)"]))
+                                                       "simulated from the plan date"]))
             rows.append({"snapshot": snap.label, "as_of": snap.as_of, "id": t.id, "section": t.section,
                          "name_zh": t.name_zh, "name_en": t.name_en, "deadline": t.deadline, "p_met": p,
                          "se": float(tt.loc[t.id, "se"]), "change": change, "why": why,
@@ -199,7 +206,7 @@ def why_text(ev: pd.DataFrame) -> str:
     """The reasons for a change, most important first: finishes, starts, slips, gains, KPI moves."""
     if ev.empty:
         return ""
-    order = {"finished": 0, "started": 1, "progress": 2, "slipped": 3, "gained": 4, "kpi": 5}
+    order = {"finished": 0, "started": 1, "progress": 2, "slipped": 3, "gained": 4, "kpi": 5, "shock": 6}
     ev = ev.assign(o=ev["kind"].map(order), m=-ev["days"].abs()).sort_values(["o", "m"])
     parts = [f"{r.id} {r.detail}" for r in ev.itertuples()]
     more = len(parts) - MAX_REASONS

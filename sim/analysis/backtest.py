@@ -39,7 +39,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from sim.actuals import Fact, FactKind
+from sim.actuals import ITEM_KINDS, Fact, FactKind
 from sim.engine.compiled import CompiledModel, compile_plan, end_of
 from sim.engine.replicate import column
 from sim.engine.targets import evaluate_targets
@@ -75,7 +75,7 @@ def item_outcomes(plan: Plan, facts: Iterable[Fact]) -> dict[str, Outcome]:
     """Outcome of every item that any fact tells something about."""
     by_item: dict[str, list[Fact]] = {}
     for f in facts:
-        if f.kind is not FactKind.KPI:
+        if f.kind in ITEM_KINDS:
             by_item.setdefault(f.id, []).append(f)
     out = {}
     for it in plan.items:
@@ -88,7 +88,8 @@ def item_outcomes(plan: Plan, facts: Iterable[Fact]) -> dict[str, Outcome]:
                                  met=fin.date <= it.plan_finish, known_on=fin.reported)
             continue
         # unfinished on c: progress below 1 on c, or started on c (so not finished the day before)
-        marks = [(f.date, f) for f in fs if f.kind is FactKind.PROGRESS and f.value < 1]
+        marks = [(f.date, f) for f in fs if (f.kind is FactKind.PROGRESS and f.value < 1)
+                 or f.kind is FactKind.UNFINISHED]
         marks += [(f.date - timedelta(days=1), f) for f in fs if f.kind is FactKind.START]
         if not marks:
             continue
@@ -155,6 +156,11 @@ def _kpi_outcome(plan: Plan, t, facts: list[Fact]) -> tuple[bool | None, date | 
     near = [f for f in facts if f.kind is FactKind.KPI and f.id == kpi
             and abs((f.date - t.deadline).days) <= KPI_WINDOW_DAYS]
     if not near:
+        # a lower bound near the deadline decides "met" when it reaches the threshold (KPI_GE only)
+        bound = [f for f in facts if f.kind is FactKind.KPI_AT_LEAST and f.id == kpi and t.rule is TargetRule.KPI_GE
+                 and abs((f.date - t.deadline).days) <= KPI_WINDOW_DAYS and f.value >= t.threshold]
+        if bound:
+            return True, min(f.reported for f in bound), None
         return None, None, None
     f = min(near, key=lambda f: (abs((f.date - t.deadline).days), f.date))
     if t.rule is TargetRule.KPI_GE:

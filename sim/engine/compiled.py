@@ -79,6 +79,7 @@ class KpiSpec:
     boost_ids: tuple[str, ...]  # the same items' ids (stream keys must not depend on positions)
     boost_steps: np.ndarray
     boost_rates: np.ndarray
+    origin_day: float = 0.0  # day the baseline refers to (<= 0): the path is simulated from there
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,8 @@ def compile_plan(plan: Plan) -> CompiledModel:
 
     checkpoint_days = np.array([end_of(d, as_of) for d in plan.checkpoints], dtype=np.float64)
     targets = _targets(plan, pos)
-    grid = _kpi_grid(as_of, checkpoint_days, targets)
+    kpi_specs = _kpis(plan, pos)
+    grid = _kpi_grid(as_of, checkpoint_days, targets, origins=[k.origin_day for k in kpi_specs])
     return CompiledModel(
         plan=plan,
         item_ids=ids,
@@ -243,7 +245,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
         factor_chol=chol,
         risks=_risks(plan, pos),
         shocks=_shocks(plan, pos, n),
-        kpis=_kpis(plan, pos),
+        kpis=kpi_specs,
         kpi_grid=grid,
         checkpoint_days=checkpoint_days,
         checkpoints=tuple(plan.checkpoints),
@@ -466,6 +468,7 @@ def _kpis(plan: Plan, pos) -> tuple[KpiSpec, ...]:
                 boost_ids=tuple(b.item for b in bs),
                 boost_steps=np.array([b.step for b in bs], dtype=np.float64),
                 boost_rates=np.array([b.rate_per_year for b in bs], dtype=np.float64),
+                origin_day=0.0 if k.origin is None else float(min((k.origin - plan.as_of).days, 0)),
             )
         )
     return tuple(out)
@@ -508,17 +511,21 @@ def _targets(plan: Plan, pos) -> tuple[TargetSpec, ...]:
     return tuple(specs)
 
 
-def _kpi_grid(as_of: date, checkpoint_days: np.ndarray, targets) -> np.ndarray:
-    """Month ends from the as-of date to the last checkpoint or KPI deadline, plus those days."""
+def _kpi_grid(as_of: date, checkpoint_days: np.ndarray, targets, *, origins=()) -> np.ndarray:
+    """Month ends from the as-of date (or the earliest KPI origin ``first`` <= 0) to the last checkpoint or
+    KPI deadline, plus those days; with ``first`` < 0 also every KPI origin and day 0."""
     last = max([*checkpoint_days.tolist(), *[t.deadline_day for t in targets if t.kpi_ref >= 0], 1.0])
-    days = {0.0, *checkpoint_days.tolist(), *[t.deadline_day for t in targets if t.kpi_ref >= 0]}
-    y, m = as_of.year, as_of.month
+    first = min([0.0, *origins])
+    days = {0.0, *origins, *checkpoint_days.tolist(), *[t.deadline_day for t in targets if t.kpi_ref >= 0]}
+    days = {d for d in days if d >= first}
+    start = as_of + timedelta(days=int(first))
+    y, m = start.year, start.month
     while True:
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
         month_end = date(y, m, 1) - timedelta(days=1)
         d = float(end_of(month_end, as_of))
         if d > last:
             break
-        if d > 0:
+        if d > first:
             days.add(d)
     return np.array(sorted(days), dtype=np.float64)
