@@ -209,7 +209,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from sim.actuals import read_actuals
     from sim.backtest import backtest_runs
     from sim.model.load import load_plan
-    from sim.report.backtest import summary_text
+    from sim.report.backtest import paired_text, summary_text
     from sim.results import MANIFEST, default_run_dir, params_hash, read_manifest
 
     for run in args.runs:
@@ -226,6 +226,9 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
                         refclass=not args.no_refclass)
     print(f"backtest against {args.actuals} (outcomes as of {actuals.latest}); lower is better")
     print(summary_text(res.summary) if len(res.summary) else "no outcome in the actuals can be scored")
+    if res.paired is not None and len(res.paired):
+        print("model minus baseline on the same outcomes (negative = model better), mean and s.e.:")
+        print(paired_text(res.paired))
     for note in res.notes:
         print(f"note: {note}")
     print(f"results: {out}")
