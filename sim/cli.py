@@ -222,6 +222,10 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     plan = load_plan(params)
     actuals = read_actuals(args.actuals, plan)
     out = args.out or default_run_dir(Path("results"), "backtest")
+    from sim.report.appraisal import is_example
+    if is_example(actuals):
+        print(f"note: every fact in {args.actuals} is an invented example (source EXAMPLE): scores against it "
+              "say nothing about the forecast")
     res = backtest_runs(args.runs, plan=plan, actuals=actuals, out=out, params_digest=params_hash(params),
                         refclass=not args.no_refclass)
     print(f"backtest against {args.actuals} (outcomes as of {actuals.latest}); lower is better")
