@@ -23,8 +23,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
-from sim.model.distribution import Distribution
-from sim.model.enums import DistFamily
+from sim.model.distribution import FAMILY_CHOICE, Distribution
+from sim.model.distribution import family as registry_family
 from sim.model.problems import Problem
 
 UTF8 = "UTF-8"
@@ -400,12 +400,12 @@ class Cells:
             if required:
                 self._blank("dist", required=True, what="a distribution family, e.g. pert")
             return None
-        family = self.choice("dist", DistFamily)
+        family = self.choice("dist", FAMILY_CHOICE)
         floor = self.number("floor")
         if family is None:
             return None
-        if family is DistFamily.DISCRETE:
-            dist = self._discrete(floor)
+        if registry_family(family).tabulated:
+            dist = self._discrete(floor, family)
         else:
             dist = self._parametric(family, floor)
         if dist is not None:
@@ -414,7 +414,7 @@ class Cells:
                 self.flag("dist,p1,p2,p3", shown, message, "correct the parameters (see params/README.md, Distributions)")
         return dist
 
-    def _parametric(self, family: DistFamily, floor: float | None) -> Distribution | None:
+    def _parametric(self, family: str, floor: float | None) -> Distribution | None:
         cells = [self.raw(c) for c in _DIST_COLUMNS[1:]]
         while cells and not cells[-1]:
             cells.pop()
@@ -427,7 +427,7 @@ class Cells:
             return None
         return Distribution(family, tuple(values), floor=floor)
 
-    def _discrete(self, floor: float | None) -> Distribution | None:
+    def _discrete(self, floor: float | None, family: str) -> Distribution | None:
         parsed = []
         for column in ("p1", "p2"):
             value = self.raw(column)
@@ -437,7 +437,7 @@ class Cells:
                 self.flag(column, value, f"{column} of a discrete distribution is not a list of numbers",
                           "write values as v1|v2|... in p1 and weights as w1|w2|... in p2")
                 return None
-        return Distribution(DistFamily.DISCRETE, values=parsed[0], weights=parsed[1], floor=floor)
+        return Distribution(family, values=parsed[0], weights=parsed[1], floor=floor)
 
 
 DATE_HINT = "write the date as YYYY-MM-DD, e.g. 2020-12-31 (if Excel rewrote it, format the column as text)"
