@@ -153,7 +153,7 @@ def test_past_deadline_without_reports_is_no_data_not_zero():
     assert ch.loc["TB", "status"] == "no_data" and np.isnan(ch.loc["TB", "p_met"])
     assert ch.loc["TAB", "status"] == "met"  # 1 of 2 is known done: met whatever B did
     sec = target_due_table(target_changes(plan, facts, snaps))
-    assert sec[["due", "met", "not_met", "no_data"]].iloc[0].tolist() == [3, 2, 0, 1]
+    assert sec[["due", "met", "not_met", "no_data", "forecast"]].iloc[0].tolist() == [3, 2, 0, 1, 0]
 
 
 def test_shipped_example_is_marked_and_shows_every_status():

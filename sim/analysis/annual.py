@@ -187,7 +187,8 @@ def target_changes(plan: Plan, facts: Iterable, snaps: Sequence[SnapshotTables])
             if t.deadline <= cur.as_of:
                 if _has_data(plan, closure[t.id], known, deadline=t.deadline) or (
                         p1 == 1.0 and not closure[t.id] & kpi_ids):
-                    status = "met" if p1 >= 0.5 else "not met"
+                    # decided by facts (certain), or still a forecast from the facts (a KPI due today)
+                    status = "met" if p1 >= 1.0 - 1e-12 else "not met" if p1 <= 1e-12 else "forecast"
                 else:
                     status, p1 = "no_data", np.nan
             else:
@@ -211,7 +212,8 @@ def target_changes(plan: Plan, facts: Iterable, snaps: Sequence[SnapshotTables])
 
 
 def target_due_table(changes: pd.DataFrame) -> pd.DataFrame:
-    """Per year and section: targets due that year (deadline in the year), met, not met, no data;
+    """Per year and section: targets due that year (deadline in the year), met, not met, no data, still a
+    forecast (a KPI due on the snapshot date, simulated from a value reported before it);
     and, of all targets, how many moved with a report and how many moved with nothing reported."""
     rows = []
     for (year, section), g in changes.groupby(["year", "section"], sort=False):
@@ -221,7 +223,8 @@ def target_due_table(changes: pd.DataFrame) -> pd.DataFrame:
         kinds = g["change_kind"].value_counts()
         rows.append({"year": year, "group": section, "due": len(due), "met": int(st.get("met", 0)),
                      "not_met": int(st.get("not met", 0)), "no_data": int(st.get("no_data", 0)),
+                     "forecast": int(st.get("forecast", 0)),
                      "moved_reported": int(kinds.get("reported", 0)), "moved_mixed": int(kinds.get("mixed", 0)),
                      "moved_unreported": int(kinds.get("unreported", 0))})
-    return pd.DataFrame(rows, columns=["year", "group", "due", "met", "not_met", "no_data", "moved_reported",
+    return pd.DataFrame(rows, columns=["year", "group", "due", "met", "not_met", "no_data", "forecast", "moved_reported",
                                        "moved_mixed", "moved_unreported"])

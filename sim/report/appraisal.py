@@ -37,11 +37,12 @@ TEXT: dict[str, tuple[str, str]] = {
                 "本实绩文件中的事实为虚构示例（来源栏标注 EXAMPLE），仅用于演示比拼的读法，并非实际进展。"),
     "bottom_line": ("Bottom line", "结论"),
     "year_line": ("{year}: {due} items due, {on_time} done on time, {late} late, {open} reported not done, "
-                  "{none} with no report; targets due: {tmet} met, {tnot} not met, {tnone} no data. "
+                  "{none} with no report; targets due: {tmet} met, {tnot} not met, {tfc} still a forecast, "
+                  "{tnone} no data. "
                   "Targets that moved: {real} on new reports, {mixed} on reports for only some of their items, "
                   "{unrep} with nothing reported.",
                   "{year}年：到期事项 {due} 项，按期完成 {on_time} 项，逾期完成 {late} 项，已报告未完成 {open} 项，"
-                  "未报告 {none} 项；到期目标：达成 {tmet} 个，未达成 {tnot} 个，无数据 {tnone} 个。"
+                  "未报告 {none} 项；到期目标：达成 {tmet} 个，未达成 {tnot} 个，仍为预测 {tfc} 个，无数据 {tnone} 个。"
                   "概率变动的目标：有新报告 {real} 个，仅部分事项有新报告 {mixed} 个，无任何报告 {unrep} 个。"),
     "charts": ("Charts", "图表"),
     "chart_status": ("Items due each year, per campaign: what was done", "各年到期事项完成情况（按大会战）"),
@@ -240,7 +241,7 @@ def bottom_line(campaigns: pd.DataFrame, changes: pd.DataFrame, sections: pd.Dat
         c = changes[changes["year"] == year]["change_kind"].value_counts()
         lines.append(tx("year_line", lang, year=year, due=int(g["due"].sum()), on_time=int(g["done_on_time"].sum()),
                         late=int(g["done_late"].sum()), open=int(g["open"].sum()), none=int(g["no_report"].sum()),
-                        tmet=int(s["met"].sum()), tnot=int(s["not_met"].sum()), tnone=int(s["no_data"].sum()),
+                        tmet=int(s["met"].sum()), tnot=int(s["not_met"].sum()), tnone=int(s["no_data"].sum()), tfc=int(s["forecast"].sum()),
                         real=int(c.get("reported", 0)), mixed=int(c.get("mixed", 0)),
                         unrep=int(c.get("unreported", 0))))
     return lines
