@@ -219,8 +219,17 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:
+        import pandas as pd
+
         w = snapshot_wide(table)
-        print((w if not w.empty else snapshot_wide(table, None)).to_string(float_format=lambda v: f"{v:6.1%}"))
+        w = w if not w.empty else snapshot_wide(table, None)
+        changes = pd.read_csv(Path(out) / "appraisal_changes.csv", dtype={"year": str})
+        nodata = {(r.year, r.id) for r in changes.itertuples() if r.status == "no_data"}
+        shown = w.copy().astype(object)
+        for (tid, name), row in w.iterrows():
+            for snap, v in row.items():
+                shown.loc[(tid, name), snap] = "no data" if (str(snap), tid) in nodata else f"{v:6.1%}"
+        print(shown.to_string())
     for lang in args.lang or ("zh", "en"):
         print(f"appraisal ({lang}): {Path(out) / f'appraisal.{lang}.html'}")
     print(f"results: {out}")
