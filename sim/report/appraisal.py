@@ -30,6 +30,7 @@ EXAMPLE_MARK = "EXAMPLE"  # sources of invented facts start with this word (actu
 # key: (English, 中文)
 TEXT: dict[str, tuple[str, str]] = {
     "title": ("Annual appraisal: {title}", "年度比拼：{title}"),
+    "plan_date": ("plan date", "计划编制日"),
     "subtitle": ("Snapshots {snaps} · {n} replications each · actuals {file}",
                  "快照 {snaps} · 每次 {n} 次重复 · 实绩文件 {file}"),
     "example": ("The facts in this actuals file are invented examples (their source says EXAMPLE); "
@@ -148,6 +149,7 @@ def plot_targets(changes: pd.DataFrame, plan, *, lang: Lang) -> Figure:
     sel = sel[pd.to_datetime(sel["deadline"]) > pd.to_datetime(sel["as_of"]) - pd.DateOffset(years=1)]
     sel = sel.assign(o=sel["p_met"].fillna(-1)).sort_values("o")
     ago = sel["year_ago"].iloc[0] if len(sel) else ""
+    ago = tx("plan_date", lang) if ago == "baseline" else ago
     now = sel["year"].iloc[0] if len(sel) else ""
     with styled(lang):
         fig = new_figure((8.6, 0.34 * max(len(sel), 2) + 1.9))
@@ -215,14 +217,15 @@ def _wide_view(table: pd.DataFrame, changes: pd.DataFrame, plan, lang: Lang) -> 
         sel = table
     nodata = {(r.year, r.id) for r in changes.itertuples() if r.status == "no_data"}
     snaps = list(dict.fromkeys(sel["snapshot"].astype(str)))
+    col = {s: ("snapshot_baseline" if s == "baseline" else s) for s in snaps}  # "baseline" is a KPI word
     rows = []
     for tid, g in sel.groupby("id", sort=False):
         row = {"id": tid, "name": name_of(g.iloc[0], lang)}
         for r in g.itertuples():
             s = str(r.snapshot)
-            row[s] = Marked(tx("no_data", lang)) if (s, tid) in nodata else float(r.p_met)
+            row[col[s]] = Marked(tx("no_data", lang)) if (s, tid) in nodata else float(r.p_met)
         rows.append(row)
-    df = pd.DataFrame(rows, columns=["id", "name", *snaps])
+    df = pd.DataFrame(rows, columns=["id", "name", *col.values()])
     return View("headline_wide", df)
 
 
@@ -256,7 +259,9 @@ def appraisal_page(*, lang: Lang, plan, actuals, snaps: Sequence, tables: dict, 
                   for u in plan.units}
     campaign_names = {c: planmeta.campaign_label(plan, c, lang) for c in set(campaigns["group"])}
     title = tx("title", lang, title=planmeta.plan_title(plan, lang))
-    sub = tx("subtitle", lang, snaps=", ".join(f"{s.label} = {s.as_of}" for s in snaps), n=replications,
+    label = {"baseline": tx("plan_date", lang)}
+    sub = tx("subtitle", lang, snaps=", ".join(f"{label.get(s.label, s.label)} = {s.as_of}" for s in snaps),
+             n=replications,
              file=Path(actuals.file).name)
     sec = ['<section id="summary">', f"<h2>{esc(tx('bottom_line', lang))}</h2>"]
     if is_example(actuals):

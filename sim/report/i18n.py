@@ -199,6 +199,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "moved_reported": ("moved on new reports", "有新报告的变动"),
     "moved_mixed": ("moved, reports on some items", "部分有报告的变动"),
     "forecast": ("still a forecast", "仍为预测"),
+    "snapshot_baseline": ("plan date", "计划编制日"),
     "moved_unreported": ("moved, nothing reported", "无报告的变动"),
     "p_met_year_ago": ("P(met) a year ago", "一年前达成概率"),
     "change": ("change", "变动"),
