@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -47,7 +46,6 @@ def run_plan(
         writer.write_table("targets.csv", targets)
         writer.write_table("kpis.csv", kpi_table(model, records, targets))
         writer.write_plan(plan)
-        cfg = asdict(config)
         writer.write_manifest(
             {
                 "scenario": scenario,
@@ -62,8 +60,7 @@ def run_plan(
                 "engine": stats.engine,
                 "executor": stats.executor,
                 "workers": stats.workers,
-                "config": {k: (str(v) if not isinstance(v, (int, float, bool, type(None))) else v)
-                           for k, v in cfg.items()},
+                "config": config.to_manifest(),
                 "stopped_by_precision": stats.stopped_by_precision,
                 "max_target_se": stats.max_target_se,
                 "timings_seconds": {
