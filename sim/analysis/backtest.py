@@ -218,7 +218,7 @@ def plan_certain(model: CompiledModel) -> Forecast:
     """
     finish = np.where(model.fixed, model.fixed_finish, np.maximum(model.plan_finish_day, 1.0))[None, :]
     path = np.full((1, len(model.kpis), len(model.kpi_grid)), 1e30)
-    path[:, :, 0] = 1.0
+    path[:, :, int(np.searchsorted(model.kpi_grid, 0.0))] = 1.0  # the growth base at day 0 (the grid may start earlier)
     achieved, met = evaluate_targets(model, finish, path)
     return Forecast(
         "plan", model.as_of,
