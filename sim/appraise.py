@@ -250,10 +250,15 @@ def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_d
     its charts ``appraisal_status.<lang>.png`` and ``appraisal_targets.<lang>.png``,
     ``appraisal.md`` and ``manifest.json``. Returns the target table (long) and the snapshots.
     """
-    from sim.report.appraisal import appraisal_page, plot_status, plot_targets, png_bytes, summary_markdown
+    from sim.report.appraisal import (
+        appraisal_page,
+        plot_status,
+        plot_targets,
+        png_bytes,
+        summary_markdown,
+    )
     from sim.report.fonts import Lang
     from sim.report.html import Chart
-    from sim.report.appraisal import tx
 
     out = Path(out)
     snaps = run_snapshots(plan, actuals, years=years, config=config, out=out, params_digest=params_digest)

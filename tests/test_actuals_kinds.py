@@ -11,9 +11,9 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
+from planfactory import AS_OF, Kpi, KpiKind, Target, TargetRule, dist, item, plan
 from scipy import stats
 
-from planfactory import AS_OF, Kpi, KpiKind, Target, TargetRule, dist, item, plan
 from sim.actuals import Fact, FactKind, apply_actuals, parse_actuals
 from sim.engine.compiled import compile_plan
 from sim.engine.replicate import Engine, run_chunk

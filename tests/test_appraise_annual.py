@@ -9,16 +9,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
+import planfactory as pf
 import pytest
 
 from sim.actuals import Fact, FactKind
-from sim.analysis.annual import SnapshotTables, due_table, item_status, target_changes, target_due_table
+from sim.analysis.annual import (
+    SnapshotTables,
+    due_table,
+    item_status,
+    target_changes,
+    target_due_table,
+)
 from sim.model.entities import Target, Unit
 from sim.model.enums import Status, TargetRule
-import planfactory as pf
 
 SNAP_DATES = [("baseline", pf.AS_OF), ("2020", date(2020, 12, 31)), ("2021", date(2021, 12, 31))]
 CAMPAIGNS = ("block", "transport", "environment")
@@ -78,7 +85,7 @@ def test_due_table_equals_direct_counts(seed: int, by: str):
     plan, facts, snaps = random_case(seed)
     table = due_table(plan, facts, snaps, by=by)
     expected = 0
-    for prev, cur in zip(snaps, snaps[1:]):
+    for prev, cur in pairwise(snaps):
         ago = dict(zip(prev.items["id"], prev.items["p_by_plan"]))
         for group in (CAMPAIGNS if by == "campaign" else UNITS):
             due = [it for it in plan.items if prev.as_of < it.plan_finish <= cur.as_of
@@ -178,9 +185,9 @@ def test_shipped_example_is_marked_and_shows_every_status():
 
 
 def test_no_data_cells_say_so_and_changes_sort_by_value():
+    from sim.report.appraisal import _pct, _pp
     from sim.report.fonts import Lang
     from sim.report.html import table_html
-    from sim.report.appraisal import _pct, _pp
     from sim.report.tables import View
 
     df = pd.DataFrame({"p_met": [_pct(np.nan, Lang.ZH), _pct(0.25, Lang.ZH)],

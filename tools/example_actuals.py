@@ -2,8 +2,10 @@
 
 Usage: python tools/example_actuals.py params actuals/example-appraisal.csv
 """
-import csv, sys
+import csv
+import sys
 from datetime import date, timedelta
+
 import numpy as np
 import pandas as pd
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -84,7 +85,7 @@ def item_status(plan: Plan, facts: Iterable, as_of: date, *, since: date) -> pd.
 
 def snapshot_pairs(snaps: Sequence[SnapshotTables]) -> list[tuple[SnapshotTables, SnapshotTables]]:
     """(a year ago, now) for every snapshot after the first."""
-    return list(zip(snaps, snaps[1:]))
+    return list(pairwise(snaps))
 
 
 def due_table(plan: Plan, facts: Iterable, snaps: Sequence[SnapshotTables], *, by: str) -> pd.DataFrame:
