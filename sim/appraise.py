@@ -47,8 +47,14 @@ class Snapshot:
 
 def snapshot_dates(plan: Plan, years) -> list[tuple[str, date]]:
     """``("baseline", plan date)`` then ``("YYYY", YYYY-12-31)`` for each year, in order."""
+    from sim.model.planmeta import programme_end
+
     out = [("baseline", plan.as_of)]
+    last = programme_end(plan).year
     for y in sorted(set(int(y) for y in years)):
+        if not plan.as_of.year <= y <= last:
+            raise ValueError(f"--years {y}: outside the plan ({plan.as_of.year}-{last}); "
+                             "a snapshot is the end of a year of the plan")
         d = date(y, 12, 31)
         if d < plan.as_of:
             raise ValueError(f"year {y} ends before the plan's as-of date {plan.as_of}")
@@ -232,14 +238,8 @@ def annual_tables(plan: Plan, actuals: Actuals, snaps: list[Snapshot], table: pd
             "why": {(str(r.snapshot), r.id): r.why for r in table.itertuples() if isinstance(r.why, str) and r.why}}
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    part = path.with_name(path.name + ".partial")
-    part.write_bytes(data)
-    part.replace(path)
-
-
 def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_digest: str = "",
-             min_days: int = 30, langs=("zh", "en")) -> tuple[pd.DataFrame, list[Snapshot]]:
+             min_days: int = 30, force: bool = False, langs=("zh", "en")) -> tuple[pd.DataFrame, list[Snapshot]]:
     """Run the snapshots and write the appraisal tables, charts and pages into ``out``.
 
     Written: ``appraisal_targets.csv`` (every target at every snapshot),
@@ -248,42 +248,57 @@ def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_d
     ago), ``appraisal_changes.csv`` (each target's change and its kind),
     ``appraisal_sections.csv``, per language ``appraisal.<lang>.html`` with
     its charts ``appraisal_status.<lang>.png`` and ``appraisal_targets.<lang>.png``,
-    ``appraisal.md`` and ``manifest.json``. Returns the target table (long) and the snapshots.
+    ``appraisal.md`` and ``manifest.json``.
+
+    Everything is written into ``<out>.partial`` and renamed to ``out`` when
+    complete (:class:`sim.safety.StagedDir`; ``force`` replaces an earlier
+    appraisal of the tool), so a failure leaves no partial snapshot behind.
+    Returns the target table (long) and the snapshots.
     """
-    from sim.report.appraisal import (
-        appraisal_page,
-        plot_status,
-        plot_targets,
-        png_bytes,
-        summary_markdown,
-    )
+    from sim.safety import StagedDir
+
+    snapshot_dates(plan, years)  # bad years are refused before anything is written
+    final = Path(out)
+    stage = StagedDir(final, kind="appraisal", force=force)
+    try:
+        table, snaps = _appraise_into(stage.path, plan, actuals, years=years, config=config,
+                                      params_digest=params_digest, min_days=min_days, final=final, langs=langs)
+    except BaseException:
+        stage.abort()
+        raise
+    stage.commit()
+    return table, [Snapshot(s.label, s.as_of, final / "snapshots" / s.label, s.notes) for s in snaps]
+
+
+def _appraise_into(out: Path, plan: Plan, actuals: Actuals, *, years, config, params_digest: str, min_days: int,
+                   final: Path, langs) -> tuple[pd.DataFrame, list[Snapshot]]:
+    from sim.report.appraisal import appraisal_page, plot_status, plot_targets, png_bytes, summary_markdown
     from sim.report.fonts import Lang
     from sim.report.html import Chart
 
-    out = Path(out)
     snaps = run_snapshots(plan, actuals, years=years, config=config, out=out, params_digest=params_digest)
     ev = events(plan, actuals, snaps, min_days=min_days)
     table = target_table(plan, snaps, ev, actuals)
     tables = annual_tables(plan, actuals, snaps, table)
     for name, df in (("targets", table), ("events", ev), ("campaigns", tables["campaigns"]),
                      ("units", tables["units"]), ("changes", tables["changes"]), ("sections", tables["sections"])):
-        _write_atomic(out / f"appraisal_{name}.csv", df.to_csv(index=False).encode("utf-8"))
+        df.to_csv(out / f"appraisal_{name}.csv", index=False, encoding="utf-8")
     for code in langs:
         lang = Lang(code)
         charts = []
         for key, fig in (("status", plot_status(tables["campaigns"], plan, lang=lang)),
                          ("targets", plot_targets(tables["changes"], plan, lang=lang))):
             png = png_bytes(fig)
-            _write_atomic(out / f"appraisal_{key}.{lang}.png", png)
-            title = fig.axes[0].get_title(loc="left")
-            charts.append(Chart(f"appraisal_{key}", title, png))
+            (out / f"appraisal_{key}.{lang}.png").write_bytes(png)
+            charts.append(Chart(f"appraisal_{key}", fig.axes[0].get_title(loc="left"), png))
         page = appraisal_page(lang=lang, plan=plan, actuals=actuals, snaps=snaps, tables=tables, charts=charts,
                               replications=config.runs)
-        _write_atomic(out / f"appraisal.{lang}.html", page.encode("utf-8"))
+        (out / f"appraisal.{lang}.html").write_text(page, encoding="utf-8")
     md = summary_markdown(tables["campaigns"], tables["changes"], tables["sections"], actuals=actuals, snaps=snaps)
-    _write_atomic(out / "appraisal.md", md.encode("utf-8"))
+    (out / "appraisal.md").write_text(md, encoding="utf-8")
     meta = {"actuals": actuals.manifest(), "plan_as_of": plan.as_of, "years": sorted(set(map(int, years))),
-            "snapshots": [{"label": s.label, "as_of": s.as_of, "run": str(s.run_dir)} for s in snaps]}
-    _write_atomic(out / "manifest.json", (json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n")
-                  .encode("utf-8"))
+            "snapshots": [{"label": s.label, "as_of": s.as_of, "run": str(final / "snapshots" / s.label)}
+                          for s in snaps]}
+    (out / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
+                                       encoding="utf-8")
     return table, snaps

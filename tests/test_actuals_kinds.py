@@ -21,8 +21,16 @@ from sim.model.entities import Shock
 from sim.model.enums import KpiMeasure
 from sim.model.problems import PlanError
 
-ROWS = 4000
+CHUNKS = 4  # replication chunks of streams.CHUNK rows each
 K_SE = 4.0
+
+
+def run(p, seed: int):
+    """``CHUNKS`` chunks of the vector engine on plan ``p``: arrays of kpi, met, shock_start (rows first)."""
+    from sim.engine.streams import CHUNK
+
+    recs = [run_chunk(compile_plan(p), seed=seed, chunk=c, rows=CHUNK, engine=Engine.VECTOR) for c in range(CHUNKS)]
+    return {name: np.concatenate([getattr(r, name) for r in recs]) for name in ("kpi", "met", "shock_start")}
 
 
 def fact(kind, iid, when, value=None, reported=None):
@@ -86,8 +94,7 @@ def test_shock_that_happened_is_certain_and_one_that_did_not_has_its_bayes_updat
 def test_shock_probability_update_matches_the_engine_draws():
     """P(the shock fires | not by day m) equals the share of unconditioned replications firing after m."""
     base = plan([item("A", 400)], shocks=[shock(p=0.5)])
-    rec = run_chunk(compile_plan(base), seed=3, chunk=0, rows=ROWS, engine=Engine.VECTOR)
-    start = rec.shock_start[:, 0]
+    start = run(base, 3)["shock_start"][:, 0]
     cut = (date(2020, 7, 10) - AS_OF).days
     quiet = ~(start <= cut)  # not fired by the end of 07-10 (inf = never)
     empirical = np.mean(np.isfinite(start[quiet]))
@@ -98,10 +105,8 @@ def test_shock_probability_update_matches_the_engine_draws():
 
 
 def _met(p, tid):
-    model = compile_plan(p)
-    rec = run_chunk(model, seed=11, chunk=0, rows=ROWS, engine=Engine.VECTOR)
-    j = [t.id for t in model.targets].index(tid)
-    return rec.met[:, j].astype(float), rec
+    j = [t.id for t in compile_plan(p).targets].index(tid)
+    return run(p, 11)["met"][:, j].astype(float), None
 
 
 def test_past_deadline_kpi_target_without_a_value_is_decided_by_its_simulated_distribution():
@@ -113,7 +118,7 @@ def test_past_deadline_kpi_target_without_a_value_is_decided_by_its_simulated_di
     met, _ = _met(moved, "TG")
     lam = rate * ((deadline - AS_OF).days + 1) / 365.25  # arrivals from the plan date to the end of the deadline
     exact = stats.poisson.sf(threshold - 1, lam)
-    se = math.sqrt(exact * (1 - exact) / ROWS)
+    se = math.sqrt(exact * (1 - exact) / len(met))
     assert 0.05 < exact < 0.95 and abs(met.mean() - exact) <= K_SE * se
 
 
@@ -122,12 +127,13 @@ def test_stale_observation_is_simulated_from_its_date():
     base = plan([item("A", 10)], kpis=[counter(rate)], checkpoints=(date(2022, 12, 31),))
     seen = date(2020, 12, 31)
     moved = apply_actuals(base, [fact("kpi", "K", seen, 9.0)], date(2021, 12, 31))
-    model = compile_plan(moved)
-    rec = run_chunk(model, seed=5, chunk=0, rows=ROWS, engine=Engine.VECTOR)
-    value = rec.kpi[:, 0, 0].astype(float)
+    value = run(moved, 5)["kpi"][:, 0, 0].astype(float)
+    n = len(value)
     lam = rate * ((date(2022, 12, 31) - seen).days + 1) / 365.25
-    assert abs(value.mean() - (9.0 + lam)) <= K_SE * math.sqrt(lam / ROWS)
-    assert abs(value.var(ddof=1) - lam) <= K_SE * lam * math.sqrt(2.0 / (ROWS - 1)) * 1.5  # Poisson: var = mean
+    assert abs(value.mean() - (9.0 + lam)) <= K_SE * math.sqrt(lam / n)
+    # Poisson: var = mean; s.e. of the sample variance sqrt((mu4 - sigma^4 (n-3)/(n-1)) / n), mu4 = lam (1 + 3 lam)
+    se_var = math.sqrt((lam * (1 + 3 * lam) - lam**2 * (n - 3) / (n - 1)) / n)
+    assert abs(value.var(ddof=1) - lam) <= K_SE * se_var
 
 
 def test_kpi_at_least_decides_a_past_target_and_lifts_a_low_start():
