@@ -14,7 +14,7 @@ import pytest
 from planfactory import AS_OF, Kpi, KpiKind, Target, TargetRule, dist, item, plan
 from scipy import stats
 
-from sim.actuals import Fact, FactKind, apply_actuals, parse_actuals
+from sim.model.actuals import Fact, FactKind, apply_actuals, parse_actuals
 from sim.engine.compiled import compile_plan
 from sim.engine.replicate import Engine, run_chunk
 from sim.model.entities import Shock

@@ -16,7 +16,7 @@ import pandas as pd
 import planfactory as pf
 import pytest
 
-from sim.actuals import Fact, FactKind
+from sim.model.actuals import Fact, FactKind
 from sim.analysis.annual import (
     SnapshotTables,
     due_table,
@@ -166,7 +166,7 @@ def test_past_deadline_without_reports_is_no_data_not_zero():
 def test_shipped_example_is_marked_and_shows_every_status():
     from pathlib import Path
 
-    from sim.actuals import read_actuals
+    from sim.model.actuals import read_actuals
     from sim.model.load import load_plan
     from sim.report.appraisal import is_example
 
