@@ -315,12 +315,23 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
     out = args.out or default_run_dir(Path("results"), "appraisal")
     try:
         table, _ = appraise(plan, actuals, years=args.years, config=config, out=out, force=args.force,
-                            params_digest=params_hash(args.params))
+                            params_digest=params_hash(args.params), langs=args.lang or ("zh", "en"))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:
+        import pandas as pd
+
         w = snapshot_wide(table)
-        print((w if not w.empty else snapshot_wide(table, None)).to_string(float_format=lambda v: f"{v:6.1%}"))
+        w = w if not w.empty else snapshot_wide(table, None)
+        changes = pd.read_csv(Path(out) / "appraisal_changes.csv", dtype={"year": str})
+        nodata = {(r.year, r.id) for r in changes.itertuples() if r.status == "no_data"}
+        shown = w.copy().astype(object)
+        for (tid, name), row in w.iterrows():
+            for snap, v in row.items():
+                shown.loc[(tid, name), snap] = "no data" if (str(snap), tid) in nodata else f"{v:6.1%}"
+        print(shown.to_string())
+    for lang in args.lang or ("zh", "en"):
+        print(f"appraisal ({lang}): {Path(out) / f'appraisal.{lang}.html'}")
     print(f"results: {out}")
     return 0
 
@@ -329,7 +340,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from sim.interop.progress import read_actuals_file as read_actuals
     from sim.studies.backtest import backtest_runs
     from sim.model.load import load_plan
-    from sim.report.backtest import summary_text
+    from sim.report.backtest import paired_text, summary_text
     from sim.results import default_run_dir, params_hash, read_manifest
 
     from sim.results import check_run_dir
@@ -345,10 +356,17 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     plan = load_plan(params)
     actuals = read_actuals(args.actuals, plan)
     out = args.out or default_run_dir(Path("results"), "backtest")
+    from sim.report.appraisal import is_example
+    if is_example(actuals):
+        print(f"note: every fact in {args.actuals} is an invented example (source EXAMPLE): scores against it "
+              "say nothing about the forecast")
     res = backtest_runs(args.runs, plan=plan, actuals=actuals, out=out, params_digest=params_hash(params),
                         refclass=not args.no_refclass, force=args.force)
     print(f"backtest against {args.actuals} (outcomes as of {actuals.latest}); lower is better")
     print(summary_text(res.summary) if len(res.summary) else "no outcome in the actuals can be scored")
+    if res.paired is not None and len(res.paired):
+        print("model minus baseline on the same outcomes (negative = model better), mean and s.e.:")
+        print(paired_text(res.paired))
     for note in res.notes:
         print(f"note: {note}")
     print(f"results: {out}")
@@ -534,6 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--years", type=int, nargs="+", required=True, help="years whose 12-31 is a snapshot")
     p.add_argument("--actuals", type=Path, required=True, metavar="FILE", help="actuals CSV (actuals/README.md)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default results/appraisal-<time>)")
+    p.add_argument("--lang", choices=["zh", "en"], action="append", default=None,
+                   help="appraisal page language (repeatable; default both)")
     _add_force(p)
     p.set_defaults(func=_cmd_appraise)
 
