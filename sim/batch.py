@@ -3,7 +3,8 @@
 Every scenario is run with the same seed, so each uncertain quantity it shares
 with the others gets the same draws (:mod:`sim.engine.streams`). The effect of a
 scenario on a target is then the paired difference, replication by replication,
-against the reference scenario (the one named ``baseline``, else the first)::
+against the baseline (the scenario named ``baseline``; when none is listed, the
+plan as it is, run as ``baseline`` first)::
 
     d_r = met_scenario(r) - met_reference(r)        (in {-1, 0, 1})
     difference = mean(d),  se = sd(d) / sqrt(n),  95 % interval = difference ± 1.96 se
@@ -106,7 +107,7 @@ def is_finished(run_dir: Path, key: dict) -> bool:
 
 
 def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out: Path, resume: bool = False,
-              on_event: Event | None = None, prepare: Prepare | None = None) -> BatchResult:
+              on_event: Event | None = None, prepare: Prepare | None = None, force: bool = False) -> BatchResult:
     """Run every scenario on common random numbers, then compare them.
 
     Parameters
@@ -121,6 +122,10 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
         Batch directory (see module docstring).
     resume
         Reuse the finished run directories of an earlier, interrupted batch.
+        Without it (or ``force``) an existing ``out`` is refused: a batch
+        never overwrites an earlier one (:class:`sim.safety.OwnedDir`).
+    force
+        Replace an earlier batch directory of the tool at ``out``.
     on_event
         Called as ``on_event(what, scenario, detail)`` with what in ``start``,
         ``done``, ``reused``, ``failed`` (for progress output).
@@ -139,70 +144,90 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
     PlanError
         When params/ itself cannot be loaded (no scenario can run).
     BatchError
-        Duplicate scenario names or no scenario.
+        Duplicate scenario names, a name that cannot name a folder, or no scenario.
+    OutputError
+        ``out`` exists and is not an earlier batch to resume or replace, or another
+        process is writing it.
     KeyboardInterrupt
         Propagates; finished scenarios stay finished for ``resume``.
     """
     from sim.model.load import load_plan
     from sim.results import params_hash
 
+    from sim.safety import OwnedDir, safe_name
+
     names = [scenario_name(f) for f in files]
     if not names:
         raise BatchError("no scenario files given")
+    for name, file in zip(names, files):
+        why = safe_name(name)
+        if why:
+            raise BatchError(f"{file}: the scenario's name {why}; rename the file")
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise BatchError(f"scenario names must be unique in a batch, repeated: {', '.join(dupes)}")
+    jobs: list[tuple[str, Path | None]] = list(zip(names, map(Path, files)))
+    if BASELINE not in names:  # every scenario is compared with the plan as it is, never with itself
+        jobs.insert(0, (BASELINE, None))
     emit = on_event or (lambda *_: None)
     out = Path(out)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
     plan = load_plan(params_dir)
     digest = params_hash(params_dir)
-    outcomes: list[Outcome] = []
-    for name, file in zip(names, files):
-        emit("start", name, str(file))
-        outcome = _run_one(plan, Path(file), name, config=config, out=out, digest=digest, resume=resume,
-                           prepare=prepare)
-        outcomes.append(outcome)
-        emit(outcome.status, name, outcome.error or outcome.run_dir)
-        _write_json(out / "batch.json", _batch_meta(config, params_dir, digest, outcomes))
-    ok = {o.name: Path(o.run_dir) for o in outcomes if o.status != "failed"}
-    reference = BASELINE if BASELINE in ok else next(iter(ok), None)
-    comparison = compare(ok, reference=reference) if ok else pd.DataFrame()
-    meta = {**_batch_meta(config, params_dir, digest, outcomes), "reference": reference}
-    result = BatchResult(out, outcomes, reference, comparison)
-    if ok:
-        result.files = write_comparison(out, comparison, outcomes, meta)
-    _write_json(out / "batch.json", meta)
+    owned = OwnedDir(out, kind="batch", resume=resume, force=force)
+    try:
+        (out / "runs").mkdir(exist_ok=True)
+        outcomes: list[Outcome] = []
+        for name, file in jobs:
+            emit("start", name, str(file) if file else "params as they are (no scenario)")
+            outcome = _run_one(plan, file, name, config=config, out=out, digest=digest, resume=resume,
+                               prepare=prepare)
+            outcomes.append(outcome)
+            emit(outcome.status, name, outcome.error or outcome.run_dir)
+            _write_json(out / "batch.json", _batch_meta(config, params_dir, digest, outcomes))
+        ok = {o.name: Path(o.run_dir) for o in outcomes if o.status != "failed"}
+        reference = BASELINE if BASELINE in ok else None
+        comparison = compare(ok, reference=reference) if reference else pd.DataFrame()
+        meta = {**_batch_meta(config, params_dir, digest, outcomes), "reference": reference}
+        result = BatchResult(out, outcomes, reference, comparison)
+        if reference:
+            result.files = write_comparison(out, comparison, outcomes, meta)
+        _write_json(out / "batch.json", meta)
+    finally:
+        owned.release()
     return result
 
 
-def _run_one(plan, file: Path, name: str, *, config: RunConfig, out: Path, digest: str, resume: bool,
+def _run_one(plan, file: Path | None, name: str, *, config: RunConfig, out: Path, digest: str, resume: bool,
              prepare: Prepare | None = None) -> Outcome:
+    """One scenario of the batch; ``file`` None is the baseline (params as they are, no overlay)."""
     from sim.model.scenario import apply_scenario, load_scenario
     from sim.workflow import run_plan
 
     t0 = time.perf_counter()
     run_dir = out / "runs" / name
+    label = str(file) if file is not None else ""
     try:
-        scenario = load_scenario(file)
-        key = batch_key(config, params_hash=digest, scenario_hash=scenario.digest)
+        scenario = load_scenario(file) if file is not None else None
+        scenario_hash = scenario.digest if scenario is not None else ""
+        key = batch_key(config, params_hash=digest, scenario_hash=scenario_hash)
         if prepare is not None:
             key["prepare"] = getattr(prepare, "key", None)
         if resume and is_finished(run_dir, key):
-            return Outcome(name, str(file), "reused", str(run_dir), scenario_hash=scenario.digest)
-        scenario_plan = apply_scenario(plan, scenario)
+            return Outcome(name, label, "reused", str(run_dir), scenario_hash=scenario_hash)
+        scenario_plan = apply_scenario(plan, scenario) if scenario is not None else plan
         extra: dict = {}
         if prepare is not None:
             scenario_plan, extra = prepare(scenario_plan)
-        run_plan(scenario_plan, config=config, out=run_dir, scenario=name, params_digest=digest,
-                 extra_manifest={**extra, **scenario.manifest(), "batch_key": key})
+        run_plan(scenario_plan, config=config, out=run_dir, scenario=name, params_digest=digest, force=True,
+                 extra_manifest={**extra, **(scenario.manifest() if scenario is not None else {}),
+                                 "batch_key": key})
     except PlanError as exc:
-        return Outcome(name, str(file), "failed", error=exc.report(), seconds=time.perf_counter() - t0)
+        return Outcome(name, label, "failed", error=exc.report(), seconds=time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 - one failing scenario must not lose the others
-        return Outcome(name, str(file), "failed", error=f"{type(exc).__name__}: {exc}",
+        return Outcome(name, label, "failed", error=f"{type(exc).__name__}: {exc}",
                        seconds=time.perf_counter() - t0)
-    return Outcome(name, str(file), "done", str(run_dir), seconds=round(time.perf_counter() - t0, 3),
-                   scenario_hash=scenario.digest)
+    return Outcome(name, label, "done", str(run_dir), seconds=round(time.perf_counter() - t0, 3),
+                   scenario_hash=scenario_hash)
 
 
 def _batch_meta(config: RunConfig, params_dir: Path, digest: str, outcomes: list[Outcome]) -> dict:

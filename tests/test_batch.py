@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 import sim.workflow
-from sim.batch import Outcome, run_batch
+from sim.batch import BatchError, Outcome, run_batch
 from sim.cli import main
+from sim.safety import write_marker
 from sim.engine.runner import Executor, RunConfig
 from sim.report.comparison import comparison_html
 from sim.results import read_records
@@ -76,10 +77,52 @@ def test_failed_scenario_is_reported_and_others_kept(tmp_path, scenarios):
     assert not list(out.rglob("*.partial"))
 
 
-def test_reference_is_the_first_without_a_baseline(tmp_path, scenarios):
+def test_without_baseline_yaml_the_plan_as_it_is_is_the_reference(tmp_path, scenarios):
+    # issue 10 item 7: a scenario was compared with itself when baseline.yaml was not listed
     result = run_batch(_files(scenarios, "slipped", "copy"), params_dir=FIXTURE, config=CONFIG, out=tmp_path / "b")
-    assert result.reference == "slipped"
-    assert (result.comparison.query("scenario == 'slipped'")["difference"] == 0).all()
+    assert [o.name for o in result.outcomes] == ["baseline", "slipped", "copy"]
+    assert result.reference == "baseline"
+    cmp = result.comparison.set_index(["scenario", "target"])
+    assert cmp.loc[("slipped", "TT05"), "difference"] < 0  # not zero: compared with the baseline
+    assert (cmp.loc["copy"]["difference"] == 0).all()  # the copy is the baseline
+    listed = run_batch(_files(scenarios, "baseline", "slipped"), params_dir=FIXTURE, config=CONFIG,
+                       out=tmp_path / "b2")
+    pd.testing.assert_frame_equal(listed.comparison.query("scenario == 'slipped'").reset_index(drop=True),
+                                  result.comparison.query("scenario == 'slipped'").reset_index(drop=True))
+
+
+def test_scenario_names_cannot_leave_the_batch_directory(tmp_path, scenarios):
+    # issue 10 item 7: stem '..' deleted the finished baseline run, '..yaml' (stem '.') replaced b/runs
+    out = tmp_path / "b"
+    assert main(["batch", str(scenarios["baseline"]), "--params", str(FIXTURE), "--runs", "200", "--workers", "1",
+                 "--quiet", "--out", str(out)]) == 0
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    for stem in ("..", ".", ".hidden", "x.partial", "a b"):
+        bad = tmp_path / "evil" / f"{stem}.yaml"
+        bad.parent.mkdir(exist_ok=True)
+        bad.write_text("description: x\n", encoding="utf-8")
+        before = sorted(str(p) for p in tmp_path.rglob("*"))
+        with pytest.raises(BatchError, match="cannot name a folder"):
+            run_batch([scenarios["baseline"], bad], params_dir=FIXTURE, config=CONFIG, out=out, resume=True)
+        assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_batch_never_overwrites_an_earlier_batch(tmp_path, scenarios, capsys):
+    out = tmp_path / "b"
+    args = [str(scenarios["baseline"]), "--params", str(FIXTURE), "--runs", "200", "--workers", "1", "--quiet"]
+    assert main(["batch", *args, "--out", str(out)]) == 0
+    first = (out / "comparison.csv").read_bytes(), (out / "batch.json").read_bytes()
+    assert main(["batch", *args, "--seed", "3", "--out", str(out)]) == 2
+    assert "earlier batch" in capsys.readouterr().err
+    assert ((out / "comparison.csv").read_bytes(), (out / "batch.json").read_bytes()) == first
+    assert main(["batch", *args, "--seed", "3", "--out", str(out), "--force"]) == 0
+    assert json.loads((out / "batch.json").read_text())["seed"] == 3
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "keep").write_text("x")
+    assert main(["batch", *args, "--out", str(user), "--force"]) == 2
+    assert main(["batch", *args, "--out", str(user), "--resume"]) == 2
+    assert [p.name for p in user.iterdir()] == ["keep"]
 
 
 def _interrupt_second_scenario(monkeypatch):
@@ -112,7 +155,8 @@ def test_interrupted_batch_resumes_to_identical_results(tmp_path, scenarios, mon
     runs = tmp_path / "cut" / "runs"
     assert (runs / "baseline" / "manifest.json").is_file()
     assert not (runs / "slipped").exists() and not (runs / "slipped.partial").exists()
-    (runs / "copy.partial").mkdir()  # as a killed process would leave it
+    (runs / "copy.partial").mkdir()  # as a killed process would leave it: marked as sim's own
+    write_marker(runs / "copy.partial", "run")
     resumed = run_batch(files, params_dir=FIXTURE, config=config, out=tmp_path / "cut", resume=True)
     assert [o.status for o in resumed.outcomes] == ["reused", "done", "done"]
     assert (tmp_path / "cut" / "comparison.csv").read_bytes() == (tmp_path / "full" / "comparison.csv").read_bytes()

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.drivers import KPI_RULES, achieved_days, item_days
-from sim.analysis.summary import prob_se
+from sim.analysis.summary import contingency_days, day_quantiles, prob_se
 from sim.engine.compiled import CompiledModel
 from sim.model.clock import DAYS_PER_YEAR, FAR_DAY, date_of, day_of, end_of
 from sim.engine.replicate import column
@@ -32,14 +32,13 @@ from sim.model.enums import KpiKind, KpiMeasure, TargetRule
 
 
 def _quantile_dates(days: np.ndarray, plan_day: float, as_of: date) -> dict:
-    q50, q80, q90 = np.quantile(np.minimum(days, FAR_DAY), [0.5, 0.8, 0.9])
-    never = q80 >= FAR_DAY
+    q50, q80, q90 = day_quantiles(days, [0.5, 0.8, 0.9])
     return {
         "p50": date_of(q50, as_of),
         "p80": date_of(q80, as_of),
         "p90": date_of(q90, as_of),
-        "contingency_p80_days": np.nan if never else float(np.ceil(q80) - plan_day),
-        "contingency_p90_days": np.nan if (never or q90 >= FAR_DAY) else float(np.ceil(q90) - plan_day),
+        "contingency_p80_days": contingency_days(q80, plan_day),
+        "contingency_p90_days": contingency_days(q90, plan_day),
     }
 
 

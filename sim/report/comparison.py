@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.xlsxtext import as_text
 from sim.report.style import new_figure, styled
 
 
@@ -80,6 +81,7 @@ def comparison_workbook(path: Path, comparison: pd.DataFrame, *, p_met: pd.DataF
         p_met.to_excel(xw, sheet_name="p_met")
         difference.to_excel(xw, sheet_name="difference")
         scenarios.to_excel(xw, sheet_name="scenarios", index=False)
+        as_text(xw.book)  # user text (scenario, item names) never becomes a live formula
 
 
 def comparison_html(comparison: pd.DataFrame, outcomes: Sequence, meta: dict, *, chart: str = "") -> str:

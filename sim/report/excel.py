@@ -46,9 +46,9 @@ def write_workbook(path: Path, sheets: dict[str, View], *, lang: Lang) -> Path:
         ws.freeze_panes = "B2" if df.shape[1] > 2 else "A2"
         if len(df):
             ws.auto_filter.ref = ws.dimensions
-    path = Path(path)
-    wb.save(path)
-    return path
+    from sim.xlsxtext import save
+
+    return save(wb, Path(path))
 
 
 def _cell_value(v):

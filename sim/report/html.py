@@ -186,6 +186,8 @@ def _json_value(v, kind: str):
         return bool(v)
     if kind in ("num", "pct"):
         f = float(v)
+        if not math.isfinite(f):
+            return None
         return int(f) if f.is_integer() and abs(f) < 1e15 else f
     return str(v)
 
@@ -326,9 +328,9 @@ def page(title: str, body: str, lang: Lang | str, *, subtitle: str = "", nav=(),
 
 def headline_view(targets: pd.DataFrame, lang: Lang) -> View:
     """The headline targets (or, if none are marked, every programme-end target): P(met) ± s.e."""
-    from sim.report.tables import named
+    from sim.report.tables import named, not_achieved
 
     sel = targets[targets["section"] == "headline"]
     sel = sel if not sel.empty else targets
     cols = ["id", "name", "deadline", "p_met", "se", "ci95_low", "ci95_high", "p80_achieved"]
-    return View("headline", named(sel, lang)[cols], frozenset({"deadline", "p80_achieved"}))
+    return View("headline", not_achieved(named(sel, lang)[cols], lang), frozenset({"deadline", "p80_achieved"}))

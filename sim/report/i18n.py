@@ -8,6 +8,7 @@ from sim.report.fonts import Lang
 
 # key: (English, 中文)
 TEXT: dict[str, tuple[str, str]] = {
+    "not_achieved": ("not achieved", "未达成"),
     # report
     "report_title": ("Delivery risk: {title}", "{title}交付风险"),
     "report_subtitle": ("Monte Carlo schedule-risk analysis, {first}–{last}", "{first}—{last}年蒙特卡洛进度风险分析"),
