@@ -127,6 +127,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(exc.report(), file=sys.stderr)
         print(f"sim: {args.out} was written but does not validate: correct the rows named above", file=sys.stderr)
         return 2
+    if kind != "xlsx" and not summary["targets"]:
+        print(f"  no target: no open task has a planned finish or milestone on or after the status date "
+              f"{summary['as_of']}, so `sim run` has nothing to forecast; add a target (for instance a newly "
+              f"committed finish date) to {args.out / 'targets.csv'}")
+        return 0
     print(f"  {args.out} validates: `sim run --params {args.out}`")
     return 0
 

@@ -91,7 +91,12 @@ def _enum(value) -> str:
 
 def read_with_mpxj(path: Path) -> Schedule:
     """Read ``path`` with MPXJ's UniversalProjectReader into a :class:`Schedule`."""
+    from sim.model.inputfile import InputFileError, read_input_bytes
     path = Path(path)
+    try:  # a regular file of bounded size (MPXJ then reads it by its path)
+        read_input_bytes(path)
+    except InputFileError as exc:
+        raise ImportError_(f"{path}: {exc}") from None
     start_jvm(path)
     import jpype
     from org.mpxj.reader import UniversalProjectReader
