@@ -5,6 +5,7 @@
     python3 dev.py test    # create .venv if needed, install with the test and schedule extras
                            # (and, as root on Debian, chromium for the browser test and a
                            # headless Java runtime for MPXJ's import tests), run pytest
+    python3 dev.py check   # create .venv if needed (test extras), run ruff and mypy on sim/
 
 Only the Python standard library is used here, so this works on a fresh machine
 that has nothing but Python >= 3.11.
@@ -75,12 +76,16 @@ def ensure_system_packages() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("run", "test"):
+    if not argv or argv[0] not in ("run", "test", "check"):
         print(__doc__)
         return 2
     if argv[0] == "run":
         ensure_env()
         return subprocess.call([str(BIN / "sim"), "run", *argv[1:]], cwd=ROOT)
+    if argv[0] == "check":  # configured in pyproject.toml ([tool.ruff], [tool.mypy])
+        ensure_env("test")
+        return (subprocess.call([str(BIN / "ruff"), "check", "sim", "tools"], cwd=ROOT)
+                or subprocess.call([str(BIN / "mypy")], cwd=ROOT))
     ensure_env("test,schedule")
     ensure_system_packages()
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *argv[1:]], cwd=ROOT)

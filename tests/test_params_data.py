@@ -15,7 +15,6 @@ import datetime as dt
 import functools
 import re
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,9 +22,8 @@ import pytest
 from sim.model.distribution import Distribution
 from sim.model.enums import DistFamily
 from sim.model.holidays import calendar_rows
+from conftest import ROOT, SHIPPED_PARAMS as PARAMS
 
-ROOT = Path(__file__).resolve().parents[1]
-PARAMS = ROOT / "params"
 SEED = ROOT / "tests" / "fixtures" / "plan_text" / "wenzheng-ban-2020-5.txt"
 CALENDAR_YEARS = range(2020, 2031)
 ASCII_ID = re.compile(r"[A-Za-z0-9_.-]+")
@@ -38,8 +36,8 @@ COLUMNS = {
                  "start_aspirational finish_aspirational plan_text_zh length_km investment_cny_100m duration_days "
                  "dist p1 p2 p3 calendar outdoor resource_unit source",
     "links.csv": "pred succ type lag_days note source",
-    "duration_classes.csv": "project_type name_en dist p1 p2 p3 floor in_progress_sigma_scaling ref_median ref_p90 source",
-    "factors.csv": "id name_en loading members source",
+    "duration_classes.csv": "project_type name_en name_zh dist p1 p2 p3 floor in_progress_sigma_scaling ref_median ref_p90 source",
+    "factors.csv": "id name_en name_zh loading members source",
     "factor_correlations.csv": "a b rho source",
     "risks.csv": "id name_zh name_en probability dist p1 p2 p3 targets mode phase source",
     "shocks.csv": "id name_zh name_en probability window_start window_end dist p1 p2 p3 affects source",

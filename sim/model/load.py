@@ -90,15 +90,13 @@ Tables = Mapping[str, Table | None]
 Builder = Callable[[Cells, v.Catalog], Any]
 
 
-def load_plan(params_dir: Path, *, overrides: None = None) -> Plan:
+def load_plan(params_dir: Path) -> Plan:
     """Read and validate a params directory.
 
     Parameters
     ----------
     params_dir
         Directory holding the CSV files of params/README.md.
-    overrides
-        Reserved for the scenario layer; only None is accepted for now.
 
     Returns
     -------
@@ -111,8 +109,6 @@ def load_plan(params_dir: Path, *, overrides: None = None) -> Plan:
         Carrying every problem found (file, line, column, value, what to do);
         nothing is returned when there is any.
     """
-    if overrides is not None:
-        raise NotImplementedError("scenario overrides are not supported by load_plan yet")
     params_dir = Path(params_dir)
     tables, problems = _read_all(params_dir)
     meta, found = planmeta.read_meta(params_dir)
@@ -287,14 +283,15 @@ def _duration_class(c: Cells, cat: v.Catalog) -> DurationClass:
         for message in reference.problems():
             c.flag("ref_median,ref_p90", f"{med},{p90}", message, "the reference class needs P90 > median")
     return DurationClass(c.ident("project_type"), c.text("name_en", required=True), mult,
-                         c.boolean("in_progress_sigma_scaling", default=True), c.raw("source"), reference)
+                         c.boolean("in_progress_sigma_scaling", default=True), c.raw("source"), reference,
+                         name_zh=c.raw("name_zh") or "")
 
 
 def _factor(c: Cells, cat: v.Catalog) -> Factor:
     members = c.entries("members", required=True)
     c.extend(v.selector_problems(c.file, c.line, "members", members, cat))
     return Factor(c.ident("id"), c.number("loading", required=True, low=0, high=1), members,
-                  c.raw("name_en"), c.raw("source"))
+                  c.raw("name_en"), c.raw("source"), name_zh=c.raw("name_zh") or "")
 
 
 def _correlation(c: Cells, cat: v.Catalog) -> FactorCorrelation:
