@@ -153,3 +153,45 @@ def test_without_a_java_runtime_a_one_line_error_says_how_to_install(tmp_path: P
     assert res.returncode == 2, res.stderr
     assert "needs a Java runtime" in res.stderr and "default-jre-headless" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "p").exists()
+
+
+def _three_point_files(tmp: Path) -> list[Path]:
+    """The MSPDI and XER samples with three-point estimates added as custom fields / UDFs (as in
+    tests/test_interop.py): Duration1-3 aliased Optimistic / Most likely / Pessimistic duration."""
+    import re
+    text = (FIX / "assignment-assignments-project2016-mspdi.xml").read_text(encoding="utf-8")
+    defs = "".join(f"<ExtendedAttribute><FieldID>{fid}</FieldID><FieldName>Duration{k}</FieldName>"
+                   f"<Alias>{alias}</Alias></ExtendedAttribute>" for k, (fid, alias) in enumerate(
+                       (("188743783", "Optimistic duration"), ("188743784", "Most likely duration"),
+                        ("188743785", "Pessimistic duration")), start=1))
+    values = "".join(f"<ExtendedAttribute><FieldID>{fid}</FieldID><Value>PT{h}H0M0S</Value></ExtendedAttribute>"
+                     for fid, h in (("188743783", 64), ("188743784", 80), ("188743785", 160)))
+    text = re.sub(r"<ExtendedAttributes\s*/>", f"<ExtendedAttributes>{defs}</ExtendedAttributes>", text, count=1)
+    first = text.index("<UID>1</UID>", text.index("<Tasks>"))
+    end = text.index("</Task>", first)
+    xml = tmp / "three.xml"
+    xml.write_text(text[:end] + values + text[end:], encoding="utf-8")
+    sp10 = FIX / "sp10-bicester-road-embankment.xer"
+    raw = sp10.read_bytes().decode("cp1252")
+    lines = raw.splitlines()[raw.splitlines().index("%T\tTASK"):]
+    fields = next(line.split("\t") for line in lines if line.startswith("%F"))
+    task = next(line.split("\t") for line in lines if line.startswith("%R\t") and "\tTT_Task\t" in line)
+    row = dict(zip(fields[1:], task[1:]))
+    udfs = "%T\tUDFTYPE\n%F\tudf_type_id\ttable_name\tudf_type_name\tudf_type_label\tlogical_data_type\n" + \
+        "".join(f"%R\t{k}\tTASK\tuser_field_{k}\t{label}\tFT_FLOAT_2_DECIMALS\n" for k, label in
+                ((1, "Optimistic duration"), (2, "Most likely duration"), (3, "Pessimistic duration")))
+    vals = "%T\tUDFVALUE\n%F\tudf_type_id\tfk_id\tproj_id\tudf_number\n" + "".join(
+        f"%R\t{k}\t{row['task_id']}\t{row['proj_id']}\t{v}\n" for k, v in ((1, 8), (2, 10), (3, 15)))
+    out = re.sub(r"%T\tUDFTYPE.*?(?=%T\tPROJECT)", "", raw, flags=re.S).replace("%E", udfs + vals + "%E")
+    xer = tmp / "three.xer"
+    xer.write_bytes(out.encode("cp1252"))
+    return [xml, xer]
+
+
+@needs_mpxj
+def test_three_point_estimates_read_alike(tmp_path: Path) -> None:
+    from sim.interop.viampxj import read_with_mpxj
+    for path in _three_point_files(tmp_path):
+        own = {t.uid: t.three_point for t in OWN[path.suffix](path).tasks if t.three_point}
+        other = {t.uid: t.three_point for t in read_with_mpxj(path).tasks if t.three_point}
+        assert len(own) == 1 and other == own, path.name

@@ -207,9 +207,13 @@ def read_with_mpxj(path: Path) -> Schedule:
             if value is None:
                 continue
             try:
-                values[role] = _days(value, props) if hasattr(value, "convertUnits") else float(str(value))
+                number = _days(value, props) if hasattr(value, "convertUnits") else float(str(value))
             except ValueError:
+                number = None
+            if number is None:
                 s.skip(here, f"custom field {key}={value}", "not a number")
+            else:
+                values[role] = number
         if len(values) == 3:
             task.three_point = (values["min"], values["mode"], values["max"])
         elif values:
