@@ -107,6 +107,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         plan, scenario, scenario_manifest = _scenario_arg(plan, args.scenario, {})
     # the scenario changes the plan as data; the actuals then move it to the as-of date
     plan, extra = _actuals_args(plan, args)
+    if not plan.targets:
+        print(f"sim: {args.params}: the plan has no target (targets.csv has no row): a run forecasts targets; "
+              "add one", file=sys.stderr)
+        return 2
     out = args.out or default_run_dir(Path("results"), scenario)
     _disk_estimate(plan, config, quiet=args.quiet)
     run_dir = run_plan(plan, config=config, out=out, scenario=scenario, force=args.force,
