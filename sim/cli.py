@@ -207,14 +207,10 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from sim.bench import bench
 
-    for opt, n in (("--scaling-runs", args.scaling_runs), ("--memory-runs", args.memory_runs)):
-        if not 1 <= n <= MAX_RUNS:
-            raise UsageError(f"{opt} must be between 1 and {MAX_RUNS:,}, got {n}")
     if args.workers is not None and not 1 <= args.workers <= _max_workers():
         raise UsageError(f"--workers must be between 1 and {_max_workers()}, got {args.workers}")
 
-    for line in bench(args.params, scaling_runs=args.scaling_runs, memory_runs=args.memory_runs,
-                      workers=args.workers):
+    for line in bench(args.params, size="quick" if args.quick else "full", workers=args.workers):
         print(line, flush=True)
     return 0
 
@@ -517,10 +513,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--last", type=int, default=2030, help="last year (default 2030)")
     p.set_defaults(func=_cmd_calendar)
 
-    p = sub.add_parser("bench", help="measure replications/s, scaling and peak memory on the full plan")
+    p = sub.add_parser("bench", help="every cost (engines, summaries, workers, report, batch, start-up) as a ratio to the "
+                                      "draws-only floor, with the load average")
     p.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params directory")
-    p.add_argument("--scaling-runs", type=int, default=20_000, help="replications for the worker scaling test")
-    p.add_argument("--memory-runs", type=int, default=100_000, help="replications for the peak-memory run")
+    p.add_argument("--quick", action="store_true",
+                   help="small sizes (a smoke run: a few minutes less, figures noisier)")
     p.add_argument("--workers", type=int, default=None, help="workers (default: all cores)")
     p.set_defaults(func=_cmd_bench)
     _add_scenario_commands(sub)

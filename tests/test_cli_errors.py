@@ -93,8 +93,8 @@ def test_backtest_of_broken_run_directories(tmp_path, capsys):
 def test_calendar_and_bench_bounds(capsys):
     assert "--first" in _fails(["calendar", "--first", "1800", "--last", "1801"], capsys)
     assert "--last" in _fails(["calendar", "--first", "2020", "--last", "2200"], capsys)
-    assert "--scaling-runs" in _fails(["bench", "--scaling-runs", "0"], capsys)
-    assert "--memory-runs" in _fails(["bench", "--memory-runs", "-5"], capsys)
+    assert "--workers" in _fails(["bench", "--workers", "0"], capsys)
+    assert "--workers" in _fails(["bench", "--workers", "-5"], capsys)
 
 
 @pytest.mark.parametrize("file,old,new,words", [
