@@ -37,7 +37,7 @@ from sim.cli import main
 FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 ROOT = Path(__file__).parents[1]
 CASE_SECONDS = 10.0
-EXAMPLES = {"params": 200, "scenario": 160, "actuals": 120, "cli": 80}  # + the corpus
+EXAMPLES = {"params": 200, "scenario": 160, "actuals": 120, "cli": 80, "commands": 70}  # + the corpus
 
 settings.register_profile("fuzz", derandomize=True, deadline=None, database=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -308,9 +308,68 @@ def test_fuzz_cli_arguments(case):
         out = {"new": root / "run", "existing_file": root / "keep.txt", "dotdot": root / "user" / "..",
                "user_dir": root / "user", "results": root / "results", "nested": root / "a" / "b" / "run"}[target]
         argv = ["run", "--params", root / "params", "--runs", "20", "--workers", "1", "--quiet", "--no-report",
-                *[a.format(root=root) for a in args], "--out", out]
+                *[a.replace("{root}", str(root)) for a in args], "--out", out]
         watched = out if target in ("new", "nested") else None  # anything else must not change at all
         check_case(root, argv, out=watched)
+
+
+# --- other commands: slip, tolerance, appraise, report, calendar --------------------------------
+
+@st.composite
+def command_cases(draw):
+    cmd = draw(st.sampled_from(["slip", "tolerance", "appraise", "report", "calendar"]))
+    v = lambda: draw(st.one_of(st.sampled_from(NASTY), st.sampled_from(["3m", "90", "0.8", "2021", "T05.1", "TT05"])))
+    if cmd == "slip":
+        return [cmd, draw(st.sampled_from(ITEM_IDS + ["T99", ""])), "--by", v(), "--runs", "20"]
+    if cmd == "tolerance":
+        return [cmd, draw(st.sampled_from(ITEM_IDS)), "--target", draw(st.sampled_from(OTHER_IDS + ["x"])),
+                "--confidence", v(), "--max", draw(st.sampled_from(["1m", "3m", "0", "-1", "x"])), "--runs", "20",
+                "--resolution", draw(st.sampled_from(["1", "30", "0", "-5", "nan"]))]
+    if cmd == "appraise":
+        return [cmd, "--years", *draw(st.lists(st.sampled_from(["2019", "2020", "2021", "2022", "2025", "3000",
+                                                                 "-1", "x"]), min_size=1, max_size=3)),
+                "--actuals", "{acts}", "--runs", "20"]
+    if cmd == "report":
+        return [cmd, "{broken}", "--driver-runs", draw(st.sampled_from(["0", "-1", "10", "x"])),
+                "--lang", "en", "#", draw(st.sampled_from(["manifest", "records", "empty", "none", "pickle"]))]
+    return [cmd, "--first", v(), "--last", v()]
+
+
+def _broken_run_dir(root: Path, how: str) -> Path:
+    d = root / "broken"
+    if how == "none":
+        return d
+    d.mkdir()
+    if how == "manifest":
+        (d / "manifest.json").write_text('{"as_of": "x", "replications": "many"', encoding="utf-8")
+    elif how == "records":
+        (d / "manifest.json").write_text('{"replications": 10}', encoding="utf-8")
+        (d / "records.parquet").write_bytes(b"PAR1" + b"\0" * 64 + b"PAR1")
+    elif how == "pickle":
+        (d / "manifest.json").write_text('{"replications": 10}', encoding="utf-8")
+        (d / "plan.pickle").write_bytes(b"cos\nsystem\n(S'touch pwned'\ntR.")
+    return d
+
+
+@settings(FUZZ, max_examples=EXAMPLES["commands"])
+@given(command_cases())
+def test_fuzz_other_commands(case):
+    with sandbox() as root:
+        acts = root / "a.csv"
+        acts.write_text("kind,id,date,reported,value,source,note\nfinish,T01,2020-11-30,,,news,\n", encoding="utf-8")
+        if "#" in case:
+            at = case.index("#")
+            case, how = case[:at], case[at + 1]
+            broken = _broken_run_dir(root, how)
+        else:
+            broken = root / "broken"
+        argv = [a.replace("{acts}", str(acts)).replace("{broken}", str(broken)) for a in case]
+        out = root / "out"
+        if argv[0] in ("slip", "tolerance", "appraise"):
+            argv += ["--params", str(root / "params"), "--workers", "1", "--quiet", "--out", str(out)]
+        code = check_case(root, argv, out=out if argv[0] != "report" else None)
+        if argv[0] == "report":
+            assert code == 2 and not (root / "pwned").exists()
 
 
 # --- the corpus: the issue's reproductions --------------------------------------------------------
