@@ -305,16 +305,89 @@ def write_comparison(out: Path, comparison: pd.DataFrame, outcomes: list[Outcome
     out = Path(out)
     files = {"csv": out / "comparison.csv", "xlsx": out / "comparison.xlsx", "png": out / "comparison.png",
              "html": out / "comparison.html"}
+    from sim.report.html import Chart
+    from sim.report.style import png_bytes
+
+    runs = {o.name: Path(o.run_dir) for o in outcomes if o.status != "failed"}
+    reference = meta.get("reference")
+    headlines, curves, item_names = _headline_inputs(runs, reference, comparison)
     _atomic(files["csv"], lambda p: comparison.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
+    if not headlines.empty:
+        files["headline_csv"] = out / "comparison_headline.csv"
+        _atomic(files["headline_csv"], lambda p: headlines.to_csv(p, index=False, encoding="utf-8",
+                                                                   float_format="%.6g"))
     status = pd.DataFrame([asdict(o) for o in outcomes])
     _atomic(files["xlsx"], lambda p: comparison_workbook(p, comparison, p_met=wide(comparison, "p_met"),
                                                          difference=wide(comparison, "difference"),
-                                                         scenarios=status))
-    fig = difference_chart(comparison)
-    _atomic(files["png"], lambda p: fig.savefig(p, format="png", dpi=110))
-    page = comparison_html(comparison, outcomes, meta, chart=files["png"].name)
+                                                         scenarios=status, headlines=headlines))
+    diff_png = png_bytes(difference_chart(comparison), lang="en")
+    _atomic(files["png"], lambda p: p.write_bytes(diff_png))
+    charts = [Chart("differences", "Paired differences in P(met) · 达成概率配对差", diff_png)]
+    if not curves.empty:
+        from sim.report.comparison import s_curve_overlay_chart
+
+        curve_png = png_bytes(s_curve_overlay_chart(curves, names=item_names), lang="zh")
+        files["s_curves_png"] = out / "comparison_s_curves.png"
+        _atomic(files["s_curves_png"], lambda p: p.write_bytes(curve_png))
+        charts.append(Chart("s_curves", "S-curves of key items across scenarios · 关键事项各情景S曲线", curve_png))
+    page = comparison_html(comparison, outcomes, meta, headlines=headlines, charts=charts)
     _atomic(files["html"], lambda p: p.write_text(page, encoding="utf-8"))
     return files
+
+
+KEY_ITEMS = 4  # items whose S-curves are overlaid across scenarios
+
+
+def _headline_inputs(runs: dict[str, Path], reference: str | None, comparison: pd.DataFrame):
+    """Per-scenario headline rows, S-curves of the key items on shared grids, and the items' names."""
+    from sim.analysis.appraisal import s_curves_across
+    from sim.analysis.headline import scenario_headlines
+    from sim.results import read_plan_snapshot, read_records
+
+    empty = pd.DataFrame()
+    if not runs or reference not in runs:
+        return empty, empty, {}
+    try:
+        plans = {n: read_plan_snapshot(d) for n, d in runs.items()}
+    except Exception:  # noqa: BLE001 - an old run without a snapshot: the comparison still gets written
+        return empty, empty, {}
+    met = {n: _met_records(d) for n, d in runs.items()}
+    headlines = scenario_headlines({n: (plans[n], met[n]) for n in runs}, reference=reference)
+    ref_plan = plans[reference]
+    ids = [it.id for it in ref_plan.items]
+    finishes = {}
+    for n, d in runs.items():
+        have = [i for i in ids if i in {it.id for it in plans[n].items}]
+        rec = read_records(d, columns=["rep"] + [column("finish", i) for i in have]).sort_values("rep")
+        finishes[n] = {i: rec[column("finish", i)].to_numpy(dtype=np.float64) for i in have}
+    key = _key_items(finishes, reference, ids)
+    curves = s_curves_across(finishes, key, ref_plan.as_of) if key else empty
+    names = {it.id: it.name_zh or it.name_en for it in ref_plan.items}
+    return headlines, curves, names
+
+
+def _met_records(run_dir: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    from sim.results import RECORDS, read_records
+
+    names = pq.ParquetFile(Path(run_dir) / RECORDS).schema_arrow.names
+    return read_records(run_dir, columns=["rep"] + [c for c in names if c.startswith("met:")])
+
+
+def _key_items(finishes: dict, reference: str, ids: list[str], limit: int = KEY_ITEMS) -> list[str]:
+    """Items whose median finish moves most between the reference and any scenario (none if nothing moves)."""
+    ref = finishes[reference]
+    shift = {}
+    for n, f in finishes.items():
+        if n == reference:
+            continue
+        for i in ids:
+            if i in f and i in ref:
+                d = abs(float(np.median(f[i]) - np.median(ref[i])))
+                shift[i] = max(shift.get(i, 0.0), d)
+    moved = sorted((i for i in shift if shift[i] > 0.5), key=lambda i: (-shift[i], ids.index(i)))
+    return moved[:limit]
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:

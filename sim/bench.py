@@ -231,7 +231,14 @@ def bench(params: Path, *, size: str = "full", workers: int | None = None) -> li
         figs += _summaries(plan, sz, tmp)
         figs += _workers(model, workers, sz, tmp)
         figs += _steps(params, workers, sz, tmp)
-    return lines + _table(figs, load)
+        extra: list[str] = []
+        if sz.steps:
+            from sim.report.timing import report_lines
+            from sim.serve.bench import whatif_lines
+
+            extra += whatif_lines(plan)
+            extra += report_lines(params, runs=10_000 if size == "full" else 2000, workers=workers)
+    return lines + _table(figs, load) + extra
 
 
 def _per_replication(model, tight, sz: Sizes, tmp: Path):

@@ -187,6 +187,30 @@ def s_curve_table(model: CompiledModel, records: pd.DataFrame, item_ids: list[st
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id", "day", "date", "p"])
 
 
+def s_curves_across(finishes: dict[str, dict[str, np.ndarray]], item_ids: list[str], as_of: date, *,
+                    points: int = 120) -> pd.DataFrame:
+    """P(finish by date) of each item in each scenario on one date grid per item (shared x-scale).
+
+    ``finishes`` maps scenario -> item id -> finish days (from the as-of date); the
+    grid spans P1 ... P99.5 over every scenario, so curves overlay on one axis.
+    Returns columns ``scenario, id, day, date, p``.
+    """
+    frames = []
+    for iid in item_ids:
+        have = {s: np.sort(np.asarray(f[iid], dtype=np.float64)) for s, f in finishes.items() if iid in f}
+        if not have:
+            continue
+        allf = np.concatenate(list(have.values()))
+        lo, hi = np.quantile(allf, [0.01, 0.995])
+        grid = np.unique(np.ceil(np.linspace(lo - 30, hi + 30, points)))
+        dates = [date_of(g, as_of) for g in grid]
+        for s, f in have.items():
+            p = np.searchsorted(f, grid, side="right") / len(f)
+            frames.append(pd.DataFrame({"scenario": s, "id": iid, "day": grid, "date": dates, "p": p}))
+    return (pd.concat(frames, ignore_index=True) if frames
+            else pd.DataFrame(columns=["scenario", "id", "day", "date", "p"]))
+
+
 def snapshot_wide(table: pd.DataFrame, section: str | None = "headline") -> pd.DataFrame:
     """Targets x snapshots of P(met) (one section, or all when None), from an appraisal target table."""
     sel = table if section is None else table[table["section"] == section]

@@ -287,14 +287,15 @@ def _duration_class(c: Cells, cat: v.Catalog) -> DurationClass:
         for message in reference.problems():
             c.flag("ref_median,ref_p90", f"{med},{p90}", message, "the reference class needs P90 > median")
     return DurationClass(c.ident("project_type"), c.text("name_en", required=True), mult,
-                         c.boolean("in_progress_sigma_scaling", default=True), c.raw("source"), reference)
+                         c.boolean("in_progress_sigma_scaling", default=True), c.raw("source"), reference,
+                         name_zh=c.raw("name_zh") or "")
 
 
 def _factor(c: Cells, cat: v.Catalog) -> Factor:
     members = c.entries("members", required=True)
     c.extend(v.selector_problems(c.file, c.line, "members", members, cat))
     return Factor(c.ident("id"), c.number("loading", required=True, low=0, high=1), members,
-                  c.raw("name_en"), c.raw("source"))
+                  c.raw("name_en"), c.raw("source"), name_zh=c.raw("name_zh") or "")
 
 
 def _correlation(c: Cells, cat: v.Catalog) -> FactorCorrelation:

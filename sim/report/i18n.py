@@ -261,6 +261,23 @@ RUN_KEYS: dict[str, tuple[str, str]] = {
 }
 
 
+# holiday and stoppage names of calendar.csv (written by `sim calendar`): English words -> 中文
+HOLIDAYS: dict[str, str] = {
+    "Spring Festival": "春节", "Dragon Boat Festival": "端午节", "Labour Day": "劳动节", "Mid-autumn Festival": "中秋节",
+    "National Day": "国庆节", "New Year's Day": "元旦", "Tomb-sweeping Day": "清明节", "site stoppage": "工地停工",
+    "lunar new year": "农历新年",
+}
+
+
+def holiday_text(name, lang: Lang | str) -> str:
+    """A calendar window's name in ``lang`` (its known holiday words translated, dates and years kept)."""
+    if Lang(lang) is not Lang.ZH or not isinstance(name, str):
+        return name
+    for en, zh in HOLIDAYS.items():
+        name = name.replace(en, zh)
+    return name
+
+
 def enum_text(value, lang: Lang | str) -> str:
     """A vocabulary value (rule, kind, evidence, link type ...) in ``lang``; unknown values unchanged."""
     if not isinstance(value, str) or value not in ENUMS:

@@ -42,6 +42,7 @@ class View:
     key: str
     frame: pd.DataFrame
     dates: frozenset[str] = frozenset()
+    pct: frozenset[str] | None = None  # probability columns; None: the report's (:data:`PCT`)
 
 
 def as_date(value) -> date | None:
