@@ -4,6 +4,7 @@
     python3 dev.py run     # create .venv if needed, install, run the baseline with its report
     python3 dev.py test    # create .venv if needed, install with test extras (and, as root
                            # on Debian, chromium for the browser test), run pytest
+    python3 dev.py check   # create .venv if needed (test extras), run ruff and mypy on sim/
 
 Only the Python standard library is used here, so this works on a fresh machine
 that has nothing but Python >= 3.11.
@@ -65,13 +66,16 @@ def ensure_chromium() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("run", "test"):
+    if not argv or argv[0] not in ("run", "test", "check"):
         print(__doc__)
         return 2
     if argv[0] == "run":
         ensure_env()
         return subprocess.call([str(BIN / "sim"), "run", *argv[1:]], cwd=ROOT)
     ensure_env("test")
+    if argv[0] == "check":  # configured in pyproject.toml ([tool.ruff], [tool.mypy])
+        return (subprocess.call([str(BIN / "ruff"), "check", "sim", "tools"], cwd=ROOT)
+                or subprocess.call([str(BIN / "mypy")], cwd=ROOT))
     ensure_chromium()
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *argv[1:]], cwd=ROOT)
 

@@ -12,15 +12,11 @@ import os
 import sys
 from pathlib import Path
 
-from sim.errors import ExecutorError, OutputError, ResourceError, RunDirError, SnapshotError
+from sim.errors import ExecutorError, OutputError, ResourceError, RunDirError, SnapshotError, UsageError
 from sim.model.problems import PlanError
 
 DEFAULT_PARAMS = Path("params")
 MAX_RUNS = 100_000_000  # beyond any memory; the finer check is sim.engine.budget
-
-
-class UsageError(Exception):
-    """A command-line argument that cannot be used; printed without traceback."""
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -76,7 +72,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.analysis.present import headline_lines
     from sim.model.load import load_plan
     from sim.results import default_run_dir, params_hash, read_manifest
-    from sim.workflow import run_plan
+    from sim.studies.workflow import run_plan
 
     config = _run_config(args)
     if args.out is not None:
@@ -114,7 +110,6 @@ def _write_reports(run_dir: Path, *, langs, plan=None, compare=None, svg=False, 
     (``reports``: missing) and ends in one message and exit 2.
     """
     from sim.report.build import write_reports
-    from sim.report.i18n import pick
     from sim.report.summary import summary_lines
     from sim.results import mark_report
 
@@ -205,7 +200,7 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from sim.bench import bench
+    from sim.studies.bench import bench
 
     if args.workers is not None and not 1 <= args.workers <= _max_workers():
         raise UsageError(f"--workers must be between 1 and {_max_workers()}, got {args.workers}")
@@ -257,7 +252,7 @@ def _actuals_args(plan, args: argparse.Namespace):
     """The plan moved to --as-of with the facts of --actuals, and the manifest entries saying so."""
     if args.as_of is None and args.actuals is None:
         return plan, {}
-    from sim.actuals import prepare_plan
+    from sim.studies.asof import prepare_plan
 
     moved, extra, notes = prepare_plan(plan, actuals_path=args.actuals, as_of=args.as_of)
     if not args.quiet:
@@ -271,9 +266,9 @@ def _actuals_args(plan, args: argparse.Namespace):
 
 
 def _cmd_appraise(args: argparse.Namespace) -> int:
-    from sim.actuals import read_actuals
+    from sim.interop.progress import read_actuals_file as read_actuals
     from sim.analysis.appraisal import snapshot_wide
-    from sim.appraise import appraise
+    from sim.studies.appraise import appraise
     from sim.model.load import load_plan
     from sim.results import default_run_dir, params_hash
 
@@ -296,8 +291,8 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
-    from sim.actuals import read_actuals
-    from sim.backtest import backtest_runs
+    from sim.interop.progress import read_actuals_file as read_actuals
+    from sim.studies.backtest import backtest_runs
     from sim.model.load import load_plan
     from sim.report.backtest import summary_text
     from sim.results import default_run_dir, params_hash, read_manifest
@@ -325,7 +320,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- scenarios, batches, slips (sim/model/scenario/, sim/batch.py, sim/slip.py) -----------------
+# --- scenarios, batches, slips (sim/model/scenario/, sim/studies/batch.py, sim/studies/slip.py) -----------------
 def _scenario_arg(plan, path: Path, extra: dict):
     """The plan with scenario ``path`` applied, its name, and the manifest entries saying so."""
     from sim.model.scenario import apply_scenario, load_scenario
@@ -344,7 +339,7 @@ def _duration_arg(text: str) -> float:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from sim.batch import BatchError, run_batch, summary_lines
+    from sim.studies.batch import BatchError, run_batch, summary_lines
 
     config = _run_config(args)
     out = args.out or Path("results") / f"batch-s{args.seed}-n{args.runs}"
@@ -384,7 +379,7 @@ def _slip_plan(args: argparse.Namespace):
 
 
 def _cmd_slip(args: argparse.Namespace) -> int:
-    from sim.slip import deterministic_slip, probabilistic_slip, slip_lines
+    from sim.studies.slip import deterministic_slip, probabilistic_slip, slip_lines
 
     config = _run_config(args)
     if args.out:
@@ -409,7 +404,7 @@ def _write_tables(out: Path, kind: str, force: bool, tables: dict) -> None:
 
 
 def _cmd_tolerance(args: argparse.Namespace) -> int:
-    from sim.slip import tolerance, tolerance_lines
+    from sim.studies.slip import tolerance, tolerance_lines
 
     if not 0 < args.confidence < 1:
         raise UsageError(f"--confidence must be between 0 and 1, got {args.confidence}")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import date, datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ def params_hash(params_dir: Path) -> str:
 
 
 def default_run_dir(root: Path, scenario: str) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return Path(root) / f"{scenario}-{stamp}"
 
 
@@ -112,8 +113,7 @@ class RunWriter:
         write_plan_snapshot(self.partial, plan)
 
     def write_manifest(self, manifest: dict) -> None:
-        text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default)
-        (self.partial / MANIFEST).write_text(text + "\n", encoding="utf-8")
+        write_manifest(self.partial, manifest)
 
     @property
     def path(self) -> Path:
@@ -249,15 +249,40 @@ def mark_report(run_dir: Path, lang: str, status: str) -> None:
     manifest = read_manifest(run_dir)
     reports = manifest.get("reports") if isinstance(manifest.get("reports"), dict) else {}
     manifest["reports"] = {**reports, str(lang): status}
-    text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default) + "\n"
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_json(path, manifest)
     except OSError:
-        tmp.unlink(missing_ok=True)
         if not status.startswith("missing"):
             raise
+
+
+def manifest_text(manifest: dict) -> str:
+    """The text of a ``manifest.json``: every run, batch, appraisal and backtest directory writes it so."""
+    return json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default) + "\n"
+
+
+def write_manifest(directory: Path, manifest: dict) -> Path:
+    """Write ``directory/manifest.json`` (staged and renamed into place)."""
+    return write_json(Path(directory) / MANIFEST, manifest)
+
+
+def write_json(path: Path, data: dict) -> Path:
+    """Write ``data`` as a manifest-style JSON file (staged and renamed into place)."""
+    text = manifest_text(data)
+    write_atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+    return Path(path)
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Write a file whole or not at all: ``write`` fills a temporary file beside ``path``, renamed into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _json_default(o):

@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from sim.errors import OutputError
@@ -47,7 +47,7 @@ def marker_of(path: Path) -> dict | None:
 def write_marker(path: Path, kind: str) -> dict:
     """Mark ``path`` as made by the tool; returns the marker."""
     data = {"tool": TOOL, "kind": kind, "run_id": uuid.uuid4().hex,
-            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "created_utc": datetime.now(UTC).isoformat(timespec="seconds")}
     (Path(path) / MARKER).write_text(json.dumps(data) + "\n", encoding="utf-8")
     return data
 

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from planfactory import AS_OF, Kpi, KpiKind, Risk, Target, TargetRule, dist, item, plan
-from sim.actuals import Actuals, Fact, FactKind, apply_actuals, parse_actuals, read_actuals
+from sim.model.actuals import Actuals, Fact, FactKind, apply_actuals, parse_actuals, read_actuals
 from sim.engine.compiled import compile_plan
 from sim.engine.replicate import Engine, run_chunk
 from sim.model.enums import KpiMeasure, RiskPhase, Status
 from sim.model.load import load_plan
 from sim.model.problems import PlanError
+from conftest import MINI_PARAMS as FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 HEADER = "kind,id,date,reported,value,source,note\n"
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.actuals import Actuals, Fact, FactKind, apply_actuals
-from sim.appraise import refs_closure, snapshot_dates, why_text
+from sim.model.actuals import Actuals, Fact, FactKind, apply_actuals
+from sim.studies.appraise import refs_closure, snapshot_dates, why_text
 from sim.cli import main
 from sim.model.load import load_plan
+from conftest import MINI_PARAMS as FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 
 FACTS = """kind,id,date,reported,value,source,note
 finish,T01,2020-11-30,,,news,
@@ -116,7 +116,7 @@ def test_appraise_year_after_the_plan_is_refused_before_any_snapshot(tmp_path: P
 
 
 def test_a_failed_appraisal_leaves_no_partial_snapshots(tmp_path: Path, monkeypatch):
-    import sim.appraise
+    import sim.studies.appraise
 
     acts = tmp_path / "a.csv"
     acts.write_text(FACTS, encoding="utf-8")
@@ -124,7 +124,7 @@ def test_a_failed_appraisal_leaves_no_partial_snapshots(tmp_path: Path, monkeypa
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(sim.appraise, "target_table", boom)  # after every snapshot has been simulated
+    monkeypatch.setattr(sim.studies.appraise, "target_table", boom)  # after every snapshot has been simulated
     code = main(["appraise", "--params", str(FIXTURE), "--years", "2020", "--actuals", str(acts),
                  "--runs", "100", "--quiet", "--workers", "1", "--out", str(tmp_path / "o")])
     assert code == 2

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from planfactory import AS_OF, Kpi, KpiKind, Target, TargetRule, day, dist, item, link, plan
-from sim.actuals import Fact, FactKind
+from sim.model.actuals import Fact, FactKind
 from sim.analysis.backtest import (
     EPS,
     Forecast,
@@ -27,8 +27,7 @@ from sim.analysis.backtest import (
 )
 from sim.engine.compiled import compile_plan
 from sim.model.clock import end_of
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
 
 
 def f(kind: str, iid: str, when: date, value: float | None = None, reported: date | None = None) -> Fact:

@@ -25,8 +25,8 @@ from sim.interop.schedule import ImportError_
 from sim.interop.xer import read_xer
 from sim.model.load import load_plan
 from sim.model.problems import PlanError
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures" / "schedules"
 SP10 = FIX / "sp10-bicester-road-embankment.xer"
 PCT = FIX / "percent-complete-8.4.xer"
@@ -451,7 +451,7 @@ def test_progress_workbook_is_read_like_the_csv(tmp_path: Path, capsys) -> None:
     ws.cell(row=rows["D02"], column=9, value=0.4)  # percent complete
     ws.cell(row=rows["K_ONLINE"], column=10, value=71)  # KPI value
     wb.save(book)
-    from sim.actuals import read_actuals
+    from sim.interop.progress import read_actuals_file as read_actuals
     facts = {(f.kind.value, f.id): f for f in read_actuals(book, plan).facts}
     assert set(facts) == {("finish", "D01"), ("start", "D02"), ("progress", "D02"), ("kpi", "K_ONLINE")}
     assert facts[("progress", "D02")].value == 0.4 and facts[("progress", "D02")].date == dt.date(2024, 1, 15)

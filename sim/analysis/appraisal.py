@@ -9,7 +9,7 @@
   with the target line;
 * :func:`s_curve_table` -- cumulative probability of finishing by each date.
 * :func:`snapshot_wide` -- targets x appraisal snapshots of P(met) (from
-  :func:`sim.appraise.target_table`).
+  :func:`sim.studies.appraise.target_table`).
 
 Days are converted to dates only here, at the edge (end-of-day convention of
 :func:`sim.engine.compiled.date_of`).
@@ -25,7 +25,7 @@ import pandas as pd
 from sim.analysis.drivers import KPI_RULES, achieved_days, item_days
 from sim.analysis.summary import contingency_days, day_quantiles, prob_se
 from sim.engine.compiled import CompiledModel
-from sim.model.clock import DAYS_PER_YEAR, FAR_DAY, date_of, day_of, end_of
+from sim.model.clock import DAYS_PER_YEAR, date_of, day_of, end_of
 from sim.engine.replicate import column
 from sim.model import planmeta
 from sim.model.enums import KpiKind, KpiMeasure, TargetRule

@@ -1,6 +1,6 @@
 """Backtest: score forecasts (run directories) against what happened (actuals).
 
-Outcomes come from the facts (:mod:`sim.actuals`): an item with a finish fact
+Outcomes come from the facts (:mod:`sim.model.actuals`): an item with a finish fact
 has a *dated* outcome; an item known unfinished on a date (a progress fact
 below 1, or a start fact) is *right-censored* there; "met by its plan date" is
 known when the finish is dated, or when the item was still unfinished on or
@@ -26,7 +26,7 @@ independently: the plan through the engine without links, risks, shocks,
 factors, KPI boosts or capacity limits, with the run's seed and size).
 Outcomes already known on a forecast's as-of date are listed but not scored.
 
-Reading run directories and writing a backtest is :mod:`sim.backtest`; its charts and
+Reading run directories and writing a backtest is :mod:`sim.studies.backtest`; its charts and
 text are :mod:`sim.report.backtest`.
 """
 
@@ -39,7 +39,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from sim.actuals import Fact, FactKind
+from sim.model.actuals import Fact, FactKind
 from sim.engine.compiled import CompiledModel, compile_plan
 from sim.model.clock import end_of, years_to
 from sim.engine.replicate import column

@@ -59,7 +59,7 @@ class RunConfig:
         return {k: (v.value if isinstance(v, (Engine, Executor)) else v) for k, v in dataclasses.asdict(self).items()}
 
     @staticmethod
-    def from_manifest(manifest: dict[str, Any]) -> "RunConfig":
+    def from_manifest(manifest: dict[str, Any]) -> RunConfig:
         """The configuration a run directory's manifest records (its ``config``), typed.
 
         Fields it does not record keep their defaults; the seed falls back to the

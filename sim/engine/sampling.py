@@ -38,7 +38,7 @@ class Draws:
     factor: np.ndarray  # (n, factors) latent normal G
     kpi_rate: np.ndarray  # (n, kpis) sampled rate (per year) or growth
 
-    def rows(self, sl: slice | np.ndarray) -> "Draws":
+    def rows(self, sl: slice | np.ndarray) -> Draws:
         return Draws(**{k: v[sl] for k, v in self.__dict__.items()})
 
 

@@ -12,6 +12,10 @@ Everything else that counts working days (the engine's planned durations, a
 scenario's slip, the actuals' replanned duration) builds a calendar here with
 :func:`plan_calendar` and calls :func:`planned_work_days` or its methods.
 
+>>> cal = WorkCalendar.from_windows("c", 30, [(2, 3)])  # days 2 and 3 do not work
+>>> cal.work_at1(5.0), cal.advance1(1.0, 2.0), float(cal.advance(1.0, 2.0))
+(3.0, 5.0, 5.0)
+
 Shock pauses (an epidemic stoppage, a typhoon) are windows ``[s, e)`` in which an
 affected item makes no progress and cannot start; ``advance_with_pauses`` applies
 them on top of the calendar.
@@ -40,8 +44,8 @@ class WorkCalendar:
     name: str
     working: np.ndarray  # bool per day
     cum: np.ndarray  # float64, len = horizon + 1; cum[k] = working days in [0, k)
-    _cum_list: list = field(default=None, repr=False, compare=False)
-    _work_list: list = field(default=None, repr=False, compare=False)
+    _cum_list: list[float] = field(default_factory=list, repr=False, compare=False)
+    _work_list: list[float] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # plain lists for the scalar methods used inside SimPy processes (fast indexing)
@@ -49,7 +53,7 @@ class WorkCalendar:
         object.__setattr__(self, "_work_list", self.working.astype(float).tolist())
 
     @staticmethod
-    def from_windows(name: str, horizon_days: int, windows: list[tuple[int, int]]) -> "WorkCalendar":
+    def from_windows(name: str, horizon_days: int, windows: list[tuple[int, int]]) -> WorkCalendar:
         """Build from non-working windows given as inclusive day ranges ``(first, last)``."""
         working = np.ones(horizon_days, dtype=bool)
         for first, last in windows:
@@ -239,7 +243,7 @@ class CalendarStack:
     first_day: np.ndarray  # (calendars, max total + 1): smallest k with cum[k] >= j
 
     @staticmethod
-    def of(calendars: tuple[WorkCalendar, ...]) -> "CalendarStack":
+    def of(calendars: tuple[WorkCalendar, ...]) -> CalendarStack:
         h = calendars[0].horizon
         if any(c.horizon != h for c in calendars):
             raise ValueError("calendars of one model share one horizon")

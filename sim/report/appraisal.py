@@ -1,7 +1,7 @@
 """Chart and summaries of the appraisal snapshots (年度比拼): ``appraisal.png``, ``.md`` and ``.html``.
 
-The tables come from :mod:`sim.appraise` (``target_table``); the snapshots
-passed here are :class:`sim.appraise.Snapshot` (``label``, ``as_of``, ``notes``).
+The tables come from :mod:`sim.studies.appraise` (``target_table``); the snapshots
+passed here are :class:`sim.studies.appraise.Snapshot` (``label``, ``as_of``, ``notes``).
 """
 
 from __future__ import annotations

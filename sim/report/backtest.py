@@ -1,6 +1,6 @@
 """Charts and text of a backtest: reliability diagram, PIT histograms, mean scores, the Markdown summary.
 
-The tables come from :mod:`sim.analysis.backtest`; :mod:`sim.backtest` writes
+The tables come from :mod:`sim.analysis.backtest`; :mod:`sim.studies.backtest` writes
 them, and these charts and text, into the backtest directory.
 """
 

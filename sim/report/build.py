@@ -96,7 +96,7 @@ def _plan_from_params(run_dir: Path) -> Plan:
         warnings.warn(
             f"{params}: the params changed since run {run_dir.name} (hash {digest[:12]} != "
             f"{str(man['params_hash'])[:12]}); the report uses the current params with the old records",
-            RuntimeWarning,
+            RuntimeWarning, stacklevel=2,
         )
     return load_plan(params)
 

@@ -328,7 +328,7 @@ def page(title: str, body: str, lang: Lang | str, *, subtitle: str = "", nav=(),
 
 
 def headline_view(targets: pd.DataFrame, lang: Lang) -> View:
-    """The headline targets (or, if none are marked, every programme-end target): P(met) ± s.e."""
+    """The headline targets (or, if none are marked, every target): P(met) ± s.e."""
     from sim.report.tables import named, not_achieved
 
     sel = targets[targets["section"] == "headline"]

@@ -186,7 +186,7 @@ def duration(r: Reader, value: Any, path: str) -> float | None:
     return days
 
 
-def choice(options: type) -> Callable:
+def choice(options: Any) -> Callable:
     def read(r: Reader, value: Any, path: str) -> Any:
         try:
             return options(value)

@@ -1,223 +1,22 @@
-"""Actuals: observed facts about the plan (starts, finishes, progress, KPI values).
+"""Applying actuals: the plan as of a later date, from the facts reported by then (never later ones).
 
-The actuals CSV (``actuals/README.md``) lists facts, each with the date it refers
-to (``date``) and the date it became known (``reported``). :func:`read_actuals`
-checks every row against a plan and returns :class:`Actuals` or raises one
-:class:`~sim.model.problems.PlanError` naming file, line and column of every
-problem. :func:`apply_actuals` turns the plan into the plan as of a later date,
-using only the facts reported by then (never facts known later).
+:func:`apply_actuals` turns the plan into the plan as of ``as_of``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
-from enum import StrEnum
-from pathlib import Path
 
-import numpy as np
-
+from sim.model.actuals.read import Fact, FactKind
 from sim.model.calendar import plan_calendar, planned_work_days
 from sim.model.clock import DAYS_PER_YEAR, end_of, years_to
-from sim.model.csvio import Cells, decode, parse_csv
 from sim.model.entities import Item, Kpi, Plan, Risk, Shock, Target
 from sim.model.enums import KpiKind, KpiMeasure, RiskPhase, Status, TargetRule
-from sim.model.problems import PlanError, Problem
-from sim.model.select import resolve, unknown_hint
-
-COLUMNS = ("kind", "id", "date", "reported", "value", "source", "note")
-REQUIRED_COLUMNS = ("kind", "id", "date", "source")
-_README = "see actuals/README.md"
-
-
-class FactKind(StrEnum):
-    """What a fact says about its ``id``."""
-
-    START = "start"  # the item started on ``date``
-    FINISH = "finish"  # the item finished on ``date``
-    PROGRESS = "progress"  # share of the item's work done on ``date`` (``value`` in [0, 1])
-    KPI = "kpi"  # the KPI's value on ``date`` (``value``)
-
-
-@dataclass(frozen=True, slots=True)
-class Fact:
-    """One observed fact. ``line`` is its line in the file (header = 1), for messages."""
-
-    kind: FactKind
-    id: str
-    date: date
-    reported: date
-    value: float | None = None
-    source: str = ""
-    note: str = ""
-    line: int | None = None
-
-    def known_by(self, as_of: date) -> bool:
-        """Whether the fact had been reported on or before ``as_of``."""
-        return self.reported <= as_of
-
-
-@dataclass(frozen=True)
-class Actuals:
-    """The facts of one actuals file, with the file's name and SHA-256 (for manifests)."""
-
-    facts: tuple[Fact, ...]
-    file: str = ""
-    sha256: str = ""
-
-    def known_by(self, as_of: date) -> tuple[Fact, ...]:
-        """The facts reported on or before ``as_of``."""
-        return tuple(f for f in self.facts if f.known_by(as_of))
-
-    @property
-    def latest(self) -> date | None:
-        """The latest ``reported`` date: the date the file describes the world as of."""
-        return max((f.reported for f in self.facts), default=None)
-
-    def manifest(self, as_of: date | None = None) -> dict:
-        """What a run manifest records about the actuals used."""
-        used = self.facts if as_of is None else self.known_by(as_of)
-        return {"file": self.file, "sha256": self.sha256, "facts": len(self.facts), "facts_used": len(used)}
-
-
-# --- reading ------------------------------------------------------------------------------------
-
-def read_actuals(path: Path, plan: Plan) -> Actuals:
-    """Read and check an actuals CSV against ``plan``.
-
-    Parameters
-    ----------
-    path
-        The CSV file (UTF-8, or GBK as saved by Excel).
-    plan
-        The plan whose item and KPI ids the facts must name.
-
-    Returns
-    -------
-    Actuals
-        Every fact, in file order, with the file's SHA-256.
-
-    Raises
-    ------
-    PlanError
-        Carrying every problem found (file, line, column, value, what to do).
-    """
-    path = Path(path)
-    file = str(path)
-    if path.suffix.lower() == ".xlsx":  # the progress workbook of `sim template progress.xlsx`
-        from sim.interop.progress import read_progress_workbook
-        return read_progress_workbook(path, plan)
-    from sim.model.inputfile import InputFileError, read_input_bytes
-
-    try:
-        data = read_input_bytes(path)
-    except InputFileError as exc:
-        raise PlanError([Problem(file, None, None, None, f"the actuals file {exc}",
-                                 "pass --actuals with the path of an actuals CSV (" + _README + ")")],
-                        what=file) from None
-    decoded = decode(data, file=file)
-    if isinstance(decoded, Problem):
-        raise PlanError([decoded], what=file)
-    facts = parse_actuals(decoded[0], file=file, plan=plan, encoding=decoded[1])
-    return Actuals(facts, file=file, sha256=hashlib.sha256(data).hexdigest())
-
-
-def parse_actuals(text: str, *, file: str, plan: Plan, encoding: str = "UTF-8") -> tuple[Fact, ...]:
-    """The facts of actuals CSV ``text``; raises :class:`PlanError` with every problem found."""
-    table, problems = parse_csv(text, file=file, encoding=encoding)
-    if table is None:
-        raise PlanError(problems, what=file)
-    for name in REQUIRED_COLUMNS:
-        if not table.has(name):
-            problems.append(Problem(file, 1, name, None, f"missing column {name!r}",
-                                    f"the header must name the columns: {', '.join(COLUMNS)} ({_README})"))
-    for name in table.header:
-        if name and name not in COLUMNS:
-            problems.append(Problem(file, 1, name, name, f"unknown column {name!r}",
-                                    f"the columns are: {', '.join(COLUMNS)} ({_README})"))
-    if problems:
-        raise PlanError(problems, what=file)
-    facts = []
-    for row in table.rows:
-        fact, found = _fact(Cells(table, row), plan)
-        problems += found
-        if fact is not None:
-            facts.append(fact)
-    problems += fact_problems(facts, file=file)
-    if problems:
-        raise PlanError(sorted(problems, key=lambda p: p.row or 0), what=file)
-    return tuple(facts)
-
-
-def _fact(c: Cells, plan: Plan) -> tuple[Fact | None, list[Problem]]:
-    kind = c.choice("kind", FactKind)
-    fid = c.ident("id")
-    when = c.date("date", required=True)
-    reported = c.date("reported") or when
-    source = c.text("source", required=True)
-    if kind is FactKind.KPI:
-        known, what, home = {k.id for k in plan.kpis}, "KPI", "kpis.csv id"
-    else:
-        known, what, home = {it.id for it in plan.items}, "item", "items.csv id"
-    if kind is not None and fid and fid not in known:
-        c.flag("id", fid, f"unknown {what} {fid!r} (a {kind} fact names a {home})", unknown_hint(fid, known, home=home))
-    value = None
-    if kind is FactKind.PROGRESS:
-        value = c.number("value", required=True, low=0, high=1)
-    elif kind is FactKind.KPI:
-        value = c.number("value", required=True, low=0)  # counts, amounts and shares: never negative
-    elif c.raw("value"):
-        c.flag("value", c.raw("value"), f"a {kind} fact takes no value",
-               "leave value blank: it is the share done (progress) or the KPI value (kpi)")
-    if when is not None and reported is not None and reported < when:
-        c.flag("reported", reported.isoformat(), f"reported {reported} is before the date {when} of the fact",
-               "a fact cannot be known before it happens: reported is on or after date (blank = date)")
-    if not c.ok:
-        return None, c.problems
-    return Fact(kind, fid, when, reported, value, source, c.raw("note"), c.line), []
-
-
-def fact_problems(facts: Iterable[Fact], *, file: str) -> list[Problem]:
-    """Problems between facts of one item: duplicates, a finish before its start, progress out of order."""
-    by_item: dict[str, list[Fact]] = defaultdict(list)
-    for f in facts:
-        if f.kind is not FactKind.KPI:
-            by_item[f.id].append(f)
-    problems = []
-    for iid, fs in by_item.items():
-        starts = [f for f in fs if f.kind is FactKind.START]
-        finishes = [f for f in fs if f.kind is FactKind.FINISH]
-        for kind, rows in (("start", starts), ("finish", finishes)):
-            for extra in rows[1:]:
-                problems.append(Problem(file, extra.line, "kind", kind,
-                                        f"item {iid} has a second {kind} fact (first on line {rows[0].line})",
-                                        f"keep one {kind} row per item"))
-        first_start = starts[0].date if starts else None
-        finish = finishes[0].date if finishes else None
-        if first_start and finish and finish < first_start:
-            problems.append(Problem(file, finishes[0].line, "date", finish.isoformat(),
-                                    f"item {iid} finishes on {finish}, before its start on {first_start} "
-                                    f"(line {starts[0].line})", "correct one of the two dates"))
-        progress = sorted((f for f in fs if f.kind is FactKind.PROGRESS), key=lambda f: (f.date, f.line))
-        for f in progress:
-            if first_start and f.date < first_start and (f.value or 0) > 0:
-                problems.append(Problem(file, f.line, "date", f.date.isoformat(),
-                                        f"progress of item {iid} on {f.date} is before its start on {first_start}",
-                                        "correct the date of the progress or of the start"))
-            if finish and f.date > finish and (f.value or 0) < 1:
-                problems.append(Problem(file, f.line, "value", f"{f.value:g}",
-                                        f"item {iid} is {f.value:.0%} done on {f.date}, after it finished on {finish}",
-                                        "correct the progress or the finish"))
-        for a, b in zip(progress, progress[1:]):
-            if b.value < a.value:
-                problems.append(Problem(file, b.line, "value", f"{b.value:g}",
-                                        f"progress of item {iid} falls from {a.value:g} on {a.date} (line {a.line}) "
-                                        f"to {b.value:g} on {b.date}", "progress is the share done: it cannot fall"))
-    return problems
+from sim.model.select import resolve
+from sim.model.timing import plan_timings
 
 
 # --- applying -----------------------------------------------------------------------------------
@@ -316,11 +115,10 @@ def _exhausted(new: Plan, notes: list[str]) -> Plan:
     the item finishes at once. Said in a note, since it rests on the file
     being complete (no finish reported = unfinished).
     """
-    from sim.engine.compiled import compile_plan
-
-    model = compile_plan(new)
-    for k in np.nonzero(model.cond_cdf > 1.0 - TAIL_EXHAUSTED)[0]:
-        it = new.item(model.item_ids[k])
+    timings = plan_timings(new)
+    for it in new.items:
+        if not timings[it.id].cond_cdf > 1.0 - TAIL_EXHAUSTED:
+            continue
         notes.append(f"item {it.id}: still unfinished on {new.as_of} although due {it.plan_finish} "
                      f"(started {it.actual_start}); beyond its multiplier's tail, so it finishes at once "
                      "in the forecast (add a finish or progress fact)")
@@ -497,22 +295,3 @@ def _decided(plan: Plan, t: Target, k0: Kpi, facts: list[Fact], new: Plan, notes
     # the engine simulates no KPI days before day 0, so the decided target sits at the as-of date
     return replace(t, rule=TargetRule.KPI_GE, threshold=-math.inf if met else math.inf, deadline=new.as_of,
                    name_en=f"{t.name_en} [due {t.deadline}: {'met' if met else 'not met'} {basis}]")
-
-
-def prepare_plan(plan: Plan, *, actuals_path: Path | None, as_of: date | None) -> tuple[Plan, dict, list[str]]:
-    """For the CLI: the plan as of ``as_of`` with the facts of ``actuals_path``, and its manifest entries.
-
-    Without ``as_of`` the latest ``reported`` date of the file is used; without a
-    file no facts are known. Returns (plan, manifest entries, notes).
-    """
-    actuals = read_actuals(actuals_path, plan) if actuals_path is not None else Actuals(())
-    when = as_of or actuals.latest or plan.as_of
-    notes: list[str] = []
-    if when < plan.as_of:
-        raise PlanError([Problem(str(actuals_path or "--as-of"), None, "as_of", when.isoformat(),
-                                 f"the as-of date {when} is before the plan's as-of date {plan.as_of}",
-                                 "use a date on or after the plan date")], what="--as-of")
-    moved = apply_actuals(plan, actuals.facts, when, notes=notes)
-    extra = {"actuals": actuals.manifest(when) if actuals_path is not None else None,
-             "plan_as_of": plan.as_of, "actuals_notes": notes}
-    return moved, extra, notes

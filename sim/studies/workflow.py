@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +75,7 @@ def run_plan(
                     "simulate": round(t_sim, 3),
                     "total": round(time.perf_counter() - t0, 3),
                 },
-                "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
                 "python": platform.python_version(),
                 "numpy": np.__version__,
                 **(extra_manifest or {}),

@@ -113,7 +113,7 @@ class LoadWatch:
     samples: list[float] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
-    def __enter__(self) -> "LoadWatch":
+    def __enter__(self) -> LoadWatch:
         self.samples.append(os.getloadavg()[0])
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -306,7 +306,7 @@ def _simpy_events(model) -> float:
 def _summaries(plan, sz: Sizes, tmp: Path) -> list[Figure]:
     """Summary tables against simulating them (vectorised engine), at 1x and ``summary_scale`` x the plan."""
     from sim.results import read_manifest
-    from sim.workflow import run_plan
+    from sim.studies.workflow import run_plan
 
     out = []
     runs = sz.summary_runs

@@ -2,7 +2,7 @@
 
 For each snapshot date (the plan's own as-of date, then YYYY-12-31 of each
 year asked for) the plan is moved to that date with the facts reported by then
-(:func:`sim.actuals.apply_actuals`) and simulated into its own run directory
+(:func:`sim.model.actuals.apply_actuals`) and simulated into its own run directory
 (``<out>/snapshots/<label>/``, a normal run that ``sim backtest`` can score).
 The year-by-year view is built from those runs:
 
@@ -20,7 +20,6 @@ The chart and the summaries are drawn by :mod:`sim.report.appraisal`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -28,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.actuals import Actuals, FactKind, apply_actuals
+from sim.model.actuals import Actuals, FactKind, apply_actuals
+from sim.results import write_manifest
 from sim.model.entities import Plan
 
 KPI_MOVE = 0.05  # relative change of a KPI's P50 worth reporting
@@ -65,8 +65,7 @@ def snapshot_dates(plan: Plan, years) -> list[tuple[str, date]]:
 
 def run_snapshots(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_digest: str = "") -> list[Snapshot]:
     """Simulate the plan as of each snapshot date with only the facts reported by then."""
-    from sim.report.build import save_plan_snapshot
-    from sim.workflow import run_plan
+    from sim.studies.workflow import run_plan
 
     snaps = []
     for label, as_of in snapshot_dates(plan, years):
@@ -76,7 +75,6 @@ def run_snapshots(plan: Plan, actuals: Actuals, *, years, config, out: Path, par
                  "snapshot": label}
         run = run_plan(moved, config=config, out=Path(out) / "snapshots" / label, scenario=f"appraisal-{label}",
                        params_digest=params_digest, extra_manifest=extra)
-        save_plan_snapshot(run, moved)  # for `sim report` on a snapshot: params/ alone is not its plan
         snaps.append(Snapshot(label, as_of, run, tuple(notes)))
     return snaps
 
@@ -251,6 +249,5 @@ def _appraise_into(out: Path, plan: Plan, actuals: Actuals, *, years, config, pa
     meta = {"actuals": actuals.manifest(), "plan_as_of": plan.as_of, "years": sorted(set(map(int, years))),
             "snapshots": [{"label": s.label, "as_of": s.as_of, "run": str(final / "snapshots" / s.label)}
                           for s in snaps]}
-    (out / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
-                                       encoding="utf-8")
+    write_manifest(out, meta)
     return table, snaps

@@ -8,14 +8,13 @@ charts, ``backtest.md`` and ``manifest.json``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from sim.actuals import apply_actuals
+from sim.model.actuals import apply_actuals
 from sim.analysis.backtest import (
     EPS, forecast_from_records, outcomes, pit_histogram, plan_certain, reference_class, reliability, score_table,
     summarise,
@@ -56,7 +55,7 @@ def backtest_runs(run_dirs, *, plan: Plan, actuals, out, params_digest: str = ""
     plan
         The plan as loaded from params (plan dates, target rules, the naive baselines).
     actuals
-        :class:`sim.actuals.Actuals`; outcomes are as of its latest fact.
+        :class:`sim.model.actuals.Actuals`; outcomes are as of its latest fact.
     out
         Directory for outcomes.csv, scores.csv, reliability/PIT tables and PNG charts, backtest.md;
         staged and renamed into place when complete (``force``: replace an earlier backtest of the tool).
@@ -66,7 +65,7 @@ def backtest_runs(run_dirs, *, plan: Plan, actuals, out, params_digest: str = ""
         Whether to compute the reference-class baseline (an engine run per forecast).
     """
     from sim.report.backtest import backtest_markdown, write_charts
-    from sim.results import read_manifest, read_records
+    from sim.results import read_manifest, read_records, write_manifest
 
     from sim.safety import StagedDir
 
@@ -109,8 +108,7 @@ def backtest_runs(run_dirs, *, plan: Plan, actuals, out, params_digest: str = ""
                                          encoding="utf-8")
         meta = {"actuals": actuals.manifest(), "outcomes_as_of": actuals.latest, "eps": EPS,
                 "runs": [str(r) for r in run_dirs], "notes": notes}
-        (out / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
-                                           encoding="utf-8")
+        write_manifest(out, meta)
     except BaseException:
         stage.abort()
         raise
