@@ -147,7 +147,7 @@ def focus_targets(targets: pd.DataFrame, tables: dict[str, pd.DataFrame], *, lim
     cand = targets[targets["id"].isin(multi) & (targets["deadline"].astype(str) == end)]
     if cand.empty:
         cand = targets[targets["id"].isin(multi)]
-    cand = cand.assign(_r=cand["section"].map(lambda s: rank.get(s, 9)), _e=-cand["id"].map(eff).fillna(0))
+    cand = cand.assign(_r=cand["section"].map(lambda s: rank.get(s, 9)), _e=-cand["id"].map(eff).astype(float).fillna(0))
     ranked = cand.sort_values(["_r", "_e"], kind="stable")
     one_per_section = list(ranked.drop_duplicates("section")["id"])
     return list(dict.fromkeys(one_per_section + list(ranked["id"])))[:limit]
