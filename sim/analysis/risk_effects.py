@@ -159,7 +159,10 @@ def _variant_outcomes(plan: Plan, runs: int, seed: int, engine: Engine, lhs: boo
 
 def _outcomes(plans: list[Plan], *, runs: int, seed: int, engine: Engine, lhs: bool, workers: int | None):
     """Outcomes of every plan variant, in order; with ``workers`` > 1 the variants run in parallel
-    (one process per variant at a time; streams are keyed, so results do not depend on it)."""
+    (one process per variant at a time; streams are keyed, so results do not depend on it).
+
+    The workers are spawned, not forked: a fork of a process that holds library
+    threads (Arrow, BLAS) can inherit a held lock and hang."""
     import multiprocessing as mp
     import os
     from concurrent.futures import ProcessPoolExecutor
@@ -168,8 +171,7 @@ def _outcomes(plans: list[Plan], *, runs: int, seed: int, engine: Engine, lhs: b
     if n_workers <= 1:
         yield from (_variant_outcomes(p, runs, seed, engine, lhs) for p in plans)
         return
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    with ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn")) as pool:
         futures = [pool.submit(_variant_outcomes, p, runs, seed, engine, lhs) for p in plans]
         for f in futures:
             yield f.result()
