@@ -117,21 +117,13 @@ def _convert_with_mpxj(src: Path, kind: str, out: Path) -> Path:
     """``src`` (a format read through MPXJ, such as .mpp) written as MSPDI or XER by MPXJ into ``out``, so
     that the export annotates the whole project (InteropError with how to install MPXJ when it cannot)."""
     from sim.interop.schedule import ImportError_
-    from sim.interop.viampxj import start_jvm
+    from sim.interop.viampxj import convert_with_mpxj
     if out.exists():
         raise InteropError(f"{out} exists (an interrupted export, or not ours): move it away first")
     try:
-        start_jvm(src)
+        convert_with_mpxj(src, kind, out)
     except ImportError_ as exc:
         raise InteropError(str(exc)) from None
-    import jpype
-    from org.mpxj.reader import UniversalProjectReader
-    from org.mpxj.writer import FileFormat, UniversalProjectWriter
-    try:
-        project = UniversalProjectReader().read(str(src))
-        UniversalProjectWriter(FileFormat.MSPDI if kind == "MSPDI" else FileFormat.XER).write(project, str(out))
-    except jpype.JException as exc:
-        raise InteropError(f"{src}: MPXJ could not convert it to {kind}: {exc.getMessage()}") from None
     return out
 
 
