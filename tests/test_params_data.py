@@ -41,7 +41,9 @@ COLUMNS = {
     "duration_classes.csv": "project_type name_en dist p1 p2 p3 floor in_progress_sigma_scaling ref_median ref_p90 source",
     "factors.csv": "id name_en loading members source",
     "factor_correlations.csv": "a b rho source",
-    "risks.csv": "id name_zh name_en probability dist p1 p2 p3 targets mode phase source",
+    "risks.csv": "id name_zh name_en probability dist p1 p2 p3 targets mode phase source "
+                 "cost_dist cost_p1 cost_p2 cost_p3 cost_source",
+    "cost_classes.csv": "project_type name_en dist p1 p2 p3 rho_schedule standing_per_year profile_a profile_b source",
     "shocks.csv": "id name_zh name_en probability window_start window_end dist p1 p2 p3 affects source",
     "calendar.csv": "calendar start end name_en source",
     "kpis.csv": "id name_zh name_en kind unit_en baseline rate_per_year rate_cv measure attrition_years "
@@ -53,7 +55,8 @@ ID_COLUMN = {"assumptions.csv": "key", "units.csv": "id", "items.csv": "id", "du
              "factors.csv": "id", "risks.csv": "id", "shocks.csv": "id", "kpis.csv": "id", "targets.csv": "id"}
 # files whose every row states a number or choice the plan does not give
 SOURCED = ("assumptions.csv", "units.csv", "items.csv", "links.csv", "duration_classes.csv", "factors.csv",
-           "factor_correlations.csv", "risks.csv", "shocks.csv", "kpis.csv", "kpi_boosts.csv", "targets.csv")
+           "factor_correlations.csv", "risks.csv", "shocks.csv", "kpis.csv", "kpi_boosts.csv", "targets.csv",
+           "cost_classes.csv")
 
 
 @functools.cache

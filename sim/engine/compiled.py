@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -133,6 +133,7 @@ class CompiledModel:
     real_start: np.ndarray = None
     cond_cdf: np.ndarray = None  # multiplier draws conditioned above this quantile
     can_wait: np.ndarray = None  # bool: the item's start is still ahead (start-phase risks apply)
+    cost: object = None  # sim.engine.cost.CostSpec: the cost model (compiled by sim.engine.cost)
     meta: dict = field(default_factory=dict)
 
     @property
@@ -220,7 +221,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
     checkpoint_days = np.array([end_of(d, as_of) for d in plan.checkpoints], dtype=np.float64)
     targets = _targets(plan, pos)
     grid = _kpi_grid(as_of, checkpoint_days, targets)
-    return CompiledModel(
+    model = CompiledModel(
         plan=plan,
         item_ids=ids,
         index=pos,
@@ -256,6 +257,9 @@ def compile_plan(plan: Plan) -> CompiledModel:
         can_wait=can_wait,
         real_start=real_start,
     )
+    from sim.engine.cost import compile_costs  # the cost model reads the compiled schedule
+
+    return replace(model, cost=compile_costs(plan, model))
 
 
 @dataclass(frozen=True)

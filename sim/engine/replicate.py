@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from sim.engine import streams
 from sim.engine.compiled import CompiledModel
+from sim.engine.cost import invest_ratios, sample_costs
 from sim.engine.forward import forward_pass
 from sim.engine.kpis import kpi_paths
 from sim.engine.processes import simulate_rows
@@ -53,6 +54,8 @@ class ChunkRecord:
     factor: np.ndarray  # (rows, factors) float32
     kpi_rate: np.ndarray  # (rows, kpis) float32
     table: pa.Table | None = field(default=None, repr=False)  # built by a worker, to spare the parent
+    cost: np.ndarray | None = None  # (rows, invested items) float32, 亿元 (sim.engine.cost)
+    invest: np.ndarray | None = None  # (rows, invest_ge targets) float32: 年度投资完成率
 
     def arrow(self, model: CompiledModel) -> pa.Table:
         """The record as an Arrow table (built once)."""
@@ -94,6 +97,15 @@ class ChunkRecord:
             cols[column("factor", f)] = factor[:, j]
         for j, k in enumerate(model.kpis):
             cols[column("rate", k.id)] = kpi_rate[:, j]
+        # money columns come last, so that every schedule column keeps its place and values
+        spec = model.cost
+        if spec is not None and self.cost is not None:
+            cost = np.asfortranarray(self.cost)
+            for j, iid in enumerate(spec.ids):
+                cols[column("cost", iid)] = cost[:, j]
+            invest = np.asfortranarray(self.invest)
+            for j, it in enumerate(spec.invest):
+                cols[column("invest", model.targets[it.target].id)] = invest[:, j]
         return pa.table(cols)
 
 
@@ -119,7 +131,11 @@ def run_chunk(
     else:
         start, finish = forward_pass(model, draws)
     path = kpi_paths(model, finish, draws.kpi_rate, seed=seed, chunk=chunk)
-    achieved, met = evaluate_targets(model, finish, path)
+    cost = sample_costs(model, draws, finish, seed=seed, chunk=chunk, lhs=lhs)
+    ratios = invest_ratios(model, start, finish, cost)
+    achieved, met = evaluate_targets(model, finish, path, invest=ratios)
+    invest = np.column_stack([ratios[it.target] for it in model.cost.invest]) if model.cost.invest \
+        else np.zeros((rows, 0))
     ck = np.searchsorted(model.kpi_grid, model.checkpoint_days)
     f32 = np.float32
     return ChunkRecord(
@@ -136,6 +152,8 @@ def run_chunk(
         shock_length=_shock_lengths(draws),
         factor=draws.factor.astype(f32),
         kpi_rate=draws.kpi_rate.astype(f32),
+        cost=cost.astype(f32),
+        invest=invest.astype(f32),
     )
 
 

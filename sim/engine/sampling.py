@@ -36,9 +36,10 @@ class Draws:
     risk_fired: np.ndarray  # (n, risk instances) bool
     factor: np.ndarray  # (n, factors) latent normal G
     kpi_rate: np.ndarray  # (n, kpis) sampled rate (per year) or growth
+    z: np.ndarray | None = None  # (n, items) latent schedule normal of the copula (the cost copula reads it)
 
     def rows(self, sl: slice | np.ndarray) -> "Draws":
-        return Draws(**{k: v[sl] for k, v in self.__dict__.items()})
+        return Draws(**{k: (None if v is None else v[sl]) for k, v in self.__dict__.items()})
 
 
 def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False) -> Draws:
@@ -51,9 +52,11 @@ def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False
     idio_w = np.sqrt(np.clip(1.0 - loads.sum(axis=1), 0.0, 1.0)) if loads.size else np.ones(n_items)
     mult = np.empty((size, n_items))
     wait = np.zeros((size, n_items))
+    z = np.empty((size, n_items))
     for i, iid in enumerate(model.item_ids):
         eps = streams.normals(seed, chunk, f"item/{iid}/eps", size=size, lhs=lhs)
-        u = norm_cdf(common[:, i] + idio_w[i] * eps)
+        z[:, i] = common[:, i] + idio_w[i] * eps
+        u = norm_cdf(z[:, i])
         if model.cond_cdf[i] > 0:  # in progress on the as-of date: R given R > elapsed share
             u = np.minimum(model.cond_cdf[i] + u * (1.0 - model.cond_cdf[i]), 1.0 - 1e-12)
         mult[:, i] = ppf(model.mult_dist[i], u)
@@ -78,7 +81,7 @@ def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False
     work[:, model.fixed] = 0.0
     pause_start, pause_end = _shock_windows(model, seed, chunk, size, lhs)
     kpi_rate = _kpi_rates(model, seed, chunk, size, lhs)
-    return Draws(mult, work, wait, pause_start, pause_end, fired, factor, kpi_rate)
+    return Draws(mult, work, wait, pause_start, pause_end, fired, factor, kpi_rate, z)
 
 
 def _factor_normals(model: CompiledModel, seed: int, chunk: int, size: int, lhs: bool) -> np.ndarray:

@@ -133,6 +133,40 @@ class Risk:
     mode: RiskMode = RiskMode.EACH
     phase: RiskPhase = RiskPhase.DURATION
     source: str = ""
+    # cost impact when it fires, as a share of each hit item's investment (None: a schedule-only risk);
+    # ``impact`` fixed at 0 makes a cost-only risk
+    cost_impact: Distribution | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CostClass:
+    """Reference class of cost for a project type (docs/calibration.md §10).
+
+    ``multiplier`` is C = outturn cost / budget (the plan's investment figure). Its latent
+    normal is correlated with the item's schedule latent normal with ``rho_schedule``
+    (Gaussian copula). ``standing_per_year`` is the extra cost, as a share of the budget,
+    per year of finish after the plan date. Spending follows a Beta(``profile_a``,
+    ``profile_b``) S-curve over the item's working time.
+    """
+
+    project_type: str
+    name_en: str
+    multiplier: Distribution
+    rho_schedule: float = 0.0
+    standing_per_year: float = 0.0
+    profile_a: float = 2.0
+    profile_b: float = 2.0
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSpend:
+    """The plan's own investment figure for one item and calendar year (亿元)."""
+
+    item: str
+    year: int
+    amount_cny_100m: float
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +291,8 @@ class Plan:
     kpi_boosts: tuple[KpiBoost, ...]
     targets: tuple[Target, ...]
     assumptions: tuple[Assumption, ...] = ()
+    cost_classes: tuple[CostClass, ...] = ()  # cost_classes.csv (empty: no cost model)
+    planned_spend: tuple[PlannedSpend, ...] = ()  # investment_plan.csv (the plan's annual figures)
     origin: str = ""  # where it was loaded from (for messages and the manifest)
     checkpoints: tuple[date, ...] = field(default=())  # KPI record dates (year ends)
     meta: object = None  # sim.model.planmeta.PlanMeta: title, end dates, campaigns, sections (plan.yaml)
@@ -269,6 +305,13 @@ class Plan:
             if it.id == item_id:
                 return it
         raise KeyError(item_id)
+
+    def cost_class(self, project_type: str) -> "CostClass | None":
+        """The cost class of ``project_type``, or None."""
+        for c in self.cost_classes:
+            if c.project_type == project_type:
+                return c
+        return None
 
     def assumption(self, key: str, default: str | None = None) -> str | None:
         for a in self.assumptions:
