@@ -37,8 +37,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _run_config(args: argparse.Namespace):
-    from sim.engine.replicate import Engine
-    from sim.engine.runner import Executor, RunConfig
+    from sim.engine.options import Engine, Executor
+    from sim.engine.runner import RunConfig
 
     if args.runs < 1:
         raise UsageError(f"--runs must be >= 1, got {args.runs}")
@@ -86,7 +86,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    from sim.engine.replicate import Engine
+    from sim.engine.options import Engine
 
     p.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params directory")
     p.add_argument("--runs", type=int, default=10_000, help="replications (default 10000)")
@@ -343,7 +343,7 @@ def _add_scenario_commands(sub) -> None:
     p.add_argument("item", metavar="ITEM", help="item id, e.g. T14")
     p.add_argument("--target", required=True, help="target id (targets.csv)")
     p.add_argument("--confidence", type=float, default=0.8, help="required P(met) (default 0.8)")
-    p.add_argument("--max", type=_duration_arg, default=_duration_arg("36m"), help="largest slip searched (36m)")
+    p.add_argument("--max", type=_duration_arg, default="36m", help="largest slip searched (36m)")
     p.add_argument("--resolution", type=_duration_arg, default=1.0, help="bisection resolution (default 1 day)")
     p.add_argument("--scenario", type=Path, default=None, help="apply this scenario first")
     _add_run_options(p)
@@ -410,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_commands(sub)
     from sim.interop.cli import register as register_interop
     register_interop(sub)
+    from sim.serve.cli import register as register_serve
+    register_serve(sub)
     return parser
 
 

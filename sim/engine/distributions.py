@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from sim.model.distribution import Z90, Distribution
 from sim.model.enums import DistFamily
@@ -79,6 +79,8 @@ def trigen_bounds(p10: float, mode: float, p90: float) -> tuple[float, float, fl
         lo, hi = x
         q = triangular_ppf(lo, mode, hi, np.array([0.1, 0.9]))
         return q - np.array([p10, p90])
+
+    from scipy import optimize  # only here: a plan without Trigen never imports it
 
     width = max(p90 - p10, 1e-12)
     guess = np.array([p10 - 0.5 * width, p90 + 0.5 * width])

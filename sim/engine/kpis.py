@@ -14,7 +14,6 @@ the items' finish days; the same function serves both schedule engines.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
 
 from sim.engine import streams
 from sim.engine.compiled import CompiledModel, KpiSpec
@@ -61,22 +60,80 @@ def _steps(k: KpiSpec, grid: np.ndarray, finish: np.ndarray) -> np.ndarray:
     return total
 
 
+SEQUENTIAL_MAX_LAM = 30.0  # above this the search would take many steps: the incomplete-gamma route
+
+
 def poisson_ppf(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """Smallest k with P(Poisson(lam) <= k) >= u, elementwise (inverse transform)."""
-    lam = np.broadcast_to(lam, u.shape)
+    """Smallest k with P(Poisson(lam) <= k) >= u, elementwise (inverse transform).
+
+    Sequential search (the textbook inversion): walk k = 0, 1, ... adding the pmf
+    ``p_k = p_{k-1} lam / k`` until the CDF reaches ``u``; each step only touches the
+    elements still below. Rates here are small (a boost over one interval), so a
+    few steps finish almost every element; large rates take scipy's ``pdtrik``.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    lam = np.broadcast_to(np.asarray(lam, dtype=np.float64), u.shape)
     out = np.zeros(u.shape)
-    pos = lam > 0
-    if pos.any():
-        uu, ll = u[pos], lam[pos]
-        k = np.maximum(np.ceil(special.pdtrik(uu, ll)), 0.0)
-        below = (k >= 1) & (special.pdtr(np.maximum(k - 1, 0), ll) >= uu)
-        out[pos] = np.where(below, k - 1, k)
+    pos = np.flatnonzero(lam > 0)
+    if pos.size == 0:
+        return out
+    flat_u, flat_lam, flat_out = u.reshape(-1), lam.reshape(-1), out.reshape(-1)
+    big = flat_lam[pos] > SEQUENTIAL_MAX_LAM
+    if big.any():
+        flat_out[pos[big]] = _poisson_ppf_gamma(flat_u[pos[big]], flat_lam[pos[big]])
+        pos = pos[~big]
+    ll = flat_lam[pos]
+    uu = flat_u[pos]
+    pmf = np.exp(-ll)
+    cdf = pmf.copy()
+    k = 0
+    idx = np.flatnonzero(cdf < uu)  # elements whose quantile is above k
+    while idx.size:
+        k += 1
+        pmf, ll, uu, cdf = pmf[idx] * ll[idx] / k, ll[idx], uu[idx], cdf[idx]
+        cdf += pmf
+        pos = pos[idx]
+        flat_out[pos] = k
+        # rounding can leave the summed CDF a hair below u = 1 - 1e-12 forever: stop at the pmf's underflow
+        idx = np.flatnonzero((cdf < uu) & (pmf > 0))
     return out
 
 
+def _poisson_ppf_gamma(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    from scipy import special
+
+    k = np.maximum(np.ceil(special.pdtrik(u, lam)), 0.0)
+    below = (k >= 1) & (special.pdtr(np.maximum(k - 1, 0), lam) >= u)
+    return np.where(below, k - 1, k)
+
+
 def binomial_ppf(u: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:
-    """Smallest k with P(Binomial(n, p) <= k) >= u, elementwise (inverse transform)."""
-    return np.where(n > 0, stats.binom.ppf(u, n, p), 0.0)
+    """Smallest k with P(Binomial(n, p) <= k) >= u, elementwise (inverse transform).
+
+    Sequential search as in :func:`poisson_ppf`, with ``p_k = p_{k-1} (n-k+1)/k p/(1-p)``.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    n = np.broadcast_to(np.asarray(n, dtype=np.float64), u.shape)
+    out = np.zeros(u.shape)
+    if p <= 0:
+        return out
+    if p >= 1:
+        return np.maximum(n, 0.0).copy()
+    flat_u, flat_n, flat_out = u.reshape(-1), n.reshape(-1), out.reshape(-1)
+    pos = np.flatnonzero(flat_n > 0)
+    nn, uu = flat_n[pos], flat_u[pos]
+    pmf = np.exp(nn * np.log1p(-p))
+    cdf = pmf.copy()
+    odds = p / (1.0 - p)
+    k = 0
+    idx = np.flatnonzero((cdf < uu) & (nn > 0))
+    while idx.size:
+        k += 1
+        pmf, nn, uu, cdf, pos = pmf[idx] * (nn[idx] - k + 1) / k * odds, nn[idx], uu[idx], cdf[idx], pos[idx]
+        cdf += pmf
+        flat_out[pos] = k
+        idx = np.flatnonzero((cdf < uu) & (k < nn) & (pmf > 0))
+    return out
 
 
 def _counter(k: KpiSpec, grid, finish, rate, seed: int, chunk: int) -> np.ndarray:

@@ -8,7 +8,6 @@ nowhere else; analysis reads them through :func:`column`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
 import pyarrow as pa
@@ -18,17 +17,10 @@ from sim.engine.compiled import CompiledModel
 from sim.engine.cost import invest_ratios, sample_costs
 from sim.engine.forward import forward_pass
 from sim.engine.kpis import kpi_paths
+from sim.engine.options import Engine
 from sim.engine.processes import simulate_rows
 from sim.engine.sampling import draw_chunk
 from sim.engine.targets import evaluate_targets
-
-
-class Engine(StrEnum):
-    """Which schedule engine runs a chunk."""
-
-    AUTO = "auto"  # vectorised when no resource contention is possible, else SimPy
-    SIMPY = "simpy"
-    VECTOR = "vector"
 
 
 def column(kind: str, key: str, at: str | None = None) -> str:

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from enum import StrEnum
 import multiprocessing as mp
 
 import numpy as np
@@ -25,13 +24,8 @@ import numpy as np
 from sim.engine import streams
 from sim.errors import ExecutorError
 from sim.engine.compiled import CompiledModel
-from sim.engine.replicate import ChunkRecord, Engine, choose_engine, run_chunk
-
-
-class Executor(StrEnum):
-    INLINE = "inline"
-    POOL = "pool"
-    DASK = "dask"
+from sim.engine.options import Engine, Executor
+from sim.engine.replicate import ChunkRecord, choose_engine, run_chunk
 
 
 @dataclass(frozen=True)
@@ -91,8 +85,8 @@ def run_monte_carlo(
     t0 = time.perf_counter()
     workers = config.workers or os.cpu_count() or 1
     executor = Executor.DASK if config.scheduler else config.executor
-    if workers == 1 and executor is Executor.POOL:
-        executor = Executor.INLINE
+    if executor is Executor.POOL and (workers == 1 or len(chunk_rows(config.runs)) == 1):
+        executor = Executor.INLINE  # one worker or one chunk: a pool would only add its start-up
     stats = RunStats(engine=str(choose_engine(model, config.engine)), executor=str(executor), workers=workers)
     met = np.zeros(len(model.targets))
     bar = _progress(config)

@@ -169,22 +169,52 @@ def render(
                     if len(v.frame) > 15 else f"<h3>{title}</h3>{inner}")
     sec.append(f'<section id="method">{"".join(meth)}</section>')
     sec.append(f'<section id="provenance"><h2>{esc(tr("provenance", lang))}</h2>{_provenance(manifest)}</section>')
-    nav = "".join(f'<a href="#{a}">{esc(tr(k, lang))}</a>' for a, k in
-                  (("summary", "headline"), ("charts", "charts"), ("tables", "tables"), ("method", "method"),
-                   ("provenance", "provenance")))
+    nav = [(a, tr(k, lang)) for a, k in (("summary", "headline"), ("charts", "charts"), ("tables", "tables"),
+                                          ("method", "method"), ("provenance", "provenance"))]
     from sim.model import planmeta
     first, last = planmeta.period(plan) if plan is not None else ("", "")
     title = tr("report_title", lang, title=planmeta.plan_title(plan, lang) if plan is not None else "")
     doc = planmeta.plan_document(plan, lang) if plan is not None else ""
     sub = f'{doc + " · " if doc else ""}{tr("report_subtitle", lang, first=first, last=last)} · {manifest.get("scenario", "")} · n = {manifest.get("replications", "")}'
-    page = (
-        f'<!DOCTYPE html><html lang="{"zh-CN" if lang is Lang.ZH else "en"}"><head><meta charset="utf-8">'
+    return page(title, "".join(sec), lang, subtitle=sub, nav=nav)
+
+
+def page(title: str, body: str, lang: Lang | str, *, subtitle: str = "", nav=(), css: str = "",
+         script: str = SORT_JS) -> str:
+    """One self-contained HTML page in the report's look: every page the tool writes uses it.
+
+    Parameters
+    ----------
+    title : str
+        Page title (escaped here), shown in the blue header band.
+    body : str
+        HTML of the page's sections (the caller's own markup, already escaped).
+    lang : {"zh", "en"}
+        Sets ``<html lang>``.
+    subtitle : str
+        One line under the title (escaped here).
+    nav : sequence of (anchor, label)
+        Links to the page's sections.
+    css : str
+        Extra CSS after the shared :data:`CSS`.
+    script : str
+        JavaScript run at the end of the page (default: sortable tables).
+
+    The CJK glyphs the page uses are embedded as a subset web font
+    (:func:`sim.report.webfont.font_face_css`), so Chinese shows without a
+    system font; a page without CJK text embeds nothing.
+    """
+    zh = str(lang) == "zh"
+    links = "".join(f'<a href="#{esc(a)}">{esc(label)}</a>' for a, label in nav)
+    html_ = (
+        f'<!DOCTYPE html><html lang="{"zh-CN" if zh else "en"}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{esc(title)}</title>'
-        f"<style>{CSS}</style></head><body>"
-        f'<header class="top"><h1>{esc(title)}</h1><p>{esc(sub)}</p></header>'
-        f'<main><nav>{nav}</nav>{"".join(sec)}</main><script>{SORT_JS}</script></body></html>'
+        f"<style>{CSS}{css}</style></head><body>"
+        f'<header class="top"><h1>{esc(title)}</h1>{f"<p>{esc(subtitle)}</p>" if subtitle else ""}</header>'
+        f'<main>{f"<nav>{links}</nav>" if links else ""}{body}</main>'
+        f'{f"<script>{script}</script>" if script else ""}</body></html>'
     )
-    return page.replace("<style>", f"<style>{font_face_css(page)}", 1)
+    return html_.replace("<style>", f"<style>{font_face_css(html_)}", 1)
 
 
 def headline_view(targets: pd.DataFrame, lang: Lang) -> View:
