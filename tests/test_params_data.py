@@ -231,6 +231,8 @@ def test_target_references_exist_and_fit_their_rule():
             assert len(refs) == 1 and refs[0] in kpis and r["threshold"] != "", r["id"]
         elif r["rule"] == "item_by":
             assert len(refs) == 1 and refs[0] in items, r["id"]
+        elif r["rule"] == "invest_ge":  # refs are selectors of invested items (params/README.md)
+            assert float(r["threshold"]) > 0 and all(":" in ref or ref in items for ref in refs), r["id"]
         else:
             assert r["rule"] in ("all_of", "k_of_n"), r["id"]
             assert all(ref in items or ref in targets for ref in refs), r["id"]

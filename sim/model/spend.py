@@ -16,8 +16,8 @@ Pure arithmetic (no randomness, no I/O), shared by the engine (targets of rule
 0.5
 >>> round(float(s_curve(0.25, 1.0, 1.0)), 6)
 0.25
->>> even_share(date(2020, 1, 1), date(2021, 12, 31), date(2020, 1, 1), date(2020, 12, 31))
-0.5006844626967831
+>>> even_share(date(2020, 1, 1), date(2021, 12, 31), date(2020, 1, 1), date(2020, 12, 31))  # 366 of 731 days
+0.5006839945280438
 """
 
 from __future__ import annotations
