@@ -48,9 +48,11 @@ def run_plan(
         writer.write_table("kpis.csv", kpi_table(model, records, targets))
         if model.cost is not None and model.cost.n:  # money tables (issue 15); only when the plan has costs
             from sim.analysis.investment import cost_table, investment_table
+            from sim.analysis.jcl import jcl_table
 
             writer.write_table("costs.csv", cost_table(model, records))
             writer.write_table("investment.csv", investment_table(model, records))
+            writer.write_table("jcl.csv", jcl_table(model, records))
         writer.write_plan(plan)
         cfg = asdict(config)
         writer.write_manifest(

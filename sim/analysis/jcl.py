@@ -82,7 +82,7 @@ def scope_sample(model: CompiledModel, records, scope: str, selectors: tuple[str
 
 
 def jcl_table(model: CompiledModel, records, *, levels=(0.7, 0.8)) -> pd.DataFrame:
-    """JCL at the plan point, and the budget needed for each level by the plan date, per scope.
+    """JCL at the plan point, and the budget needed for each level by the plan date and by the P90 finish.
 
     Scopes: the programme (every invested item), each campaign with invested items and each
     invested item.
@@ -102,8 +102,12 @@ def jcl_table(model: CompiledModel, records, *, levels=(0.7, 0.8)) -> pd.DataFra
         row = {"level": level, "key": key, "plan_date": _date(model, s.plan_day), "budget": s.budget,
                "p_time": float(np.mean(s.finish <= s.plan_day)), "p_cost": float(np.mean(s.cost <= s.budget)),
                "jcl": p, "se_jcl": se}
+        p90_day = float(np.quantile(s.finish, 0.9))
+        row["p90_finish"] = _date(model, p90_day)
         for lv in levels:
             row[f"budget_p{round(lv * 100)}_by_plan_date"] = budget_for(s.finish, s.cost, day=s.plan_day, level=lv)
+            # the plan date is often out of reach at a high JCL: the budget by the schedule's P90 date too
+            row[f"budget_p{round(lv * 100)}_by_p90_finish"] = budget_for(s.finish, s.cost, day=p90_day, level=lv)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -34,8 +34,9 @@ from sim.report.html import Chart, headline_view, render
 from sim.report.i18n import pick, tr
 from sim.report.sources import assumption_views
 from sim.report.style import add_footer, save
+from sim.report.cost_views import cost_chart_jobs, cost_frames, cost_views
 from sim.report.tables import View, views
-from sim.results import OLD_PLAN_PICKLE, PLAN_SNAPSHOT, read_plan_snapshot, write_plan_snapshot, params_hash, read_manifest, read_records
+from sim.results import RecordColumns, OLD_PLAN_PICKLE, PLAN_SNAPSHOT, read_plan_snapshot, write_plan_snapshot, params_hash, read_manifest, read_records
 
 PLAN_FILE = PLAN_SNAPSHOT
 ANALYSIS_DIR = "analysis"
@@ -196,7 +197,7 @@ def chart_stamp(manifest: dict, lang: Lang) -> str:
 
 
 def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str], *, lang: Lang,
-                  out: Path, stamp: str = "") -> list[Chart]:
+                  out: Path, stamp: str = "", extra_jobs=()) -> list[Chart]:
     """Draw every chart of the report into ``out`` (PNG and SVG); returns them with their PNG bytes.
 
     ``stamp`` (see :func:`chart_stamp`) is written in a footer band below each chart.
@@ -242,6 +243,7 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
          lambda: charts.convergence_chart(frames["convergence"], lang=lang,
                                           names={k: pick(v, lang) for k, v in target_n.items()})),
     ]
+    jobs += list(extra_jobs)  # (key, title, make): e.g. the money charts (sim.report.cost_views)
     out_charts = []
     for key, title, make in jobs:
         fig = make()
@@ -282,9 +284,15 @@ def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
         frames[name] = read_table(run_dir / f"{name}.csv")
     focus = focus_targets(frames["targets"], frames, plan=plan)
     chart_dir = run_dir / "charts" / str(lang)
-    chart_list = render_charts(plan, frames, focus, lang=lang, out=chart_dir, stamp=chart_stamp(manifest, lang))
+    money = cost_frames(model, RecordColumns(run_dir), run_dir)
+    money_jobs = [(k, tr(title, lang), make) for k, title, make in
+                  cost_chart_jobs(model, money, RecordColumns(run_dir), lang)]
+    chart_list = render_charts(plan, frames, focus, lang=lang, out=chart_dir, stamp=chart_stamp(manifest, lang),
+                               extra_jobs=money_jobs)
     _, _, driver_n = _names(plan)
     shown = views(frames, lang, driver_names={k: pick(v, lang) for k, v in driver_n.items()}, plan=plan)
+    for v in cost_views(model, money, lang):
+        shown[v.key] = v
     sources = assumption_views(plan, lang)
     html_tables = [v for k, v in shown.items() if k != "convergence"]
     html_path = run_dir / f"report.{lang}.html"
