@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.engine.calendar import WorkCalendar
+from sim.model.calendar import plan_calendar, planned_work_days
+from sim.model.clock import DAYS_PER_YEAR, end_of, years_to
 from sim.model.csvio import Cells, decode, parse_csv
 from sim.model.entities import Item, Kpi, Plan, Risk, Shock, Target
 from sim.model.enums import KpiKind, KpiMeasure, RiskPhase, Status, TargetRule
@@ -30,7 +31,6 @@ from sim.model.select import resolve, unknown_hint
 
 COLUMNS = ("kind", "id", "date", "reported", "value", "source", "note")
 REQUIRED_COLUMNS = ("kind", "id", "date", "source")
-DAYS_PER_YEAR = 365.25  # as the engine's KPI clock (sim.engine.kpis)
 _README = "see actuals/README.md"
 
 
@@ -348,17 +348,10 @@ def _item_as_of(plan: Plan, it: Item, facts: list[Fact], as_of: date, moved: boo
     began = it.plan_start if it.plan_start is not None else plan.as_of
     if began < as_of and it.duration_days is None:
         # not started although planned to: the whole planned duration is still to do
-        return replace(it, duration_days=planned_work_days(plan, it, began))
+        # its calendar counted from ``began`` (the grid starts there, so no earlier day counts as work)
+        cal = plan_calendar(plan, it.calendar, origin=began, horizon=max(end_of(it.plan_finish, began), 1) + 1)
+        return replace(it, duration_days=planned_work_days(replace(it, plan_start=began), cal, began))
     return it
-
-
-def planned_work_days(plan: Plan, it: Item, began: date) -> float:
-    """Working days of ``it``'s calendar from ``began`` to the end of its plan date."""
-    span = (it.plan_finish - began).days + 1
-    windows = [((w.start - began).days, (w.end - began).days) for w in plan.calendar_windows
-               if w.calendar == it.calendar]
-    cal = WorkCalendar.from_windows(it.calendar, max(span, 1) + 1, windows)
-    return float(cal.work_at(max(span, 0)))
 
 
 def _finish_dates(plan: Plan) -> dict[str, date]:
@@ -467,11 +460,6 @@ def _targets_as_of(plan: Plan, new: Plan, known: list[Fact], notes: list[str]) -
     return tuple(out)
 
 
-def _years_to(deadline: date, origin: date) -> float:
-    """Years from ``origin`` to the end of ``deadline``, as the engine counts them."""
-    return ((deadline - origin).days + 1) / DAYS_PER_YEAR
-
-
 def _restated_cagr(plan: Plan, new: Plan, t: Target, k0: Kpi, k1: Kpi, notes: list[str]) -> Target:
     """Growth from the new start that reaches the value the target asks of growth from the plan date."""
     start0 = k0.baseline + _steps_before(plan, k0.id)
@@ -479,8 +467,8 @@ def _restated_cagr(plan: Plan, new: Plan, t: Target, k0: Kpi, k1: Kpi, notes: li
     if start0 <= 0 or start1 <= 0:
         notes.append(f"target {t.id}: KPI {k0.id} starts at or below zero; growth threshold left as in the plan")
         return t
-    need = start0 * (1.0 + t.threshold) ** _years_to(t.deadline, plan.as_of)
-    with_np = math.log(need / start1) / _years_to(t.deadline, new.as_of)
+    need = start0 * (1.0 + t.threshold) ** years_to(t.deadline, plan.as_of)
+    with_np = math.log(need / start1) / years_to(t.deadline, new.as_of)
     threshold = math.expm1(min(with_np, 700.0))
     notes.append(f"target {t.id}: growth of {t.threshold:g}/yr from {plan.as_of} needs {k0.id} >= {need:.4g} "
                  f"by {t.deadline}; restated as {threshold:.4g}/yr from {new.as_of}")
@@ -501,7 +489,7 @@ def _decided(plan: Plan, t: Target, k0: Kpi, facts: list[Fact], new: Plan, notes
         met = value >= t.threshold
     else:
         start0 = k0.baseline + _steps_before(plan, k0.id)
-        met = start0 > 0 and value > 0 and (value / start0) ** (1 / _years_to(t.deadline, plan.as_of)) - 1 >= t.threshold
+        met = start0 > 0 and value > 0 and (value / start0) ** (1 / years_to(t.deadline, plan.as_of)) - 1 >= t.threshold
     notes.append(f"target {t.id}: deadline {t.deadline} before the as-of date; KPI {k0.id} {seen}: "
                  f"{'met' if met else 'not met'} (carried as certain)")
     # the engine simulates no KPI days before day 0, so the decided target sits at the as-of date

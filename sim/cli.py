@@ -73,16 +73,35 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = args.out or default_run_dir(Path("results"), scenario)
     run_dir = run_plan(plan, config=config, out=out, scenario=scenario,
                        params_digest=params_hash(args.params), extra_manifest={**extra, **scenario_manifest})
-    if not args.quiet:
-        print("\n".join(headline_lines(run_dir)))
     print(f"results: {run_dir}")
-    if not args.no_report:
-        from sim.report.build import write_report
-
-        for lang in args.lang or ("zh", "en"):
-            paths = write_report(run_dir, lang=lang, plan=plan)
-            print(f"report ({paths['lang']}): {paths['html']}  {paths['xlsx']}")
+    if args.no_report:
+        if not args.quiet:
+            print("\n".join(headline_lines(run_dir)))
+        return 0
+    _write_reports(run_dir, langs=args.lang or ("zh", "en"), plan=plan, compare=args.compare, svg=args.svg,
+                   quiet=args.quiet)
     return 0
+
+
+def _stage(text: str) -> None:
+    print(f"... {text}", file=sys.stderr, flush=True)
+
+
+def _write_reports(run_dir: Path, *, langs, plan=None, compare=None, svg=False, quiet=False,
+                   driver_runs: int = 2000) -> None:
+    """Write the reports of ``run_dir`` (stages printed as they start), then the bottom line and the files."""
+    from sim.report.build import write_reports
+    from sim.report.i18n import pick
+    from sim.report.summary import summary_lines
+
+    if compare is not None and not (Path(compare) / "manifest.json").is_file():
+        raise UsageError(f"--compare {compare}: not a run directory (no manifest.json)")
+    inputs, written = write_reports(run_dir, langs=tuple(dict.fromkeys(langs)), plan=plan, compare=compare,
+                                    svg=svg, driver_runs=driver_runs, progress=None if quiet else _stage)
+    files = [p for paths in written.values() for p in (paths["html"], paths["xlsx"])]
+    names = {r.id: r.name_en for r in inputs.plan.risks} | {s.id: s.name_en for s in inputs.plan.shocks}
+    lines = summary_lines(inputs.headline, "en", driver_names=names, files=files)
+    print("\n".join(lines if not quiet else lines[-len(files) - 1:]))
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -100,6 +119,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", type=float, default=None,
                    help="stop once every target probability's standard error is below this")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+
+
+def _add_report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--compare", type=Path, default=None, metavar="RUN_DIR",
+                   help="a previous run directory: the report opens with what changed since then")
+    p.add_argument("--svg", action="store_true", help="also write every chart as SVG (PNG only by default)")
 
 
 def _cmd_calendar(args: argparse.Namespace) -> int:
@@ -125,13 +150,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from sim.report.build import write_report
-
     if not (args.run_dir / "manifest.json").is_file():
         raise UsageError(f"{args.run_dir}: not a run directory (no manifest.json)")
-    for lang in [args.lang] if args.lang else ["zh", "en"]:
-        paths = write_report(args.run_dir, lang=lang, driver_runs=args.driver_runs)
-        print(f"report ({paths['lang']}): {paths['html']}  {paths['xlsx']}  charts: {paths['charts']}")
+    _write_reports(args.run_dir, langs=[args.lang] if args.lang else ["zh", "en"], compare=args.compare,
+                   svg=args.svg, driver_runs=args.driver_runs)
     return 0
 
 
@@ -361,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write the HTML report, workbook and charts of a run directory (no re-run)")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory made by `sim run`")
     p.add_argument("--lang", choices=["zh", "en"], default=None, help="language (default: both)")
+    _add_report_options(p)
     p.add_argument("--driver-runs", type=int, default=2000,
                    help="replications re-run without each risk for the risk ranking (first report only)")
     p.set_defaults(func=_cmd_report)
@@ -375,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scenario YAML (scenarios/README.md); default: the baseline (params as they are)")
     p.add_argument("--out", type=Path, default=None, help="run directory (default results/<scenario>-<time>)")
     p.add_argument("--no-report", action="store_true", help="records and tables only: no charts, HTML or workbook")
+    _add_report_options(p)
     p.add_argument("--lang", choices=["zh", "en"], action="append", default=None,
                    help="report language (repeatable; default both)")
     _add_actuals_options(p)

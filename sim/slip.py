@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.summary import Z95
-from sim.engine.compiled import CompiledModel, compile_plan, date_of
+from sim.engine.compiled import CompiledModel, compile_plan
+from sim.model.clock import date_of
 from sim.engine.replicate import Engine, run_chunk
 from sim.engine.runner import RunConfig, run_monte_carlo
 from sim.model.distribution import Distribution

@@ -11,7 +11,8 @@ import pytest
 
 from sim.actuals import apply_actuals, read_actuals
 from sim.cli import main
-from sim.engine.compiled import compile_plan, end_of
+from sim.engine.compiled import compile_plan
+from sim.model.clock import end_of
 from sim.model.load import load_plan
 
 ROOT = Path(__file__).resolve().parents[1]

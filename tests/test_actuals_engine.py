@@ -13,7 +13,8 @@ from scipy import stats
 
 from planfactory import AS_OF, Risk, Target, TargetRule, day, dist, item, link, plan
 from sim.actuals import Fact, FactKind, apply_actuals
-from sim.engine.compiled import compile_plan, end_of
+from sim.engine.compiled import compile_plan
+from sim.model.clock import end_of
 from sim.engine.forward import forward_pass
 from sim.engine.replicate import Engine, run_chunk
 from sim.engine.sampling import draw_chunk

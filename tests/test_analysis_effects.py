@@ -177,3 +177,35 @@ def test_item_gate_of_an_fs_link_with_a_planned_start(tmp_path):
     assert row["paths"] == "B (own);A (FS)"
     assert row["p_joint"] == (rec["finish:B"] <= model.plan_finish_day[model.index["B"]]).mean()
     assert row["p_joint"] < row["p_min"] and row["mean_shift_days"] > 0
+
+
+def test_programme_effects_of_a_certain_risk_are_exact(tmp_path):
+    """A: fixed 100 days, a certain +30-day risk, due day 109: met only without the risk (effect 1, s.e. 0);
+    A's multiplier is fixed, so duration uncertainty has no effect at all."""
+    from sim.analysis.risk_effects import DURATION_UNCERTAINTY, programme_effects
+
+    p = plan([item("A", 100)], risks=[risk("R", 1.0, dist("fixed", 30), ["A"])],
+             targets=[target("TA", ["A"], TargetRule.ITEM_BY, day(109))])
+    _, rec = simulate(p, tmp_path, runs=1000)
+    eff = programme_effects(p, rec, seed=SEED, runs=1000).set_index("driver")
+    r = eff.loc["R"]
+    assert (r["effect_expected_met"], r["effect_expected_met_se"], r["effect_p_all"]) == (1.0, 0.0, 1.0)
+    du = eff.loc[DURATION_UNCERTAINTY]
+    assert (du["kind"], du["effect_expected_met"], du["effect_expected_met_se"]) == ("duration", 0.0, 0.0)
+
+
+def test_programme_effects_of_duration_uncertainty_match_the_records(tmp_path):
+    """One item, uniform(0.5, 1.5), due at plan: at the median it is always met, so the effect of
+    duration uncertainty on the expected number met is exactly the run's share of misses."""
+    from sim.analysis.risk_effects import DURATION_UNCERTAINTY, programme_effects
+
+    p = plan([item("B", 100, mult=dist("uniform", 0.5, 1.5))],
+             targets=[target("TB", ["B"], TargetRule.ITEM_BY, day(99))])
+    _, rec = simulate(p, tmp_path, runs=2000)
+    du = programme_effects(p, rec, seed=SEED, runs=2000).set_index("driver").loc[DURATION_UNCERTAINTY]
+    miss = 1.0 - rec["met:TB"].to_numpy(float)
+    assert du["effect_expected_met"] == pytest.approx(miss.mean(), abs=1e-12)
+    assert du["effect_expected_met_se"] == pytest.approx(miss.std(ddof=1) / np.sqrt(2000), rel=1e-9)
+    assert du["effect_p_all"] == pytest.approx(miss.mean(), abs=1e-12)  # TB is the only (first-section) target
+    se = np.sqrt(0.25 / 2000)
+    assert abs(du["effect_expected_met"] - 0.5) < 4 * se

@@ -25,7 +25,8 @@ from sim.analysis.backtest import (
     score_table,
     summarise,
 )
-from sim.engine.compiled import compile_plan, end_of
+from sim.engine.compiled import compile_plan
+from sim.model.clock import end_of
 
 ROOT = Path(__file__).resolve().parents[1]
 

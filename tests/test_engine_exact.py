@@ -40,9 +40,9 @@ from planfactory import (
 )
 from scipy import integrate, signal, stats
 
-from sim.engine.compiled import CompiledModel, compile_plan, end_of
+from sim.engine.compiled import CompiledModel, compile_plan
+from sim.model.clock import DAYS_PER_YEAR, end_of
 from sim.engine.forward import forward_pass
-from sim.engine.kpis import DAYS_PER_YEAR
 from sim.engine.processes import simulate_rows
 from sim.engine.replicate import Engine, run_chunk
 from sim.engine.sampling import draw_chunk

@@ -34,7 +34,8 @@ from planfactory import (
     window,
 )
 
-from sim.engine.compiled import compile_plan, end_of
+from sim.engine.compiled import compile_plan
+from sim.model.clock import end_of
 from sim.engine.forward import forward_pass
 from sim.engine.processes import simulate_rows
 from sim.engine.replicate import Engine, choose_engine, run_chunk

@@ -62,7 +62,7 @@ def test_html_is_self_contained_with_method_and_provenance(run_dir):
     assert f"<dd>{manifest['seed']}</dd>" in text
     for section in ("风险登记", "标量假设", "工期参考类", "指标基数与增速", "责任单位"):
         assert section in text  # risks, assumptions, duration classes, KPI baselines, units: with sources
-    assert (run_dir / "charts" / "zh" / "targets_headline.svg").exists()
+    assert not list((run_dir / "charts" / "zh").glob("*.svg"))  # SVG copies only on request (--svg)
 
 
 def test_tables_name_the_items_the_dependencies_make_decisive(run_dir):

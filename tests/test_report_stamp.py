@@ -20,9 +20,9 @@ def test_every_chart_is_stamped_with_the_as_of_date(lang, tmp_path, monkeypatch)
     seen = []
     real_save = build.save
 
-    def spy(fig, path, *, lang):
+    def spy(fig, path, *, lang, svg=False):
         seen.append([t.get_text() for t in fig.texts])
-        return real_save(fig, tmp_path / path.name, lang=lang)
+        return real_save(fig, tmp_path / path.name, lang=lang, svg=svg)
 
     monkeypatch.setattr(build, "save", spy)
     plan = build.run_plan_of(run_dir)

@@ -24,7 +24,8 @@ import pandas as pd
 
 from sim.analysis.drivers import KPI_RULES, achieved_days, item_days
 from sim.analysis.summary import prob_se
-from sim.engine.compiled import FAR_DAY, CompiledModel, date_of, end_of
+from sim.engine.compiled import CompiledModel
+from sim.model.clock import DAYS_PER_YEAR, FAR_DAY, date_of, day_of, end_of
 from sim.engine.replicate import column
 from sim.model import planmeta
 from sim.model.enums import KpiKind, KpiMeasure, TargetRule
@@ -165,7 +166,7 @@ def _target_line(linked, dates: list[date], as_of: date, baseline: float) -> tup
     for t, spec in linked:
         if t.rule is TargetRule.KPI_CAGR_GE:
             kind = "path"
-            line = [baseline * (1.0 + float(spec.threshold)) ** ((d - as_of).days / 365.25) for d in dates]
+            line = [baseline * (1.0 + float(spec.threshold)) ** (day_of(d, as_of) / DAYS_PER_YEAR) for d in dates]
     if kind:
         return line, kind
     for t, spec in linked:

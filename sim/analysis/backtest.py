@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from sim.actuals import Fact, FactKind
-from sim.engine.compiled import CompiledModel, compile_plan, end_of
+from sim.engine.compiled import CompiledModel, compile_plan
+from sim.model.clock import end_of, years_to
 from sim.engine.replicate import column
 from sim.engine.targets import evaluate_targets
 from sim.model.entities import Plan
@@ -160,7 +161,7 @@ def _kpi_outcome(plan: Plan, t, facts: list[Fact]) -> tuple[bool | None, date | 
     if t.rule is TargetRule.KPI_GE:
         return bool(f.value >= t.threshold), f.reported, None
     base = next(k.baseline for k in plan.kpis if k.id == kpi)
-    years = ((t.deadline - plan.as_of).days + 1) / 365.25
+    years = years_to(t.deadline, plan.as_of)
     met = base > 0 and f.value > 0 and (f.value / base) ** (1 / years) - 1 >= t.threshold
     return bool(met), f.reported, None
 

@@ -22,7 +22,7 @@ from sim.analysis.appraisal import (
 from sim.analysis.criticality import PROGRAMME_ID, criticality_table
 from sim.analysis.drivers import draws_for
 from sim.analysis.merge import merge_bias
-from sim.analysis.risk_effects import risk_effects
+from sim.analysis.risk_effects import effects_tables
 from sim.engine.compiled import CompiledModel
 from sim.engine.replicate import Engine
 from sim.model.entities import Plan
@@ -30,6 +30,7 @@ from sim.model.entities import Plan
 TABLES = (
     "criticality",
     "drivers",
+    "programme_drivers",
     "merge_bias",
     "contingency",
     "convergence",
@@ -76,16 +77,19 @@ def analyse(
 ) -> dict[str, pd.DataFrame]:
     """All analysis tables of :data:`TABLES`, keyed by name.
 
-    ``driver_runs`` replications are re-simulated without each risk and shock
-    (see :mod:`sim.analysis.risk_effects`); the rest only reads the records.
+    ``driver_runs`` replications are re-simulated without each risk and shock, and
+    without duration and KPI uncertainty (see :mod:`sim.analysis.risk_effects`);
+    the rest only reads the records.
     """
     runs = min(driver_runs, len(records))
     draws = draws_for(model, records["rep"].to_numpy(), seed=settings.seed, lhs=settings.lhs)
     crit = criticality_table(model, records, draws=draws)
+    drivers, programme = effects_tables(plan, records, seed=settings.seed, runs=runs, engine=settings.engine,
+                                        lhs=settings.lhs, workers=settings.workers)
     return {
         "criticality": crit,
-        "drivers": risk_effects(plan, records, seed=settings.seed, runs=runs, engine=settings.engine,
-                                lhs=settings.lhs, workers=settings.workers),
+        "drivers": drivers,
+        "programme_drivers": programme,
         "merge_bias": merge_bias(model, records, draws=draws),
         "contingency": contingency_table(model, records),
         "convergence": convergence_table(model, records, key_targets(model)),

@@ -36,7 +36,8 @@ from sim.analysis.drivers import (
 )
 from sim.analysis.summary import prob_se
 from sim.model import planmeta
-from sim.engine.compiled import FAR_DAY, CompiledModel, end_of
+from sim.engine.compiled import CompiledModel
+from sim.model.clock import FAR_DAY, end_of
 from sim.engine.sampling import Draws
 
 PROGRAMME_ID = "PROGRAMME"

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import streams
-from sim.engine.calendar import advance_with_pauses
-from sim.engine.compiled import FAR_DAY, CompiledModel
+from sim.model.calendar import advance_with_pauses
+from sim.engine.compiled import CompiledModel
+from sim.model.clock import FAR_DAY
 from sim.engine.forward import pauses_for
 from sim.engine.replicate import column
 from sim.engine.sampling import Draws, draw_chunk

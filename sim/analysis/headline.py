@@ -116,7 +116,7 @@ def _finish_preds(plan) -> dict[str, list[tuple[str, str]]]:
 def planned_finish(model) -> dict[str, date]:
     """Each item's finish on the plan's own schedule: planned durations (multiplier 1), planned waits,
     no risk, no shock, the dependency network and calendars as simulated."""
-    from sim.engine.compiled import date_of
+    from sim.model.clock import date_of
     from sim.engine.forward import forward_pass
     from sim.engine.sampling import Draws
 
@@ -225,8 +225,8 @@ def headline_targets(plan, targets: pd.DataFrame, unreachable: pd.DataFrame | No
     unr = (unreachable_targets(plan) if unreachable is None else unreachable).set_index("id")
     sel["band"] = sel["p_met"].map(rag)
     sel["unreachable"] = sel["id"].isin(unr.index)
-    sel["reason_zh"] = sel["id"].map(unr["reason_zh"]).fillna("")
-    sel["reason_en"] = sel["id"].map(unr["reason_en"]).fillna("")
+    for col in ("reason_zh", "reason_en"):
+        sel[col] = [str(unr.at[i, col]) if i in unr.index else "" for i in sel["id"]]
     cols = ["id", "name_zh", "name_en", "deadline", "p_met", "se", "band", "unreachable", "reason_zh", "reason_en"]
     return sel.sort_values(["p_met", "id"], kind="stable")[cols].reset_index(drop=True)
 

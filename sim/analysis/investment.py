@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.summary import prob_se
-from sim.engine.compiled import CompiledModel, day_of, end_of
+from sim.engine.compiled import CompiledModel
+from sim.model.clock import day_of, end_of
 from sim.engine.cost import CostSpec, spend_begin, spent_share
 from sim.engine.replicate import column
 from sim.model.spend import planned_amount, year_span

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.engine.compiled import CompiledModel, end_of
+from sim.engine.compiled import CompiledModel
+from sim.model.clock import end_of
 from sim.engine.replicate import column
 from sim.model.select import resolve
 
@@ -113,6 +114,6 @@ def jcl_table(model: CompiledModel, records, *, levels=(0.7, 0.8)) -> pd.DataFra
 
 
 def _date(model: CompiledModel, day: float):
-    from sim.engine.compiled import date_of
+    from sim.model.clock import date_of
 
     return date_of(day, model.plan.as_of)

@@ -28,8 +28,9 @@ import pandas as pd
 
 from sim.analysis.drivers import achieved_days, item_days, natural_finish
 from sim.analysis.summary import prob_se
-from sim.engine.calendar import advance_with_pauses
-from sim.engine.compiled import FAR_DAY, CompiledModel
+from sim.model.calendar import advance_with_pauses
+from sim.engine.compiled import CompiledModel
+from sim.model.clock import FAR_DAY
 from sim.engine.forward import pauses_for
 from sim.engine.replicate import column
 from sim.engine.sampling import Draws

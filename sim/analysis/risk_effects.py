@@ -11,6 +11,12 @@ paired difference, replication by replication::
 so a risk that can never fire has an effect of exactly zero. The shift of the
 P80 achieved date is P80(with) - P80(without), in days, and the mean shift of
 the achieved day has its own paired standard error.
+
+:func:`programme_effects` reads the same re-runs at programme level (expected
+number of programme-end targets met, P(all headline targets met)) and adds two
+drivers that are not in the register: duration uncertainty itself (every
+duration multiplier at its median) and KPI rate uncertainty (every KPI rate at
+its mean).
 """
 
 from __future__ import annotations
@@ -21,11 +27,16 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.drivers import achieved_days, finite_days
-from sim.engine.compiled import FAR_DAY, compile_plan
+from sim.engine.compiled import compile_plan
+from sim.model.clock import FAR_DAY
 from sim.engine.replicate import Engine, column
 from sim.engine.runner import Executor, RunConfig, run_monte_carlo
 from sim.model.entities import Plan
 
+DURATION_UNCERTAINTY = "DURATION_UNCERTAINTY"  # pseudo-driver: multipliers at their median
+KPI_UNCERTAINTY = "KPI_UNCERTAINTY"  # pseudo-driver: KPI rates at their mean
+PROGRAMME_COLUMNS = ["driver", "kind", "effect_expected_met", "effect_expected_met_se", "effect_p_all",
+                     "effect_p_all_se", "runs"]
 COLUMNS = ["driver", "kind", "target", "p_met_with", "p_met_without", "effect_p_met", "effect_se",
            "p80_shift_days", "mean_shift_days", "mean_shift_se", "runs"]
 
@@ -37,6 +48,26 @@ def without(plan: Plan, driver_id: str) -> Plan:
     if len(risks) == len(plan.risks) and len(shocks) == len(plan.shocks):
         raise KeyError(f"no risk or shock with id {driver_id!r} in the plan")
     return replace(plan, risks=risks, shocks=shocks)
+
+
+def _median_fixed(dist):
+    from sim.engine.distributions import ppf
+    from sim.model.distribution import Distribution
+
+    return Distribution.fixed(float(ppf(dist, np.array([0.5]))[0]))
+
+
+def without_duration_uncertainty(plan: Plan) -> Plan:
+    """The plan with every duration multiplier (reference classes and item overrides) fixed at its median."""
+    classes = tuple(replace(c, multiplier=_median_fixed(c.multiplier)) for c in plan.duration_classes)
+    items = tuple(replace(it, multiplier=_median_fixed(it.multiplier)) if it.multiplier is not None else it
+                  for it in plan.items)
+    return replace(plan, duration_classes=classes, items=items)
+
+
+def without_kpi_uncertainty(plan: Plan) -> Plan:
+    """The plan with every KPI rate at its mean (rate_cv = 0); arrivals and volatility stay random."""
+    return replace(plan, kpis=tuple(replace(k, rate_cv=0.0) for k in plan.kpis))
 
 
 def simulate_outcomes(
@@ -88,19 +119,80 @@ def risk_effects(
     effect_p_met, effect_se, p80_shift_days, mean_shift_days, mean_shift_se, runs``.
     ``effect_p_met`` > 0 means the driver lowers P(met) by that much.
     """
+    return effects_tables(plan, records, seed=seed, runs=runs, engine=engine, lhs=lhs, workers=workers,
+                          drivers=drivers, programme=False)[0]
+
+
+def effects_tables(plan: Plan, records: pd.DataFrame, *, seed: int, runs: int = 2000, engine: Engine = Engine.AUTO,
+                   lhs: bool = False, workers: int | None = 1, drivers: list[str] | None = None,
+                   programme: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(:func:`risk_effects` table, :func:`programme_effects` table) from one set of re-runs.
+
+    With ``programme`` the duration and KPI uncertainty re-runs are added for the
+    programme table (they are not rows of the per-target risk ranking).
+    """
     model = compile_plan(plan)
     base = records[records["rep"] < runs].sort_values("rep")
     n = len(base)
     base_met = np.column_stack([base[column("met", t.id)].to_numpy().astype(bool) for t in model.targets])
     base_ach = achieved_days(model, base)
     kinds = {r.id: "risk" for r in plan.risks} | {s.id: "shock" for s in plan.shocks}
-    frames = []
-    for d in drivers or list(kinds):
-        met, ach = simulate_outcomes(without(plan, d), runs=n, seed=seed, engine=engine, lhs=lhs, workers=workers)
-        frames.append(_paired(d, kinds[d], model, base_met, base_ach, met, ach))
-    if not frames:
-        return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(frames, ignore_index=True)[COLUMNS]
+    variants = [(d, kinds[d], without(plan, d)) for d in (drivers or list(kinds))]
+    if programme:
+        variants.append((DURATION_UNCERTAINTY, "duration", without_duration_uncertainty(plan)))
+        if plan.kpis:
+            variants.append((KPI_UNCERTAINTY, "kpi", without_kpi_uncertainty(plan)))
+    frames, prog = [], []
+    groups = _programme_groups(model)
+    for d, kind, variant in variants:
+        met, ach = simulate_outcomes(variant, runs=n, seed=seed, engine=engine, lhs=lhs, workers=workers)
+        if kind in ("risk", "shock"):
+            frames.append(_paired(d, kind, model, base_met, base_ach, met, ach))
+        if programme:
+            prog.append(_programme_row(d, kind, groups, base_met, met))
+    table = pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)
+    return table, pd.DataFrame(prog, columns=PROGRAMME_COLUMNS)
+
+
+def programme_effects(plan: Plan, records: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """Effect of each risk, shock, duration and KPI uncertainty on the programme, one row per driver.
+
+    ``effect_expected_met`` = mean over replications of (number of programme-end
+    targets met without the driver - with it), with its paired standard error;
+    ``effect_p_all`` likewise for "every headline target met". Positive: the
+    driver costs that much. Arguments as :func:`risk_effects`.
+    """
+    return effects_tables(plan, records, **kwargs)[1]
+
+
+def _programme_groups(model) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices of the programme-end targets and of the headline targets."""
+    from sim.analysis.headline import headline_ids
+    from sim.model import planmeta
+
+    end = planmeta.programme_end(model.plan)
+    ids = [t.id for t in model.targets]  # the columns of the met matrices
+    deadline = {t.id: t.deadline for t in model.plan.targets}
+    due = np.array([k for k, t in enumerate(ids) if deadline[t] == end], dtype=np.int64)
+    head = set(headline_ids(model.plan))
+    return due, np.array([k for k, t in enumerate(ids) if t in head], dtype=np.int64)
+
+
+def _programme_row(driver, kind, groups, base_met, met) -> dict:
+    due, head = groups
+    n = base_met.shape[0]
+
+    def paired(x, y):
+        d = x.astype(np.float64) - y.astype(np.float64)
+        return float(d.mean()), float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+
+    e_met, se_met = paired(met[:, due].sum(axis=1), base_met[:, due].sum(axis=1))
+    if len(head):
+        e_all, se_all = paired(met[:, head].all(axis=1), base_met[:, head].all(axis=1))
+    else:
+        e_all, se_all = float("nan"), float("nan")
+    return {"driver": driver, "kind": kind, "effect_expected_met": e_met, "effect_expected_met_se": se_met,
+            "effect_p_all": e_all, "effect_p_all_se": se_all, "runs": n}
 
 
 def _paired(driver, kind, model, base_met, base_ach, met, ach) -> pd.DataFrame:

@@ -15,7 +15,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from sim.engine.compiled import FAR_DAY, CompiledModel, date_of, end_of
+from sim.engine.compiled import CompiledModel
+from sim.model.clock import FAR_DAY, date_of, end_of
 from sim.engine.replicate import column
 from sim.model import planmeta
 

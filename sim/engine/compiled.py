@@ -3,8 +3,8 @@
 Both schedule engines (SimPy processes and the vectorised forward pass) read
 only this form, so they simulate exactly the same model.
 
-Clock: days from the as-of date (day 0 = its start). A plan date D is met by a
-finish at or before the *end* of D, i.e. ``day(D) + 1``.
+Clock: days from the as-of date (day 0 = its start), as :mod:`sim.model.clock`
+defines it; a plan date D is met by a finish at or before ``end_of(D)``.
 """
 
 from __future__ import annotations
@@ -16,31 +16,14 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from sim.engine.calendar import WorkCalendar
 from sim.engine.distributions import cdf_at, lognormal_sigma, scale_median, with_lognormal_sigma
+from sim.model.calendar import WorkCalendar, plan_calendars, planned_work_days
+from sim.model.clock import day_of, end_of
 from sim.model.distribution import Distribution
 from sim.model.entities import Item, Plan
 from sim.model.enums import KpiKind, KpiMeasure, LinkType, RiskMode, RiskPhase, Status, TargetRule
 from sim.model.select import resolve
 
-FAR_DAY = 1.0e7  # "never" for a finish that cannot happen within the simulation
-
-
-def day_of(d: date, as_of: date) -> int:
-    """Start of date ``d`` in days from the as-of date."""
-    return (d - as_of).days
-
-
-def end_of(d: date, as_of: date) -> int:
-    """End of date ``d`` (a deadline) in days from the as-of date."""
-    return (d - as_of).days + 1
-
-
-def date_of(day: float, as_of: date) -> date | None:
-    """The calendar date in which a finish at ``day`` falls (end-of-day convention)."""
-    if not np.isfinite(day) or day >= FAR_DAY:
-        return None
-    return as_of + timedelta(days=int(np.ceil(day)) - 1)
 
 
 @dataclass(frozen=True)
@@ -162,8 +145,7 @@ def _assumption_float(plan: Plan, key: str, default: float) -> float:
 def compile_plan(plan: Plan) -> CompiledModel:
     """Compile a validated plan into arrays (see :class:`CompiledModel`)."""
     as_of = plan.as_of
-    horizon = int(round(_assumption_float(plan, "horizon_years", 15.0) * 366)) + 400
-    calendars, cal_index = _calendars(plan, horizon)
+    calendars, cal_index = plan_calendars(plan)
     _, order = _topological_groups(plan)
     ids = tuple(plan.items[i].id for grp in order for i in grp)
     pos = {iid: k for k, iid in enumerate(ids)}
@@ -312,8 +294,7 @@ def _timing(it: Item, cal: WorkCalendar, as_of: date, cls, pre_class, uplift: fl
         started = it.plan_start
     if started is None and it.status is Status.NOT_STARTED:
         begin = st if st is not None else 0
-        work = float(cal.work_at(fin) - cal.work_at(begin))
-        work = max(work, 0.0) if it.duration_days is None else it.duration_days
+        work = planned_work_days(it, cal, as_of)
         wait = max(begin, 0)
         wd = None
         if wait > 0 and pre_class is not None:
@@ -337,15 +318,6 @@ def _timing(it: Item, cal: WorkCalendar, as_of: date, cls, pre_class, uplift: fl
     dist = scale_median(dist, asp)
     return _Timing(work=total, mult=dist, elapsed=spent, cond_cdf=cdf_at(dist, spent / max(total, 1e-9)),
                    real_start=float(a))
-
-
-def _calendars(plan: Plan, horizon: int) -> tuple[list[WorkCalendar], dict[str, int]]:
-    windows: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for w in plan.calendar_windows:
-        windows[w.calendar].append((day_of(w.start, plan.as_of), day_of(w.end, plan.as_of)))
-    names = sorted(set(windows) | {it.calendar for it in plan.items} | {"construction"})
-    cals = [WorkCalendar.from_windows(nm, horizon, windows.get(nm, [])) for nm in names]
-    return cals, {nm: k for k, nm in enumerate(names)}
 
 
 def _topological_groups(plan: Plan) -> tuple[list[int], list[tuple[int, ...]]]:

@@ -106,7 +106,7 @@ def compile_costs(plan: "Plan", model: "CompiledModel") -> CostSpec:
 
 
 def _invest_targets(plan: "Plan", model: "CompiledModel", spec: CostSpec) -> tuple[InvestTarget, ...]:
-    from sim.engine.compiled import day_of, end_of
+    from sim.model.clock import day_of, end_of
     from sim.model.spend import year_span
 
     figures: dict[str, dict[int, float]] = {}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.calendar import advance_with_pauses
+from sim.model.calendar import advance_with_pauses
 from sim.engine.compiled import CompiledModel
 from sim.model.enums import LinkType
 from sim.engine.sampling import Draws

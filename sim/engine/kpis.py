@@ -17,10 +17,9 @@ import numpy as np
 
 from sim.engine import streams
 from sim.engine.compiled import CompiledModel, KpiSpec
+from sim.model.clock import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.model.enums import KpiKind, KpiMeasure
 
-DAYS_PER_YEAR = 365.25
-DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 
 def kpi_paths(model: CompiledModel, finish: np.ndarray, kpi_rate: np.ndarray, *, seed: int, chunk: int) -> np.ndarray:

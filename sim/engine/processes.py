@@ -9,7 +9,7 @@ are events triggered once. Working time is arithmetic, not events: the holiday
 calendar and the replication's shock windows (an epidemic stoppage, a typhoon:
 sampled per replication, common to every item they affect) are both windows in
 which an item makes no progress and cannot start, so a process computes its
-finish through them with :func:`sim.engine.calendar.advance_with_pauses1` and
+finish through them with :func:`sim.model.calendar.advance_with_pauses1` and
 waits once. This is exactly what an interrupt at the shock's start and a resume
 at its end would give, at two events per affected item fewer.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from sim.engine.calendar import advance_with_pauses1
+from sim.model.calendar import advance_with_pauses1
 from sim.engine.compiled import CompiledModel
 from sim.engine.sampling import Draws
 from sim.model.enums import LinkType

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine.compiled import CompiledModel
+from sim.model.clock import DAYS_PER_YEAR
 from sim.model.enums import TargetRule
 
 
@@ -38,7 +39,7 @@ def evaluate_targets(model: CompiledModel, finish: np.ndarray, kpi_path: np.ndar
                 first = np.argmax(reached, axis=1)
                 achieved[:, t] = np.where(reached.any(axis=1), grid[first], np.inf)
             else:
-                years = spec.deadline_day / 365.25
+                years = spec.deadline_day / DAYS_PER_YEAR
                 base = path[:, 0]
                 with np.errstate(divide="ignore", invalid="ignore"):
                     cagr = np.where(base > 0, (value / base) ** (1.0 / years) - 1.0, -np.inf)

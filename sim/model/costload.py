@@ -126,4 +126,4 @@ def cost_summary(plan) -> list[str]:
 
 
 def _zero(dist) -> bool:
-    return dist.family.value == "fixed" and dist.params and dist.params[0] == 0
+    return str(getattr(dist.family, "value", dist.family)) == "fixed" and dist.params and dist.params[0] == 0

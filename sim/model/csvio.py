@@ -23,8 +23,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
-from sim.model.distribution import Distribution
-from sim.model.enums import DistFamily
+from sim.model.distribution import FAMILY_CHOICE, Distribution
+from sim.model.distribution import family as registry_family
 from sim.model.problems import Problem
 
 UTF8 = "UTF-8"
@@ -397,19 +397,20 @@ class Cells:
     def distribution(self, *, required: bool, prefix: str = "") -> Distribution | None:
         """The distribution stated by ``dist, p1, p2, p3`` (and ``floor`` when the file has it).
 
-        ``prefix`` reads a second distribution of the same row, e.g. ``cost_dist, cost_p1, ...``.
+        ``prefix`` reads a second distribution of the same row, e.g. ``cost_dist, cost_p1, ...``
+        (without a floor).
         """
         columns = tuple(prefix + c for c in _DIST_COLUMNS)
         if not any(self.raw(c) for c in columns):
             if required:
                 self._blank(columns[0], required=True, what="a distribution family, e.g. pert")
             return None
-        family = self.choice(columns[0], DistFamily)
+        family = self.choice(columns[0], FAMILY_CHOICE)
         floor = self.number("floor") if not prefix else None
         if family is None:
             return None
-        if family is DistFamily.DISCRETE:
-            dist = self._discrete(floor, columns)
+        if registry_family(family).tabulated:
+            dist = self._discrete(floor, family, columns)
         else:
             dist = self._parametric(family, floor, columns)
         if dist is not None:
@@ -419,7 +420,7 @@ class Cells:
                           "correct the parameters (see params/README.md, Distributions)")
         return dist
 
-    def _parametric(self, family: DistFamily, floor: float | None,
+    def _parametric(self, family: str, floor: float | None,
                     columns: tuple[str, ...] = _DIST_COLUMNS) -> Distribution | None:
         cells = [self.raw(c) for c in columns[1:]]
         while cells and not cells[-1]:
@@ -433,7 +434,8 @@ class Cells:
             return None
         return Distribution(family, tuple(values), floor=floor)
 
-    def _discrete(self, floor: float | None, columns: tuple[str, ...] = _DIST_COLUMNS) -> Distribution | None:
+    def _discrete(self, floor: float | None, family: str,
+                  columns: tuple[str, ...] = _DIST_COLUMNS) -> Distribution | None:
         parsed = []
         for column in columns[1:3]:
             value = self.raw(column)
@@ -443,7 +445,7 @@ class Cells:
                 self.flag(column, value, f"{column} of a discrete distribution is not a list of numbers",
                           "write values as v1|v2|... in p1 and weights as w1|w2|... in p2")
                 return None
-        return Distribution(DistFamily.DISCRETE, values=parsed[0], weights=parsed[1], floor=floor)
+        return Distribution(family, values=parsed[0], weights=parsed[1], floor=floor)
 
 
 DATE_HINT = "write the date as YYYY-MM-DD, e.g. 2020-12-31 (if Excel rewrote it, format the column as text)"

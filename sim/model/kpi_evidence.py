@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from sim.model.clock import years_to
 from sim.model.entities import Kpi, Plan, Target
 from sim.model.enums import KpiKind, KpiMeasure, TargetRule
 
@@ -31,7 +32,7 @@ DERIVED_WORDS = re.compile(
 
 
 def _years(plan: Plan, t: Target) -> float:
-    return max((t.deadline - plan.as_of).days + 1, 0) / 365.25
+    return max(years_to(t.deadline, plan.as_of), 0.0)
 
 
 def projection(plan: Plan, kpi: Kpi, t: Target) -> float:

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from sim.analysis.bundle import TABLES, RunSettings, analyse
 from sim.analysis.criticality import PROGRAMME_ID
+from sim.analysis.headline import Headline, headline
 from sim.model import planmeta
 from sim.engine.compiled import CompiledModel, compile_plan
 from sim.model.entities import Plan
@@ -35,12 +37,13 @@ from sim.report.i18n import pick, tr
 from sim.report.sources import assumption_views
 from sim.report.style import add_footer, save
 from sim.report.cost_views import cost_chart_jobs, cost_frames, cost_views
+from sim.report.summary import headline_html
 from sim.report.tables import View, views
-from sim.results import RecordColumns, OLD_PLAN_PICKLE, PLAN_SNAPSHOT, read_plan_snapshot, write_plan_snapshot, params_hash, read_manifest, read_records
+from sim.results import RecordColumns, OLD_PLAN_PICKLE, PLAN_SNAPSHOT, RECORDS, read_plan_snapshot, write_plan_snapshot, params_hash, read_manifest, read_records
 
 PLAN_FILE = PLAN_SNAPSHOT
 ANALYSIS_DIR = "analysis"
-ANALYSIS_VERSION = 6  # bump when an analysis table changes
+ANALYSIS_VERSION = 7  # bump when an analysis table changes
 DRIVER_RUNS = 2000
 
 
@@ -197,8 +200,8 @@ def chart_stamp(manifest: dict, lang: Lang) -> str:
 
 
 def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str], *, lang: Lang,
-                  out: Path, stamp: str = "", extra_jobs=()) -> list[Chart]:
-    """Draw every chart of the report into ``out`` (PNG and SVG); returns them with their PNG bytes.
+                  out: Path, stamp: str = "", svg: bool = False, extra_jobs=()) -> list[Chart]:
+    """Draw every chart of the report into ``out`` (PNG, and SVG when ``svg``); returns them with their PNG bytes.
 
     ``stamp`` (see :func:`chart_stamp`) is written in a footer band below each chart.
     """
@@ -249,13 +252,67 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
         fig = make()
         if stamp:
             add_footer(fig, stamp, lang=lang)
-        png, _svg = save(fig, out / key, lang=lang)
+        png = save(fig, out / key, lang=lang, svg=svg)[0]
         out_charts.append(Chart(key, title, png.read_bytes()))
     return out_charts
 
 
+@dataclass(frozen=True)
+class ReportInputs:
+    """What both languages' reports are built from, computed once: plan, tables, focus, headline."""
+
+    run_dir: Path
+    plan: Plan
+    manifest: dict
+    frames: dict
+    focus: list
+    headline: Headline
+    reference: str = ""
+
+
+def _notify(progress, stage: str) -> None:
+    if progress is not None:
+        progress(stage)
+
+
+def prepare_report(run_dir: Path, *, plan: Plan | None = None, driver_runs: int = DRIVER_RUNS,
+                   compare: Path | None = None, progress=None) -> ReportInputs:
+    """Load the run, compute (or read the cached) analysis tables and the headline, once for every language.
+
+    ``compare`` is a previous run directory: the headline then says what changed
+    (paired by replication). ``progress(stage)`` is called as each stage starts.
+    """
+    run_dir = Path(run_dir)
+    plan = run_plan_of(run_dir, plan=plan)
+    model = compile_plan(plan)
+    manifest = read_manifest(run_dir)
+    _notify(progress, "analysis (cached after the first report: risk-effect re-runs, criticality, tables)")
+    frames = analysis_tables(run_dir, plan, model, driver_runs=driver_runs)
+    for name in ("items", "targets", "kpis"):
+        frames[name] = read_table(run_dir / f"{name}.csv")
+    _notify(progress, "headline")
+    reference, ref_name = None, ""
+    if compare is not None:
+        compare = Path(compare)
+        reference = (run_plan_of(compare), met_records(compare))
+        ref_name = compare.name
+    head = headline(plan, met_records(run_dir), frames["targets"], effects=frames.get("programme_drivers"),
+                    reference=reference, model=model)
+    focus = focus_targets(frames["targets"], frames, plan=plan)
+    return ReportInputs(run_dir, plan, manifest, frames, focus, head, ref_name)
+
+
+def met_records(run_dir: Path) -> pd.DataFrame:
+    """The ``rep`` and ``met:<target>`` columns of a run's records (all the headline reads)."""
+    import pyarrow.parquet as pq
+
+    names = pq.ParquetFile(Path(run_dir) / RECORDS).schema_arrow.names
+    return read_records(run_dir, columns=["rep"] + [c for c in names if c.startswith("met:")])
+
+
 def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
-                 driver_runs: int = DRIVER_RUNS) -> dict[str, Path]:
+                 driver_runs: int = DRIVER_RUNS, compare: Path | None = None, svg: bool = False,
+                 inputs: ReportInputs | None = None, progress=None) -> dict[str, Path]:
     """Write the HTML report, the workbook and the charts of ``run_dir`` in ``lang``.
 
     Parameters
@@ -269,6 +326,14 @@ def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
         The plan the run simulated; by default the run's snapshot or its params dir.
     driver_runs : int
         Replications re-simulated per risk for the risk ranking (first report only).
+    compare : Path, optional
+        A previous run directory; the report opens with what changed since then.
+    svg : bool
+        Also write each chart as SVG (PNG only by default).
+    inputs : ReportInputs, optional
+        :func:`prepare_report`'s result, to share between languages.
+    progress : callable, optional
+        Called with the name of each stage as it starts.
 
     Returns
     -------
@@ -276,36 +341,44 @@ def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
     """
     run_dir = Path(run_dir)
     lang = resolve_lang(lang)
-    plan = run_plan_of(run_dir, plan=plan)
-    model = compile_plan(plan)
-    manifest = read_manifest(run_dir)
-    frames = analysis_tables(run_dir, plan, model, driver_runs=driver_runs)
-    for name in ("items", "targets", "kpis"):
-        frames[name] = read_table(run_dir / f"{name}.csv")
-    focus = focus_targets(frames["targets"], frames, plan=plan)
+    if inputs is None:
+        inputs = prepare_report(run_dir, plan=plan, driver_runs=driver_runs, compare=compare, progress=progress)
+    plan, manifest, frames, focus = inputs.plan, inputs.manifest, inputs.frames, inputs.focus
     chart_dir = run_dir / "charts" / str(lang)
-    money = cost_frames(model, RecordColumns(run_dir), run_dir)
+    _notify(progress, f"charts ({lang})")
+    model = compile_plan(plan)
+    money = cost_frames(model, RecordColumns(run_dir), run_dir)  # the money section (issue 15)
     money_jobs = [(k, tr(title, lang), make) for k, title, make in
                   cost_chart_jobs(model, money, RecordColumns(run_dir), lang)]
     chart_list = render_charts(plan, frames, focus, lang=lang, out=chart_dir, stamp=chart_stamp(manifest, lang),
-                               extra_jobs=money_jobs)
-    _, _, driver_n = _names(plan)
-    shown = views(frames, lang, driver_names={k: pick(v, lang) for k, v in driver_n.items()}, plan=plan)
+                               svg=svg, extra_jobs=money_jobs)
+    _notify(progress, f"HTML ({lang})")
+    item_n, target_n, driver_n = _names(plan)
+    d_names = {k: pick(v, lang) for k, v in driver_n.items()}
+    shown = views(frames, lang, driver_names=d_names, plan=plan)
     for v in cost_views(model, money, lang):
         shown[v.key] = v
     sources = assumption_views(plan, lang)
     html_tables = [v for k, v in shown.items() if k != "convergence"]
+    answer = headline_html(inputs.headline, lang, driver_names=d_names, reference=inputs.reference,
+                           target_names={k: pick(v, lang) for k, v in target_n.items()},
+                           end_label=planmeta.programme_end_label(plan, lang))
     html_path = run_dir / f"report.{lang}.html"
-    html_path.write_text(
-        render(lang=lang, manifest=manifest, headline=headline_view(frames["targets"], lang), charts=chart_list,
-               tables=html_tables, sources=sources, plan=plan),
-        encoding="utf-8",
-    )
+    _write_text(html_path, render(lang=lang, manifest=manifest, headline=headline_view(frames["targets"], lang),
+                                  charts=chart_list, tables=html_tables, sources=sources, plan=plan, answer=answer))
+    _notify(progress, f"workbook ({lang})")
     sheets = {"summary": _summary_view(manifest, frames["targets"], lang),
               **{k: shown[k] for k in SHEETS if k in shown}, **{k: v for k, v in shown.items() if k not in SHEETS},
               "assumptions": _assumptions_view(sources, lang)}
     xlsx = write_workbook(run_dir / f"report.{lang}.xlsx", sheets, lang=lang)
     return {"html": html_path, "xlsx": xlsx, "charts": chart_dir, "lang": lang}
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``text`` whole or not at all (staged beside, then renamed)."""
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def _summary_view(manifest: dict, targets: pd.DataFrame, lang: Lang) -> View:
@@ -325,9 +398,20 @@ def _assumptions_view(sources: list[View], lang: Lang) -> View:
     return View("assumptions", df[[c for c in cols if c in df.columns]].fillna(""))
 
 
-def write_reports(run_dir: Path, *, langs=(Lang.ZH, Lang.EN), plan: Plan | None = None) -> dict[str, dict]:
-    """:func:`write_report` for each language in ``langs``."""
-    return {str(lang): write_report(run_dir, lang=lang, plan=plan) for lang in langs}
+def write_reports(run_dir: Path, *, langs=(Lang.ZH, Lang.EN), plan: Plan | None = None,
+                  driver_runs: int = DRIVER_RUNS, compare: Path | None = None, svg: bool = False,
+                  progress=None) -> tuple[ReportInputs, dict[str, dict]]:
+    """:func:`write_report` for each language in ``langs``, the analysis and headline computed once.
+
+    Returns the shared inputs (with the headline) and, per language, the paths written.
+    """
+    inputs = prepare_report(run_dir, plan=plan, driver_runs=driver_runs, compare=compare, progress=progress)
+    out = {}
+    for lang in langs:
+        paths = write_report(run_dir, lang=lang, svg=svg, inputs=inputs, progress=progress)
+        out[str(paths["lang"])] = paths
+    return inputs, out
 
 
-__all__ = ["analysis_tables", "focus_targets", "run_plan_of", "save_plan_snapshot", "write_report", "write_reports"]
+__all__ = ["ReportInputs", "analysis_tables", "focus_targets", "met_records", "prepare_report", "run_plan_of",
+           "save_plan_snapshot", "write_report", "write_reports"]

@@ -57,6 +57,12 @@ dl.prov{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 14p
 dl.prov dt{font-weight:bold}dl.prov dd{margin:0;overflow-wrap:anywhere}
 p.note{font-size:.8rem;color:#666;margin:4px 0}
 details summary{cursor:pointer;margin:6px 0}
+section.answer ul.kpis{list-style:none;padding:0;margin:0 0 8px;display:flex;flex-wrap:wrap;gap:8px}
+section.answer ul.kpis li{background:#eef2f6;border-left:4px solid #1f5f8b;padding:6px 10px;font-size:1rem;flex:1 1 260px}
+svg.bars{width:100%;max-width:720px;height:auto;display:block}
+.scroll.short{max-height:none}
+@media (max-width:600px){main{padding:8px 8px 32px}header.top{padding:12px 10px}header.top h1{font-size:1.15rem}
+section{padding:8px 8px;margin:10px 0}table{font-size:.72rem}td.long{min-width:8em}}
 """
 
 SORT_JS = """
@@ -151,10 +157,15 @@ def render(
     tables: list[View],
     sources: list[View],
     plan=None,
+    answer: str = "",
 ) -> str:
     """The whole report as one HTML string, with the CJK glyphs it uses embedded (:mod:`webfont`)."""
     sec = []
-    sec.append(f'<section id="summary"><h2>{esc(tr("headline", lang))}</h2>{table_html(headline, lang)}</section>')
+    if answer:  # the bottom line (sim.report.summary.headline_html), then the headline table
+        sec.append(answer)
+        sec.append(f'<section id="headline"><h2>{esc(tr("headline", lang))}</h2>{table_html(headline, lang)}</section>')
+    else:
+        sec.append(f'<section id="summary"><h2>{esc(tr("headline", lang))}</h2>{table_html(headline, lang)}</section>')
     sec.append(f'<section id="charts"><h2>{esc(tr("charts", lang))}</h2>{"".join(figure_html(c) for c in charts)}'
                "</section>")
     parts = [f'<h2>{esc(tr("tables", lang))}</h2><p class="note">{esc(tr("sortable_hint", lang))}</p>']

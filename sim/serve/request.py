@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sim.model.clock import DAYS_PER_YEAR
 from sim.model.entities import Plan
 from sim.model.enums import Status
 from sim.model.scenario import parse_duration
@@ -29,7 +30,7 @@ from sim.model.select import unknown_hint
 
 UNITS = {"days": "", "weeks": "w", "months": "m", "years": "y"}  # request unit -> scenario duration suffix
 STATES = ("off", "certain")  # a risk or shock as planned is simply not named
-MAX_SLIP_DAYS = 20 * 365.25  # beyond any horizon the engine simulates: surely a typing error
+MAX_SLIP_DAYS = 20 * DAYS_PER_YEAR  # beyond any horizon the engine simulates: surely a typing error
 MAX_SLIPS = 100
 
 
@@ -160,7 +161,7 @@ class _Checker:
         spelled: str | float = float(by) if unit == "days" else f"{_plain(by)}{UNITS[unit]}"
         days = parse_duration(spelled)
         if days is None or days > MAX_SLIP_DAYS:
-            self.bad(f"{where}.by", by, f"a slip of at most {MAX_SLIP_DAYS / 365.25:.0f} years")
+            self.bad(f"{where}.by", by, f"a slip of at most {MAX_SLIP_DAYS / DAYS_PER_YEAR:.0f} years")
             return None
         return Slip(iid, float(days), spelled)
 
@@ -182,7 +183,7 @@ class _Checker:
                                         "a slip cannot be negative")
             return None
         if days > MAX_SLIP_DAYS:
-            self.bad(f"{where}.to", raw, f"a slip of at most {MAX_SLIP_DAYS / 365.25:.0f} years")
+            self.bad(f"{where}.to", raw, f"a slip of at most {MAX_SLIP_DAYS / DAYS_PER_YEAR:.0f} years")
             return None
         return Slip(item.id, float(days), float(days))
 

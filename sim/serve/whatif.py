@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from sim.analysis.summary import paired_difference
-from sim.engine.compiled import CompiledModel, compile_plan, date_of
+from sim.engine.compiled import CompiledModel, compile_plan
+from sim.model.clock import date_of
 from sim.engine.replicate import Engine, run_chunk
 from sim.engine.runner import RunConfig, run_monte_carlo
 from sim.model import planmeta

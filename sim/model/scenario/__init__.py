@@ -33,7 +33,7 @@ re-addressed to scenario keys).
 
 from sim.model.scenario.apply import apply_scenario
 from sim.model.scenario.durations import (
-    SLIP_PREFIX, effective_multiplier, planned_work_days, scaled, slip_risk, slip_work_days,
+    SLIP_PREFIX, effective_multiplier, planned_work_days, slip_risk, slip_work_days,
 )
 from sim.model.scenario.read import Overlay, Scenario, load_scenario, scenario_from_dict
 from sim.model.scenario.readers import DURATION_HINT, MONTH_DAYS, parse_duration
@@ -49,6 +49,6 @@ __all__ = [
     "CORRELATION_FIELDS", "DURATION_HINT", "FACTOR_FIELDS", "ITEM_FIELDS", "KPI_FIELDS", "LINK_FIELDS", "MONTH_DAYS",
     "REMOVE_FIELDS", "REMOVE_RECORDS", "RISK_FIELDS", "SCHEMA", "SECTION_ORDER", "SHOCK_FIELDS", "SLIP_PREFIX",
     "TARGET_FIELDS", "UNIT_FIELDS", "WINDOW_FIELDS", "Overlay", "Scenario", "apply_scenario", "catalog_of_plan",
-    "effective_multiplier", "load_scenario", "parse_duration", "planned_work_days", "scaled", "scenario_from_dict",
+    "effective_multiplier", "load_scenario", "parse_duration", "planned_work_days", "scenario_from_dict",
     "schema_keys", "slip_risk", "slip_work_days",
 ]

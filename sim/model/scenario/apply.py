@@ -9,7 +9,7 @@ from typing import Any
 
 from sim.model import planmeta
 from sim.model import validate as v
-from sim.model.distribution import Distribution
+from sim.model.distribution import Distribution, lognormal_sigma, scale_median
 from sim.model.entities import (
     Assumption, CalendarWindow, DurationClass, FactorCorrelation, Item, KpiBoost, Link, Plan, Risk, Shock, Target,
     Unit,
@@ -17,8 +17,7 @@ from sim.model.entities import (
 from sim.model.enums import DistFamily, RiskMode, RiskPhase, Status
 from sim.model.problems import PlanError, Problem
 from sim.model.scenario.durations import (
-    SLIP_PREFIX, effective_multiplier, lognormal_sigma, planned_work_days, scaled, slip_risk, slip_work_days,
-    wait_days,
+    SLIP_PREFIX, effective_multiplier, planned_work_days, slip_risk, slip_work_days, wait_days,
 )
 from sim.model.scenario.read import Overlay, Scenario
 from sim.model.scenario.readers import show
@@ -261,7 +260,7 @@ class _Applier:
         def convert(cls: DurationClass, f: dict, path: str) -> dict:
             dist = f.pop("multiplier", cls.multiplier)
             if "scale" in f:
-                dist = scaled(dist, f.pop("scale"))
+                dist = scale_median(dist, f.pop("scale"))
             if "sigma_scale" in f:
                 factor = f.pop("sigma_scale")
                 sigma = lognormal_sigma(dist)
@@ -344,7 +343,7 @@ class _Applier:
 
     def _scaled_item(self, item: Item, row: Mapping[str, Any]) -> Item:
         if "multiplier_scale" in row:
-            item = dataclasses.replace(item, multiplier=scaled(effective_multiplier(self.plan, item),
+            item = dataclasses.replace(item, multiplier=scale_median(effective_multiplier(self.plan, item),
                                                                row["multiplier_scale"]))
         wait = wait_days(self.plan, item)
         if "wait_scale" in row and wait > 0:

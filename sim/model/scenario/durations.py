@@ -7,11 +7,11 @@ span after its plan finish, carried by a register risk with probability 1.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
-import numpy as np
-
-from sim.model.distribution import Distribution, Z90
+from sim.model import calendar
+from sim.model.calendar import plan_calendar
+from sim.model.clock import end_of
+from sim.model.distribution import Distribution, lognormal_sigma
 from sim.model.entities import Item, Plan, Risk
 from sim.model.enums import DistFamily, RiskMode, RiskPhase, Status
 
@@ -24,27 +24,6 @@ def slip_risk(item_id: str, work_days: float, *, days: float | None = None, sour
     return Risk(id=SLIP_PREFIX + item_id, name_zh=f"{item_id}延误", name_en=f"slip of {item_id} by {shown}",
                 probability=1.0, impact=Distribution.fixed(work_days), targets=(item_id,), mode=RiskMode.COMMON,
                 phase=RiskPhase.DURATION, source=source)
-
-
-def scaled(dist: Distribution, factor: float) -> Distribution:
-    """The distribution of ``factor * X`` (floor scaled too)."""
-    if factor == 1.0:
-        return dist
-    floor = None if dist.floor is None else dist.floor * factor
-    if dist.family is DistFamily.DISCRETE:
-        return Distribution(dist.family, values=tuple(x * factor for x in dist.values), weights=dist.weights,
-                            floor=floor)
-    if dist.family is DistFamily.LOGNORMAL_SIGMA:
-        return Distribution(dist.family, (dist.params[0] * factor, dist.params[1]), floor=floor)
-    return Distribution(dist.family, tuple(p * factor for p in dist.params), floor=floor)
-
-
-def lognormal_sigma(dist: Distribution) -> float | None:
-    if dist.family is DistFamily.LOGNORMAL:
-        return math.log(dist.params[1] / dist.params[0]) / Z90
-    if dist.family is DistFamily.LOGNORMAL_SIGMA:
-        return dist.params[1]
-    return None
 
 
 def effective_multiplier(plan: Plan, item: Item) -> Distribution:
@@ -80,40 +59,12 @@ def wait_days(plan: Plan, item: Item) -> int:
     return max((item.plan_start - plan.as_of).days, 0)
 
 
-def _work_clock(plan: Plan, calendar: str) -> Callable[[float], float]:
-    """W(t): working days of ``calendar`` in [0, t) from the as-of date, linear inside a working day.
-
-    Mirrors :class:`sim.engine.calendar.WorkCalendar` (every day after the horizon works).
-    """
-    horizon = int(round(float(plan.assumption("horizon_years") or 15.0) * 366)) + 400
-    working = np.ones(horizon, dtype=bool)
-    for w in plan.calendar_windows:
-        if w.calendar == calendar:
-            lo, hi = max((w.start - plan.as_of).days, 0), min((w.end - plan.as_of).days + 1, horizon)
-            if lo < hi:
-                working[lo:hi] = False
-    cum = np.concatenate([[0.0], np.cumsum(working, dtype=np.float64)])
-
-    def work_at(t: float) -> float:
-        if t <= 0:
-            return min(t, 0.0)
-        if t >= horizon:
-            return float(cum[horizon] + (t - horizon))
-        k = int(math.floor(t))
-        return float(cum[k] + working[k] * (t - k))
-    return work_at
-
-
 def planned_work_days(plan: Plan, item: Item) -> float:
     """The planned working days of a not-started ``item`` (plan start to plan date), as the engine derives them.
 
     Used to keep an item's duration when ``adjust.wait_scale`` moves its plan start.
     """
-    if item.duration_days is not None:
-        return float(item.duration_days)
-    work_at = _work_clock(plan, item.calendar)
-    begin = 0 if item.plan_start is None else (item.plan_start - plan.as_of).days
-    return max(work_at((item.plan_finish - plan.as_of).days + 1) - work_at(begin), 0.0)
+    return calendar.planned_work_days(item, plan_calendar(plan, item.calendar), plan.as_of)
 
 
 def slip_work_days(plan: Plan, item: Item, days: float) -> float:
@@ -123,6 +74,6 @@ def slip_work_days(plan: Plan, item: Item, days: float) -> float:
     finish date: an item that would finish on its plan date then finishes
     ``days`` later (negative days: earlier).
     """
-    work_at = _work_clock(plan, item.calendar)
-    end = (item.plan_finish - plan.as_of).days + 1
-    return work_at(end + days) - work_at(end)
+    cal = plan_calendar(plan, item.calendar)
+    end = end_of(item.plan_finish, plan.as_of)
+    return cal.work_at1(end + days) - cal.work_at1(end)

@@ -16,19 +16,21 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sim.model.distribution import Distribution
-from sim.model.enums import DistFamily, Status
+from sim.model.clock import DAYS_PER_MONTH, DAYS_PER_YEAR
+from sim.model.distribution import FAMILY_CHOICE, Distribution
+from sim.model.distribution import family as registry_family
+from sim.model.enums import Status
 from sim.model.problems import Problem
 
-MONTH_DAYS = 365.25 / 12  # a month in a duration such as "6m"
-_UNIT_DAYS = {"": 1.0, "d": 1.0, "w": 7.0, "m": MONTH_DAYS, "y": 365.25}
+MONTH_DAYS = DAYS_PER_MONTH  # a month in a duration such as "6m"
+_UNIT_DAYS = {"": 1.0, "d": 1.0, "w": 7.0, "m": MONTH_DAYS, "y": DAYS_PER_YEAR}
 _DURATION = re.compile(r"([+-]?\d+(?:\.\d+)?)\s*([dwmy]?)")
 ID = re.compile(r"[A-Za-z0-9_.-]+")
 DURATION_HINT = "write days as a number (45) or a duration: 10d, 2w, 6m (= 6 x 30.44 days), 1y"
 
 
 def parse_duration(value: Any) -> float | None:
-    """Days in a duration: a number of days, or text ``<n>d|w|m|y`` (m = 365.25/12 days); None if unreadable."""
+    """Days in a duration: a number of days, or text ``<n>d|w|m|y`` (m = DAYS_PER_YEAR / 12 days); None if unreadable."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -228,7 +230,7 @@ def distribution(*, days: bool) -> Callable:
     """A distribution: ``{dist, p1, p2, p3, floor}`` or ``{dist: discrete, values, weights}``, or a bare
     number (fixed). With ``days`` the parameters may be durations such as ``0.75m``."""
     param = duration if days else number()
-    spec = {"dist": choice(DistFamily), "p1": param, "p2": param, "p3": param, "floor": param,
+    spec = {"dist": choice(FAMILY_CHOICE), "p1": param, "p2": param, "p3": param, "floor": param,
             "values": list_of_numbers(param), "weights": list_of_numbers(number(low=0))}
 
     def read(r: Reader, value: Any, path: str) -> Distribution | None:
@@ -240,7 +242,7 @@ def distribution(*, days: bool) -> Callable:
         if got is None or len(r.problems) > n:
             return None
         family = got["dist"]
-        if family is DistFamily.DISCRETE:
+        if registry_family(family).tabulated:
             dist = Distribution(family, values=got.get("values", ()), weights=got.get("weights", ()),
                                 floor=got.get("floor"))
         else:
@@ -253,7 +255,7 @@ def distribution(*, days: bool) -> Callable:
                 return None
             dist = Distribution(family, tuple(params), floor=got.get("floor"))
         for message in dist.problems():
-            r.flag(path, dist.describe() if family is not DistFamily.DISCRETE else value, message,
+            r.flag(path, dist.describe() if not registry_family(family).tabulated else value, message,
                    "correct the parameters (see params/README.md, Distributions)")
         return dist
     return read

@@ -4,8 +4,13 @@ A calendar is a 0/1 working flag per whole day from the origin (day 0 = the
 as-of date). Working time ``W(t)`` is the number of working days in ``[0, t)``,
 linear inside a working day and flat across a non-working one. Advancing a start
 by ``w`` working days is ``W^{-1}(W(start) + w)``: the earliest instant at which
-that much work has been done. Everything is vectorised over numpy arrays, so the
-SimPy engine and the vectorised forward pass share one exact implementation.
+that much work has been done. Each method comes twice: vectorised over numpy
+arrays (the forward pass, the analyses) and scalar on plain lists (``*1``, used
+inside the SimPy processes, where numpy's per-call overhead dominates). The two
+are the same arithmetic, checked against each other in tests/test_calendar.py.
+Everything else that counts working days (the engine's planned durations, a
+scenario's slip, the actuals' replanned duration) builds a calendar here with
+:func:`plan_calendar` and calls :func:`planned_work_days` or its methods.
 
 Shock pauses (an epidemic stoppage, a typhoon) are windows ``[s, e)`` in which an
 affected item makes no progress and cannot start; ``advance_with_pauses`` applies
@@ -16,8 +21,12 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
+
+from sim.model.clock import day_of, end_of, horizon_days
+from sim.model.entities import Item, Plan
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,38 @@ class WorkCalendar:
         if work_days <= 0:
             return start
         return max(self.time_at1(self.work_at1(start) + work_days), start)
+
+
+def plan_calendar(plan: Plan, name: str, *, origin: date | None = None,
+                  horizon: int | None = None) -> WorkCalendar:
+    """The calendar ``name`` of ``plan`` on a day grid from ``origin`` (default: the as-of date).
+
+    ``horizon`` defaults to the plan's ``horizon_years`` (:func:`sim.model.clock.horizon_days`).
+    """
+    origin = plan.as_of if origin is None else origin
+    horizon = horizon_days(plan.assumption("horizon_years")) if horizon is None else horizon
+    windows = [(day_of(w.start, origin), day_of(w.end, origin)) for w in plan.calendar_windows if w.calendar == name]
+    return WorkCalendar.from_windows(name, horizon, windows)
+
+
+def plan_calendars(plan: Plan) -> tuple[list[WorkCalendar], dict[str, int]]:
+    """Every calendar a plan uses (sorted by name; ``construction`` always), and each one's index."""
+    names = sorted({w.calendar for w in plan.calendar_windows} | {it.calendar for it in plan.items} | {"construction"})
+    horizon = horizon_days(plan.assumption("horizon_years"))
+    return [plan_calendar(plan, nm, horizon=horizon) for nm in names], {nm: k for k, nm in enumerate(names)}
+
+
+def planned_work_days(item: Item, cal: WorkCalendar, as_of: date) -> float:
+    """The planned working days of a not-started ``item``: its plan start to the end of its plan date.
+
+    ``cal`` is the item's calendar on a grid from ``as_of``; no plan start means the
+    as-of date. Days before the as-of date count as working days (the grid starts
+    there). ``duration_days`` overrides.
+    """
+    if item.duration_days is not None:
+        return float(item.duration_days)
+    begin = 0 if item.plan_start is None else day_of(item.plan_start, as_of)
+    return max(float(cal.work_at(end_of(item.plan_finish, as_of)) - cal.work_at(begin)), 0.0)
 
 
 def advance_with_pauses(
