@@ -36,6 +36,7 @@ class RiskInstance:
     impact: Distribution
     phase: RiskPhase
     items: np.ndarray  # item indices hit
+    impact_scale: float = 1.0  # a response's effect on the impact (schedule and cost); 1 = none
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,8 @@ def sample_costs(model: "CompiledModel", draws: "Draws", finish: np.ndarray, *, 
     for r, key, j, dist in spec.risk_cost:
         if model.fixed[spec.items[j]]:
             continue
-        share = ppf(dist, streams.uniforms(seed, chunk, f"risk/{key}/cost", lhs=lhs)[:rows])
+        share = ppf(dist, streams.uniforms(seed, chunk, f"risk/{key}/cost", lhs=lhs)[:rows]) \
+            * model.risks[r].impact_scale
         out[:, j] += np.where(draws.risk_fired[:, r], spec.budget[j] * share, 0.0)
     return out
 

@@ -69,6 +69,8 @@ def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False
     for r, risk in enumerate(model.risks):
         occ = streams.uniforms(seed, chunk, f"risk/{risk.key}/occ", size=size, lhs=lhs) < risk.probability
         impact = ppf(risk.impact, streams.uniforms(seed, chunk, f"risk/{risk.key}/impact", size=size, lhs=lhs))
+        if risk.impact_scale != 1.0:  # a response acting on the impact (sim.engine.responses)
+            impact = impact * risk.impact_scale
         add = np.where(occ, impact, 0.0)[:, None]
         fired[:, r] = occ
         if risk.phase is RiskPhase.START:  # only items whose start is still ahead

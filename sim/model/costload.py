@@ -18,17 +18,20 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from sim.model import validate as v
-from sim.model.csvio import Cells, Table
-from sim.model.entities import CostClass, Item, PlannedSpend
+from sim.model.csvio import Cells, Table, split_list
+from sim.model.entities import CostClass, Item, PlannedSpend, Response
 from sim.model.problems import Problem
 
 COST_CLASSES = "cost_classes.csv"
 INVESTMENT_PLAN = "investment_plan.csv"
+RESPONSES = "responses.csv"
+RESPONSE_EFFECTS = ("probability", "impact", "duration")
 
 SCHEMA: dict[str, tuple[tuple[str, ...], bool]] = {
     COST_CLASSES: (("project_type", "name_en", "dist", "p1", "p2", "p3", "rho_schedule", "standing_per_year",
                     "profile_a", "profile_b", "source"), False),
     INVESTMENT_PLAN: (("item", "year", "amount_cny_100m", "source"), False),
+    RESPONSES: (("id", "name_zh", "name_en", "cost_cny_100m", "effect", "acts_on", "value", "source"), False),
 }
 
 
@@ -56,7 +59,21 @@ def planned_spend(c: Cells, cat: v.Catalog) -> PlannedSpend:
                         amount_cny_100m=c.number("amount_cny_100m", required=True, low=0), source=c.raw("source"))
 
 
-BUILDERS = {COST_CLASSES: cost_class, INVESTMENT_PLAN: planned_spend}
+def response(c: Cells, cat: v.Catalog) -> Response:
+    """One row of responses.csv (risk ids are checked against risks.csv in :func:`cost_problems`)."""
+    effect = c.text("effect", required=True)
+    if effect and effect not in RESPONSE_EFFECTS:
+        c.flag("effect", effect, f"unknown effect {effect!r}", "allowed values: " + ", ".join(RESPONSE_EFFECTS))
+    acts_on = c.entries("acts_on", required=True)
+    if effect == "duration":
+        c.extend(v.selector_problems(c.file, c.line, "acts_on", acts_on, cat))
+    return Response(id=c.ident("id"), name_zh=c.text("name_zh", required=True),
+                    name_en=c.text("name_en", required=True),
+                    cost_cny_100m=c.number("cost_cny_100m", required=True, low=0), effect=effect, acts_on=acts_on,
+                    value=c.number("value", required=True, low=0), source=c.raw("source"))
+
+
+BUILDERS = {COST_CLASSES: cost_class, INVESTMENT_PLAN: planned_spend, RESPONSES: response}
 
 
 def cost_problems(items: Sequence[tuple[int, Item]], classes: Sequence[tuple[int, CostClass]],
@@ -80,6 +97,7 @@ def cost_problems(items: Sequence[tuple[int, Item]], classes: Sequence[tuple[int
                                         f"item {it.id} has an investment but its project type has no cost class",
                                         f"add a row for {it.project_type} to {COST_CLASSES}, "
                                         "or leave investment_cny_100m blank"))
+    problems += _response_problems(tables)
     by_id = {it.id: (line, it) for line, it in items}
     total: dict[str, float] = defaultdict(float)
     years: dict[tuple[str, int], int] = {}
@@ -106,6 +124,20 @@ def cost_problems(items: Sequence[tuple[int, Item]], classes: Sequence[tuple[int
     return problems
 
 
+def _response_problems(tables: dict[str, Table | None]) -> list[Problem]:
+    """Risk ids of probability/impact responses must be risks.csv ids; ids unique."""
+    table, risks = tables.get(RESPONSES), tables.get("risks.csv")
+    if table is None:
+        return []
+    known = None if risks is None else {r.get("id") for r in risks.rows}
+    problems = v.duplicate_ids(RESPONSES, "id", [(r.line, r.get("id")) for r in table.rows])
+    for r in table.rows:
+        if r.get("effect") in ("probability", "impact") and known is not None:
+            problems += v.unknown_refs(RESPONSES, r.line, "acts_on", split_list(r.get("acts_on")), known,
+                                       what="risk", home="risks.csv id")
+    return problems
+
+
 def cost_summary(plan) -> list[str]:
     """Lines of `sim validate` about money: invested items, cost classes, cost risks, planned figures."""
     invested = [i for i in plan.items if i.investment_cny_100m is not None]
@@ -121,6 +153,9 @@ def cost_summary(plan) -> list[str]:
         f"  cost classes: {len(plan.cost_classes)}; cost risks: {len(cost_risks)} ({both} with a schedule impact "
         f"as well, {len(cost_risks) - both} cost only); planned annual figures: {len(plan.planned_spend)} "
         "(other items: even profile between plan dates, assumption)",
+        f"Responses: {len(plan.responses)}" + (" (" + ", ".join(
+            f"{e} {n}" for e, n in Counter(r.effect for r in plan.responses).items()) + "; "
+            f"{sum(r.cost_cny_100m for r in plan.responses):.2f} 亿元 in all)" if plan.responses else ""),
     ]
     return lines
 

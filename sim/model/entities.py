@@ -160,6 +160,26 @@ class CostClass:
 
 
 @dataclass(frozen=True, slots=True)
+class Response:
+    """A mitigation or response of the register, with its cost and effect (responses.csv).
+
+    ``effect`` is ``probability`` (the risks' probability times ``value``), ``impact`` (their
+    schedule and cost impact times ``value``) or ``duration`` (the planned work of the
+    items ``acts_on`` selects times ``value``). ``acts_on`` holds risk ids for the first two,
+    item selectors for ``duration``.
+    """
+
+    id: str
+    name_zh: str
+    name_en: str
+    cost_cny_100m: float
+    effect: str
+    acts_on: tuple[str, ...]
+    value: float
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedSpend:
     """The plan's own investment figure for one item and calendar year (亿元)."""
 
@@ -293,6 +313,7 @@ class Plan:
     assumptions: tuple[Assumption, ...] = ()
     cost_classes: tuple[CostClass, ...] = ()  # cost_classes.csv (empty: no cost model)
     planned_spend: tuple[PlannedSpend, ...] = ()  # investment_plan.csv (the plan's annual figures)
+    responses: tuple[Response, ...] = ()  # responses.csv (mitigations with a cost and an effect)
     origin: str = ""  # where it was loaded from (for messages and the manifest)
     checkpoints: tuple[date, ...] = field(default=())  # KPI record dates (year ends)
     meta: object = None  # sim.model.planmeta.PlanMeta: title, end dates, campaigns, sections (plan.yaml)

@@ -109,7 +109,17 @@ def cost_views(model: CompiledModel, frames: dict[str, pd.DataFrame], lang) -> l
         h("大会战", "campaign"): [planmeta.campaign_label(plan, i.campaign, lang) for i in unc]})))
     if "responses" in frames:
         r = frames["responses"]
-        out.append(View("responses", r))
+        out.append(View("responses", pd.DataFrame({
+            h("措施", "response"): [f"{x.id} {x.name_zh if zh else x.name_en}" for x in r.itertuples()],
+            h("费用（亿元）", "cost (CNY 100 m)"): r["cost_cny_100m"],
+            h("作用于", "acts on"): [f"{x.effect}: {x.acts_on} × {x.value:g}" for x in r.itertuples()],
+            h("衡量", "measure"): [h("达成目标数（期望）", "expected targets met") if x.measure == "targets_met"
+                                    else x.measure for x in r.itertuples()],
+            h("实施前 → 实施后", "before → after"): [f"{x.before:.3f} → {x.after:.3f}" for x in r.itertuples()],
+            h("提高（配对，±SE）", "gain (paired, ± SE)"): [f"{x.gain:+.4f} ± {x.se_gain:.4f}" for x in r.itertuples()],
+            h("每亿元提高", "gain per CNY 100 m"): [f"{x.gain_per_100m:+.4f}" for x in r.itertuples()],
+            h("受益最大的目标", "target gaining most"): [f"{x.best_target} {x.best_target_gain:+.3f}"
+                                                      for x in r.itertuples()]})))
     return out
 
 
