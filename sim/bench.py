@@ -7,7 +7,8 @@ since absolute times on a shared machine drift:
   the SimPy engine and with the vectorised engine, one worker;
 * the vectorised forward pass alone on pre-sampled draws (the practical limit);
 * one worker against all workers on the same number of replications;
-* peak memory of ``sim run`` for a large batch (a child process, its peak RSS).
+* peak memory of ``sim run`` for a large batch (a child process, its peak RSS);
+* the response time of the what-if page at 2,000 replications (:mod:`sim.serve.bench`).
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ def bench(params: Path, *, scaling_runs: int = 20_000, memory_runs: int = 100_00
                                                               engine=engine), sink), runs)
         lines.append(f"{engine} engine, {runs} replications: 1 worker {one:.0f} rep/s, "
                      f"{workers} workers {many:.0f} rep/s, speed-up {many / one:.2f}x")
+    from sim.serve.bench import whatif_lines
+
+    lines += whatif_lines(plan)
     lines.append(_memory_line(params, memory_runs, workers))
     return lines
 

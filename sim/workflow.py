@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -54,7 +53,6 @@ def run_plan(
             writer.write_table("investment.csv", investment_table(model, records))
             writer.write_table("jcl.csv", jcl_table(model, records))
         writer.write_plan(plan)
-        cfg = asdict(config)
         writer.write_manifest(
             {
                 "scenario": scenario,
@@ -69,8 +67,7 @@ def run_plan(
                 "engine": stats.engine,
                 "executor": stats.executor,
                 "workers": stats.workers,
-                "config": {k: (str(v) if not isinstance(v, (int, float, bool, type(None))) else v)
-                           for k, v in cfg.items()},
+                "config": config.to_manifest(),
                 "stopped_by_precision": stats.stopped_by_precision,
                 "max_target_se": stats.max_target_se,
                 "timings_seconds": {

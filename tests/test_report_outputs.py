@@ -14,6 +14,7 @@ from test_report_support import EVIL, reported_run
 from sim.cli import main
 from sim.report.build import PLAN_FILE, write_report
 from sim.report.excel import SHEETS
+from sim.report.i18n import run_key
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def test_html_is_self_contained_with_method_and_provenance(run_dir):
     assert 'class="sortable"' in text and "@font-face" in text
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     for key in ("params_hash", "seed", "replications"):
-        assert f"<dt>{key}</dt>" in text
+        assert f"<dt>{run_key(key, 'zh')}</dt>" in text  # run-info keys in the report's language
     assert f"<dd>{manifest['seed']}</dd>" in text
     for section in ("风险登记", "标量假设", "工期参考类", "指标基数与增速", "责任单位"):
         assert section in text  # risks, assumptions, duration classes, KPI baselines, units: with sources

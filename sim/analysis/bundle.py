@@ -25,6 +25,7 @@ from sim.analysis.merge import merge_bias
 from sim.analysis.risk_effects import effects_tables
 from sim.engine.compiled import CompiledModel
 from sim.engine.replicate import Engine
+from sim.engine.runner import RunConfig
 from sim.model.entities import Plan
 
 TABLES = (
@@ -52,12 +53,9 @@ class RunSettings:
 
     @staticmethod
     def from_manifest(manifest: dict) -> RunSettings:
-        cfg = manifest.get("config", {})
-        return RunSettings(
-            seed=int(manifest["seed"]),
-            engine=Engine(cfg.get("engine", "auto")),
-            lhs=str(cfg.get("lhs", False)).lower() == "true",
-        )
+        """Seed, engine and sampling of the run, read typed (:meth:`RunConfig.from_manifest`)."""
+        cfg = RunConfig.from_manifest(manifest)
+        return RunSettings(seed=cfg.seed, engine=cfg.engine, lhs=cfg.lhs)
 
 
 def key_targets(model: CompiledModel, *, limit: int = 8) -> list[str]:

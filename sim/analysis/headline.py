@@ -100,6 +100,7 @@ class Blocker:
     via: tuple[tuple[str, str], ...]  # (link type, item) steps from ``item`` to ``blocker``
     blocker: str
     blocker_finish: date
+    deadline: date
 
 
 def _finish_preds(plan) -> dict[str, list[tuple[str, str]]]:
@@ -148,7 +149,7 @@ def item_blocker(plan, planned: dict[str, date], item_id: str, deadline: date, p
         nxt = []
         for iid, via in frontier:
             if written.get(iid) and written[iid] > deadline and planned.get(iid) and planned[iid] > deadline:
-                return Blocker(item_id, via, iid, written[iid])
+                return Blocker(item_id, via, iid, written[iid], deadline)
             for typ, p in preds.get(iid, ()):
                 if p not in seen and planned.get(p) and planned[p] > deadline:
                     seen.add(p)
@@ -157,28 +158,32 @@ def item_blocker(plan, planned: dict[str, date], item_id: str, deadline: date, p
     return None  # late on the schedule by calendar rounding only, or by nothing the plan writes
 
 
-def _target_blockers(plan, planned, target, by_id, preds, memo) -> list[Blocker] | None:
-    """Blockers that make ``target`` unreachable as planned, or None when it is reachable."""
-    if target.id in memo:
-        return memo[target.id]
-    memo[target.id] = None  # cycles are reachable
+def _target_blockers(plan, planned, target, by_id, preds, memo, deadline=None) -> list[Blocker] | None:
+    """Blockers that make ``target`` unreachable by ``deadline`` (its own by default), or None."""
+    deadline = target.deadline if deadline is None else deadline
+    key = (target.id, deadline)
+    if key in memo:
+        return memo[key]
+    memo[key] = None  # cycles are reachable
     if target.rule in (TargetRule.KPI_GE, TargetRule.KPI_CAGR_GE):
         return None
     ref_blockers: list[list[Blocker] | None] = []
     for r in target.refs:
         if r in by_id:
+            # a target ref counts when it is met by its own deadline (sim.engine.targets)
             ref_blockers.append(_target_blockers(plan, planned, by_id[r], by_id, preds, memo))
         else:
-            b = item_blocker(plan, planned, r, target.deadline, preds)
+            b = item_blocker(plan, planned, r, deadline, preds)
             ref_blockers.append([b] if b else None)
     blocked = [b for b in ref_blockers if b]
     need = len(ref_blockers) if target.rule is not TargetRule.K_OF_N else int(target.k or 1)
     out = [x for b in blocked for x in b] if len(ref_blockers) - len(blocked) < need else None
-    memo[target.id] = out
+    memo[key] = out
     return out
 
 
-def _reason(b: Blocker, deadline: date, lang: str) -> str:
+def _reason(b: Blocker, lang: str) -> str:
+    deadline = b.deadline
     if not b.via:
         return (f"{b.item} 计划 {b.blocker_finish.isoformat()} 完成，晚于期限 {deadline.isoformat()}" if lang == "zh"
                 else f"{b.item} is planned to finish {b.blocker_finish.isoformat()}, after the deadline "
@@ -213,8 +218,8 @@ def unreachable_targets(plan, model=None) -> pd.DataFrame:
         if bl:
             rows.append({"id": t.id, "deadline": t.deadline, "items": ";".join(dict.fromkeys(b.item for b in bl)),
                          "blockers": ";".join(dict.fromkeys(b.blocker for b in bl)),
-                         "reason_zh": "；".join(dict.fromkeys(_reason(b, t.deadline, "zh") for b in bl)),
-                         "reason_en": "; ".join(dict.fromkeys(_reason(b, t.deadline, "en") for b in bl))})
+                         "reason_zh": "；".join(dict.fromkeys(_reason(b, "zh") for b in bl)),
+                         "reason_en": "; ".join(dict.fromkeys(_reason(b, "en") for b in bl))})
     return pd.DataFrame(rows, columns=["id", "deadline", "items", "blockers", "reason_zh", "reason_en"])
 
 

@@ -30,7 +30,7 @@ from sim.analysis.drivers import achieved_days, finite_days
 from sim.engine.compiled import compile_plan
 from sim.model.clock import FAR_DAY
 from sim.engine.replicate import Engine, column
-from sim.engine.runner import Executor, RunConfig, run_monte_carlo
+from sim.engine.runner import RunConfig, run_monte_carlo
 from sim.model.entities import Plan
 
 DURATION_UNCERTAINTY = "DURATION_UNCERTAINTY"  # pseudo-driver: multipliers at their median
@@ -81,8 +81,7 @@ def simulate_outcomes(
         met.append(rec.met.astype(bool))
         ach.append(rec.achieved.astype(np.float64))
 
-    executor = Executor.INLINE if (workers or 2) == 1 else Executor.POOL
-    config = RunConfig(runs=runs, seed=seed, engine=engine, lhs=lhs, workers=workers, executor=executor)
+    config = RunConfig(runs=runs, seed=seed, engine=engine, lhs=lhs, workers=workers)
     run_monte_carlo(model, config, sink)
     return np.concatenate(met), np.concatenate(ach)
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine import streams
+from sim.engine.streams import ChunkStreams
 from sim.engine.compiled import CompiledModel, KpiSpec
 from sim.model.clock import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.model.enums import KpiKind, KpiMeasure
 
 
 
-def kpi_paths(model: CompiledModel, finish: np.ndarray, kpi_rate: np.ndarray, *, seed: int, chunk: int) -> np.ndarray:
+def kpi_paths(model: CompiledModel, finish: np.ndarray, kpi_rate: np.ndarray, cs: ChunkStreams) -> np.ndarray:
     """KPI values at every grid day: array (rows, kpis, len(model.kpi_grid)).
 
     ``finish`` may have fewer rows than a chunk (a partial last chunk); the
@@ -38,9 +39,9 @@ def kpi_paths(model: CompiledModel, finish: np.ndarray, kpi_rate: np.ndarray, *,
     out = np.empty((size, len(model.kpis), len(grid)))
     for j, k in enumerate(model.kpis):
         if k.kind is KpiKind.COUNTER:
-            out[:, j, :] = _counter(k, grid, finish, kpi_rate[:, j], seed, chunk)
+            out[:, j, :] = _counter(k, grid, finish, kpi_rate[:, j], cs)
         else:
-            out[:, j, :] = _index(k, grid, finish, kpi_rate[:, j], seed, chunk)
+            out[:, j, :] = _index(k, grid, finish, kpi_rate[:, j], cs)
     return out[:rows]
 
 
@@ -135,7 +136,7 @@ def binomial_ppf(u: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:
     return out
 
 
-def _counter(k: KpiSpec, grid, finish, rate, seed: int, chunk: int) -> np.ndarray:
+def _counter(k: KpiSpec, grid, finish, rate, cs: ChunkStreams) -> np.ndarray:
     """Counter path. Random numbers keep common random numbers across scenarios: the base
     arrivals' stream depends only on the KPI's own rate, and each boost's arrivals are drawn
     by inverse transform from a fixed-size stream of their own, so moving an item's finish
@@ -143,16 +144,16 @@ def _counter(k: KpiSpec, grid, finish, rate, seed: int, chunk: int) -> np.ndarra
     n = finish.shape[0]
     dt_years = np.diff(grid) / DAYS_PER_YEAR
     lam = rate[:, None] * dt_years[None, :]
-    rng = streams.generator(seed, chunk, f"kpi/{k.id}/arrivals")
+    rng = cs.generator(f"kpi/{k.id}/arrivals")
     arrivals = rng.poisson(np.maximum(lam, 0.0)).astype(np.float64)
     for item, item_id, add in zip(k.boost_items, k.boost_ids, k.boost_rates):
         if add:
             key = f"kpi/{k.id}/boost/{item_id}"
-            u = streams.generator(seed, chunk, key).random(arrivals.shape)
+            u = cs.generator(key).random(arrivals.shape)
             arrivals += poisson_ppf(u, max(add, 0.0) * _exposure_years(grid, finish[:, item]))
     lapses = np.zeros_like(arrivals)
     if k.measure is KpiMeasure.STOCK and k.attrition_years:
-        lapses = _lapses(k, grid, arrivals, seed, chunk)
+        lapses = _lapses(k, grid, arrivals, cs)
     start = k.baseline if k.measure is KpiMeasure.STOCK else 0.0
     path = np.empty((n, len(grid)))
     path[:, 0] = start
@@ -160,7 +161,7 @@ def _counter(k: KpiSpec, grid, finish, rate, seed: int, chunk: int) -> np.ndarra
     return path + _steps(k, grid, finish)
 
 
-def _lapses(k: KpiSpec, grid: np.ndarray, arrivals: np.ndarray, seed: int, chunk: int) -> np.ndarray:
+def _lapses(k: KpiSpec, grid: np.ndarray, arrivals: np.ndarray, cs: ChunkStreams) -> np.ndarray:
     """Units whose certificate lapses in each interval and is not renewed.
 
     Baseline units come up for renewal uniformly over the first ``attrition_years``
@@ -172,20 +173,20 @@ def _lapses(k: KpiSpec, grid: np.ndarray, arrivals: np.ndarray, seed: int, chunk
     n, g = arrivals.shape
     period = k.attrition_years * DAYS_PER_YEAR
     p_lapse = 1.0 - k.renewal_prob
-    rng = streams.generator(seed, chunk, f"kpi/{k.id}/lapses")
+    rng = cs.generator(f"kpi/{k.id}/lapses")
     base_total = rng.binomial(int(round(k.baseline)), p_lapse, size=n)
     share = np.clip(np.minimum(grid[1:], period) - np.minimum(grid[:-1], period), 0.0, None) / period
     pvals = np.append(share, max(0.0, 1.0 - share.sum()))
     lapses = rng.multinomial(base_total, pvals)[:, :g].astype(np.float64)
     mids = 0.5 * (grid[:-1] + grid[1:]) + period
     due = np.searchsorted(grid[1:], mids, side="left")  # interval in which each cohort is due
-    u = streams.generator(seed, chunk, f"kpi/{k.id}/later_lapses").random(arrivals.shape)
+    u = cs.generator(f"kpi/{k.id}/later_lapses").random(arrivals.shape)
     for src in np.nonzero(due < g)[0]:
         lapses[:, due[src]] += binomial_ppf(u[:, src], arrivals[:, src], p_lapse)
     return lapses
 
 
-def _index(k: KpiSpec, grid, finish, log_growth, seed: int, chunk: int) -> np.ndarray:
+def _index(k: KpiSpec, grid, finish, log_growth, cs: ChunkStreams) -> np.ndarray:
     n = finish.shape[0]
     dt = np.diff(grid)
     dlog = log_growth[:, None] * (dt / DAYS_PER_YEAR)[None, :]
@@ -193,7 +194,7 @@ def _index(k: KpiSpec, grid, finish, log_growth, seed: int, chunk: int) -> np.nd
         if add:
             dlog = dlog + add * _exposure_years(grid, finish[:, item])
     if k.volatility > 0:
-        z = streams.generator(seed, chunk, f"kpi/{k.id}/noise").standard_normal((n, len(dt)))
+        z = cs.generator(f"kpi/{k.id}/noise").standard_normal((n, len(dt)))
         dlog = dlog + k.volatility * np.sqrt(dt / DAYS_PER_MONTH)[None, :] * z
     path = np.empty((n, len(grid)))
     path[:, 0] = 0.0

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+DEFAULT_SEED = 20200116  # the seed of a run that names none (the plan's date, 2020-01-16)
+
 
 class Engine(StrEnum):
     """Which schedule engine runs a chunk."""

@@ -19,7 +19,8 @@ from sim.engine.forward import forward_pass
 from sim.engine.kpis import kpi_paths
 from sim.engine.options import Engine
 from sim.engine.processes import simulate_rows
-from sim.engine.sampling import draw_chunk
+from sim.engine.sampling import draw
+from sim.engine.streams import ChunkStreams
 from sim.engine.targets import evaluate_targets
 
 
@@ -116,14 +117,21 @@ def run_chunk(
     engine: Engine = Engine.AUTO,
     lhs: bool = False,
 ) -> ChunkRecord:
-    """Simulate the first ``rows`` replications of chunk ``chunk``."""
-    draws = draw_chunk(model, seed=seed, chunk=chunk, lhs=lhs).rows(slice(0, rows))
+    """Simulate the first ``rows`` replications of chunk ``chunk`` (:func:`simulate_chunk` by keywords)."""
+    return simulate_chunk(model, ChunkStreams(seed, chunk, lhs), rows=rows, engine=engine)
+
+
+def simulate_chunk(model: CompiledModel, cs: ChunkStreams, *, rows: int = streams.CHUNK,
+                   engine: Engine = Engine.AUTO) -> ChunkRecord:
+    """Simulate the first ``rows`` replications of the chunk whose streams are ``cs``."""
+    chunk = cs.chunk
+    draws = draw(model, cs).rows(slice(0, rows))
     if choose_engine(model, engine) is Engine.SIMPY:
         start, finish = simulate_rows(model, draws)
     else:
         start, finish = forward_pass(model, draws)
-    path = kpi_paths(model, finish, draws.kpi_rate, seed=seed, chunk=chunk)
-    cost = sample_costs(model, draws, finish, seed=seed, chunk=chunk, lhs=lhs)
+    path = kpi_paths(model, finish, draws.kpi_rate, cs)
+    cost = sample_costs(model, draws, finish, seed=cs.seed, chunk=cs.chunk, lhs=cs.lhs)
     ratios = invest_ratios(model, start, finish, cost)
     achieved, met = evaluate_targets(model, finish, path, invest=ratios)
     invest = np.column_stack([ratios[it.target] for it in model.cost.invest]) if model.cost.invest \

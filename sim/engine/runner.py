@@ -4,9 +4,13 @@ Chunk ``c`` always holds replications ``c*CHUNK ... c*CHUNK + CHUNK - 1`` and
 its draws depend only on (seed, c, quantity), so the records are bit-identical
 for any executor and worker count. Records reach the ``sink`` in chunk order.
 
-Executors: ``inline`` (this process), ``pool`` (a fork process pool; the
-default, all cores) and ``dask`` (a ``dask.distributed`` scheduler address, or
-``local`` for a LocalCluster).
+Executors: ``inline`` (this process), ``pool`` (a fork process pool over all
+cores) and ``dask`` (a ``dask.distributed`` scheduler address, or ``local`` for
+a LocalCluster). :func:`choose_executor` is the one place that picks one.
+
+:class:`RunConfig` is the one typed description of a run, from the command line
+to the streams of each chunk (:meth:`RunConfig.streams`) and into the manifest
+(:meth:`RunConfig.to_manifest`, read back typed by :meth:`RunConfig.from_manifest`).
 """
 
 from __future__ import annotations
@@ -16,16 +20,19 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+import dataclasses
 import multiprocessing as mp
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from sim.engine import streams
 from sim.errors import ExecutorError
 from sim.engine.compiled import CompiledModel
-from sim.engine.options import Engine, Executor
-from sim.engine.replicate import ChunkRecord, choose_engine, run_chunk
+from sim.engine.options import DEFAULT_SEED, Engine, Executor
+from sim.engine.replicate import ChunkRecord, choose_engine, simulate_chunk
+from sim.engine.streams import ChunkStreams
 
 
 @dataclass(frozen=True)
@@ -33,15 +40,68 @@ class RunConfig:
     """How to run: every field is recorded in the manifest."""
 
     runs: int = 10_000
-    seed: int = 20200116
+    seed: int = DEFAULT_SEED
     workers: int | None = None  # None: all cores
-    executor: Executor = Executor.POOL
+    executor: Executor | None = None  # None: chosen by :func:`choose_executor`
     scheduler: str | None = None  # dask address or "local"
     engine: Engine = Engine.AUTO
     lhs: bool = False
     precision: float | None = None  # stop when every target's standard error is below
     min_runs: int = 2 * streams.CHUNK
     progress: bool = False
+
+    def streams(self, chunk: int) -> ChunkStreams:
+        """The random streams of replication chunk ``chunk``."""
+        return ChunkStreams(self.seed, chunk, self.lhs)
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The fields as JSON values (enums by value), for the manifest's ``config``."""
+        return {k: (v.value if isinstance(v, (Engine, Executor)) else v) for k, v in dataclasses.asdict(self).items()}
+
+    @staticmethod
+    def from_manifest(manifest: dict[str, Any]) -> "RunConfig":
+        """The configuration a run directory's manifest records (its ``config``), typed.
+
+        Fields it does not record keep their defaults; the seed falls back to the
+        manifest's top-level ``seed``. A value of the wrong type raises ValueError.
+        """
+        cfg = dict(manifest.get("config") or {})
+        if "seed" not in cfg and "seed" in manifest:
+            cfg["seed"] = manifest["seed"]
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(RunConfig):
+            if f.name not in cfg:
+                continue
+            out[f.name] = _typed(f.name, cfg[f.name])
+        return RunConfig(**out)
+
+
+_ENUMS = {"engine": Engine, "executor": Executor}
+_INTS = ("runs", "seed", "workers", "min_runs")
+
+
+def _typed(name: str, value: Any) -> Any:
+    if value is None or name == "scheduler":
+        return value
+    if name in _ENUMS:
+        return _ENUMS[name](value)
+    if name in _INTS and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if name in ("lhs", "progress") and isinstance(value, bool):
+        return value
+    if name == "precision" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"manifest config: {name} = {value!r} is not a valid value")
+
+
+def choose_executor(config: RunConfig, chunks: int) -> tuple[Executor, int]:
+    """The executor and worker count a run uses: Dask when a scheduler is named, else the one asked
+    for, else a pool; a pool with one worker or one chunk runs inline (it would only add its start-up)."""
+    workers = config.workers or os.cpu_count() or 1
+    executor = Executor.DASK if config.scheduler else (config.executor or Executor.POOL)
+    if executor is Executor.POOL and (workers == 1 or chunks == 1):
+        executor = Executor.INLINE
+    return executor, workers
 
 
 @dataclass
@@ -83,10 +143,7 @@ def run_monte_carlo(
         Receives every :class:`ChunkRecord`, in chunk order.
     """
     t0 = time.perf_counter()
-    workers = config.workers or os.cpu_count() or 1
-    executor = Executor.DASK if config.scheduler else config.executor
-    if executor is Executor.POOL and (workers == 1 or len(chunk_rows(config.runs)) == 1):
-        executor = Executor.INLINE  # one worker or one chunk: a pool would only add its start-up
+    executor, workers = choose_executor(config, len(chunk_rows(config.runs)))
     stats = RunStats(engine=str(choose_engine(model, config.engine)), executor=str(executor), workers=workers)
     met = np.zeros(len(model.targets))
     bar = _progress(config)
@@ -134,14 +191,13 @@ def _progress(config: RunConfig):
 
 def _records(model, config: RunConfig, executor: Executor, workers: int) -> Iterator[ChunkRecord]:
     jobs = chunk_rows(config.runs)
-    args = dict(seed=config.seed, engine=config.engine, lhs=config.lhs)
     if executor is Executor.INLINE:
         for c, rows in jobs:
-            yield run_chunk(model, chunk=c, rows=rows, **args)
+            yield simulate_chunk(model, config.streams(c), rows=rows, engine=config.engine)
     elif executor is Executor.POOL:
-        yield from _pool_records(model, jobs, args, workers)
+        yield from _pool_records(model, jobs, config, workers)
     else:
-        yield from _dask_records(model, jobs, args, workers, config.scheduler or "local")
+        yield from _dask_records(model, jobs, config, workers, config.scheduler or "local")
 
 
 # -- process pool --------------------------------------------------------------
@@ -167,41 +223,41 @@ def _die_with_parent() -> None:
         pass
 
 
-def _pool_chunk(chunk: int, rows: int, args: dict) -> ChunkRecord:
+def _pool_chunk(chunk: int, rows: int, config: RunConfig) -> ChunkRecord:
     assert _WORKER_MODEL is not None
-    rec = run_chunk(_WORKER_MODEL, chunk=chunk, rows=rows, **args)
+    rec = simulate_chunk(_WORKER_MODEL, config.streams(chunk), rows=rows, engine=config.engine)
     rec.arrow(_WORKER_MODEL)  # the Arrow table is built here, in parallel, not in the parent
     return rec
 
 
-def _pool_records(model, jobs, args, workers: int) -> Iterator[ChunkRecord]:
+def _pool_records(model, jobs, config: RunConfig, workers: int) -> Iterator[ChunkRecord]:
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     window = 2 * workers  # bound memory: at most this many chunks in flight
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(model,)) as pool:
         pending = []
         it = iter(jobs)
         for c, rows in it:
-            pending.append(pool.submit(_pool_chunk, c, rows, args))
+            pending.append(pool.submit(_pool_chunk, c, rows, config))
             if len(pending) >= window:
                 break
         while pending:
             rec = pending.pop(0).result()
             nxt = next(it, None)
             if nxt is not None:
-                pending.append(pool.submit(_pool_chunk, nxt[0], nxt[1], args))
+                pending.append(pool.submit(_pool_chunk, nxt[0], nxt[1], config))
             yield rec
 
 
 # -- dask ------------------------------------------------------------------------
 DASK_CONNECT_TIMEOUT = "20s"  # how long to wait for a scheduler address before giving up
 
-def _dask_chunk(model: CompiledModel, chunk: int, rows: int, args: dict) -> ChunkRecord:
-    rec = run_chunk(model, chunk=chunk, rows=rows, **args)
+def _dask_chunk(model: CompiledModel, chunk: int, rows: int, config: RunConfig) -> ChunkRecord:
+    rec = simulate_chunk(model, config.streams(chunk), rows=rows, engine=config.engine)
     rec.arrow(model)
     return rec
 
 
-def _dask_records(model, jobs, args, workers: int, scheduler: str) -> Iterator[ChunkRecord]:
+def _dask_records(model, jobs, config: RunConfig, workers: int, scheduler: str) -> Iterator[ChunkRecord]:
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - depends on the environment
@@ -223,14 +279,14 @@ def _dask_records(model, jobs, args, workers: int, scheduler: str) -> Iterator[C
         remote_model = client.scatter(model, broadcast=True)
         window = max(2 * workers, 4)
         it = iter(jobs)
-        pending = [client.submit(_dask_chunk, remote_model, c, r, args, pure=False)
+        pending = [client.submit(_dask_chunk, remote_model, c, r, config, pure=False)
                    for c, r in (next(it) for _ in range(min(window, len(jobs))))]
         while pending:
             fut = pending.pop(0)
             rec = fut.result()
             nxt = next(it, None)
             if nxt is not None:
-                pending.append(client.submit(_dask_chunk, remote_model, nxt[0], nxt[1], args, pure=False))
+                pending.append(client.submit(_dask_chunk, remote_model, nxt[0], nxt[1], config, pure=False))
             yield rec
     finally:
         client.close()

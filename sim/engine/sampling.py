@@ -19,6 +19,7 @@ import numpy as np
 from scipy import special
 
 from sim.engine import streams
+from sim.engine.streams import ChunkStreams
 from sim.engine.compiled import CompiledModel
 from sim.engine.distributions import norm_cdf, ppf
 from sim.model.enums import KpiKind, RiskPhase
@@ -43,10 +44,15 @@ class Draws:
 
 
 def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False) -> Draws:
-    """Draws for the ``streams.CHUNK`` replications of chunk ``chunk``."""
+    """Draws for the ``streams.CHUNK`` replications of chunk ``chunk`` (:func:`draw` by keywords)."""
+    return draw(model, ChunkStreams(seed, chunk, lhs))
+
+
+def draw(model: CompiledModel, cs: ChunkStreams) -> Draws:
+    """Draws for the ``streams.CHUNK`` replications of the chunk whose streams are ``cs``."""
     size = streams.CHUNK
     n_items = model.n_items
-    factor = _factor_normals(model, seed, chunk, size, lhs)
+    factor = _factor_normals(model, cs, size)
     loads = model.loadings
     common = factor @ np.sqrt(loads).T if loads.size else np.zeros((size, n_items))
     idio_w = np.sqrt(np.clip(1.0 - loads.sum(axis=1), 0.0, 1.0)) if loads.size else np.ones(n_items)
@@ -54,7 +60,7 @@ def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False
     wait = np.zeros((size, n_items))
     z = np.empty((size, n_items))
     for i, iid in enumerate(model.item_ids):
-        eps = streams.normals(seed, chunk, f"item/{iid}/eps", size=size, lhs=lhs)
+        eps = cs.normals(f"item/{iid}/eps", size=size)
         z[:, i] = common[:, i] + idio_w[i] * eps
         u = norm_cdf(z[:, i])
         if model.cond_cdf[i] > 0:  # in progress on the as-of date: R given R > elapsed share
@@ -62,13 +68,13 @@ def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False
         mult[:, i] = ppf(model.mult_dist[i], u)
         wd = model.wait_dist[i]
         if model.base_wait[i] > 0:
-            m = 1.0 if wd is None else ppf(wd, streams.uniforms(seed, chunk, f"item/{iid}/wait", size=size, lhs=lhs))
+            m = 1.0 if wd is None else ppf(wd, cs.uniforms(f"item/{iid}/wait", size=size))
             wait[:, i] = model.base_wait[i] * m
     work = model.base_work[None, :] * mult - model.elapsed_work[None, :]
     fired = np.zeros((size, len(model.risks)), dtype=bool)
     for r, risk in enumerate(model.risks):
-        occ = streams.uniforms(seed, chunk, f"risk/{risk.key}/occ", size=size, lhs=lhs) < risk.probability
-        impact = ppf(risk.impact, streams.uniforms(seed, chunk, f"risk/{risk.key}/impact", size=size, lhs=lhs))
+        occ = cs.uniforms(f"risk/{risk.key}/occ", size=size) < risk.probability
+        impact = ppf(risk.impact, cs.uniforms(f"risk/{risk.key}/impact", size=size))
         if risk.impact_scale != 1.0:  # a response acting on the impact (sim.engine.responses)
             impact = impact * risk.impact_scale
         add = np.where(occ, impact, 0.0)[:, None]
@@ -81,41 +87,41 @@ def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False
     np.maximum(work, 0.0, out=work)
     np.maximum(wait, 0.0, out=wait)
     work[:, model.fixed] = 0.0
-    pause_start, pause_end = _shock_windows(model, seed, chunk, size, lhs)
-    kpi_rate = _kpi_rates(model, seed, chunk, size, lhs)
+    pause_start, pause_end = _shock_windows(model, cs, size)
+    kpi_rate = _kpi_rates(model, cs, size)
     return Draws(mult, work, wait, pause_start, pause_end, fired, factor, kpi_rate, z)
 
 
-def _factor_normals(model: CompiledModel, seed: int, chunk: int, size: int, lhs: bool) -> np.ndarray:
+def _factor_normals(model: CompiledModel, cs: ChunkStreams, size: int) -> np.ndarray:
     if not model.factor_ids:
         return np.zeros((size, 0))
     g = np.column_stack(
-        [streams.normals(seed, chunk, f"factor/{f}", size=size, lhs=lhs) for f in model.factor_ids]
+        [cs.normals(f"factor/{f}", size=size) for f in model.factor_ids]
     )
     return g @ model.factor_chol.T
 
 
-def _shock_windows(model: CompiledModel, seed: int, chunk: int, size: int, lhs: bool):
+def _shock_windows(model: CompiledModel, cs: ChunkStreams, size: int):
     k = len(model.shocks)
     start = np.full((size, k), np.inf)
     end = np.full((size, k), np.inf)
     for j, s in enumerate(model.shocks):
-        occ = streams.uniforms(seed, chunk, f"shock/{s.id}/occ", size=size, lhs=lhs) < s.probability
+        occ = cs.uniforms(f"shock/{s.id}/occ", size=size) < s.probability
         lo, hi = s.window
         # begins at the start of a day drawn uniformly from the inclusive window
-        u = streams.uniforms(seed, chunk, f"shock/{s.id}/start", size=size, lhs=lhs)
+        u = cs.uniforms(f"shock/{s.id}/start", size=size)
         when = lo + np.floor(u * (hi - lo + 1.0))
-        length = ppf(s.length, streams.uniforms(seed, chunk, f"shock/{s.id}/length", size=size, lhs=lhs))
+        length = ppf(s.length, cs.uniforms(f"shock/{s.id}/length", size=size))
         start[:, j] = np.where(occ, when, np.inf)
         end[:, j] = np.where(occ, when + np.maximum(length, 0.0), np.inf)
     return start, end
 
 
-def _kpi_rates(model: CompiledModel, seed: int, chunk: int, size: int, lhs: bool) -> np.ndarray:
+def _kpi_rates(model: CompiledModel, cs: ChunkStreams, size: int) -> np.ndarray:
     """Per-replication rate: Gamma(mean = rate, cv) for counters, normal log-growth for indices."""
     out = np.empty((size, len(model.kpis)))
     for j, k in enumerate(model.kpis):
-        u = streams.uniforms(seed, chunk, f"kpi/{k.id}/rate", size=size, lhs=lhs)
+        u = cs.uniforms(f"kpi/{k.id}/rate", size=size)
         if k.kind is KpiKind.COUNTER:
             if k.rate_cv > 0 and k.rate_per_year > 0:
                 shape = 1.0 / k.rate_cv**2

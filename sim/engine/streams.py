@@ -18,6 +18,7 @@ so the first ``n`` replications of a run are the same whatever ``n`` is.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -54,3 +55,30 @@ def normals(seed: int, chunk: int, key: str, *, size: int = CHUNK, lhs: bool = F
     from scipy.special import ndtri
 
     return ndtri(uniforms(seed, chunk, key, size=size, lhs=lhs))
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkStreams:
+    """The streams of one replication chunk: the run's seed, the chunk index and whether draws are
+    Latin-hypercube stratified. Every sampler of a chunk takes this one object.
+
+    >>> s = ChunkStreams(seed=7, chunk=0)
+    >>> bool((s.uniforms("item/T1/eps", size=3) == uniforms(7, 0, "item/T1/eps", size=3)).all())
+    True
+    """
+
+    seed: int
+    chunk: int
+    lhs: bool = False
+
+    def generator(self, key: str) -> np.random.Generator:
+        """The generator of quantity ``key`` in this chunk (plain draws, never stratified)."""
+        return generator(self.seed, self.chunk, key)
+
+    def uniforms(self, key: str, *, size: int = CHUNK) -> np.ndarray:
+        """:func:`uniforms` of quantity ``key`` in this chunk."""
+        return uniforms(self.seed, self.chunk, key, size=size, lhs=self.lhs)
+
+    def normals(self, key: str, *, size: int = CHUNK) -> np.ndarray:
+        """:func:`normals` of quantity ``key`` in this chunk."""
+        return normals(self.seed, self.chunk, key, size=size, lhs=self.lhs)

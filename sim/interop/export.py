@@ -58,13 +58,14 @@ def _criticality(run_dir: Path, items: pd.DataFrame) -> pd.Series:
     """The programme criticality of each item, computed from the run's records (no report was written)."""
     from sim.analysis.criticality import PROGRAMME_ID, criticality_table
     from sim.engine.compiled import compile_plan
+    from sim.engine.runner import RunConfig
     from sim.report.build import run_plan_of
     from sim.results import read_manifest, read_records
     plan = run_plan_of(run_dir)
     manifest = read_manifest(run_dir)
     model = compile_plan(plan)
-    table = criticality_table(model, read_records(run_dir), seed=int(manifest.get("seed", 0)),
-                              lhs=bool(manifest.get("lhs", False)))
+    config = RunConfig.from_manifest(manifest)  # lhs is recorded in the config (top-level "lhs" never was)
+    table = criticality_table(model, read_records(run_dir), seed=config.seed, lhs=config.lhs)
     prog = table[table["target"] == PROGRAMME_ID].set_index("item")["criticality"]
     return items["id"].map(prog).fillna(0.0)
 

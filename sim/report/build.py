@@ -33,7 +33,7 @@ from sim.report import charts, charts_time
 from sim.report.excel import SHEETS, write_workbook
 from sim.report.fonts import Lang, resolve_lang
 from sim.report.html import Chart, headline_view, render
-from sim.report.i18n import pick, tr
+from sim.report.i18n import pick, run_key, tr
 from sim.report.sources import assumption_views
 from sim.report.style import add_footer, save
 from sim.report.cost_views import cost_chart_jobs, cost_frames, cost_views
@@ -384,7 +384,7 @@ def _write_text(path: Path, text: str) -> None:
 def _summary_view(manifest: dict, targets: pd.DataFrame, lang: Lang) -> View:
     keys = ("scenario", "replications", "seed", "as_of", "params", "params_hash", "package_version",
             "engine", "created_utc")
-    rows = [{"key": k, "value": str(manifest.get(k, ""))} for k in keys]
+    rows = [{"key": run_key(k, lang), "value": str(manifest.get(k, ""))} for k in keys]
     head = headline_view(targets, lang).frame
     rows += [{"key": f"{r['id']} {r['name']}", "value": f"{r['p_met']:.1%} ± {r['se']:.1%}"} for _, r in head.iterrows()]
     return View("summary", pd.DataFrame(rows))

@@ -19,6 +19,22 @@ from sim.report.style import PALETTE, new_axes, styled
 from sim.analysis.summary import Z95
 
 MIN_PP = 0.5  # below this many percentage points of P(met), the tornado ranks by the P80 shift
+MIN_BAR = 0.006  # a 0 % bar is drawn this wide (share of the axis), so that it is seen as a bar at zero
+
+
+def signed(x: float, digits: int = 1) -> str:
+    """``x`` with its sign, never "-0.0" (a rounded zero is "0.0")."""
+    r = round(float(x), digits)
+    return f"{0.0:.{digits}f}" if r == 0 else f"{r:+.{digits}f}"
+
+
+def bar_labels(ax: Axes, y, values, *, fmt=lambda v: f"{v:.0%}", fontsize: float = 7, at=None) -> None:
+    """Value labels just right of each bar (``at`` gives where each label starts; default the value)."""
+    at = values if at is None else at
+    for yy, v, x in zip(y, values, at):
+        if np.isfinite(v):
+            ax.annotate(fmt(v), (max(float(x), 0.0), yy), xytext=(3, 0), textcoords="offset points", va="center",
+                        fontsize=fontsize, color="#333")
 
 
 def _label(row, lang: Lang, width: int = 36) -> str:
@@ -44,19 +60,22 @@ def target_probability_chart(targets: pd.DataFrame, *, lang: str = "en", title: 
         colour = {s: PALETTE[k % len(PALETTE)] for k, s in enumerate(sections)}
         y = np.arange(len(df))
         err = np.vstack([df["p_met"] - df["ci95_low"], df["ci95_high"] - df["p_met"]]).clip(min=0)
-        ax.barh(y, df["p_met"], color=[colour[s] for s in df["section"]], height=0.7)
+        ax.barh(y, np.maximum(df["p_met"], MIN_BAR), color=[colour[s] for s in df["section"]], height=0.7)
         ax.errorbar(df["p_met"], y, xerr=err, fmt="none", ecolor="#333", elinewidth=0.9, capsize=2)
+        bar_labels(ax, y, df["p_met"].to_numpy(dtype=float), fmt=lambda v: f"{v:.1%}",
+                   at=df["ci95_high"].to_numpy(dtype=float))
         ax.axvline(0.8, color="#555", ls="--", lw=0.8)
         ax.set_yticks(y, [_label(r, lang, 44) for _, r in df.iterrows()], fontsize=7.5)
         ax.set_ylim(-0.7, len(df) - 0.3)
-        ax.set_xlim(0, 1)
+        ax.set_xlim(0, 1.12)  # room for the value labels of bars near 100 %
+        ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
         ax.xaxis.set_tick_params(labeltop=True)
         ax.set_xlabel(tr("chart_targets_x", lang))
         ax.set_title(title or tr("chart_targets", lang))
         handles = [Patch(color=colour[s], label=labels.get(s, s)) for s in sections]
         handles.append(Patch(facecolor="none", edgecolor="#555", ls="--", label=tr("threshold80", lang)))
-        ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
         ax.grid(axis="y", visible=False)
     return fig
 
@@ -99,8 +118,8 @@ def tornado_chart(
         for yy, r, n in zip(y, reach, df["_n"]):
             if not np.isfinite(n):
                 continue
-            text = (f"P(met) {-100 * n:+.1f} pp" if by_days
-                    else f"{tr('p80_shift', lang)} {n:+.0f} {tr('days', lang)}")
+            text = (f"{tr('p_met_short', lang)} {signed(-100 * n)} {tr('pp', lang)}" if by_days
+                    else f"{tr('p80_shift', lang)} {signed(n, 0)} {tr('days', lang)}")
             ax.annotate(text, (r, yy), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7,
                         color="#444")
         hi = max(float(reach.max()) if len(v) else 1.0, 1.0)
@@ -122,10 +141,19 @@ def scorecard_chart(scorecard: pd.DataFrame, *, lang: str = "en", ax: Axes | Non
         exp = exp.loc[exp.iloc[:, -1].sort_values(ascending=False).index] if not exp.empty else exp
         plan = plan.reindex(index=exp.index, columns=exp.columns)
         fig, ax = new_axes(ax, size=(7.5, 1.4 + 0.36 * max(len(exp), 3)))
-        im = ax.imshow(exp.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
-        for (i, j), v in np.ndenumerate(exp.to_numpy(dtype=float)):
-            ax.text(j, i, f"{v:.0%} ({tr('planned', lang)} {plan.iat[i, j]:.0%})", ha="center", va="center",
-                    fontsize=7.5, color="white" if (v < 0.2 or v > 0.85) else "black")
+        values = exp.to_numpy(dtype=float)
+        due = plan.to_numpy(dtype=float) > 0  # a cell with nothing planned by then is not coloured as a failure
+        from matplotlib import colormaps
+
+        cmap = colormaps["RdYlGn"].with_extremes(bad="#e6e6e6")
+        im = ax.imshow(np.where(due, values, np.nan), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+        for (i, j), v in np.ndenumerate(values):
+            if not due[i, j]:
+                text, colour = f"{tr('nothing_due', lang)} ({v:.0%})", "#555"
+            else:
+                text = f"{v:.0%} ({tr('planned', lang)} {plan.iat[i, j]:.0%})"
+                colour = "white" if (v < 0.2 or v > 0.85) else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7.5, color=colour)
         ax.set_xticks(range(exp.shape[1]), [str(getattr(c, "year", c))[:4] for c in exp.columns])
         ax.set_yticks(range(exp.shape[0]), exp.index, fontsize=8)
         ax.set_xlabel(tr("year_end", lang))
@@ -179,13 +207,16 @@ def criticality_chart(crit: pd.DataFrame, *, target: str, target_name: str = "",
         df = crit[crit["target"] == target].sort_values("criticality", ascending=False).head(top).iloc[::-1]
         fig, ax = new_axes(ax, size=(8, 1.4 + 0.36 * max(len(df), 3)))
         y = np.arange(len(df))
-        ax.barh(y, df["criticality"], height=0.7, color=PALETTE[3], label=tr("criticality", lang))
-        ax.barh(y, df["decisive"], height=0.35, color=PALETTE[2], label=tr("decisive", lang))
+        ax.barh(y, np.maximum(df["criticality"], MIN_BAR), height=0.7, color=PALETTE[3], label=tr("criticality", lang))
+        ax.barh(y, np.maximum(df["decisive"], MIN_BAR), height=0.35, color=PALETTE[2], label=tr("decisive", lang))
+        bar_labels(ax, y, df["criticality"].to_numpy(dtype=float), fmt=lambda v: f"{v:.1%}")
         labels = [labelled(i, pick((names or {}).get(i, (i, i)), lang)) for i in df["item"]]
         ax.set_yticks(y, labels, fontsize=8)
-        ax.set_xlim(0, 1)
+        ax.set_xlim(0, 1.1)
+        ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_title(tr("chart_criticality", lang, target=shorten(target_name or target, 36)))
-        ax.legend(fontsize=8, loc="lower right")
+        ax.set_title(tr("chart_criticality", lang, target=shorten(target_name or target, 36)), pad=22)
+        # above the plot, never over the bars
+        ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
         ax.grid(axis="y", visible=False)
     return fig

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
-from sim.report.i18n import labelled, name_of, shorten, tr
+from sim.report.i18n import labelled, name_of, shorten, tr, unit_text
 from sim.report.style import (
     BAND_COLOR,
     PALETTE,
@@ -43,11 +43,14 @@ def s_curve_chart(curves: pd.DataFrame, items: pd.DataFrame, *, lang: str = "en"
     with styled(lang) as lang:
         fig, ax = new_axes(ax, size=(9, 4.8))
         info = items.set_index("id")
-        for k, (iid, g) in enumerate(curves.groupby("id", sort=False)):
+        groups, merged = merge_identical(curves, info)
+        for k, (ids, g) in enumerate(groups):
+            iid = ids[0]
             c = PALETTE[k % len(PALETTE)]
             row = info.loc[iid]
-            ax.plot(_dates(g["date"]), g["p"], color=c, lw=1.6,
-                    label=labelled(iid, name_of(row, lang), 36))
+            label = (labelled(iid, name_of(row, lang), 36) if len(ids) == 1
+                     else shorten(" = ".join(ids), 36))
+            ax.plot(_dates(g["date"]), g["p"], color=c, lw=1.6, label=label)
             plan = pd.to_datetime(row["plan_finish"])
             # the curve is a step function (an ECDF): its value at the last grid date not after the plan date
             before = int(np.searchsorted(_dates(g["date"]).to_numpy(), plan.to_datetime64(), side="right"))
@@ -63,6 +66,9 @@ def s_curve_chart(curves: pd.DataFrame, items: pd.DataFrame, *, lang: str = "en"
         _year_axis(ax)
         ax.set_ylabel(tr("chart_scurves_y", lang))
         ax.set_title(tr("chart_scurves", lang))
+        if merged:
+            ax.text(0.0, -0.12, tr("merged_curves", lang, ids="; ".join(" = ".join(m) for m in merged)),
+                    transform=ax.transAxes, fontsize=7.5, color="#444", va="top")
         marks = [
             Line2D([], [], marker="D", color=PLAN_COLOR, ls="", mec="white", label=tr("plan_date", lang)),
             Line2D([], [], marker="o", color="#777", ls="", mec="black", label=tr("p50", lang)),
@@ -71,6 +77,22 @@ def s_curve_chart(curves: pd.DataFrame, items: pd.DataFrame, *, lang: str = "en"
         handles, _ = ax.get_legend_handles_labels()
         ax.legend(handles=handles + marks, fontsize=7.5, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig
+
+
+def merge_identical(curves: pd.DataFrame, info: pd.DataFrame) -> tuple[list, list]:
+    """Group items whose S-curves and plan dates are identical: ([(ids, rows)], [ids of merged groups]).
+
+    Items finishing together (e.g. SYNC partners) have one curve; drawing it
+    once, named by all of them, keeps every curve visible.
+    """
+    groups: dict[tuple, list] = {}
+    rows: dict[tuple, pd.DataFrame] = {}
+    for iid, g in curves.groupby("id", sort=False):
+        key = (tuple(g["day"].round(6)), tuple(g["p"].round(12)), str(info.loc[iid, "plan_finish"]))
+        groups.setdefault(key, []).append(iid)
+        rows.setdefault(key, g)
+    out = [(ids, rows[k]) for k, ids in groups.items()]
+    return out, [ids for ids, _ in out if len(ids) > 1]
 
 
 def gantt_chart(items: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None,
@@ -95,12 +117,16 @@ def gantt_chart(items: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None
             ax.axvline(pd.Timestamp(end), color="#555", ls="--", lw=0.8)
         _year_axis(ax)
         ax.set_title(tr("chart_gantt", lang), pad=24)
-        ax.legend(handles=[
-            Line2D([], [], color=PALETTE[0], lw=5, alpha=0.55, label=tr("p10_p90_on_time", lang)),
-            Line2D([], [], color=PALETTE[1], lw=5, alpha=0.55, label=tr("p10_p90_late", lang)),
+        handles = [  # only entries some bar uses
+            *([Line2D([], [], color=PALETTE[0], lw=5, alpha=0.55, label=tr("p10_p90_on_time", lang))]
+              if (~late).any() else []),
+            *([Line2D([], [], color=PALETTE[1], lw=5, alpha=0.55, label=tr("p10_p90_late", lang))]
+              if late.any() else []),
             Line2D([], [], marker="o", color="#222", ls="", label=tr("median", lang)),
             Line2D([], [], marker="D", color=PLAN_COLOR, ls="", mec="white", label=tr("plan_date", lang)),
-        ], fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False)
+        ]
+        ax.legend(handles=handles, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles),
+                  frameon=False)
         ax.grid(axis="y", visible=False)
         ax.set_ylim(-0.8, len(df) - 0.2)
     return fig
@@ -143,7 +169,7 @@ def kpi_fans_figure(fan: pd.DataFrame, kpis: pd.DataFrame, *, lang: str = "en", 
         for k, kid in enumerate(ids):
             ax = fig.add_subplot(rows, min(cols, len(ids)), k + 1)
             row = info.loc[kid] if kid in info.index else pd.Series({"name_zh": kid, "name_en": kid})
-            kpi_fan_chart(fan[fan["id"] == kid], title=name_of(row, eff), unit=str(row.get("unit", "") or ""),
-                          lang=eff, ax=ax)
+            kpi_fan_chart(fan[fan["id"] == kid], title=name_of(row, eff),
+                          unit=unit_text(str(row.get("unit", "") or ""), eff), lang=eff, ax=ax)
         fig.suptitle(title or tr("chart_kpi", eff, first="", last=""), fontsize="x-large")
     return fig

@@ -15,11 +15,10 @@ from datetime import date
 import pandas as pd
 
 from sim.report.fonts import Lang
-from sim.report.i18n import header, tr
+from sim.report.i18n import header, run_key, tr
 from sim.report.tables import PCT, View, as_date
 from sim.report.webfont import font_face_css
 
-ROW_LIMIT = 400  # longer tables are cut, with the full table in the workbook
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,9 @@ dl.prov{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 14p
 dl.prov dt{font-weight:bold}dl.prov dd{margin:0;overflow-wrap:anywhere}
 p.note{font-size:.8rem;color:#666;margin:4px 0}
 details summary{cursor:pointer;margin:6px 0}
+div.tools{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin:4px 0;font-size:.85rem}
+div.tools input{flex:1 1 160px;max-width:320px;padding:3px 6px}
+div.tools button{padding:2px 10px}
 section.answer ul.kpis{list-style:none;padding:0;margin:0 0 8px;display:flex;flex-wrap:wrap;gap:8px}
 section.answer ul.kpis li{background:#eef2f6;border-left:4px solid #1f5f8b;padding:6px 10px;font-size:1rem;flex:1 1 260px}
 svg.bars{width:100%;max-width:720px;height:auto;display:block}
@@ -66,7 +68,52 @@ section{padding:8px 8px;margin:10px 0}table{font-size:.72rem}td.long{min-width:8
 """
 
 SORT_JS = """
-document.querySelectorAll('table.sortable').forEach(function(t){
+function fmtCell(v,k){
+  if(v===null||v===undefined||v===''){return '';}
+  if(k==='pct'){return (v*100).toFixed(1)+'%';}
+  if(k==='num'){if(Number.isInteger(v)&&Math.abs(v)<1e15){return String(v);}
+    return Math.abs(v)<1?String(Number(v.toPrecision(3))):v.toLocaleString('en-US',{minimumFractionDigits:1,maximumFractionDigits:1});}
+  if(k==='bool'){return v?'\u2713':'';}
+  return String(v);
+}
+function cmp(x,y,num){
+  var ex=(x===null||x===''),ey=(y===null||y==='');
+  if(ex||ey){return ex===ey?0:(ex?1:-1);}
+  return num?x-y:String(x).localeCompare(String(y));
+}
+document.querySelectorAll('div.tbl').forEach(function(box){
+  var data=JSON.parse(box.querySelector('script.tdata').textContent);
+  var table=box.querySelector('table'),body=table.tBodies[0],heads=table.querySelectorAll('th');
+  var input=box.querySelector('input'),info=box.querySelector('.count');
+  var prev=box.querySelector('button.prev'),next=box.querySelector('button.next');
+  var rows=data.rows.map(function(r){return {v:r,t:r.map(function(c,i){return fmtCell(c,data.kinds[i]);}).join(' ').toLowerCase()};});
+  var shown=rows,page=0,size=data.page;
+  function draw(){
+    var pages=Math.max(1,Math.ceil(shown.length/size)); page=Math.min(page,pages-1);
+    var html=[];
+    shown.slice(page*size,(page+1)*size).forEach(function(r){
+      html.push('<tr>'+r.v.map(function(c,i){var k=data.kinds[i];
+        var cls=(k==='pct'||k==='num')?' class="num"':(k==='date'?' class="date"':((k==='text'&&String(c).length>8)?' class="long"':''));
+        var t=fmtCell(c,k).replace(/&/g,'&amp;').replace(/</g,'&lt;').replace(/>/g,'&gt;');
+        return '<td'+cls+'>'+t+'</td>';}).join('')+'</tr>');
+    });
+    body.innerHTML=html.join('');
+    info.textContent=(shown.length?(page*size+1)+'\u2013'+Math.min((page+1)*size,shown.length):'0')+' / '+shown.length+(shown.length<rows.length?' ('+rows.length+')':'');
+    prev.disabled=page===0; next.disabled=page>=pages-1;
+  }
+  input.addEventListener('input',function(){var q=input.value.trim().toLowerCase();
+    shown=q?rows.filter(function(r){return r.t.indexOf(q)>=0;}):rows; page=0; draw();});
+  prev.addEventListener('click',function(){page--;draw();});
+  next.addEventListener('click',function(){page++;draw();});
+  heads.forEach(function(th,i){th.addEventListener('click',function(){
+    var asc=!th.classList.contains('asc'),num=(data.kinds[i]==='pct'||data.kinds[i]==='num'||data.kinds[i]==='bool');
+    heads.forEach(function(h){h.classList.remove('asc','desc');}); th.classList.add(asc?'asc':'desc');
+    var s=rows.slice().sort(function(a,b){var r=cmp(a.v[i],b.v[i],num);return asc?r:-r;});
+    rows=s; var q=input.value.trim().toLowerCase(); shown=q?rows.filter(function(r){return r.t.indexOf(q)>=0;}):rows;
+    page=0; draw();});});
+  draw();
+});
+document.querySelectorAll('table.sortable.static').forEach(function(t){
   t.querySelectorAll('th').forEach(function(th,i){
     th.addEventListener('click',function(){
       var body=t.tBodies[0],rows=Array.prototype.slice.call(body.rows);
@@ -74,9 +121,9 @@ document.querySelectorAll('table.sortable').forEach(function(t){
       t.querySelectorAll('th').forEach(function(h){h.classList.remove('asc','desc');});
       th.classList.add(asc?'asc':'desc');
       rows.sort(function(a,b){
-        var x=a.cells[i].getAttribute('data-v'),y=b.cells[i].getAttribute('data-v');
-        var nx=parseFloat(x),ny=parseFloat(y),r;
-        if(!isNaN(nx)&&!isNaN(ny)&&String(nx)===x&&String(ny)===y){r=nx-ny;}else{r=String(x).localeCompare(String(y));}
+        var ca=a.cells[i],cb=b.cells[i],num=ca.classList.contains('num')&&cb.classList.contains('num');
+        var x=ca.getAttribute('data-v'),y=cb.getAttribute('data-v');
+        var r=cmp(num&&x!==''?parseFloat(x):x,num&&y!==''?parseFloat(y):y,num);
         return asc?r:-r;
       });
       rows.forEach(function(r){body.appendChild(r);});
@@ -84,6 +131,9 @@ document.querySelectorAll('table.sortable').forEach(function(t){
   });
 });
 """
+
+PAGE_ROWS = 50  # rows per page of a long table (every row is in the page, shown a page at a time)
+STATIC_ROWS = 60  # tables up to this long are plain HTML rows
 
 
 def esc(value) -> str:
@@ -116,21 +166,67 @@ def _cell(col: str, value, dates: frozenset[str]) -> str:
     return f'<td{cls} data-v="{esc(text)}">{esc(text)}</td>'
 
 
-def table_html(view: View, lang: Lang, *, limit: int = ROW_LIMIT) -> str:
-    """A sortable table of ``view`` (escaped), cut at ``limit`` rows with a note."""
+def _kind(col: str, series: pd.Series, dates: frozenset[str]) -> str:
+    if col in dates:
+        return "date"
+    if pd.api.types.is_bool_dtype(series):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(series):
+        return "pct" if col in PCT else "num"
+    return "text"
+
+
+def _json_value(v, kind: str):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if kind == "date":
+        d = as_date(v)
+        return d.isoformat() if d else str(v)
+    if kind == "bool":
+        return bool(v)
+    if kind in ("num", "pct"):
+        f = float(v)
+        return int(f) if f.is_integer() and abs(f) < 1e15 else f
+    return str(v)
+
+
+def _json_script(obj) -> str:
+    """JSON safe inside <script>: '<', '>' and '&' written as unicode escapes."""
+    import json
+
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def table_html(view: View, lang: Lang, *, limit: int | None = None) -> str:
+    """A sortable table of every row of ``view`` (escaped).
+
+    Short tables are plain rows; longer ones carry their rows as JSON and show a
+    page at a time, with a filter box and sorting over all rows (numbers sort by
+    value, dates by date). Nothing is cut. ``limit`` is accepted for old callers and ignored.
+    """
     df = view.frame
     if df.empty:
         return f'<p class="note">{esc(tr("no_data", lang))}</p>'
     head = "".join(f"<th>{esc(header(c, lang))}</th>" for c in df.columns)
-    body = []
-    for row in df.head(limit).itertuples(index=False):
-        cells = "".join(_cell(c, v.item() if hasattr(v, "item") else v, view.dates) for c, v in zip(df.columns, row))
-        body.append(f"<tr>{cells}</tr>")
-    note = ""
-    if len(df) > limit:
-        note = f'<p class="note">{limit} / {len(df)} — {esc(tr("show_all", lang))}: Excel</p>'
-    return (f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table></div>{note}')
+    if len(df) <= STATIC_ROWS:
+        body = []
+        for row in df.itertuples(index=False):
+            cells = "".join(_cell(c, v.item() if hasattr(v, "item") else v, view.dates)
+                            for c, v in zip(df.columns, row))
+            body.append(f"<tr>{cells}</tr>")
+        return (f'<div class="scroll"><table class="sortable static"><thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(body)}</tbody></table></div>')
+    kinds = [_kind(c, df[c], view.dates) for c in df.columns]
+    rows = [[_json_value(v.item() if hasattr(v, "item") else v, k) for v, k in zip(row, kinds)]
+            for row in df.itertuples(index=False)]
+    data = _json_script({"kinds": kinds, "rows": rows, "page": PAGE_ROWS})
+    tools = (f'<div class="tools"><input type="search" placeholder="{esc(tr("filter", lang))}" '
+             f'aria-label="{esc(tr("filter", lang))}"> <button class="prev" type="button">‹</button>'
+             f'<span class="count">{len(df)}</span><button class="next" type="button">›</button></div>')
+    return (f'<div class="tbl">{tools}<div class="scroll"><table class="sortable paged"><thead><tr>{head}</tr>'
+            f'</thead><tbody></tbody></table></div><script type="application/json" class="tdata">{data}</script>'
+            "</div>")
 
 
 def figure_html(chart: Chart) -> str:
@@ -139,13 +235,13 @@ def figure_html(chart: Chart) -> str:
             f"<figcaption>{esc(chart.title)}</figcaption></figure>")
 
 
-def _provenance(manifest: dict) -> str:
+def _provenance(manifest: dict, lang: Lang = Lang.EN) -> str:
     keys = ("scenario", "replications", "seed", "as_of", "params", "params_hash", "package_version", "engine",
             "executor", "workers", "stopped_by_precision", "max_target_se", "created_utc", "python", "numpy")
     rows = [(k, manifest.get(k)) for k in keys if k in manifest]
     t = manifest.get("timings_seconds") or {}
     rows += [(f"timings_seconds.{k}", v) for k, v in t.items()]
-    return '<dl class="prov">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows) + "</dl>"
+    return '<dl class="prov">' + "".join(f"<dt>{esc(run_key(k, lang))}</dt><dd>{esc(v)}</dd>" for k, v in rows) + "</dl>"
 
 
 def render(
@@ -174,12 +270,12 @@ def render(
     sec.append(f'<section id="tables">{"".join(parts)}</section>')
     meth = [f'<h2>{esc(tr("method", lang))}</h2><p>{esc(tr("method_text", lang))}</p>']
     for v in sources:
-        inner = table_html(v, lang, limit=10_000)
+        inner = table_html(v, lang)
         title = esc(tr(v.key, lang))
         meth.append(f"<details><summary>{title} ({len(v.frame)})</summary>{inner}</details>"
                     if len(v.frame) > 15 else f"<h3>{title}</h3>{inner}")
     sec.append(f'<section id="method">{"".join(meth)}</section>')
-    sec.append(f'<section id="provenance"><h2>{esc(tr("provenance", lang))}</h2>{_provenance(manifest)}</section>')
+    sec.append(f'<section id="provenance"><h2>{esc(tr("provenance", lang))}</h2>{_provenance(manifest, lang)}</section>')
     nav = [(a, tr(k, lang)) for a, k in (("summary", "headline"), ("charts", "charts"), ("tables", "tables"),
                                           ("method", "method"), ("provenance", "provenance"))]
     from sim.model import planmeta

@@ -43,6 +43,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "targets_sources": ("Targets and their sources", "目标及来源"),
     "sortable_hint": ("Click a column header to sort.", "点击列标题排序。"),
     "show_all": ("show all rows", "显示全部"),
+    "filter": ("filter rows", "筛选"),
     # charts
     "chart_targets": ("Probability of meeting each target", "各目标达成概率"),
     "chart_targets_x": ("P(target met by its deadline)", "按期达成概率"),
@@ -64,6 +65,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "chart_tornado_days": ("Delays the P80 date by (days; P(met) hardly moves)", "使P80日期推迟（天；达成概率几乎不变）"),
     "p80_shift": ("P80 later by", "P80推迟"),
     "days": ("days", "天"),
+    "pp": ("pp", "个百分点"),
+    "p_met_short": ("P(met)", "达成概率"),
+    "nothing_due": ("nothing due", "无到期事项"),
+    "merged_curves": ("identical curves drawn once: {ids}", "曲线相同、合并显示：{ids}"),
     "chart_kpi": ("KPIs {first}–{last} against their targets", "{first}—{last}年指标与目标"),
     "band": ("P10–P90", "P10—P90"),
     "target_line": ("target", "目标"),
@@ -138,6 +143,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "threshold": ("threshold", "阈值"),
     "deadline": ("deadline", "期限"),
     "p_met": ("P(met)", "达成概率"),
+    "aspirational": ("stretch (力争/争取)", "力争/争取"),
     "se": ("s.e.", "标准误"),
     "ci95_low": ("95 % low", "95%下限"),
     "ci95_high": ("95 % high", "95%上限"),
@@ -227,6 +233,75 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "b": ("factor b", "因子b"),
     "rho": ("correlation", "相关系数"),
 }
+
+
+# closed vocabularies shown in tables: value -> (English, 中文)
+ENUMS: dict[str, tuple[str, str]] = {
+    "item_by": ("item by deadline", "事项按期完成"), "all_of": ("all of", "全部达成"),
+    "k_of_n": ("k of n", "n项中至少k项"), "kpi_ge": ("KPI at least", "指标不低于"),
+    "kpi_cagr_ge": ("KPI growth at least", "指标年均增速不低于"),
+    "risk": ("risk", "风险"), "shock": ("shock", "冲击"), "item": ("item", "事项"), "target": ("target", "目标"),
+    "counter": ("counter", "计数"), "index": ("index", "指数"), "duration": ("duration", "工期"),
+    "kpi": ("KPI", "指标"), "common": ("common", "共同"), "each": ("each", "逐项"), "start": ("start", "开工"),
+    "stock": ("stock", "存量"), "cumulative": ("cumulative", "累计新增"),
+    "direct": ("direct", "直接依据"), "related": ("related", "相关依据"), "no evidence": ("no evidence", "无依据"),
+    "none": ("none", "无"), "not_started": ("not started", "未开工"), "in_progress": ("in progress", "在建"),
+    "done": ("done", "已完成"), "level": ("level", "水平"), "path": ("path", "路径"),
+    "green": ("green", "绿"), "amber": ("amber", "黄"), "red": ("red", "红"),
+    "FS": ("FS (finish-start)", "FS（完成—开始）"), "SS": ("SS (start-start)", "SS（开始—开始）"),
+    "FF": ("FF (finish-finish)", "FF（完成—完成）"), "SYNC": ("SYNC (finish together)", "SYNC（同步建成）"),
+}
+ENUM_COLUMNS = ("rule", "kind", "evidence", "mode", "phase", "status", "measure", "target_kind", "band", "type")
+
+# units of KPIs (kpis.csv unit_en) -> 中文; an unknown unit is shown as written
+UNITS: dict[str, str] = {
+    "10,000 m2": "万平方米", "CNY 100 m": "亿元", "CNY 100 m per year": "亿元/年", "bases": "个", "centres": "个",
+    "communities": "个", "companies": "家", "complexes": "个", "firms": "家", "institutes": "家", "lines": "条",
+    "parks": "个", "people": "人", "platforms": "家", "products": "个", "projects": "项", "share": "比例",
+    "spaces": "个", "teams": "个", "towns": "个", "workstations": "个", "days": "天", "targets": "项",
+}
+
+# run-information keys (manifest.json) -> (English, 中文)
+RUN_KEYS: dict[str, tuple[str, str]] = {
+    "scenario": ("scenario", "情景"), "replications": ("replications", "重复次数"), "seed": ("seed", "随机种子"),
+    "as_of": ("as of", "数据截至"), "params": ("params directory", "参数目录"), "params_hash": ("params hash", "参数哈希"),
+    "package_version": ("package version", "软件版本"), "engine": ("engine", "计算引擎"),
+    "executor": ("executor", "执行方式"), "workers": ("workers", "进程数"),
+    "stopped_by_precision": ("stopped by precision", "按精度停止"), "max_target_se": ("largest s.e.", "最大标准误"),
+    "created_utc": ("created (UTC)", "生成时间(UTC)"), "python": ("Python", "Python"), "numpy": ("NumPy", "NumPy"),
+    "timings_seconds.simulate": ("seconds: simulate", "耗时(秒)：模拟"), "timings_seconds.total": ("seconds: total", "耗时(秒)：合计"),
+}
+
+
+def enum_text(value, lang: Lang | str) -> str:
+    """A vocabulary value (rule, kind, evidence, link type ...) in ``lang``; unknown values unchanged."""
+    if not isinstance(value, str) or value not in ENUMS:
+        return value
+    en, zh = ENUMS[value]
+    return zh if Lang(lang) is Lang.ZH else en
+
+
+def unit_text(unit, lang: Lang | str) -> str:
+    """A KPI unit in ``lang`` (the English unit of kpis.csv when no Chinese one is known)."""
+    if Lang(lang) is not Lang.ZH or not isinstance(unit, str):
+        return unit
+    return UNITS.get(unit, unit)
+
+
+def translated(df: pd.DataFrame, lang: Lang | str) -> pd.DataFrame:
+    """``df`` with vocabulary columns (:data:`ENUM_COLUMNS`) and ``unit`` in ``lang``."""
+    out = df.copy()
+    for col in ENUM_COLUMNS:
+        if col in out.columns and not pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = [enum_text(v, lang) for v in out[col]]
+    if "unit" in out.columns and not pd.api.types.is_numeric_dtype(out["unit"]):
+        out["unit"] = [unit_text(v, lang) for v in out["unit"]]
+    return out
+
+
+def run_key(key: str, lang: Lang | str) -> str:
+    en, zh = RUN_KEYS.get(key, (key, key))
+    return zh if Lang(lang) is Lang.ZH else en
 
 
 def tr(key: str, lang: Lang | str, **fmt) -> str:

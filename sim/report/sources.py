@@ -64,4 +64,7 @@ def assumption_views(plan: Plan, lang: Lang) -> list[View]:
         ("items_sources", [{"id": it.id, "name": _name(it, lang), "source": it.source} for it in plan.items]),
         ("targets_sources", [{"id": t.id, "name": _name(t, lang), "source": t.source} for t in plan.targets]),
     ]
-    return [View(key, pd.DataFrame(rows), frozenset({"start", "end"})) for key, rows in tables if rows]
+    from sim.report.i18n import translated
+
+    return [View(key, translated(pd.DataFrame(rows), lang), frozenset({"start", "end"})) for key, rows in tables
+            if rows]

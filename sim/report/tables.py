@@ -12,7 +12,7 @@ from datetime import date
 import pandas as pd
 
 from sim.report.fonts import Lang
-from sim.report.i18n import tr
+from sim.report.i18n import tr, translated
 
 PCT = {
     "p_by_plan", "se_by_plan", "p_by_end", "se_by_end", "p_met", "se", "ci95_low", "ci95_high",
@@ -111,7 +111,10 @@ def views(frames: dict[str, pd.DataFrame], lang: Lang, *, driver_names: dict[str
         dr = dr[(dr["effect_p_met"] != 0) | (dr["p80_shift_days"].fillna(0) != 0)]
         dr.insert(1, "driver_name", [driver_names.get(d, d) for d in dr["driver"]])
         dr.insert(4, "target_name", [target_name.get(t, t) for t in dr["target"]])
-        dr = dr.sort_values(["target", "effect_p_met"], ascending=[True, False], kind="stable")
+        # by effect: the largest loss of P(met) first, then the largest P80 delay
+        dr = dr.assign(_d=dr["p80_shift_days"].fillna(0)).sort_values(["effect_p_met", "_d", "driver", "target"],
+                                                                      ascending=[False, False, True, True],
+                                                                      kind="stable").drop(columns="_d")
     out["drivers"] = View("tbl_drivers", dr)
 
     cr = frames["criticality"].copy()
@@ -126,4 +129,4 @@ def views(frames: dict[str, pd.DataFrame], lang: Lang, *, driver_names: dict[str
     out["merge bias"] = View("tbl_merge", mb)
     out["contingency"] = View("tbl_contingency", frames["contingency"], frozenset({"plan", "p50", "p80", "p90"}))
     out["convergence"] = View("tbl_convergence", frames["convergence"])
-    return out
+    return {k: View(v.key, translated(v.frame, lang), v.dates) for k, v in out.items()}

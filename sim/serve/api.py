@@ -54,23 +54,26 @@ def clean(value: Any) -> Any:
 
 
 def error_response(exc: RequestError) -> JSONResponse:
-    return JSONResponse({"error": exc.message, "issues": [i.as_dict() for i in exc.issues]},
-                        status_code=exc.status)
+    return JSONResponse({"error": exc.message, "error_zh": exc.message_zh,
+                         "issues": [i.as_dict() for i in exc.issues]}, status_code=exc.status)
 
 
 async def read_json(request: Request) -> Any:
     """The request body as JSON, or a 400/413 RequestError saying what is wrong with it."""
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        raise RequestError([Issue("", f"{len(body)} bytes", f"the request is larger than {MAX_BODY_BYTES} bytes")],
+        raise RequestError([Issue("", f"{len(body)} bytes", f"the request is larger than {MAX_BODY_BYTES} bytes",
+                                  f"请求超过 {MAX_BODY_BYTES} 字节")],
                            status=413)
     try:
         return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
-        raise RequestError([Issue("", "", "the request body is not UTF-8 text")], status=400) from None
+        raise RequestError([Issue("", "", "the request body is not UTF-8 text", "请求不是 UTF-8 文本")],
+                           status=400) from None
     except json.JSONDecodeError as exc:
         raise RequestError([Issue("", "", f"the request is not valid JSON: {exc.msg} at line {exc.lineno} "
-                                          f"column {exc.colno}")], status=400) from None
+                                          f"column {exc.colno}",
+                                  f"请求不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）")], status=400) from None
 
 
 def _key(data: Any) -> str:
@@ -84,20 +87,7 @@ class Api:
         self.base = base
 
     async def meta(self, request: Request) -> JSONResponse:
-        plan, b = self.base.plan, self.base
-        result = await run_in_threadpool(b.evaluate, WhatIf(), _key({}))
-        return JSONResponse(clean({
-            "label": b.label, "runs": int(b.base.met.shape[0]), "seed": b.config.seed,
-            "as_of": plan.as_of.isoformat(), "end_dates": end_date_labels(plan),
-            "items": [{"id": it.id, "name_zh": it.name_zh, "name_en": it.name_en, "status": str(it.status),
-                       "plan_finish": it.plan_finish.isoformat()} for it in plan.items],
-            "risks": [{"id": r.id, "name_zh": r.name_zh, "name_en": r.name_en, "probability": r.probability}
-                      for r in plan.risks if not r.id.startswith("slip.")],
-            "shocks": [{"id": s.id, "name_zh": s.name_zh, "name_en": s.name_en, "probability": s.probability}
-                       for s in plan.shocks],
-            "scenarios": [{"name": n, "description": _description(p)} for n, p in b.scenario_files.items()],
-            "base": result,
-        }))
+        return JSONResponse(await run_in_threadpool(meta, self.base))
 
     async def whatif(self, request: Request) -> JSONResponse:
         data = await read_json(request)
@@ -108,19 +98,22 @@ class Api:
     async def _scenario_request(self, request: Request) -> tuple[WhatIf, str]:
         data = await read_json(request)
         if not isinstance(data, dict):
-            raise RequestError([Issue("", str(data)[:80], "the request must be a JSON object {whatif, name}")],
+            raise RequestError([Issue("", str(data)[:80], "the request must be a JSON object {whatif, name}",
+                                      "请求应为 JSON 对象 {whatif, name}")],
                                status=400)
         unknown = sorted(set(data) - {"whatif", "name"})
         if unknown:
-            raise RequestError([Issue(unknown[0], unknown[0], "unknown field; use whatif and name")])
+            raise RequestError([Issue(unknown[0], unknown[0], "unknown field; use whatif and name",
+                                      "未知字段；可用 whatif 和 name")])
         whatif = parse_request(data.get("whatif", {}), self.base.plan, scenarios=self.base.scenarios)
         name = data.get("name") or "what-if"
         if not isinstance(name, str) or not NAME.fullmatch(name):
             raise RequestError([Issue("name", str(name), "a scenario name is letters, digits, '-', '_' or '.' "
-                                                        "(at most 64), starting with a letter or digit")])
+                                                        "(at most 64), starting with a letter or digit",
+                                      "情景名称只能由字母、数字、'-'、'_'、'.' 组成（最多 64 个），以字母或数字开头")])
         if whatif.empty:
             raise RequestError([Issue("whatif", "", "nothing to save: slip an item, pick a scenario or switch "
-                                                    "a risk first")])
+                                                    "a risk first", "没有可保存的内容：请先设置延误、情景或风险开关")])
         await run_in_threadpool(self.base.whatif_plan, whatif)  # a plan that does not apply is not saved
         return whatif, name
 
@@ -135,13 +128,33 @@ class Api:
         folder = self.base.scenarios_dir
         if folder is None or not folder.is_dir():
             raise RequestError([Issue("name", name, "no scenarios directory to save into (start sim serve with "
-                                                    "--scenarios DIR)")], status=409)
+                                                    "--scenarios DIR)", "没有可保存的情景目录（启动时用 --scenarios DIR）")],
+                               status=409)
         path = folder / f"{name}.yaml"
         if not write_new(path, scenario_yaml(whatif, self.base, name=name)):
             raise RequestError([Issue("name", name, f"{path} already exists; pick another name "
-                                                    "(sim serve never overwrites a file)")], status=409)
+                                                    "(sim serve never overwrites a file)",
+                                      f"{path} 已存在，请换一个名称（不会覆盖已有文件）")], status=409)
         self.base.scenario_files[name] = path
         return JSONResponse({"saved": str(path), "name": name})
+
+
+def meta(base: Base) -> dict[str, Any]:
+    """The plan (items, risks, shocks, scenarios, end dates) and the base results, as the page starts from."""
+    plan = base.plan
+    result = base.evaluate(WhatIf(), _key({}))
+    return clean({
+        "label": base.label, "runs": int(base.base.met.shape[0]), "seed": base.config.seed,
+        "as_of": plan.as_of.isoformat(), "end_dates": end_date_labels(plan),
+        "items": [{"id": it.id, "name_zh": it.name_zh, "name_en": it.name_en, "status": str(it.status),
+                   "plan_finish": it.plan_finish.isoformat()} for it in plan.items],
+        "risks": [{"id": r.id, "name_zh": r.name_zh, "name_en": r.name_en, "probability": r.probability}
+                  for r in plan.risks if not r.id.startswith("slip.")],
+        "shocks": [{"id": s.id, "name_zh": s.name_zh, "name_en": s.name_en, "probability": s.probability}
+                   for s in plan.shocks],
+        "scenarios": [{"name": n, "description": _description(p)} for n, p in base.scenario_files.items()],
+        "base": result,
+    })
 
 
 def _description(path: Path) -> str:
@@ -201,10 +214,10 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     what = {404: f"no such page or route: {request.url.path}",
             405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
-    return JSONResponse({"error": what, "issues": []}, status_code=exc.status_code)
+    return JSONResponse({"error": what, "error_zh": what, "issues": []}, status_code=exc.status_code)
 
 
 async def server_error(request: Request, exc: Exception) -> JSONResponse:
     # a fault of ours, not of the request: one line, no traceback sent to the page
-    return JSONResponse({"error": f"internal error ({type(exc).__name__}): {exc}".strip()[:300], "issues": []},
-                        status_code=500)
+    line = f"internal error ({type(exc).__name__}): {exc}".strip()[:300]
+    return JSONResponse({"error": line, "error_zh": "服务器内部错误：" + line, "issues": []}, status_code=500)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import functools
+import json
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
+from sim.engine.options import DEFAULT_SEED
 from sim.engine.runner import Executor, RunConfig
-from sim.model import planmeta
 from sim.model.entities import Plan
 from sim.serve import api
 from sim.serve.request import RequestError
@@ -28,45 +29,51 @@ def create_app(base: Base) -> Starlette:
     """The application over a ready :class:`Base` (its base replications already simulated)."""
     handlers = api.Api(base)
 
-    async def index(request) -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
-
-    async def font(request) -> Response:
-        return Response(_font_css(base), media_type="text/css; charset=utf-8",
-                        headers={"Cache-Control": "max-age=3600"})
+    async def index(request) -> HTMLResponse:
+        text = await run_in_threadpool(render_page, base)
+        return HTMLResponse(text)
 
     routes = [
         Route("/", index),
-        Route("/font.css", font),
         Route("/api/meta", handlers.meta),
         Route("/api/whatif", handlers.whatif, methods=["POST"]),
         Route("/api/scenario", handlers.scenario, methods=["POST"]),
         Route("/api/scenario/save", handlers.save, methods=["POST"]),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes, exception_handlers={
         RequestError: api.request_error, HTTPException: api.http_error, Exception: api.server_error})
 
 
-def _font_css(base: Base) -> str:
-    return _font_for(tuple(sorted(_page_text(base))))
+def render_page(base: Base) -> str:
+    """The page in the report's template (:func:`sim.report.html.page`), with the plan and base embedded.
+
+    The embedded JSON carries every name the page can show and the characters of
+    the server's Chinese messages, so the template's subset web font holds every
+    Chinese glyph the page needs.
+    """
+    data = {**api.meta(base), "glyphs": _message_glyphs()}
+    key = json.dumps(data, sort_keys=True, ensure_ascii=False)
+    return _render(key)
+
+
+@functools.lru_cache(maxsize=1)
+def _message_glyphs() -> str:
+    """The Chinese characters of the server's own messages (errors come later, as JSON), for the font subset."""
+    from sim.report.webfont import cjk_characters
+    from sim.serve import request, whatif
+
+    return cjk_characters("".join(Path(m.__file__).read_text(encoding="utf-8") for m in (api, request, whatif)))
 
 
 @functools.lru_cache(maxsize=4)
-def _font_for(chars: tuple[str, ...]) -> str:
-    from sim.report.webfont import font_face_css
+def _render(meta_json: str) -> str:
+    from sim.report.html import page
 
-    return font_face_css("".join(chars))
-
-
-def _page_text(base: Base) -> set[str]:
-    """Every character the page can show: its own strings and the plan's zh names."""
-    plan = base.plan
-    text = [(STATIC / "app.js").read_text(encoding="utf-8")]
-    for group in (plan.items, plan.targets, plan.risks, plan.shocks):
-        text += [x.name_zh for x in group]
-    text += [e.zh for e in planmeta.end_dates(plan)] + [x.zh for x in planmeta.sections(plan)]
-    return set("".join(text))
+    body = (STATIC / "body.html").read_text(encoding="utf-8")
+    embedded = meta_json.replace("</", "<\\/")  # no "</script>" inside the JSON
+    body += f'<script type="application/json" id="meta">{embedded}</script>'
+    return page("计划延误推演 What-if", body, "zh", css=(STATIC / "style.css").read_text(encoding="utf-8"),
+                script=(STATIC / "app.js").read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ class ServeOptions:
     """What ``sim serve`` was asked for."""
 
     runs: int = 2000
-    seed: int = 20200116
+    seed: int = DEFAULT_SEED
     port: int = 0  # 0: a free port
     scenarios_dir: Path | None = Path("scenarios")
 

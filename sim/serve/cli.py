@@ -8,6 +8,8 @@ from pathlib import Path
 
 
 def register(sub) -> None:
+    from sim.engine.options import DEFAULT_SEED
+
     p = sub.add_parser("serve", help="interactive what-if page on 127.0.0.1: slips, scenarios and risks, "
                                      "paired on common random numbers")
     p.add_argument("run_dir", nargs="?", type=Path, default=None, metavar="RUN_DIR",
@@ -16,7 +18,7 @@ def register(sub) -> None:
     p.add_argument("--scenarios", type=Path, default=Path("scenarios"),
                    help="scenario files offered on the page, and where a what-if is saved (default scenarios)")
     p.add_argument("--runs", type=int, default=2000, help="replications of every what-if (default 2000)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: the run's, else 20200116)")
+    p.add_argument("--seed", type=int, default=None, help=f"random seed (default: the run's, else {DEFAULT_SEED})")
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free port)")
     p.set_defaults(func=_cmd_serve)
 
@@ -46,11 +48,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _base_plan(args: argparse.Namespace):
     from sim.cli import UsageError
+    from sim.engine.options import DEFAULT_SEED
+    from sim.engine.runner import RunConfig
     from sim.model.load import load_plan
     from sim.results import MANIFEST, read_manifest, read_plan_snapshot
 
     if args.run_dir is None:
-        return load_plan(args.params), f"{args.params}/ as it is", 20200116
+        return load_plan(args.params), f"{args.params}/ as it is", DEFAULT_SEED
     if not (args.run_dir / MANIFEST).is_file():
         raise UsageError(f"{args.run_dir}: not a run directory (no {MANIFEST})")
     try:
@@ -59,4 +63,4 @@ def _base_plan(args: argparse.Namespace):
         raise UsageError(f"{args.run_dir / MANIFEST}: not JSON ({exc})") from None
     plan = read_plan_snapshot(args.run_dir)
     label = f"run {args.run_dir} (scenario {manifest.get('scenario', '?')})"
-    return plan, label, int(manifest.get("seed", 20200116))
+    return plan, label, RunConfig.from_manifest(manifest).seed

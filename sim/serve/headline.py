@@ -1,64 +1,55 @@
 """The programme headline of a what-if against its base, paired replication by replication.
 
-* For each programme end date (plan.yaml ``end_dates``): the number of targets
-  due in (previous end date, end date] that are met, per replication: its mean
-  and P10-P90 for the base and the what-if, and the paired difference with its
-  standard error.
-* P(all headline targets met): the targets of section ``headline``, all met in
-  the same replication.
-
-Red/amber/green bands of a P(met): green >= 0.8, amber >= 0.5, red below.
-Assumption: the 80 % level is the confidence the planning office asks of a
-date elsewhere in the tool (P80 finish, ``sim tolerance --confidence 0.8``);
-below an even chance is red.
+The figures are those of the report (:mod:`sim.analysis.headline`): for each
+programme end date the number of targets due then that are met (mean, P10-P90),
+and P(all headline targets met). Here both are computed for the base and the
+what-if on the same replications, with the paired difference and its standard
+error sd(d)/sqrt(n).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
+from sim.analysis import headline as hl
 from sim.analysis.summary import paired_difference
 from sim.engine.compiled import CompiledModel
-from sim.model import planmeta
+from sim.engine.replicate import column
 
-GREEN, AMBER = 0.8, 0.5
-HEADLINE_SECTION = "headline"
-
-
-def rag(p: float) -> str:
-    """'green', 'amber' or 'red' for a probability (see module docstring)."""
-    if not np.isfinite(p):
-        return ""
-    return "green" if p >= GREEN else "amber" if p >= AMBER else "red"
+rag = hl.rag
 
 
-def _spread(count: np.ndarray) -> dict[str, float]:
-    return {"mean": float(count.mean()), "p10": float(np.quantile(count, 0.10)),
-            "p90": float(np.quantile(count, 0.90))}
+def _records(ids: list[str], met: np.ndarray, cols: dict[str, int]) -> pd.DataFrame:
+    """The ``rep`` and ``met:<target>`` columns :mod:`sim.analysis.headline` reads."""
+    data = {"rep": np.arange(met.shape[0])}
+    data.update({column("met", t): met[:, cols[t]].astype(np.int8) for t in ids if t in cols})
+    return pd.DataFrame(data)
 
 
 def compare(model: CompiledModel, base_met: np.ndarray, whatif_met: np.ndarray) -> dict:
-    """Headline figures of the base and the what-if (same target order, same replications)."""
+    """Headline figures of the base and the what-if (``model``'s target order, same replications)."""
     plan = model.plan
-    by_id = {t.id: t for t in plan.targets}
-    deadlines = [by_id[t.id].deadline for t in model.targets]
-    ends, out, previous = planmeta.end_dates(plan), [], None
-    for end in ends:
-        cols = [k for k, d in enumerate(deadlines) if d <= end.date and (previous is None or d > previous)]
-        previous = end.date
-        if not cols:
+    cols = {t.id: k for k, t in enumerate(model.targets)}
+    head = hl.headline_ids(plan)
+    ids = list(dict.fromkeys([*head, *(t.id for t in plan.targets)]))
+    base_rec, what_rec = _records(ids, base_met, cols), _records(ids, whatif_met, cols)
+    base_ends, what_ends = hl.end_date_counts(plan, base_rec), hl.end_date_counts(plan, what_rec)
+    out = []
+    for b, w in zip(base_ends.itertuples(), what_ends.itertuples()):
+        due = [cols[t] for t in hl.targets_due(plan, b.end_date)]
+        if not due:
             continue
-        b = base_met[:, cols].sum(axis=1).astype(np.float64)
-        w = whatif_met[:, cols].sum(axis=1).astype(np.float64)
-        d = paired_difference(w, b)
-        out.append({"date": end.date.isoformat(), "zh": end.zh, "en": end.en, "targets": len(cols),
-                    "base": _spread(b), "whatif": _spread(w), "diff": d["difference"], "se": d["difference_se"]})
-    cols = [k for k, t in enumerate(model.targets) if by_id[t.id].section == HEADLINE_SECTION]
+        d = paired_difference(whatif_met[:, due].sum(axis=1), base_met[:, due].sum(axis=1))
+        out.append({"date": b.end_date.isoformat(), "zh": b.label_zh, "en": b.label_en, "targets": int(b.targets),
+                    "base": {"mean": b.expected_met, "p10": b.p10, "p50": b.p50, "p90": b.p90},
+                    "whatif": {"mean": w.expected_met, "p10": w.p10, "p50": w.p50, "p90": w.p90},
+                    "diff": d["difference"], "se": d["difference_se"]})
     p_all = None
-    if cols:
-        b = base_met[:, cols].all(axis=1).astype(np.float64)
-        w = whatif_met[:, cols].all(axis=1).astype(np.float64)
-        d = paired_difference(w, b)
-        p_all = {"targets": len(cols), "base": float(b.mean()), "whatif": float(w.mean()),
-                 "diff": d["difference"], "se": d["difference_se"]}
+    if head:
+        b, w = hl.p_all_met(plan, base_rec, head), hl.p_all_met(plan, what_rec, head)
+        k = [cols[t] for t in head]
+        d = paired_difference(whatif_met[:, k].all(axis=1), base_met[:, k].all(axis=1))
+        p_all = {"targets": b["targets"], "base": b["p"], "whatif": w["p"], "diff": d["difference"],
+                 "se": d["difference_se"]}
     return {"end_dates": out, "p_all_headline": p_all}

@@ -41,9 +41,11 @@ class Issue:
     field: str
     value: str
     message: str
+    message_zh: str = ""  # the page is bilingual: the same problem in Chinese
 
     def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "value": self.value, "message": self.message}
+        return {"field": self.field, "value": self.value, "message": self.message,
+                "message_zh": self.message_zh or self.message}
 
 
 class RequestError(Exception):
@@ -56,10 +58,19 @@ class RequestError(Exception):
 
     @property
     def message(self) -> str:
-        first = self.issues[0] if self.issues else Issue("", "", "bad request")
+        """The first problem in one line (English), with how many more there are."""
+        return self._line(zh=False)
+
+    @property
+    def message_zh(self) -> str:
+        return self._line(zh=True)
+
+    def _line(self, *, zh: bool) -> str:
+        first = self.issues[0] if self.issues else Issue("", "", "bad request", "请求有误")
         where = f"{first.field}: " if first.field else ""
-        more = f" (and {len(self.issues) - 1} more)" if len(self.issues) > 1 else ""
-        return f"{where}{first.message}{more}"
+        n = len(self.issues) - 1
+        more = (f"（另有 {n} 处）" if zh else f" (and {n} more)") if n else ""
+        return f"{where}{(first.message_zh or first.message) if zh else first.message}{more}"
 
 
 @dataclass(frozen=True)
@@ -107,40 +118,48 @@ class _Checker:
     scenarios: tuple[str, ...]
     issues: list[Issue] = field(default_factory=list)
 
-    def bad(self, where: str, value: Any, message: str) -> None:
-        self.issues.append(Issue(where, _show(value), message))
+    def bad(self, where: str, value: Any, message: str, zh: str) -> None:
+        self.issues.append(Issue(where, _show(value), message, zh))
 
     def slips(self, raw: Any) -> tuple[Slip, ...]:
         if raw is None:
             return ()
         if not isinstance(raw, list):
-            self.bad("slips", raw, "slips must be a list of {item, by, unit} or {item, to}")
+            self.bad("slips", raw, "slips must be a list of {item, by, unit} or {item, to}",
+                     "slips 应为 {item, by, unit} 或 {item, to} 的列表")
             return ()
         if len(raw) > MAX_SLIPS:
-            self.bad("slips", len(raw), f"at most {MAX_SLIPS} slips at once")
+            self.bad("slips", len(raw), f"at most {MAX_SLIPS} slips at once",
+                     f"一次最多 {MAX_SLIPS} 项延误")
             return ()
         items = {it.id: it for it in self.plan.items}
         out, seen = [], set()
         for k, entry in enumerate(raw):
             where = f"slips[{k}]"
             if not isinstance(entry, Mapping):
-                self.bad(where, entry, "each slip is an object {item, by, unit} or {item, to}")
+                self.bad(where, entry, "each slip is an object {item, by, unit} or {item, to}",
+                         "每项延误应为 {item, by, unit} 或 {item, to}")
                 continue
             unknown = set(entry) - {"item", "by", "unit", "to"}
             if unknown:
-                self.bad(f"{where}.{sorted(unknown)[0]}", sorted(unknown)[0], "unknown field; use item, by, unit or to")
+                self.bad(f"{where}.{sorted(unknown)[0]}", sorted(unknown)[0], "unknown field; use item, by, unit or to",
+                         "未知字段；可用 item、by、unit 或 to")
                 continue
             iid = entry.get("item")
             if not isinstance(iid, str) or iid not in items:
                 hint = unknown_hint(str(iid), list(items), home="items.csv id")
-                self.bad(f"{where}.item", iid, f"unknown item {iid!r}; {hint}")
+                self.bad(f"{where}.item", iid, f"unknown item {iid!r}; {hint}",
+                         f"未知事项 {iid!r}" + (f"；是否为 {'、'.join(close)}？" if (close := _close(iid, items)) else
+                                                "；请从列表中选择事项编号"))
                 continue
             if iid in seen:
-                self.bad(f"{where}.item", iid, f"item {iid} is slipped twice; give one slip per item")
+                self.bad(f"{where}.item", iid, f"item {iid} is slipped twice; give one slip per item",
+                         f"事项 {iid} 重复出现；每个事项只能设一项延误")
                 continue
             seen.add(iid)
             if items[iid].status is Status.DONE:
-                self.bad(f"{where}.item", iid, f"item {iid} is done on {self.plan.as_of}; it cannot slip")
+                self.bad(f"{where}.item", iid, f"item {iid} is done on {self.plan.as_of}; it cannot slip",
+                         f"事项 {iid} 在 {self.plan.as_of} 已完成，不能延误")
                 continue
             slip = self._to_date(where, entry, items[iid]) if "to" in entry else self._by(where, entry, iid)
             if slip is not None:
@@ -150,24 +169,29 @@ class _Checker:
     def _by(self, where: str, entry: Mapping, iid: str) -> Slip | None:
         by, unit = entry.get("by"), entry.get("unit", "days")
         if unit not in UNITS:
-            self.bad(f"{where}.unit", unit, f"unknown unit; use one of {', '.join(UNITS)}")
+            self.bad(f"{where}.unit", unit, f"unknown unit; use one of {', '.join(UNITS)}",
+                     f"未知单位；可用 {', '.join(UNITS)}")
             return None
         if isinstance(by, bool) or not isinstance(by, (int, float)) or not math.isfinite(by):
-            self.bad(f"{where}.by", by, "the slip must be a number (of days, weeks, months or years)")
+            self.bad(f"{where}.by", by, "the slip must be a number (of days, weeks, months or years)",
+                     "延误应为数字（天、周、月或年）")
             return None
         if by < 0:
-            self.bad(f"{where}.by", by, "a slip cannot be negative; give 0 or more")
+            self.bad(f"{where}.by", by, "a slip cannot be negative; give 0 or more",
+                     "延误不能为负数；请输入 0 或更大的数")
             return None
         spelled: str | float = float(by) if unit == "days" else f"{_plain(by)}{UNITS[unit]}"
         days = parse_duration(spelled)
         if days is None or days > MAX_SLIP_DAYS:
-            self.bad(f"{where}.by", by, f"a slip of at most {MAX_SLIP_DAYS / DAYS_PER_YEAR:.0f} years")
+            self.bad(f"{where}.by", by, f"a slip of at most {MAX_SLIP_DAYS / DAYS_PER_YEAR:.0f} years",
+                     f"延误最多 {MAX_SLIP_DAYS / DAYS_PER_YEAR:.0f} 年")
             return None
         return Slip(iid, float(days), spelled)
 
     def _to_date(self, where: str, entry: Mapping, item) -> Slip | None:
         if "by" in entry or "unit" in entry:
-            self.bad(where, "", "give either by (and unit) or to, not both")
+            self.bad(where, "", "give either by (and unit) or to, not both",
+                     "延误量（by、unit）与延误至日期（to）只能给一个")
             return None
         raw = entry.get("to")
         try:
@@ -175,15 +199,18 @@ class _Checker:
         except ValueError:
             day = None
         if day is None:
-            self.bad(f"{where}.to", raw, "the date must be YYYY-MM-DD")
+            self.bad(f"{where}.to", raw, "the date must be YYYY-MM-DD",
+                     "日期应为 YYYY-MM-DD")
             return None
         days = (day - item.plan_finish).days
         if days < 0:
             self.bad(f"{where}.to", raw, f"{raw} is before {item.id}'s plan finish {item.plan_finish}; "
-                                        "a slip cannot be negative")
+                                        "a slip cannot be negative",
+                     f"{raw} 早于 {item.id} 的计划完成日 {item.plan_finish}；延误不能为负数")
             return None
         if days > MAX_SLIP_DAYS:
-            self.bad(f"{where}.to", raw, f"a slip of at most {MAX_SLIP_DAYS / DAYS_PER_YEAR:.0f} years")
+            self.bad(f"{where}.to", raw, f"a slip of at most {MAX_SLIP_DAYS / DAYS_PER_YEAR:.0f} years",
+                     f"延误最多 {MAX_SLIP_DAYS / DAYS_PER_YEAR:.0f} 年")
             return None
         return Slip(item.id, float(days), float(days))
 
@@ -192,7 +219,8 @@ class _Checker:
             return None
         if not isinstance(raw, str) or raw not in self.scenarios:
             self.bad("scenario", raw, f"unknown scenario {raw!r}; "
-                     + unknown_hint(str(raw), self.scenarios, home="scenario file"))
+                     + unknown_hint(str(raw), self.scenarios, home="scenario file"),
+                     f"未知情景 {raw!r}")
             return None
         return raw
 
@@ -200,16 +228,19 @@ class _Checker:
         if raw is None:
             return ()
         if not isinstance(raw, Mapping):
-            self.bad(key, raw, f"{key} must be an object {{id: \"off\" | \"certain\"}}")
+            self.bad(key, raw, f"{key} must be an object {{id: \"off\" | \"certain\"}}",
+                     f"{key} 应为 {{编号: \"off\" | \"certain\"}}")
             return ()
         out = []
         for rid, state in raw.items():
             if rid not in known:
-                self.bad(f"{key}.{rid}", rid, f"unknown id {rid!r}; " + unknown_hint(str(rid), known, home=key))
+                self.bad(f"{key}.{rid}", rid, f"unknown id {rid!r}; " + unknown_hint(str(rid), known, home=key),
+                         f"未知编号 {rid!r}")
             elif state in (None, "", "on"):
                 continue  # as planned
             elif state not in STATES:
-                self.bad(f"{key}.{rid}", state, "use \"off\" (probability 0), \"certain\" (probability 1) or \"on\"")
+                self.bad(f"{key}.{rid}", state, "use \"off\" (probability 0), \"certain\" (probability 1) or \"on\"",
+                         "可用 \"off\"（概率 0）、\"certain\"（概率 1）或 \"on\"（按计划）")
             else:
                 out.append((rid, state))
         return tuple(out)
@@ -224,11 +255,13 @@ def parse_request(data: Any, plan: Plan, *, scenarios: tuple[str, ...]) -> WhatI
         Every problem found (status 422), or 400 when the body is not an object.
     """
     if not isinstance(data, Mapping):
-        raise RequestError([Issue("", _show(data), "the request must be a JSON object")], status=400)
+        raise RequestError([Issue("", _show(data), "the request must be a JSON object", "请求应为 JSON 对象")],
+                           status=400)
     check = _Checker(plan, scenarios)
     unknown = sorted(set(data) - {"slips", "scenario", "risks", "shocks", "description", "lang"})
     for key in unknown:
-        check.bad(key, key, "unknown field; use slips, scenario, risks, shocks or description")
+        check.bad(key, key, "unknown field; use slips, scenario, risks, shocks or description",
+                  "未知字段；可用 slips、scenario、risks、shocks 或 description")
     slips = check.slips(data.get("slips"))
     scenario = check.scenario(data.get("scenario"))
     risks = check.switches(data.get("risks"), "risks", [r.id for r in plan.risks
@@ -236,11 +269,17 @@ def parse_request(data: Any, plan: Plan, *, scenarios: tuple[str, ...]) -> WhatI
     shocks = check.switches(data.get("shocks"), "shocks", [s.id for s in plan.shocks])
     description = data.get("description") or ""
     if not isinstance(description, str):
-        check.bad("description", description, "the description must be text")
+        check.bad("description", description, "the description must be text", "说明应为文字")
         description = ""
     if check.issues:
         raise RequestError(check.issues)
     return WhatIf(slips, scenario, risks, shocks, description.strip())
+
+
+def _close(value: str, known) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(value, list(known), n=3, cutoff=0.6)
 
 
 def _plain(x: float) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.analysis import headline as hl
 from sim.analysis.summary import paired_difference
 from sim.engine.compiled import CompiledModel, compile_plan
 from sim.model.clock import date_of
@@ -91,10 +92,13 @@ class Base:
         self.scenario_files = _scenario_files(scenarios_dir)
         self.base = simulate(plan, config)
         self.graph = _Graph(plan)
+        self.headline_ids = set(hl.headline_ids(plan))
+        self.unreachable = hl.unreachable_targets(plan, self.base.model).set_index("id")
         self._flat = zero_variance(plan)
         self._flat_base = _one_schedule(compile_plan(self._flat))
         self._scenario_plans: dict[str, Plan] = {}
         self._cache: OrderedDict[str, dict] = OrderedDict()
+        self._flat_cache: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()  # one simulation at a time: the machine's cores are the limit
         self.timings: deque[float] = deque(maxlen=50)
 
@@ -111,8 +115,8 @@ class Base:
             try:
                 self._scenario_plans[name] = apply_scenario(self.plan, load_scenario(self.scenario_files[name]))
             except PlanError as exc:
-                raise RequestError([Issue("scenario", name, p.message + (f" — {p.hint}" if p.hint else ""))
-                                    for p in exc.problems]) from None
+                raise RequestError([Issue("scenario", name, p.message + (f" — {p.hint}" if p.hint else ""),
+                                          f"情景 {name} 无法应用：{p.message}") for p in exc.problems]) from None
         return self._scenario_plans[name]
 
     def whatif_plan(self, whatif: WhatIf) -> Plan:
@@ -166,8 +170,16 @@ class Base:
                          "deadline": t.deadline.isoformat(), "p_base": d["p_reference"], "p": float(x.mean()),
                          "diff": d["difference"], "se": d["difference_se"], "lo": d["ci95_low"],
                          "hi": d["ci95_high"], "significant": d["excludes_zero"],
-                         "rag": headline.rag(float(x.mean())), "on_path": ("target", t.id) in reach})
+                         "rag": headline.rag(float(x.mean())), "on_path": ("target", t.id) in reach,
+                         "headline": t.id in self.headline_ids, **self._unreachable(t.id)})
         return rows
+
+    def _unreachable(self, tid: str) -> dict:
+        """Whether the base plan's own dates rule the target out, and why (:func:`unreachable_targets`)."""
+        if tid not in self.unreachable.index:
+            return {"unreachable": False, "reason_zh": "", "reason_en": ""}
+        row = self.unreachable.loc[tid]
+        return {"unreachable": True, "reason_zh": str(row["reason_zh"]), "reason_en": str(row["reason_en"])}
 
     def _moves(self, out: Outcome, whatif: WhatIf) -> list[dict]:
         """Items whose finish moves: mean paired shift, P(later), zero-variance shift, and the path."""
@@ -203,16 +215,21 @@ class Base:
         overlay = whatif.slip_overlay()
         if not overlay:
             return {}
-        slipped = _one_schedule(compile_plan(_apply(self._flat, overlay)))
-        return {i: slipped[i] - self._flat_base[i] for i in slipped if i in self._flat_base}
+        key = repr(sorted(overlay["slip"].items()))
+        if key not in self._flat_cache:  # the same slips with other switches: the same zero-variance plan
+            slipped = _one_schedule(compile_plan(_apply(self._flat, overlay)))
+            self._flat_cache[key] = {i: slipped[i] - self._flat_base[i] for i in slipped if i in self._flat_base}
+            if len(self._flat_cache) > CACHE_SIZE:
+                self._flat_cache.pop(next(iter(self._flat_cache)))
+        return self._flat_cache[key]
 
 
 def _apply(plan: Plan, overlay: dict) -> Plan:
     try:
         return apply_scenario(plan, scenario_from_dict(overlay, name="what-if", file="<what-if>"))
     except PlanError as exc:
-        raise RequestError([Issue(p.column or "", p.value or "", p.message + (f" — {p.hint}" if p.hint else ""))
-                            for p in exc.problems]) from None
+        raise RequestError([Issue(p.column or "", p.value or "", p.message + (f" — {p.hint}" if p.hint else ""),
+                                  f"推演无法应用：{p.message}") for p in exc.problems]) from None
 
 
 def _one_schedule(model: CompiledModel) -> dict[str, float]:

@@ -23,7 +23,7 @@ var T = {
     expected: '预计达成目标数', of: '共', targets_due: '个目标', p_all: '全部总体目标同时达成的概率',
     base_label: '基准', runs: '次重复', seed: '随机种子', as_of: '基准日', seconds: '秒', cached: '（缓存）',
     no_moves: '没有事项移动。', no_rows: '没有符合条件的目标。', error: '输入有误', green: '绿', amber: '黄', red: '红',
-    yes: '是', slipped: '（延误事项）'
+    yes: '是', slipped: '（延误事项）', unreachable: '按计划无法达成'
   },
   en: {
     title: 'What-if: slips and risks', slips: 'Slipped items', add_slip: '+ Add a slip',
@@ -46,7 +46,7 @@ var T = {
     expected: 'Expected targets met', of: 'of', targets_due: 'targets', p_all: 'P(all headline targets met)',
     base_label: 'base', runs: 'replications', seed: 'seed', as_of: 'as of', seconds: 's', cached: ' (cached)',
     no_moves: 'No item moves.', no_rows: 'No target matches.', error: 'Input problem', green: 'green', amber: 'amber', red: 'red',
-    yes: 'yes', slipped: ' (slipped)'
+    yes: 'yes', slipped: ' (slipped)', unreachable: 'unreachable as planned'
   }
 };
 
@@ -152,8 +152,11 @@ function post(url, body) {
 function showError(err) {
   var box = $('#error');
   if (!err) { box.hidden = true; box.textContent = ''; return; }
-  var lines = [t('error') + ': ' + (err.error || String(err))];
-  (err.issues || []).slice(1).forEach(function (i) { lines.push((i.field ? i.field + ': ' : '') + i.message); });
+  var zh = state.lang === 'zh';
+  var lines = [t('error') + ': ' + ((zh && err.error_zh) || err.error || String(err))];
+  (err.issues || []).slice(1).forEach(function (i) {
+    lines.push((i.field ? i.field + ': ' : '') + ((zh && i.message_zh) || i.message));
+  });
   box.textContent = lines.join('\n');
   box.hidden = false;
 }
@@ -268,12 +271,16 @@ function renderTargets() {
   var shown = 0;
   rows.forEach(function (r) {
     var changed = Math.abs(r.diff || 0) > 0;
-    var visible = (show === 'all' || (show === 'changed' && changed) || (show === 'headline' && r.section === 'headline')) &&
+    var visible = (show === 'all' || (show === 'changed' && changed) || (show === 'headline' && r.headline)) &&
       (!q || r.id.toLowerCase().indexOf(q) >= 0 || nameOf(r).toLowerCase().indexOf(q) >= 0);
-    var tr = el('tr', { 'data-id': r.id, 'data-diff': r.diff, 'data-p': r.p, 'data-base': r.p_base });
+    var tr = el('tr', { 'data-id': r.id, 'data-diff': r.diff, 'data-p': r.p, 'data-base': r.p_base,
+                        'data-onpath': r.on_path ? '1' : '0' });
     if (!visible) { tr.hidden = true; } else { shown++; }
     cell(tr, r.id);
-    cell(tr, nameOf(r), 'name');
+    var nm = cell(tr, nameOf(r), 'name');
+    if (r.unreachable) {
+      nm.appendChild(el('div', { 'class': 'why' }, t('unreachable') + ': ' + (state.lang === 'zh' ? r.reason_zh : r.reason_en)));
+    }
     cell(tr, pct(r.p), 'num');
     var d = cell(tr, pp(r.diff), 'num'); d.className += r.diff > 0 ? ' up' : r.diff < 0 ? ' down' : '';
     cell(tr, pp(r.se).replace('+', ''), 'num');
@@ -299,6 +306,7 @@ function translate() {
   document.querySelectorAll('[data-t]').forEach(function (e) { e.textContent = t(e.getAttribute('data-t')); });
   document.querySelectorAll('[data-tp]').forEach(function (e) { e.placeholder = t(e.getAttribute('data-tp')); });
   document.title = t('title');
+  $('header.top h1').textContent = t('title');
   $('#lang').textContent = state.lang === 'zh' ? 'EN' : '中文';
   document.querySelectorAll('.slip .item').forEach(function (e) { e.placeholder = t('item_ph'); });
   var m = state.meta;
@@ -357,17 +365,15 @@ function init() {
   });
   addSlip();
   translate();
-  setStatus(t('running'), 'loading');
-  fetch('/api/meta').then(function (r) { return r.json(); }).then(function (m) {
-    m.itemsById = {}; m.items.forEach(function (it) { m.itemsById[it.id] = it; });
-    state.meta = m;
-    var sel = $('#scenario'); sel.textContent = '';
-    sel.appendChild(el('option', { value: '' }, t('no_scenario')));
-    m.scenarios.forEach(function (s) { sel.appendChild(el('option', { value: s.name }, s.name)); });
-    state.result = m.base;
-    translate();
-    setStatus(t('done'), 'ready');
-  }).catch(function (err) { showError({ error: String(err) }); setStatus(t('error'), 'error'); });
+  var m = JSON.parse(document.getElementById('meta').textContent);  // the server's plan and base, embedded
+  m.itemsById = {}; m.items.forEach(function (it) { m.itemsById[it.id] = it; });
+  state.meta = m;
+  var sel = $('#scenario'); sel.textContent = '';
+  sel.appendChild(el('option', { value: '' }, t('no_scenario')));
+  m.scenarios.forEach(function (s) { sel.appendChild(el('option', { value: s.name }, s.name)); });
+  state.result = m.base;
+  translate();
+  setStatus(t('done'), 'ready');
 }
 
-document.addEventListener('DOMContentLoaded', init);
+init();  // the page's script runs after its body
