@@ -118,6 +118,7 @@ class CompiledModel:
     cond_cdf: np.ndarray = None  # multiplier draws conditioned above this quantile
     can_wait: np.ndarray = None  # bool: the item's start is still ahead (start-phase risks apply)
     cost: object = None  # sim.engine.cost.CostSpec: the cost model (compiled by sim.engine.cost)
+    branches: tuple = ()  # sim.engine.branching.BranchSpec per branches.csv row
     meta: dict = field(default_factory=dict)
 
     @property
@@ -242,7 +243,9 @@ def compile_plan(plan: Plan) -> CompiledModel:
     )
     from sim.engine.cost import compile_costs  # the cost model reads the compiled schedule
 
-    return replace(model, cost=compile_costs(plan, model))
+    from sim.engine.branching import compile_branches
+
+    return replace(model, cost=compile_costs(plan, model), branches=compile_branches(plan, model))
 
 
 @dataclass(frozen=True)

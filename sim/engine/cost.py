@@ -70,6 +70,11 @@ class CostSpec:
     def n(self) -> int:
         return len(self.ids)
 
+    def column(self, item: int) -> int | None:
+        """The cost column of model item index ``item`` (None: the item has no cost)."""
+        hit = np.flatnonzero(self.items == item)
+        return int(hit[0]) if hit.size else None
+
 
 def compile_costs(plan: "Plan", model: "CompiledModel") -> CostSpec:
     """Compile the cost classes, cost risks and investment targets of ``plan``."""

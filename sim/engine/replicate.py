@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from sim.engine import streams
 from sim.engine.compiled import CompiledModel
+from sim.engine.branching import apply_branches, branch_mask, cost_presence, needs_schedule
 from sim.engine.cost import invest_ratios, sample_costs
 from sim.engine.forward import forward_pass
 from sim.engine.kpis import kpi_paths
@@ -49,6 +50,7 @@ class ChunkRecord:
     table: pa.Table | None = field(default=None, repr=False)  # built by a worker, to spare the parent
     cost: np.ndarray | None = None  # (rows, invested items) float32, 亿元 (sim.engine.cost)
     invest: np.ndarray | None = None  # (rows, invest_ge targets) float32: 年度投资完成率
+    branch: np.ndarray | None = None  # (rows, branches) uint8: the branch's condition held
 
     def arrow(self, model: CompiledModel) -> pa.Table:
         """The record as an Arrow table (built once)."""
@@ -99,6 +101,10 @@ class ChunkRecord:
             invest = np.asfortranarray(self.invest)
             for j, it in enumerate(spec.invest):
                 cols[column("invest", model.targets[it.target].id)] = invest[:, j]
+        if model.branches and self.branch is not None:
+            branch = np.asfortranarray(self.branch)
+            for k, b in enumerate(model.branches):
+                cols[column("branch", b.id)] = branch[:, k]
         return pa.table(cols)
 
 
@@ -126,12 +132,19 @@ def simulate_chunk(model: CompiledModel, cs: ChunkStreams, *, rows: int = stream
     """Simulate the first ``rows`` replications of the chunk whose streams are ``cs``."""
     chunk = cs.chunk
     draws = draw(model, cs).rows(slice(0, rows))
-    if choose_engine(model, engine) is Engine.SIMPY:
-        start, finish = simulate_rows(model, draws)
-    else:
-        start, finish = forward_pass(model, draws)
+    schedule = simulate_rows if choose_engine(model, engine) is Engine.SIMPY else forward_pass
+    fired = np.zeros((rows, 0), dtype=bool)
+    if model.branches:  # conditional gates (sim.engine.branching): the same engine on the switched draws
+        first = schedule(model, draws)[1] if needs_schedule(model) else None
+        fired = branch_mask(model, draws, first)
+        draws = apply_branches(model, draws, fired)
+    start, finish = schedule(model, draws)
     path = kpi_paths(model, finish, draws.kpi_rate, cs)
     cost = sample_costs(model, draws, finish, seed=cs.seed, chunk=cs.chunk, lhs=cs.lhs)
+    for i, present in cost_presence(model, fired).items():
+        j = model.cost.column(i)
+        if j is not None:
+            cost[:, j] *= present
     ratios = invest_ratios(model, start, finish, cost)
     achieved, met = evaluate_targets(model, finish, path, invest=ratios)
     invest = np.column_stack([ratios[it.target] for it in model.cost.invest]) if model.cost.invest \
@@ -154,6 +167,7 @@ def simulate_chunk(model: CompiledModel, cs: ChunkStreams, *, rows: int = stream
         kpi_rate=draws.kpi_rate.astype(f32),
         cost=cost.astype(f32),
         invest=invest.astype(f32),
+        branch=fired.astype(np.uint8),
     )
 
 

@@ -180,6 +180,28 @@ class Response:
 
 
 @dataclass(frozen=True, slots=True)
+class Branch:
+    """A conditional gate (branches.csv): when ``condition`` holds, ``item`` switches to an alternative.
+
+    ``condition``: ``not_finished`` (item ``ref`` not finished by the end of ``date``) or
+    ``risk_fired`` (risk ``ref``, a risk id or an instance key ``RISK/ITEM``, fired).
+    ``action``: ``duration`` (the item's work times ``value``), ``delay`` (its start ``value``
+    days later), ``add`` (a contingent item: it has work only when the condition holds) or
+    ``drop`` (the deliverable is dropped: the item never finishes, and the targets on it fail).
+    """
+
+    id: str
+    item: str
+    condition: str
+    ref: str
+    action: str
+    value: float = 1.0
+    date: date | None = None
+    name_en: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedSpend:
     """The plan's own investment figure for one item and calendar year (亿元)."""
 
@@ -314,6 +336,7 @@ class Plan:
     cost_classes: tuple[CostClass, ...] = ()  # cost_classes.csv (empty: no cost model)
     planned_spend: tuple[PlannedSpend, ...] = ()  # investment_plan.csv (the plan's annual figures)
     responses: tuple[Response, ...] = ()  # responses.csv (mitigations with a cost and an effect)
+    branches: tuple[Branch, ...] = ()  # branches.csv (conditional gates)
     origin: str = ""  # where it was loaded from (for messages and the manifest)
     checkpoints: tuple[date, ...] = field(default=())  # KPI record dates (year ends)
     meta: object = None  # sim.model.planmeta.PlanMeta: title, end dates, campaigns, sections (plan.yaml)
