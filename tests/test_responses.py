@@ -113,3 +113,19 @@ def test_validate_counts_responses() -> None:
     from sim.model.load import plan_summary
 
     assert "Responses: 5 (probability 3, impact 1, duration 1" in plan_summary(load_plan(PARAMS))
+
+
+def test_scenarios_change_budgets_classes_and_responses() -> None:
+    from sim.model.scenario import apply_scenario, load_scenario
+
+    base = load_plan(PARAMS)
+    root = PARAMS.parent / "scenarios"
+    mitigated = apply_scenario(base, load_scenario(root / "mitigated.yaml"))
+    assert mitigated.applied_responses == tuple(r.id for r in base.responses)
+    m0, m1 = compile_plan(base), compile_plan(mitigated)
+    a, b = run_chunk(m0, seed=8, chunk=0, rows=300), run_chunk(m1, seed=8, chunk=0, rows=300)
+    assert np.array_equal(a.multiplier, b.multiplier)  # same draws
+    assert (b.finish <= a.finish + 1e-3).all() and (b.finish < a.finish - 1).any()  # never later, sometimes earlier
+    china = apply_scenario(base, load_scenario(root / "cost-china.yaml"))
+    c = run_chunk(compile_plan(china), seed=8, chunk=0, rows=300)
+    assert np.array_equal(a.finish, c.finish) and not np.array_equal(a.cost, c.cost)

@@ -245,7 +245,13 @@ def compile_plan(plan: Plan) -> CompiledModel:
 
     from sim.engine.branching import compile_branches
 
-    return replace(model, cost=compile_costs(plan, model), branches=compile_branches(plan, model))
+    from sim.engine.responses import apply_response
+
+    model = replace(model, cost=compile_costs(plan, model), branches=compile_branches(plan, model))
+    by_id = {r.id: r for r in plan.responses}
+    for rid in plan.applied_responses:  # a scenario's post-mitigation plan (same draws: parameters only)
+        model = apply_response(model, by_id[rid])
+    return model
 
 
 @dataclass(frozen=True)

@@ -337,6 +337,7 @@ class Plan:
     planned_spend: tuple[PlannedSpend, ...] = ()  # investment_plan.csv (the plan's annual figures)
     responses: tuple[Response, ...] = ()  # responses.csv (mitigations with a cost and an effect)
     branches: tuple[Branch, ...] = ()  # branches.csv (conditional gates)
+    applied_responses: tuple[str, ...] = ()  # responses in effect (a scenario's apply_responses)
     origin: str = ""  # where it was loaded from (for messages and the manifest)
     checkpoints: tuple[date, ...] = field(default=())  # KPI record dates (year ends)
     meta: object = None  # sim.model.planmeta.PlanMeta: title, end dates, campaigns, sections (plan.yaml)
