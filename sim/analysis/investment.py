@@ -166,3 +166,40 @@ def s_curves(model: CompiledModel, records, *, keys: list[str] | None = None, st
                 pl += spec.budget[j] * max(done, 0.0) / max(total, 1)
             out.append({"campaign": key, "day": t, "p10": q[0], "p50": q[1], "p90": q[2], "planned": pl})
     return pd.DataFrame(out)
+
+
+def money_comparison(runs: dict, *, reference: str) -> pd.DataFrame:
+    """Programme cost per scenario of a batch, with the paired difference against ``reference``.
+
+    ``runs``: scenario name -> run directory. Columns: ``scenario, runs, mean_cost, p10_cost,
+    p50_cost, p90_cost, difference, difference_se`` (亿元, every invested item summed; the
+    difference pairs replications by ``rep``, common random numbers). Empty when no run has costs.
+    """
+    import pyarrow.parquet as pq
+
+    from sim.results import RECORDS, read_records
+
+    def totals(run_dir) -> pd.Series | None:
+        names = pq.ParquetFile(run_dir / RECORDS).schema_arrow.names
+        cols = [c for c in names if c.startswith("cost:")]
+        if not cols:
+            return None
+        rec = read_records(run_dir, columns=["rep", *cols]).set_index("rep")
+        return rec[cols].sum(axis=1)
+
+    found = {name: totals(d) for name, d in runs.items()}
+    ref = found.get(reference)
+    rows = []
+    for name, total in found.items():
+        if total is None:
+            continue
+        q = np.quantile(total.to_numpy(), QUANTILES)
+        row = {"scenario": name, "runs": len(total), "mean_cost": float(total.mean()), "p10_cost": q[0],
+               "p50_cost": q[1], "p90_cost": q[2], "difference": np.nan, "difference_se": np.nan}
+        if ref is not None:
+            reps = total.index.intersection(ref.index)
+            d = (total.loc[reps] - ref.loc[reps]).to_numpy(np.float64)
+            row["difference"] = float(d.mean())
+            row["difference_se"] = float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0
+        rows.append(row)
+    return pd.DataFrame(rows)
