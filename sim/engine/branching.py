@@ -47,6 +47,8 @@ class BranchSpec:
 def compile_branches(plan: "Plan", model: "CompiledModel") -> tuple[BranchSpec, ...]:
     out = []
     for b in plan.branches:
+        if b.item not in model.index or (b.condition == "not_finished" and b.ref not in model.index):
+            continue  # a derived plan without the item (a lone-item calibration plan, a scenario's removal)
         if b.condition == "risk_fired":
             cols = [r for r, inst in enumerate(model.risks) if inst.key == b.ref or inst.risk_id == b.ref]
             out.append(BranchSpec(b.id, model.index[b.item], b.condition, -1, np.array(cols, dtype=np.int64),

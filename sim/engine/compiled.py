@@ -250,7 +250,8 @@ def compile_plan(plan: Plan) -> CompiledModel:
     model = replace(model, cost=compile_costs(plan, model), branches=compile_branches(plan, model))
     by_id = {r.id: r for r in plan.responses}
     for rid in plan.applied_responses:  # a scenario's post-mitigation plan (same draws: parameters only)
-        model = apply_response(model, by_id[rid])
+        if rid in by_id:
+            model = apply_response(model, by_id[rid])
     return model
 
 
