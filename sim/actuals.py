@@ -111,10 +111,12 @@ def read_actuals(path: Path, plan: Plan) -> Actuals:
     if path.suffix.lower() == ".xlsx":  # the progress workbook of `sim template progress.xlsx`
         from sim.interop.progress import read_progress_workbook
         return read_progress_workbook(path, plan)
+    from sim.model.inputfile import InputFileError, read_input_bytes
+
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PlanError([Problem(file, None, None, None, f"the actuals file cannot be read: {exc.strerror}",
+        data = read_input_bytes(path)
+    except InputFileError as exc:
+        raise PlanError([Problem(file, None, None, None, f"the actuals file {exc}",
                                  "pass --actuals with the path of an actuals CSV (" + _README + ")")],
                         what=file) from None
     decoded = decode(data, file=file)
@@ -167,7 +169,7 @@ def _fact(c: Cells, plan: Plan) -> tuple[Fact | None, list[Problem]]:
     if kind is FactKind.PROGRESS:
         value = c.number("value", required=True, low=0, high=1)
     elif kind is FactKind.KPI:
-        value = c.number("value", required=True)
+        value = c.number("value", required=True, low=0)  # counts, amounts and shares: never negative
     elif c.raw("value"):
         c.flag("value", c.raw("value"), f"a {kind} fact takes no value",
                "leave value blank: it is the share done (progress) or the KPI value (kpi)")

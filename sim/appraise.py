@@ -47,8 +47,14 @@ class Snapshot:
 
 def snapshot_dates(plan: Plan, years) -> list[tuple[str, date]]:
     """``("baseline", plan date)`` then ``("YYYY", YYYY-12-31)`` for each year, in order."""
+    from sim.model.planmeta import programme_end
+
     out = [("baseline", plan.as_of)]
+    last = programme_end(plan).year
     for y in sorted(set(int(y) for y in years)):
+        if not plan.as_of.year <= y <= last:
+            raise ValueError(f"--years {y}: outside the plan ({plan.as_of.year}-{last}); "
+                             "a snapshot is the end of a year of the plan")
         d = date(y, 12, 31)
         if d < plan.as_of:
             raise ValueError(f"year {y} ends before the plan's as-of date {plan.as_of}")
@@ -207,14 +213,33 @@ def why_text(ev: pd.DataFrame) -> str:
 
 
 def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_digest: str = "",
-             min_days: int = 30) -> tuple[pd.DataFrame, list[Snapshot]]:
+             min_days: int = 30, force: bool = False) -> tuple[pd.DataFrame, list[Snapshot]]:
     """Run the snapshots and write the appraisal tables, chart and summaries into ``out``.
 
+    Everything is written into ``<out>.partial`` and renamed to ``out`` when
+    complete (:class:`sim.safety.StagedDir`; ``force`` replaces an earlier
+    appraisal of the tool), so a failure leaves no partial snapshot behind.
     Returns the target table (long) and the snapshots.
     """
+    from sim.safety import StagedDir
+
+    snapshot_dates(plan, years)  # bad years are refused before anything is written
+    final = Path(out)
+    stage = StagedDir(final, kind="appraisal", force=force)
+    try:
+        table, snaps = _appraise_into(stage.path, plan, actuals, years=years, config=config,
+                                      params_digest=params_digest, min_days=min_days, final=final)
+    except BaseException:
+        stage.abort()
+        raise
+    stage.commit()
+    return table, [Snapshot(s.label, s.as_of, final / "snapshots" / s.label, s.notes) for s in snaps]
+
+
+def _appraise_into(out: Path, plan: Plan, actuals: Actuals, *, years, config, params_digest: str, min_days: int,
+                   final: Path) -> tuple[pd.DataFrame, list[Snapshot]]:
     from sim.report.appraisal import write_summaries
 
-    out = Path(out)
     snaps = run_snapshots(plan, actuals, years=years, config=config, out=out, params_digest=params_digest)
     ev = events(plan, actuals, snaps, min_days=min_days)
     table = target_table(plan, snaps, ev, actuals)
@@ -224,7 +249,8 @@ def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_d
               + ", ".join(f"{s.label} as of {s.as_of}" for s in snaps))
     write_summaries(out, table, snaps, actuals=actuals, footer=footer)
     meta = {"actuals": actuals.manifest(), "plan_as_of": plan.as_of, "years": sorted(set(map(int, years))),
-            "snapshots": [{"label": s.label, "as_of": s.as_of, "run": str(s.run_dir)} for s in snaps]}
+            "snapshots": [{"label": s.label, "as_of": s.as_of, "run": str(final / "snapshots" / s.label)}
+                          for s in snaps]}
     (out / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
                                        encoding="utf-8")
     return table, snaps

@@ -35,8 +35,18 @@ class BacktestResult:
     out: object = None  # the directory written
 
 
+def _manifest_date(run: Path, man: dict) -> date:
+    from sim.errors import RunDirError
+
+    try:
+        int(man["replications"]), int(man["seed"])
+        return date.fromisoformat(str(man["as_of"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunDirError(f"{run}/manifest.json: not a run manifest (as_of, replications, seed: {exc})") from None
+
+
 def backtest_runs(run_dirs, *, plan: Plan, actuals, out, params_digest: str = "",
-                  refclass: bool = True) -> BacktestResult:
+                  refclass: bool = True, force: bool = False) -> BacktestResult:
     """Score the forecasts of ``run_dirs`` against ``actuals`` and write tables and charts to ``out``.
 
     Parameters
@@ -48,7 +58,8 @@ def backtest_runs(run_dirs, *, plan: Plan, actuals, out, params_digest: str = ""
     actuals
         :class:`sim.actuals.Actuals`; outcomes are as of its latest fact.
     out
-        Directory for outcomes.csv, scores.csv, reliability/PIT tables and PNG charts, backtest.md.
+        Directory for outcomes.csv, scores.csv, reliability/PIT tables and PNG charts, backtest.md;
+        staged and renamed into place when complete (``force``: replace an earlier backtest of the tool).
     params_digest
         SHA-256 of the params read, compared with each run's (a mismatch is noted).
     refclass
@@ -57,43 +68,51 @@ def backtest_runs(run_dirs, *, plan: Plan, actuals, out, params_digest: str = ""
     from sim.report.backtest import backtest_markdown, write_charts
     from sim.results import read_manifest, read_records
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    found = outcomes(plan, actuals.facts)
-    notes: list[str] = []
-    tables = []
-    for run in map(Path, run_dirs):
-        man = read_manifest(run)
-        as_of = date.fromisoformat(str(man["as_of"]))
-        if params_digest and man.get("params_hash") and man["params_hash"] != params_digest:
-            notes.append(f"{run.name}: run from params with a different hash than the params read now")
-        wanted = []
-        for o in found:
-            wanted += ([column("finish", o.id)] if o.kind == "item"
-                       else [column("met", o.id), column("achieved", o.id)])
-        records = read_records(run)
-        records = records[[c for c in dict.fromkeys(wanted) if c in records.columns]]
-        forecasts = [forecast_from_records("model", as_of, records)]
-        plan_at = apply_actuals(plan, actuals.facts, as_of)
-        forecasts.append(plan_certain(compile_plan(plan_at)))
-        if refclass:
-            forecasts.append(reference_class(plan_at, runs=int(man["replications"]), seed=int(man["seed"])))
-        tables.append(score_table(forecasts, found, label=run.name))
-    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-    summary = summarise(table) if len(table) else pd.DataFrame()
-    footer = (f"actuals {actuals.file} (sha256 {actuals.sha256[:12]}), outcomes as of {actuals.latest}; "
-              f"log scores clip p to [{EPS:g}, {1 - EPS:g}]")
-    table.to_csv(out / "outcomes.csv", index=False)
-    summary.to_csv(out / "scores.csv", index=False)
-    if len(table):
-        rel, hist = reliability(table), pit_histogram(table)
-        rel.to_csv(out / "reliability.csv", index=False)
-        hist.to_csv(out / "pit.csv", index=False)
-        write_charts(out, rel, hist, summary, footer=footer)
-    (out / "backtest.md").write_text(backtest_markdown(summary, table, actuals=actuals, notes=notes),
-                                     encoding="utf-8")
-    meta = {"actuals": actuals.manifest(), "outcomes_as_of": actuals.latest, "eps": EPS,
-            "runs": [str(r) for r in run_dirs], "notes": notes}
-    (out / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
-                                       encoding="utf-8")
-    return BacktestResult(table, summary, notes, out)
+    from sim.safety import StagedDir
+
+    final = Path(out)
+    stage = StagedDir(final, kind="backtest", force=force)
+    out = stage.path
+    try:
+        found = outcomes(plan, actuals.facts)
+        notes: list[str] = []
+        tables = []
+        for run in map(Path, run_dirs):
+            man = read_manifest(run)
+            as_of = _manifest_date(run, man)
+            if params_digest and man.get("params_hash") and man["params_hash"] != params_digest:
+                notes.append(f"{run.name}: run from params with a different hash than the params read now")
+            wanted = []
+            for o in found:
+                wanted += ([column("finish", o.id)] if o.kind == "item"
+                           else [column("met", o.id), column("achieved", o.id)])
+            records = read_records(run)
+            records = records[[c for c in dict.fromkeys(wanted) if c in records.columns]]
+            forecasts = [forecast_from_records("model", as_of, records)]
+            plan_at = apply_actuals(plan, actuals.facts, as_of)
+            forecasts.append(plan_certain(compile_plan(plan_at)))
+            if refclass:
+                forecasts.append(reference_class(plan_at, runs=int(man["replications"]), seed=int(man["seed"])))
+            tables.append(score_table(forecasts, found, label=run.name))
+        table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+        summary = summarise(table) if len(table) else pd.DataFrame()
+        footer = (f"actuals {actuals.file} (sha256 {actuals.sha256[:12]}), outcomes as of {actuals.latest}; "
+                  f"log scores clip p to [{EPS:g}, {1 - EPS:g}]")
+        table.to_csv(out / "outcomes.csv", index=False)
+        summary.to_csv(out / "scores.csv", index=False)
+        if len(table):
+            rel, hist = reliability(table), pit_histogram(table)
+            rel.to_csv(out / "reliability.csv", index=False)
+            hist.to_csv(out / "pit.csv", index=False)
+            write_charts(out, rel, hist, summary, footer=footer)
+        (out / "backtest.md").write_text(backtest_markdown(summary, table, actuals=actuals, notes=notes),
+                                         encoding="utf-8")
+        meta = {"actuals": actuals.manifest(), "outcomes_as_of": actuals.latest, "eps": EPS,
+                "runs": [str(r) for r in run_dirs], "notes": notes}
+        (out / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
+                                           encoding="utf-8")
+    except BaseException:
+        stage.abort()
+        raise
+    stage.commit()
+    return BacktestResult(table, summary, notes, final)

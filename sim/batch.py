@@ -3,7 +3,8 @@
 Every scenario is run with the same seed, so each uncertain quantity it shares
 with the others gets the same draws (:mod:`sim.engine.streams`). The effect of a
 scenario on a target is then the paired difference, replication by replication,
-against the reference scenario (the one named ``baseline``, else the first)::
+against the baseline (the scenario named ``baseline``; when none is listed, the
+plan as it is, run as ``baseline`` first)::
 
     d_r = met_scenario(r) - met_reference(r)        (in {-1, 0, 1})
     difference = mean(d),  se = sd(d) / sqrt(n),  95 % interval = difference ± 1.96 se
@@ -107,7 +108,7 @@ def is_finished(run_dir: Path, key: dict) -> bool:
 
 
 def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out: Path, resume: bool = False,
-              on_event: Event | None = None, prepare: Prepare | None = None) -> BatchResult:
+              on_event: Event | None = None, prepare: Prepare | None = None, force: bool = False) -> BatchResult:
     """Run every scenario on common random numbers, then compare them.
 
     Parameters
@@ -122,6 +123,10 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
         Batch directory (see module docstring).
     resume
         Reuse the finished run directories of an earlier, interrupted batch.
+        Without it (or ``force``) an existing ``out`` is refused: a batch
+        never overwrites an earlier one (:class:`sim.safety.OwnedDir`).
+    force
+        Replace an earlier batch directory of the tool at ``out``.
     on_event
         Called as ``on_event(what, scenario, detail)`` with what in ``start``,
         ``done``, ``reused``, ``failed`` (for progress output).
@@ -140,78 +145,98 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
     PlanError
         When params/ itself cannot be loaded (no scenario can run).
     BatchError
-        Duplicate scenario names or no scenario.
+        Duplicate scenario names, a name that cannot name a folder, or no scenario.
+    OutputError
+        ``out`` exists and is not an earlier batch to resume or replace, or another
+        process is writing it.
     KeyboardInterrupt
         Propagates; finished scenarios stay finished for ``resume``.
     """
     from sim.model.load import load_plan
     from sim.results import params_hash
 
+    from sim.safety import OwnedDir, safe_name
+
     names = [scenario_name(f) for f in files]
     if not names:
         raise BatchError("no scenario files given")
+    for name, file in zip(names, files):
+        why = safe_name(name)
+        if why:
+            raise BatchError(f"{file}: the scenario's name {why}; rename the file")
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise BatchError(f"scenario names must be unique in a batch, repeated: {', '.join(dupes)}")
+    jobs: list[tuple[str, Path | None]] = list(zip(names, map(Path, files)))
+    if BASELINE not in names:  # every scenario is compared with the plan as it is, never with itself
+        jobs.insert(0, (BASELINE, None))
     emit = on_event or (lambda *_: None)
     out = Path(out)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
     plan = load_plan(params_dir)
     digest = params_hash(params_dir)
-    outcomes: list[Outcome] = []
-    for name, file in zip(names, files):
-        emit("start", name, str(file))
-        outcome = _run_one(plan, Path(file), name, config=config, out=out, digest=digest, resume=resume,
-                           prepare=prepare)
-        outcomes.append(outcome)
-        emit(outcome.status, name, outcome.error or outcome.run_dir)
-        _write_json(out / "batch.json", _batch_meta(config, params_dir, digest, outcomes))
-    ok = {o.name: Path(o.run_dir) for o in outcomes if o.status != "failed"}
-    reference = BASELINE if BASELINE in ok else next(iter(ok), None)
-    comparison = compare(ok, reference=reference) if ok else pd.DataFrame()
-    meta = {**_batch_meta(config, params_dir, digest, outcomes), "reference": reference}
-    result = BatchResult(out, outcomes, reference, comparison)
-    if ok:
-        result.files = write_comparison(out, comparison, outcomes, meta)
-        from sim.analysis.investment import money_comparison  # programme cost per scenario (issue 15)
+    owned = OwnedDir(out, kind="batch", resume=resume, force=force)
+    try:
+        (out / "runs").mkdir(exist_ok=True)
+        outcomes: list[Outcome] = []
+        for name, file in jobs:
+            emit("start", name, str(file) if file else "params as they are (no scenario)")
+            outcome = _run_one(plan, file, name, config=config, out=out, digest=digest, resume=resume,
+                               prepare=prepare)
+            outcomes.append(outcome)
+            emit(outcome.status, name, outcome.error or outcome.run_dir)
+            _write_json(out / "batch.json", _batch_meta(config, params_dir, digest, outcomes))
+        ok = {o.name: Path(o.run_dir) for o in outcomes if o.status != "failed"}
+        reference = BASELINE if BASELINE in ok else None
+        comparison = compare(ok, reference=reference) if reference else pd.DataFrame()
+        meta = {**_batch_meta(config, params_dir, digest, outcomes), "reference": reference}
+        result = BatchResult(out, outcomes, reference, comparison)
+        if reference:
+            result.files = write_comparison(out, comparison, outcomes, meta)
+            from sim.analysis.investment import money_comparison  # programme cost per scenario (issue 15)
 
-        money = money_comparison(ok, reference=reference)
-        if not money.empty:
-            result.files["money_csv"] = out / "comparison_money.csv"
-            _atomic(result.files["money_csv"],
-                    lambda p: money.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
-            result.money = money
-    _write_json(out / "batch.json", meta)
+            money = money_comparison(ok, reference=reference)
+            if not money.empty:
+                result.files["money_csv"] = out / "comparison_money.csv"
+                _atomic(result.files["money_csv"],
+                        lambda p: money.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
+                result.money = money
+        _write_json(out / "batch.json", meta)
+    finally:
+        owned.release()
     return result
 
 
-def _run_one(plan, file: Path, name: str, *, config: RunConfig, out: Path, digest: str, resume: bool,
+def _run_one(plan, file: Path | None, name: str, *, config: RunConfig, out: Path, digest: str, resume: bool,
              prepare: Prepare | None = None) -> Outcome:
+    """One scenario of the batch; ``file`` None is the baseline (params as they are, no overlay)."""
     from sim.model.scenario import apply_scenario, load_scenario
     from sim.workflow import run_plan
 
     t0 = time.perf_counter()
     run_dir = out / "runs" / name
+    label = str(file) if file is not None else ""
     try:
-        scenario = load_scenario(file)
-        key = batch_key(config, params_hash=digest, scenario_hash=scenario.digest)
+        scenario = load_scenario(file) if file is not None else None
+        scenario_hash = scenario.digest if scenario is not None else ""
+        key = batch_key(config, params_hash=digest, scenario_hash=scenario_hash)
         if prepare is not None:
             key["prepare"] = getattr(prepare, "key", None)
         if resume and is_finished(run_dir, key):
-            return Outcome(name, str(file), "reused", str(run_dir), scenario_hash=scenario.digest)
-        scenario_plan = apply_scenario(plan, scenario)
+            return Outcome(name, label, "reused", str(run_dir), scenario_hash=scenario_hash)
+        scenario_plan = apply_scenario(plan, scenario) if scenario is not None else plan
         extra: dict = {}
         if prepare is not None:
             scenario_plan, extra = prepare(scenario_plan)
-        run_plan(scenario_plan, config=config, out=run_dir, scenario=name, params_digest=digest,
-                 extra_manifest={**extra, **scenario.manifest(), "batch_key": key})
+        run_plan(scenario_plan, config=config, out=run_dir, scenario=name, params_digest=digest, force=True,
+                 extra_manifest={**extra, **(scenario.manifest() if scenario is not None else {}),
+                                 "batch_key": key})
     except PlanError as exc:
-        return Outcome(name, str(file), "failed", error=exc.report(), seconds=time.perf_counter() - t0)
+        return Outcome(name, label, "failed", error=exc.report(), seconds=time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 - one failing scenario must not lose the others
-        return Outcome(name, str(file), "failed", error=f"{type(exc).__name__}: {exc}",
+        return Outcome(name, label, "failed", error=f"{type(exc).__name__}: {exc}",
                        seconds=time.perf_counter() - t0)
-    return Outcome(name, str(file), "done", str(run_dir), seconds=round(time.perf_counter() - t0, 3),
-                   scenario_hash=scenario.digest)
+    return Outcome(name, label, "done", str(run_dir), seconds=round(time.perf_counter() - t0, 3),
+                   scenario_hash=scenario_hash)
 
 
 def _batch_meta(config: RunConfig, params_dir: Path, digest: str, outcomes: list[Outcome]) -> dict:
@@ -289,16 +314,89 @@ def write_comparison(out: Path, comparison: pd.DataFrame, outcomes: list[Outcome
     out = Path(out)
     files = {"csv": out / "comparison.csv", "xlsx": out / "comparison.xlsx", "png": out / "comparison.png",
              "html": out / "comparison.html"}
+    from sim.report.html import Chart
+    from sim.report.style import png_bytes
+
+    runs = {o.name: Path(o.run_dir) for o in outcomes if o.status != "failed"}
+    reference = meta.get("reference")
+    headlines, curves, item_names = _headline_inputs(runs, reference, comparison)
     _atomic(files["csv"], lambda p: comparison.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
+    if not headlines.empty:
+        files["headline_csv"] = out / "comparison_headline.csv"
+        _atomic(files["headline_csv"], lambda p: headlines.to_csv(p, index=False, encoding="utf-8",
+                                                                   float_format="%.6g"))
     status = pd.DataFrame([asdict(o) for o in outcomes])
     _atomic(files["xlsx"], lambda p: comparison_workbook(p, comparison, p_met=wide(comparison, "p_met"),
                                                          difference=wide(comparison, "difference"),
-                                                         scenarios=status))
-    fig = difference_chart(comparison)
-    _atomic(files["png"], lambda p: fig.savefig(p, format="png", dpi=110))
-    page = comparison_html(comparison, outcomes, meta, chart=files["png"].name)
+                                                         scenarios=status, headlines=headlines))
+    diff_png = png_bytes(difference_chart(comparison), lang="en")
+    _atomic(files["png"], lambda p: p.write_bytes(diff_png))
+    charts = [Chart("differences", "Paired differences in P(met) · 达成概率配对差", diff_png)]
+    if not curves.empty:
+        from sim.report.comparison import s_curve_overlay_chart
+
+        curve_png = png_bytes(s_curve_overlay_chart(curves, names=item_names), lang="zh")
+        files["s_curves_png"] = out / "comparison_s_curves.png"
+        _atomic(files["s_curves_png"], lambda p: p.write_bytes(curve_png))
+        charts.append(Chart("s_curves", "S-curves of key items across scenarios · 关键事项各情景S曲线", curve_png))
+    page = comparison_html(comparison, outcomes, meta, headlines=headlines, charts=charts)
     _atomic(files["html"], lambda p: p.write_text(page, encoding="utf-8"))
     return files
+
+
+KEY_ITEMS = 4  # items whose S-curves are overlaid across scenarios
+
+
+def _headline_inputs(runs: dict[str, Path], reference: str | None, comparison: pd.DataFrame):
+    """Per-scenario headline rows, S-curves of the key items on shared grids, and the items' names."""
+    from sim.analysis.appraisal import s_curves_across
+    from sim.analysis.headline import scenario_headlines
+    from sim.results import read_plan_snapshot, read_records
+
+    empty = pd.DataFrame()
+    if not runs or reference not in runs:
+        return empty, empty, {}
+    try:
+        plans = {n: read_plan_snapshot(d) for n, d in runs.items()}
+    except Exception:  # noqa: BLE001 - an old run without a snapshot: the comparison still gets written
+        return empty, empty, {}
+    met = {n: _met_records(d) for n, d in runs.items()}
+    headlines = scenario_headlines({n: (plans[n], met[n]) for n in runs}, reference=reference)
+    ref_plan = plans[reference]
+    ids = [it.id for it in ref_plan.items]
+    finishes = {}
+    for n, d in runs.items():
+        have = [i for i in ids if i in {it.id for it in plans[n].items}]
+        rec = read_records(d, columns=["rep"] + [column("finish", i) for i in have]).sort_values("rep")
+        finishes[n] = {i: rec[column("finish", i)].to_numpy(dtype=np.float64) for i in have}
+    key = _key_items(finishes, reference, ids)
+    curves = s_curves_across(finishes, key, ref_plan.as_of) if key else empty
+    names = {it.id: it.name_zh or it.name_en for it in ref_plan.items}
+    return headlines, curves, names
+
+
+def _met_records(run_dir: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    from sim.results import RECORDS, read_records
+
+    names = pq.ParquetFile(Path(run_dir) / RECORDS).schema_arrow.names
+    return read_records(run_dir, columns=["rep"] + [c for c in names if c.startswith("met:")])
+
+
+def _key_items(finishes: dict, reference: str, ids: list[str], limit: int = KEY_ITEMS) -> list[str]:
+    """Items whose median finish moves most between the reference and any scenario (none if nothing moves)."""
+    ref = finishes[reference]
+    shift = {}
+    for n, f in finishes.items():
+        if n == reference:
+            continue
+        for i in ids:
+            if i in f and i in ref:
+                d = abs(float(np.median(f[i]) - np.median(ref[i])))
+                shift[i] = max(shift.get(i, 0.0), d)
+    moved = sorted((i for i in shift if shift[i] > 0.5), key=lambda i: (-shift[i], ids.index(i)))
+    return moved[:limit]
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:

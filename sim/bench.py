@@ -1,97 +1,413 @@
-"""Benchmark of the engine on the full plan (run on demand: ``sim bench``; never a test).
+"""Benchmark (run on demand: ``sim bench``; never a test): every cost as a ratio to the draws-only floor.
 
-Figures are measured in one run on one machine and reported with their ratios,
-since absolute times on a shared machine drift:
+On a shared machine absolute times drift, so everything is measured in one run
+and reported against one yardstick measured in the same run: the **floor**, the
+cost of drawing a replication's random numbers alone (the same keyed streams,
+the same count of numbers, no transform, no schedule). Measurements that compare
+with each other are interleaved (round after round, the median per figure), so
+a burst of load hits them alike.
 
-* replications/s of a whole replication (draws, schedule, KPIs, targets) with
-  the SimPy engine and with the vectorised engine, one worker;
-* the vectorised forward pass alone on pre-sampled draws (the practical limit);
-* one worker against all workers on the same number of replications;
-* peak memory of ``sim run`` for a large batch (a child process, its peak RSS);
-* the response time of the what-if page at 2,000 replications (:mod:`sim.serve.bench`).
+Figures:
+
+* floor; the whole replication of the vectorised engine (draws, schedule, KPIs,
+  targets and its records written to Parquet) and of the SimPy engine on the plan
+  with its units' capacities cut until they bind; the vectorised forward pass
+  alone; a peer: a pmcontrols-style FS-only network pass on the same draws;
+* summaries (items, targets, KPI tables) against simulating, at 1x and 20x the plan;
+* two workers against one on the same run;
+* the report step, a batch of 7 scenarios (extrapolated to 50), peak memory and disk of a
+  large run, and start-up of ``sim --help`` and ``sim run --runs 1 --no-report``.
+
+The load average is sampled throughout; when it rose above ``cpu_count - 0.5``
+the ratios are withheld (the absolute figures are still printed, marked).
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from sim.engine import streams
 from sim.engine.compiled import compile_plan
 from sim.engine.forward import forward_pass
-from sim.engine.replicate import Engine, run_chunk
-from sim.engine.runner import Executor, RunConfig, run_monte_carlo
+from sim.engine.options import Engine, Executor
+from sim.engine.replicate import run_chunk
+from sim.engine.runner import RunConfig, run_monte_carlo
 from sim.engine.sampling import draw_chunk
+from sim.model.enums import LinkType
 from sim.model.load import load_plan
 
 
-def _rate(fn, reps: int) -> float:
+# -- the floor: the replication's own random numbers --------------------------------------------
+class _Counting:
+    """A generator that tallies how many numbers each method call draws."""
+
+    def __init__(self, rng, tally: list, key: str):
+        self._rng, self._tally, self._key = rng, tally, key
+
+    def __getattr__(self, name):
+        method = getattr(self._rng, name)
+
+        def counted(*args, **kwargs):
+            out = method(*args, **kwargs)
+            self._tally.append((self._key, int(np.size(out))))
+            return out
+
+        return counted
+
+
+def stream_usage(model, *, seed: int = 1, chunk: int = 0, engine: Engine = Engine.VECTOR) -> list[tuple[str, int]]:
+    """(key, numbers drawn) of every stream one chunk uses, recorded from a real chunk."""
+    tally: list[tuple[str, int]] = []
+    real = streams.generator
+
+    def counting(seed_, chunk_, key):
+        return _Counting(real(seed_, chunk_, key), tally, key)
+
+    streams.generator = counting
+    try:
+        run_chunk(model, seed=seed, chunk=chunk, engine=engine)
+    finally:
+        streams.generator = real
+    return tally
+
+
+def draw_floor(usage: list[tuple[str, int]], *, seed: int, chunk: int) -> None:
+    """Draw the same count of raw uniforms from the same keyed streams (what a chunk cannot avoid)."""
+    for key, n in usage:
+        streams.generator(seed, chunk, key).random(n)
+
+
+# -- the peer: a pmcontrols-style pass -----------------------------------------------------------
+def fs_only_pass(model, work: np.ndarray) -> np.ndarray:
+    """Finish days of an FS-only network (no calendar, pauses, lags or other links), item by item.
+
+    The textbook Monte Carlo CPM forward pass as pmcontrols-style tools run it: each
+    task's start is the latest finish of its FS predecessors, its finish start + duration.
+    """
+    finish = np.zeros(work.shape)
+    for group in model.order:
+        for i in group:
+            es = np.zeros(work.shape[0])
+            for p, typ, _ in model.start_preds[i]:
+                if typ is LinkType.FS:
+                    np.maximum(es, finish[:, p], out=es)
+            finish[:, i] = es + work[:, i]
+    return finish
+
+
+# -- load ------------------------------------------------------------------------------------------
+@dataclass
+class LoadWatch:
+    """Samples the 1-minute load average every second while the bench runs."""
+
+    samples: list[float] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __enter__(self) -> "LoadWatch":
+        self.samples.append(os.getloadavg()[0])
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.samples.append(os.getloadavg()[0])
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(os.getloadavg()[0])
+
+    @property
+    def peak(self) -> float:
+        return max(self.samples)
+
+
+def load_limit() -> float:
+    """Above this 1-minute load average ratios are not reported: cpu_count - 0.5."""
+    return (os.cpu_count() or 1) - 0.5
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _cpu(fn) -> float:
+    """Seconds of this process's CPU spent in ``fn()`` (single-threaded work: wall would count others)."""
+    t0 = time.process_time()
+    fn()
+    return time.process_time() - t0
+
+
+def _wall(fn) -> float:
     t0 = time.perf_counter()
     fn()
-    return reps / (time.perf_counter() - t0)
+    return time.perf_counter() - t0
 
 
-def _chunks(model, engine: Engine, n_chunks: int) -> None:
-    for c in range(n_chunks):
-        run_chunk(model, seed=1, chunk=c, engine=engine)
+def binding_plan(plan):
+    """The plan with each unit's capacity cut to a third of its items (at least 1), so capacities bind."""
+    users: dict[str, int] = {}
+    for it in plan.items:
+        if it.resource_unit:
+            users[it.resource_unit] = users.get(it.resource_unit, 0) + 1
+    units = tuple(replace(u, capacity=max(1, users.get(u.id, 0) // 3)) if u.capacity is not None else u
+                  for u in plan.units)
+    return replace(plan, units=units)
 
 
-def bench(params: Path, *, scaling_runs: int = 20_000, memory_runs: int = 100_000, workers: int | None = None) -> list[str]:
-    """Run the benchmark and return the report lines."""
+class _Writer:
+    """Records of a chunk into a run directory's Parquet file, as a run writes them."""
+
+    def __init__(self, model, tmp: Path):
+        from sim.results import RunWriter
+
+        self.w = RunWriter(tmp / f"w{time.monotonic_ns()}", model)
+
+    def __call__(self, rec) -> None:
+        self.w(rec)
+
+    def close(self) -> None:
+        self.w.close_records()
+        self.w.abort()
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each part of the bench runs (``full``: the issue's sizes; ``quick``; ``smoke``: a test)."""
+
+    rounds: int = 7  # interleaved rounds of the per-replication figures (medians reported)
+    chunks: int = 5  # chunks per round of the vectorised figures
+    simpy_rows: int = 1000
+    summary_runs: int = 10_000
+    summary_scale: int = 20
+    worker_runs: int = 100_000
+    big_runs: int = 100_000  # peak memory and disk of one large run, then the report step on it
+    batch_scenarios: int = 7
+    batch_runs: int = 100_000
+    steps: bool = True  # report and batch (child processes)
+
+
+SIZES = {
+    "full": Sizes(),
+    "quick": Sizes(rounds=3, chunks=2, simpy_rows=200, summary_runs=2000, worker_runs=20_000, big_runs=20_000,
+                   batch_runs=2000),
+    "smoke": Sizes(rounds=1, chunks=1, simpy_rows=20, summary_runs=1000, summary_scale=2, worker_runs=2000,
+                   big_runs=1000, batch_scenarios=2, batch_runs=1000, steps=False),
+}
+
+
+@dataclass
+class Figure:
+    name: str
+    seconds: float  # per replication (or per run for whole steps)
+    per: str = "rep"  # rep | run
+    note: str = ""
+
+
+# -- the bench ---------------------------------------------------------------------------------
+def bench(params: Path, *, size: str = "full", workers: int | None = None) -> list[str]:
+    """Run the benchmark and return the report lines (see the module docstring)."""
+    workers = workers or os.cpu_count() or 1
+    sz = SIZES[size]
     plan = load_plan(params)
     model = compile_plan(plan)
-    workers = workers or os.cpu_count() or 1
-    run_chunk(model, seed=1, chunk=99, engine=Engine.SIMPY, rows=50)  # warm caches
-    simpy_rate = _rate(lambda: _chunks(model, Engine.SIMPY, 2), 2 * streams.CHUNK)
-    vector_rate = _rate(lambda: _chunks(model, Engine.VECTOR, 5), 5 * streams.CHUNK)
+    tight = compile_plan(binding_plan(plan))
+    lines = [f"plan: {params}: {model.n_items} items, {len(model.kpis)} KPIs, {len(model.targets)} targets, "
+             f"{len(model.risks)} risk instances, {len(model.shocks)} shocks; SimPy figures on capacities "
+             f"cut to bind (contention: {tight.has_contention()})"]
+    with LoadWatch() as load, tempfile.TemporaryDirectory(prefix="sim-bench-") as tmp_s:
+        tmp = Path(tmp_s)
+        figs, usage = _per_replication(model, tight, sz, tmp)
+        lines.append(f"floor: {len(usage)} keyed streams, {sum(n for _, n in usage) / streams.CHUNK:.0f} "
+                     f"numbers per replication")
+        figs += _summaries(plan, sz, tmp)
+        figs += _workers(model, workers, sz, tmp)
+        figs += _steps(params, workers, sz, tmp)
+        extra: list[str] = []
+        if sz.steps:
+            from sim.report.timing import report_lines
+            from sim.serve.bench import whatif_lines
+
+            extra += whatif_lines(plan)
+            extra += report_lines(params, runs=10_000 if size == "full" else 2000, workers=workers)
+    return lines + _table(figs, load) + extra
+
+
+def _per_replication(model, tight, sz: Sizes, tmp: Path):
+    usage = stream_usage(model)
     draws = draw_chunk(model, seed=1, chunk=0)
-    forward_rate = _rate(lambda: [forward_pass(model, draws) for _ in range(5)], 5 * streams.CHUNK)
-    lines = [
-        f"plan: {params} — {model.n_items} items, {len(model.kpis)} KPIs, {len(model.targets)} targets, "
-        f"{len(model.risks)} risk instances, {len(model.shocks)} shocks; resource contention: {model.has_contention()}",
-        "one worker, whole replications (draws + schedule + KPIs + targets):",
-        f"  SimPy engine        {simpy_rate:10.0f} rep/s",
-        f"  vectorised engine   {vector_rate:10.0f} rep/s   ({vector_rate / simpy_rate:.1f}x SimPy)",
-        f"  forward pass alone  {forward_rate:10.0f} rep/s   (pre-sampled draws; SimPy engine is "
-        f"{simpy_rate / forward_rate:.3f} of it)",
-    ]
-    def sink(rec) -> None:  # what a run does with a record, short of writing it: its Arrow table
-        rec.arrow(model)
+    run_chunk(tight, seed=1, chunk=0, engine=Engine.SIMPY, rows=20)  # warm caches (level plans, tables)
+    chunks, simpy_rows = sz.chunks, sz.simpy_rows
+    t: dict[str, list[float]] = {k: [] for k in ("floor", "vector", "simpy", "forward", "peer", "forward_item")}
+    from sim.engine.forward import forward_pass_by_item
 
-    for engine in (Engine.SIMPY, Engine.VECTOR):
-        runs = scaling_runs if engine is Engine.SIMPY else 5 * scaling_runs
-        one = _rate(lambda: run_monte_carlo(model, RunConfig(runs=runs, executor=Executor.INLINE, workers=1,
-                                                             engine=engine), sink), runs)
-        many = _rate(lambda: run_monte_carlo(model, RunConfig(runs=runs, executor=Executor.POOL, workers=workers,
-                                                              engine=engine), sink), runs)
-        lines.append(f"{engine} engine, {runs} replications: 1 worker {one:.0f} rep/s, "
-                     f"{workers} workers {many:.0f} rep/s, speed-up {many / one:.2f}x")
-    from sim.serve.bench import whatif_lines
+    c0 = 100  # chunks not used above (cold streams, as in a run)
+    for r in range(sz.rounds):
+        base = c0 + r * chunks
+        t["floor"].append(_cpu(lambda: [draw_floor(usage, seed=1, chunk=base + c) for c in range(chunks)])
+                          / (chunks * streams.CHUNK))
+        t["vector"].append(_cpu(lambda: _whole(model, Engine.VECTOR, base, chunks, streams.CHUNK, tmp))
+                           / (chunks * streams.CHUNK))
+        t["forward"].append(_cpu(lambda: forward_pass(model, draws)) / streams.CHUNK)
+        t["forward_item"].append(_cpu(lambda: forward_pass_by_item(model, draws)) / streams.CHUNK)
+        t["peer"].append(_cpu(lambda: fs_only_pass(model, draws.work)) / streams.CHUNK)
+        if r < max(1, sz.rounds // 2):
+            t["simpy"].append(_cpu(lambda: _whole(tight, Engine.SIMPY, base, 1, simpy_rows, tmp)) / simpy_rows)
+    med = {k: statistics.median(v) for k, v in t.items()}
+    events = _simpy_events(tight)
+    return [
+        Figure("floor: the replication's random numbers alone", med["floor"]),
+        Figure("vectorised engine, whole replication (draws, schedule, KPIs, targets, Parquet)", med["vector"]),
+        Figure("SimPy engine, whole replication, capacities binding", med["simpy"],
+               note=f"{events:.0f} events/rep"),
+        Figure("forward pass alone (level at a time, pre-sampled draws)", med["forward"]),
+        Figure("forward pass alone, item by item (the previous pass, its oracle)", med["forward_item"]),
+        Figure("peer: pmcontrols-style FS-only network pass (same draws)", med["peer"]),
+    ], usage
 
-    lines += whatif_lines(plan)
-    lines.append(_memory_line(params, memory_runs, workers))
+
+def _whole(model, engine: Engine, first: int, chunks: int, rows: int, tmp: Path) -> None:
+    """Whole replications as a run does them: simulate chunks and write their records."""
+    w = _Writer(model, tmp)
+    for c in range(chunks):
+        w(run_chunk(model, seed=1, chunk=first + c, engine=engine, rows=rows))
+    w.close()
+
+
+def _simpy_events(model) -> float:
+    """Events per replication of the SimPy engine (counted on 50 replications)."""
+    import simpy
+
+    from sim.engine.processes import simulate_rows
+
+    count = [0]
+    real = simpy.Environment.step
+
+    def step(self):
+        count[0] += 1
+        return real(self)
+
+    simpy.Environment.step = step
+    try:
+        simulate_rows(model, draw_chunk(model, seed=1, chunk=0).rows(slice(0, 50)))
+    finally:
+        simpy.Environment.step = real
+    return count[0] / 50
+
+
+def _summaries(plan, sz: Sizes, tmp: Path) -> list[Figure]:
+    """Summary tables against simulating them (vectorised engine), at 1x and ``summary_scale`` x the plan."""
+    from sim.results import read_manifest
+    from sim.workflow import run_plan
+
+    out = []
+    runs = sz.summary_runs
+    for scale in (1, sz.summary_scale):
+        p = plan if scale == 1 else scaled_plan(plan, scale)
+        cfg = RunConfig(runs=runs, executor=Executor.INLINE, workers=1, seed=3, engine=Engine.VECTOR)
+        tm = read_manifest(run_plan(p, config=cfg, out=tmp / f"sum{scale}"))["timings_seconds"]
+        share = (tm["total"] - tm["simulate"]) / tm["total"]
+        out.append(Figure(f"summaries at {scale}x the plan ({len(p.items)} items), share of the run",
+                          (tm["total"] - tm["simulate"]) / runs, note=f"{share:.1%} of the run (goal <= 15 %)"))
+    return out
+
+
+def scaled_plan(plan, k: int):
+    """``k`` copies of the plan's items, links and targets (ids suffixed ``~c``), for the scaling of summaries.
+
+    KPIs, risks, shocks and factors are shared (their selectors may reach the copies).
+    """
+    items, links, targets = list(plan.items), list(plan.links), list(plan.targets)
+    ids = {it.id for it in plan.items} | {t.id for t in plan.targets}
+    for c in range(1, k):
+        def ren(x: str) -> str:
+            return f"{x}~{c}" if x in ids else x
+
+        items += [replace(it, id=ren(it.id)) for it in plan.items]
+        links += [replace(ln, pred=ren(ln.pred), succ=ren(ln.succ)) for ln in plan.links]
+        targets += [replace(t, id=ren(t.id), refs=tuple(ren(r) for r in t.refs)) for t in plan.targets]
+    return replace(plan, items=tuple(items), links=tuple(links), targets=tuple(targets))
+
+
+def _workers(model, workers: int, sz: Sizes, tmp: Path) -> list[Figure]:
+    runs = sz.worker_runs
+    res = {}
+    for n, ex in ((1, Executor.INLINE), (workers, Executor.POOL)):
+        w = _Writer(model, tmp)
+        res[n] = _wall(lambda: run_monte_carlo(model, RunConfig(runs=runs, executor=ex, workers=n), w)) / runs
+        w.close()
+    return [Figure(f"vectorised engine, {runs} reps, 1 worker (wall)", res[1]),
+            Figure(f"vectorised engine, {runs} reps, {workers} workers (wall)", res[workers],
+                   note=f"speed-up {res[1] / res[workers]:.2f}x")]
+
+
+def _sim(*args: str) -> list[str]:
+    return [sys.executable, "-c", "import sys; from sim.cli import main; sys.exit(main())", *args]
+
+
+def _child(cmd: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS (MiB) of the child and its waited-for children, exit code."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    _, status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def _steps(params: Path, workers: int, sz: Sizes, tmp: Path) -> list[Figure]:
+    out = []
+    help_s = min(_child(_sim("--help"))[0] for _ in range(3))
+    run1 = min(_child(_sim("run", "--runs", "1", "--no-report", "--quiet", "--params", str(params),
+                           "--out", str(tmp / f"one{k}")))[0] for k in range(3))
+    out += [Figure("start-up: sim --help", help_s, per="run"),
+            Figure("start-up: sim run --runs 1 --no-report", run1, per="run")]
+    big = sz.big_runs
+    wall, rss, rc = _child(_sim("run", "--runs", str(big), "--no-report", "--quiet", "--workers", str(workers),
+                                "--params", str(params), "--out", str(tmp / "big")))
+    size = sum(p.stat().st_size for p in (tmp / "big").glob("*")) / 2**20 if rc == 0 else float("nan")
+    out.append(Figure(f"sim run --runs {big} --workers {workers} (wall per rep)", wall / big,
+                      note=f"peak RSS {rss:.0f} MiB, run directory {size:.0f} MiB" if rc == 0 else "FAILED"))
+    if not sz.steps:
+        return out
+    rep_wall, _, rc = _child(_sim("report", str(tmp / "big"), "--lang", "en", "--driver-runs", "500"))
+    out.append(Figure(f"report step (sim report --lang en) on the {big}-rep run", rep_wall, per="run",
+                      note="" if rc == 0 else "FAILED"))
+    scen = [p for p in sorted((Path(params).resolve().parent / "scenarios").glob("*.yaml"))][:sz.batch_scenarios]
+    n_b = sz.batch_runs
+    if scen:
+        b_wall, b_rss, rc = _child(_sim("batch", *map(str, scen), "--runs", str(n_b), "--quiet", "--params",
+                                        str(params), "--workers", str(workers), "--out", str(tmp / "batch")))
+        per50 = b_wall / len(scen) * 50
+        out.append(Figure(f"sim batch {len(scen)} scenarios x {n_b} reps (wall per rep)", b_wall / (len(scen) * n_b),
+                          note=(f"{b_wall:.0f} s; 50 x {n_b}: {per50 / 60:.1f} min (extrapolated), "
+                                f"peak RSS {b_rss:.0f} MiB") if rc == 0 else "FAILED"))
+    return out
+
+
+def _table(figs: list[Figure], load: LoadWatch) -> list[str]:
+    floor = figs[0].seconds
+    limit = load_limit()
+    quiet = load.peak <= limit
+    lines = [f"load average (1 min) during the bench: start {load.samples[0]:.2f}, peak {load.peak:.2f}, "
+             f"end {load.samples[-1]:.2f}; limit for ratios {limit:.1f} ({os.cpu_count()} CPUs)"]
+    if not quiet:
+        lines.append("RATIOS WITHHELD: the load rose above the limit, figures below are not comparable")
+    lines.append(f"{'figure':<92}{'per rep':>12}{'rep/s':>10}{'x floor':>10}  note")
+    for f in figs:
+        if f.per == "rep":
+            per, rate = f"{f.seconds * 1e6:,.1f} us", f"{1 / f.seconds:,.0f}" if f.seconds > 0 else "-"
+        else:
+            per, rate = f"{f.seconds:,.2f} s", ""
+        ratio = f"{f.seconds / floor:,.2f}" if quiet and floor > 0 else "-"
+        lines.append(f"{f.name:<92}{per:>12}{rate:>10}{ratio:>10}  {f.note}")
+    if quiet and len(figs) > 1:
+        lines.append(f"goal: whole replication <= 2x floor; vectorised engine is {figs[1].seconds / floor:.2f}x")
     return lines
-
-
-def _memory_line(params: Path, runs: int, workers: int) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "sim.cli", "run", "--no-report", "--params", str(params), "--runs", str(runs),
-               "--workers", str(workers), "--quiet", "--out", str(Path(tmp) / "run")]
-        t0 = time.perf_counter()
-        # wait4 gives this child's own accounting (it and the workers it waited for), not
-        # RUSAGE_CHILDREN, which would also count the pool workers of the runs above
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        stderr = proc.stderr.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - t0
-        peak_mib = usage.ru_maxrss / 1024
-        size = sum(p.stat().st_size for p in (Path(tmp) / "run").glob("*")) / 2**20 if proc.returncode == 0 else 0
-    if proc.returncode != 0:
-        return f"memory run failed: {stderr.strip()[-400:]}"
-    return (f"sim run --runs {runs} --workers {workers}: wall {wall:.1f} s, peak RSS of the largest process "
-            f"{peak_mib:.0f} MiB, run directory {size:.0f} MiB")

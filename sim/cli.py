@@ -7,14 +7,16 @@ message on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
 
-from sim.errors import ExecutorError, SnapshotError
+from sim.errors import ExecutorError, OutputError, ResourceError, RunDirError, SnapshotError
 from sim.model.problems import PlanError
 
 DEFAULT_PARAMS = Path("params")
+MAX_RUNS = 100_000_000  # beyond any memory; the finer check is sim.engine.budget
 
 
 class UsageError(Exception):
@@ -40,14 +42,28 @@ def _run_config(args: argparse.Namespace):
     from sim.engine.options import Engine
     from sim.engine.runner import RunConfig
 
+    from sim.engine.budget import max_workers
+
     if args.runs < 1:
         raise UsageError(f"--runs must be >= 1, got {args.runs}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    if args.runs > MAX_RUNS:
+        raise UsageError(f"--runs {args.runs}: at most {MAX_RUNS:,} (use --precision to stop once precise enough)")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    workers = args.workers
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {workers}")
+    if workers is not None and workers > max_workers():
+        print(f"sim: --workers {workers} is more than {max_workers()} ({os.cpu_count()} cores x 4); "
+              f"using {max_workers()}", file=sys.stderr)
+        workers = max_workers()
+    if args.precision is not None and not (math.isfinite(args.precision) and 0 < args.precision < 0.5):
+        raise UsageError(f"--precision must be a standard error between 0 and 0.5 (e.g. 0.005), "
+                         f"got {args.precision}")
     return RunConfig(
         runs=args.runs,
         seed=args.seed,
-        workers=args.workers,
+        workers=workers,
         scheduler=args.scheduler,
         engine=Engine(args.engine),
         lhs=args.lhs,
@@ -59,10 +75,12 @@ def _run_config(args: argparse.Namespace):
 def _cmd_run(args: argparse.Namespace) -> int:
     from sim.analysis.present import headline_lines
     from sim.model.load import load_plan
-    from sim.results import default_run_dir, params_hash
+    from sim.results import default_run_dir, params_hash, read_manifest
     from sim.workflow import run_plan
 
     config = _run_config(args)
+    if args.out is not None:
+        _check_out(args.out, args.force, "run")
     plan = load_plan(args.params)
     scenario, scenario_manifest = "baseline", {}
     if args.scenario is not None:
@@ -70,16 +88,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # the scenario changes the plan as data; the actuals then move it to the as-of date
     plan, extra = _actuals_args(plan, args)
     out = args.out or default_run_dir(Path("results"), scenario)
-    run_dir = run_plan(plan, config=config, out=out, scenario=scenario,
+    run_dir = run_plan(plan, config=config, out=out, scenario=scenario, force=args.force,
                        params_digest=params_hash(args.params), extra_manifest={**extra, **scenario_manifest})
+    note = read_manifest(run_dir).get("calendar_note")
+    if note:
+        print(f"sim: warning: {note}", file=sys.stderr)
     print(f"results: {run_dir}")
     if args.no_report:
         if not args.quiet:
             print("\n".join(headline_lines(run_dir)))
         return 0
-    _write_reports(run_dir, langs=args.lang or ("zh", "en"), plan=plan, compare=args.compare, svg=args.svg,
-                   quiet=args.quiet)
-    return 0
+    return _write_reports(run_dir, langs=args.lang or ("zh", "en"), plan=plan, compare=args.compare, svg=args.svg,
+                          quiet=args.quiet)
 
 
 def _stage(text: str) -> None:
@@ -87,20 +107,49 @@ def _stage(text: str) -> None:
 
 
 def _write_reports(run_dir: Path, *, langs, plan=None, compare=None, svg=False, quiet=False,
-                   driver_runs: int = 2000) -> None:
-    """Write the reports of ``run_dir`` (stages printed as they start), then the bottom line and the files."""
+                   driver_runs: int = 2000) -> int:
+    """Write the reports of ``run_dir`` (stages printed as they start), then the bottom line and the files.
+
+    A failure to write them (a full disk) leaves the run valid, is recorded in its manifest
+    (``reports``: missing) and ends in one message and exit 2.
+    """
     from sim.report.build import write_reports
     from sim.report.i18n import pick
     from sim.report.summary import summary_lines
+    from sim.results import mark_report
 
-    if compare is not None and not (Path(compare) / "manifest.json").is_file():
-        raise UsageError(f"--compare {compare}: not a run directory (no manifest.json)")
-    inputs, written = write_reports(run_dir, langs=tuple(dict.fromkeys(langs)), plan=plan, compare=compare,
-                                    svg=svg, driver_runs=driver_runs, progress=None if quiet else _stage)
+    if compare is not None:
+        from sim.results import check_run_dir
+
+        try:
+            check_run_dir(compare)
+        except RunDirError as exc:
+            raise UsageError(f"--compare {compare}: {exc}") from None
+    langs = tuple(dict.fromkeys(langs))
+    try:
+        inputs, written = write_reports(run_dir, langs=langs, plan=plan, compare=compare,
+                                        svg=svg, driver_runs=driver_runs, progress=None if quiet else _stage)
+    except OSError as exc:
+        reason = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        for lang in langs:
+            if not (Path(run_dir) / f"report.{lang}.html").is_file():
+                mark_report(run_dir, lang, f"missing ({reason})")
+        print(f"sim: the report of {run_dir} was not written ({reason}); the run itself is complete: "
+              f"write it later with `sim report {run_dir}`", file=sys.stderr)
+        return 2
+    for lang in written:
+        mark_report(run_dir, lang, "written")
     files = [p for paths in written.values() for p in (paths["html"], paths["xlsx"])]
     names = {r.id: r.name_en for r in inputs.plan.risks} | {s.id: s.name_en for s in inputs.plan.shocks}
     lines = summary_lines(inputs.headline, "en", driver_names=names, files=files)
     print("\n".join(lines if not quiet else lines[-len(files) - 1:]))
+    return 0
+
+
+def _check_out(out: Path, force: bool, kind: str) -> None:
+    from sim.safety import check_out
+
+    check_out(out, force=force, kind=kind)
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -120,6 +169,17 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
 
 
+def _max_workers() -> int:
+    from sim.engine.budget import max_workers
+
+    return max_workers()
+
+
+def _add_force(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out, only if it is an earlier output of sim (never anything else)")
+
+
 def _add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compare", type=Path, default=None, metavar="RUN_DIR",
                    help="a previous run directory: the report opens with what changed since then")
@@ -131,8 +191,13 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
 
     from sim.model.holidays import CALENDAR_COLUMNS, calendar_rows
 
+    from sim.model.holidays import LUNAR_YEARS
+
     if args.first > args.last:
         raise UsageError(f"--first {args.first} is after --last {args.last}")
+    for opt, year in (("--first", args.first), ("--last", args.last)):
+        if year not in LUNAR_YEARS:
+            raise UsageError(f"{opt} {year}: the calendars cover {LUNAR_YEARS.start}-{LUNAR_YEARS.stop - 1}")
     writer = csv.DictWriter(sys.stdout, fieldnames=list(CALENDAR_COLUMNS), lineterminator="\n")
     writer.writeheader()
     writer.writerows(calendar_rows(range(args.first, args.last + 1)))
@@ -142,18 +207,22 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from sim.bench import bench
 
-    for line in bench(args.params, scaling_runs=args.scaling_runs, memory_runs=args.memory_runs,
-                      workers=args.workers):
+    if args.workers is not None and not 1 <= args.workers <= _max_workers():
+        raise UsageError(f"--workers must be between 1 and {_max_workers()}, got {args.workers}")
+
+    for line in bench(args.params, size="quick" if args.quick else "full", workers=args.workers):
         print(line, flush=True)
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    if not (args.run_dir / "manifest.json").is_file():
-        raise UsageError(f"{args.run_dir}: not a run directory (no manifest.json)")
-    _write_reports(args.run_dir, langs=[args.lang] if args.lang else ["zh", "en"], compare=args.compare,
-                   svg=args.svg, driver_runs=args.driver_runs)
-    return 0
+    from sim.results import check_run_dir
+
+    if args.driver_runs < 1:
+        raise UsageError(f"--driver-runs must be >= 1, got {args.driver_runs}")
+    check_run_dir(args.run_dir)
+    return _write_reports(args.run_dir, langs=[args.lang] if args.lang else ["zh", "en"], compare=args.compare,
+                          svg=args.svg, driver_runs=args.driver_runs)
 
 
 def _date_arg(text: str):
@@ -209,11 +278,13 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
     from sim.results import default_run_dir, params_hash
 
     config = _run_config(args)
+    if args.out is not None:
+        _check_out(args.out, args.force, "appraisal")
     plan = load_plan(args.params)
     actuals = read_actuals(args.actuals, plan)
     out = args.out or default_run_dir(Path("results"), "appraisal")
     try:
-        table, _ = appraise(plan, actuals, years=args.years, config=config, out=out,
+        table, _ = appraise(plan, actuals, years=args.years, config=config, out=out, force=args.force,
                             params_digest=params_hash(args.params))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -229,11 +300,14 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from sim.backtest import backtest_runs
     from sim.model.load import load_plan
     from sim.report.backtest import summary_text
-    from sim.results import MANIFEST, default_run_dir, params_hash, read_manifest
+    from sim.results import default_run_dir, params_hash, read_manifest
 
+    from sim.results import check_run_dir
+
+    if args.out is not None:
+        _check_out(args.out, args.force, "backtest")
     for run in args.runs:
-        if not (run / MANIFEST).is_file():
-            raise UsageError(f"{run} is not a run directory (no {MANIFEST}); pass directories written by sim run")
+        check_run_dir(run)
     params = args.params
     if params is None:
         recorded = Path(str(read_manifest(args.runs[0]).get("params") or DEFAULT_PARAMS))
@@ -242,7 +316,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     actuals = read_actuals(args.actuals, plan)
     out = args.out or default_run_dir(Path("results"), "backtest")
     res = backtest_runs(args.runs, plan=plan, actuals=actuals, out=out, params_digest=params_hash(params),
-                        refclass=not args.no_refclass)
+                        refclass=not args.no_refclass, force=args.force)
     print(f"backtest against {args.actuals} (outcomes as of {actuals.latest}); lower is better")
     print(summary_text(res.summary) if len(res.summary) else "no outcome in the actuals can be scored")
     for note in res.notes:
@@ -286,12 +360,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         prepare = _actuals_prepare(args)
     try:
         result = run_batch(args.scenarios, params_dir=args.params, config=config, out=out, resume=args.resume,
-                           on_event=event, prepare=prepare)
+                           on_event=event, prepare=prepare, force=args.force)
     except BatchError as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:
         print("\n".join(summary_lines(result)))
     print(f"results: {out}")
+    for path in result.files.values():  # the files a person opens (comparison.html first)
+        print(f"  {path}")
     if result.failed:
         print(f"sim batch: {len(result.failed)} scenario(s) failed: {', '.join(o.name for o in result.failed)}",
               file=sys.stderr)
@@ -311,15 +387,14 @@ def _cmd_slip(args: argparse.Namespace) -> int:
     from sim.slip import deterministic_slip, probabilistic_slip, slip_lines
 
     config = _run_config(args)
+    if args.out:
+        _check_out(args.out, args.force, "slip")
     plan = _slip_plan(args)
     det = deterministic_slip(plan, args.item, args.by)
     prob = probabilistic_slip(plan, args.item, args.by, config)
     print("\n".join(slip_lines(args.item, det, prob)))
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        det.to_csv(args.out / "slip_deterministic.csv", index=False)
-        prob.to_csv(args.out / "slip_probabilistic.csv", index=False)
-        print(f"results: {args.out}")
+        _write_tables(args.out, "slip", args.force, {"slip_deterministic.csv": det, "slip_probabilistic.csv": prob})
     return 0
 
 
@@ -351,20 +426,30 @@ def _cmd_responses(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_tables(out: Path, kind: str, force: bool, tables: dict) -> None:
+    """CSV tables into a new directory ``out`` (staged, renamed into place when complete)."""
+    from sim.safety import StagedDir
+
+    with StagedDir(out, kind=kind, force=force) as stage:
+        for name, df in tables.items():
+            df.to_csv(stage / name, index=False)
+    print(f"results: {out}")
+
+
 def _cmd_tolerance(args: argparse.Namespace) -> int:
     from sim.slip import tolerance, tolerance_lines
 
     if not 0 < args.confidence < 1:
         raise UsageError(f"--confidence must be between 0 and 1, got {args.confidence}")
     config = _run_config(args)
+    if args.out:
+        _check_out(args.out, args.force, "tolerance")
     plan = _slip_plan(args)
     result = tolerance(plan, args.item, args.target, confidence=args.confidence, config=config,
                        max_days=args.max, resolution=max(1, int(round(args.resolution))))
     print("\n".join(tolerance_lines(result)))
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        result.table().to_csv(args.out / "tolerance.csv", index=False)
-        print(f"results: {args.out}")
+        _write_tables(args.out, "tolerance", args.force, {"tolerance.csv": result.table()})
     return 0
 
 
@@ -373,6 +458,7 @@ def _add_scenario_commands(sub) -> None:
     p.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO", help="scenario YAML files")
     _add_run_options(p)
     p.add_argument("--out", type=Path, default=None, help="batch directory (default results/batch-s<seed>-n<runs>)")
+    _add_force(p)
     p.add_argument("--resume", action="store_true", help="keep the scenarios an interrupted batch finished")
     _add_actuals_options(p)
     p.set_defaults(func=_cmd_batch)
@@ -385,6 +471,7 @@ def _add_scenario_commands(sub) -> None:
     p.add_argument("--scenario", type=Path, default=None, help="apply this scenario first")
     _add_run_options(p)
     p.add_argument("--out", type=Path, default=None, help="directory for slip_*.csv (optional)")
+    _add_force(p)
     p.set_defaults(func=_cmd_slip, runs=2000)
 
     p = sub.add_parser("responses", help="pre/post-mitigation results of each response (responses.csv) on common "
@@ -406,6 +493,7 @@ def _add_scenario_commands(sub) -> None:
     p.add_argument("--scenario", type=Path, default=None, help="apply this scenario first")
     _add_run_options(p)
     p.add_argument("--out", type=Path, default=None, help="directory for tolerance.csv (optional)")
+    _add_force(p)
     p.set_defaults(func=_cmd_tolerance, runs=2000)
 
 
@@ -433,6 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", type=Path, default=None, metavar="SCENARIO",
                    help="scenario YAML (scenarios/README.md); default: the baseline (params as they are)")
     p.add_argument("--out", type=Path, default=None, help="run directory (default results/<scenario>-<time>)")
+    _add_force(p)
     p.add_argument("--no-report", action="store_true", help="records and tables only: no charts, HTML or workbook")
     _add_report_options(p)
     p.add_argument("--lang", choices=["zh", "en"], action="append", default=None,
@@ -445,6 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--years", type=int, nargs="+", required=True, help="years whose 12-31 is a snapshot")
     p.add_argument("--actuals", type=Path, required=True, metavar="FILE", help="actuals CSV (actuals/README.md)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default results/appraisal-<time>)")
+    _add_force(p)
     p.set_defaults(func=_cmd_appraise)
 
     p = sub.add_parser("backtest", help="score run directories against actuals (Brier, log, PIT)")
@@ -453,6 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", type=Path, default=None,
                    help="params directory (default: the one recorded in the first run, else params)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default results/backtest-<time>)")
+    _add_force(p)
     p.add_argument("--no-refclass", action="store_true", help="skip the reference-class baseline")
     p.set_defaults(func=_cmd_backtest)
 
@@ -461,10 +552,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--last", type=int, default=2030, help="last year (default 2030)")
     p.set_defaults(func=_cmd_calendar)
 
-    p = sub.add_parser("bench", help="measure replications/s, scaling and peak memory on the full plan")
+    p = sub.add_parser("bench", help="every cost (engines, summaries, workers, report, batch, start-up) as a ratio to the "
+                                      "draws-only floor, with the load average")
     p.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params directory")
-    p.add_argument("--scaling-runs", type=int, default=20_000, help="replications for the worker scaling test")
-    p.add_argument("--memory-runs", type=int, default=100_000, help="replications for the peak-memory run")
+    p.add_argument("--quick", action="store_true",
+                   help="small sizes (a smoke run: a few minutes less, figures noisier)")
     p.add_argument("--workers", type=int, default=None, help="workers (default: all cores)")
     p.set_defaults(func=_cmd_bench)
     _add_scenario_commands(sub)
@@ -488,16 +580,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except SnapshotError as exc:
-        print(f"sim: {exc}", file=sys.stderr)
-        return 2
     except PlanError as exc:
         print(exc.report(), file=sys.stderr)
         return 2
-    except UsageError as exc:
-        print(f"sim: {exc}", file=sys.stderr)
-        return 2
-    except ExecutorError as exc:
+    except EXPECTED as exc:
         print(f"sim: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -507,6 +593,20 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except OSError as exc:  # the machine refused (disk full, permission): a message, not a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"sim: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("sim: out of memory; use fewer --runs or --workers", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("sim: input nested too deeply", file=sys.stderr)
+        return 2
+
+
+# errors that end a command with one ``sim: ...`` line and exit 2 (anything else is a bug: a traceback)
+EXPECTED = (UsageError, SnapshotError, ExecutorError, OutputError, RunDirError, ResourceError)
 
 
 if __name__ == "__main__":

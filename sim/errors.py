@@ -10,3 +10,15 @@ class ExecutorError(RuntimeError):
 
 class SnapshotError(Exception):
     """A run directory whose plan snapshot is missing, unreadable or not ours (e.g. an old pickle)."""
+
+
+class OutputError(Exception):
+    """An output path the tool may not write (exists and is not ours, locked, not writable); nothing was touched."""
+
+
+class RunDirError(Exception):
+    """A directory given as a run (``sim report``, ``sim backtest``) that is not a readable run directory."""
+
+
+class ResourceError(Exception):
+    """A run that would exceed the machine's resources (memory); refused before it starts."""

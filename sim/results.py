@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
+import os
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.engine.compiled import CompiledModel
-from sim.errors import SnapshotError
+from sim.errors import RunDirError, SnapshotError
 from sim.engine.replicate import ChunkRecord
 
 RECORDS = "records.parquet"
@@ -47,24 +47,44 @@ def default_run_dir(root: Path, scenario: str) -> Path:
 
 
 class RunWriter:
-    """Streams chunk records to Parquet inside a partial directory; ``commit`` finishes it."""
+    """Streams chunk records to Parquet inside a partial directory; ``commit`` finishes it.
 
-    def __init__(self, out: Path, model: CompiledModel):
+    The directory is staged by :class:`sim.safety.StagedDir`: ``out`` must not
+    exist, or be an earlier run of the tool and ``force`` given; a second writer
+    of the same ``out`` is refused (:class:`sim.errors.OutputError`).
+    """
+
+    def __init__(self, out: Path, model: CompiledModel, *, force: bool = False):
+        from sim.safety import StagedDir
+
         self.out = Path(out)
-        self.partial = self.out.with_name(self.out.name + ".partial")
-        if self.partial.exists():
-            shutil.rmtree(self.partial)
-        self.partial.mkdir(parents=True)
+        self._stage = StagedDir(self.out, kind="run", force=force)
+        self.partial = self._stage.path
         self.model = model
+        self.last_finish_day = float("-inf")
         self._writer: pq.ParquetWriter | None = None
         self._pending: list[pa.Table] = []  # chunk tables of the row group being gathered
 
     def __call__(self, rec: ChunkRecord) -> None:
         table = rec.arrow(self.model)
         rec.table = None  # the parent keeps no second copy
+        self._track_last_finish(table)
         self._pending.append(table)
         if len(self._pending) >= CHUNKS_PER_ROW_GROUP:
             self._flush()
+
+    def _track_last_finish(self, table) -> None:
+        """Keep the latest finite finish day of any item (for the calendar coverage warning)."""
+        import pyarrow.compute as pc
+
+        from sim.model.clock import FAR_DAY
+
+        for name in table.column_names:
+            if name.startswith("finish:"):
+                col = table.column(name)
+                top = pc.max(pc.if_else(pc.less(col, FAR_DAY), col, None)).as_py()
+                if top is not None and top > self.last_finish_day:
+                    self.last_finish_day = float(top)
 
     def _flush(self) -> None:
         if not self._pending:
@@ -101,19 +121,20 @@ class RunWriter:
 
     def commit(self) -> Path:
         self.close_records()
-        if self.out.exists():
-            shutil.rmtree(self.out)
-        self.partial.rename(self.out)
-        return self.out
+        return self._stage.commit()
 
     def abort(self) -> None:
         self._pending = []
-        if self._writer is not None:
-            try:
-                self._writer.close()
-            finally:
-                self._writer = None
-        shutil.rmtree(self.partial, ignore_errors=True)
+        try:
+            if self._writer is not None:
+                try:
+                    self._writer.close()
+                except OSError:  # e.g. the disk is full: the file is removed with the directory
+                    pass
+                finally:
+                    self._writer = None
+        finally:
+            self._stage.abort()
 
 
 class RecordColumns:
@@ -186,7 +207,57 @@ def read_records(run_dir: Path, columns: list[str] | None = None) -> pd.DataFram
 
 
 def read_manifest(run_dir: Path) -> dict:
-    return json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
+    """The manifest of a run directory; :class:`RunDirError` naming the file when it is missing or broken."""
+    path = Path(run_dir) / MANIFEST
+    try:
+        if not path.is_file():
+            raise RunDirError(f"{run_dir}: not a run directory (no {MANIFEST}); pass a directory written by sim run")
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise RunDirError(f"{path}: {path.stat().st_size} bytes, more than a manifest can be")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RunDirError(f"{path}: cannot be read as a run manifest ({exc})") from None
+    if not isinstance(data, dict):
+        raise RunDirError(f"{path}: not a run manifest (a JSON object is expected)")
+    return data
+
+
+MAX_MANIFEST_BYTES = 50_000_000
+
+
+def check_run_dir(run_dir: Path) -> dict:
+    """The manifest of ``run_dir`` after checking that it is a run with readable records."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: not a directory; pass a run directory written by sim run")
+    manifest = read_manifest(run_dir)
+    try:
+        meta = pq.read_metadata(run_dir / RECORDS)
+    except (OSError, ValueError) as exc:  # pyarrow's errors are OSError / ArrowInvalid (a ValueError)
+        raise RunDirError(f"{run_dir / RECORDS}: cannot be read as the run's records ({exc})") from None
+    if meta.num_rows < 1:
+        raise RunDirError(f"{run_dir / RECORDS}: holds no replication")
+    reps = manifest.get("replications")
+    if isinstance(reps, int) and reps != meta.num_rows:
+        raise RunDirError(f"{run_dir}: the manifest says {reps} replications, the records hold {meta.num_rows}")
+    return manifest
+
+
+def mark_report(run_dir: Path, lang: str, status: str) -> None:
+    """Record in the manifest whether the report in ``lang`` was written (atomically rewritten)."""
+    path = Path(run_dir) / MANIFEST
+    manifest = read_manifest(run_dir)
+    reports = manifest.get("reports") if isinstance(manifest.get("reports"), dict) else {}
+    manifest["reports"] = {**reports, str(lang): status}
+    text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default) + "\n"
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        if not status.startswith("missing"):
+            raise
 
 
 def _json_default(o):

@@ -26,15 +26,17 @@ def run_plan(
     scenario: str = "baseline",
     params_digest: str = "",
     extra_manifest: dict | None = None,
+    force: bool = False,
 ) -> Path:
     """Simulate ``plan`` and write ``out`` (records, tables, manifest) atomically.
 
     Returns the finished run directory. On any error (or Ctrl-C) the partial
-    directory is removed and the error propagates.
+    directory is removed and the error propagates. ``out`` must not exist, or
+    hold an earlier run of the tool with ``force`` given (:mod:`sim.safety`).
     """
     t0 = time.perf_counter()
     model = compile_plan(plan)
-    writer = RunWriter(out, model)
+    writer = RunWriter(out, model, force=force)
     try:
         stats = run_monte_carlo(model, config, writer)
         writer.close_records()
@@ -53,9 +55,15 @@ def run_plan(
             writer.write_table("investment.csv", investment_table(model, records))
             writer.write_table("jcl.csv", jcl_table(model, records))
         writer.write_plan(plan)
+        from sim.model.clock import date_of
+        from sim.model.holidays import coverage_note
+
+        last = date_of(writer.last_finish_day, plan.as_of) if writer.last_finish_day > 0 else None
+        calendar_note = coverage_note(plan, last)
         writer.write_manifest(
             {
                 "scenario": scenario,
+                "calendar_note": calendar_note,
                 "seed": config.seed,
                 "replications": stats.runs,
                 "replications_requested": config.runs,

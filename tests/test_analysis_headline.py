@@ -139,3 +139,19 @@ def test_programme_drivers_sorted_by_absolute_effect():
                         "effect_expected_met_se": [0.01] * 3, "effect_p_all": [0.0] * 3, "effect_p_all_se": [0.0] * 3})
     assert list(hl.programme_drivers(eff)["driver"]) == ["b", "c", "a"]
     assert hl.programme_drivers(None).empty
+
+
+def test_scenario_headlines_are_paired_against_the_reference(run, tmp_path):
+    p, rec, targets = run
+    p2 = headline_plan(seed_shift=1 / 3)  # B on time: TG_B always met; everything else drawn identically
+    out = run_plan(p2, config=RunConfig(runs=RUNS, seed=11, workers=1, executor=Executor.INLINE), out=tmp_path / "r2")
+    rec2 = read_records(out)
+    t = hl.scenario_headlines({"baseline": (p, rec), "fast_b": (p2, rec2)}, reference="baseline")
+    t = t.set_index(["scenario", "metric", "end_date"])
+    base = t.loc[("baseline", "expected_met", END1.isoformat())]
+    direct = rec[[column("met", x) for x in ("TG_X", "TG_Y", "TG_B")]].sum(axis=1)
+    assert base["value"] == pytest.approx(direct.mean(), abs=1e-12) and np.isnan(base["difference"])
+    fast = t.loc[("fast_b", "expected_met", END1.isoformat())]
+    assert (fast["difference"], fast["difference_se"]) == (1.0, 0.0) and fast["excludes_zero"]
+    head = t.loc[("fast_b", "p_all_headline", "")]  # the headline targets TG_X, TG_Y are not changed
+    assert head["difference"] == 0.0 and head["value"] == pytest.approx(hl.p_all_met(p, rec)["p"], abs=1e-12)

@@ -101,3 +101,31 @@ def test_appraise_bad_year_is_a_usage_error(tmp_path: Path, capsys):
                  "--runs", "100", "--quiet", "--out", str(tmp_path / "o")])
     assert code == 2 and "2019" in capsys.readouterr().err
     assert Actuals(()).latest is None
+
+
+@pytest.mark.parametrize("year", ["2025", "3000"])
+def test_appraise_year_after_the_plan_is_refused_before_any_snapshot(tmp_path: Path, capsys, year):
+    # issue 10 item 10: --years 2025 and 3000 crashed and left partial snapshots behind
+    acts = tmp_path / "a.csv"
+    acts.write_text(FACTS, encoding="utf-8")
+    code = main(["appraise", "--params", str(FIXTURE), "--years", "2021", year, "--actuals", str(acts),
+                 "--runs", "100", "--quiet", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and year in err and "outside the plan" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]
+
+
+def test_a_failed_appraisal_leaves_no_partial_snapshots(tmp_path: Path, monkeypatch):
+    import sim.appraise
+
+    acts = tmp_path / "a.csv"
+    acts.write_text(FACTS, encoding="utf-8")
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sim.appraise, "target_table", boom)  # after every snapshot has been simulated
+    code = main(["appraise", "--params", str(FIXTURE), "--years", "2020", "--actuals", str(acts),
+                 "--runs", "100", "--quiet", "--workers", "1", "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]

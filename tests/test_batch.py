@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 import sim.workflow
-from sim.batch import Outcome, run_batch
+from sim.batch import BatchError, Outcome, run_batch
 from sim.cli import main
+from sim.safety import write_marker
 from sim.engine.runner import Executor, RunConfig
 from sim.report.comparison import comparison_html
 from sim.results import read_records
@@ -72,14 +73,56 @@ def test_failed_scenario_is_reported_and_others_kept(tmp_path, scenarios):
     assert status == {"broken": "failed", "baseline": "done", "slipped": "done"}
     assert set(pd.read_csv(out / "comparison.csv")["scenario"]) == {"baseline", "slipped"}
     sheets = pd.read_excel(out / "comparison.xlsx", sheet_name=None)
-    assert set(sheets) == {"comparison", "p_met", "difference", "scenarios"}
+    assert set(sheets) == {"headline", "comparison", "p_met", "difference", "scenarios"}
     assert not list(out.rglob("*.partial"))
 
 
-def test_reference_is_the_first_without_a_baseline(tmp_path, scenarios):
+def test_without_baseline_yaml_the_plan_as_it_is_is_the_reference(tmp_path, scenarios):
+    # issue 10 item 7: a scenario was compared with itself when baseline.yaml was not listed
     result = run_batch(_files(scenarios, "slipped", "copy"), params_dir=FIXTURE, config=CONFIG, out=tmp_path / "b")
-    assert result.reference == "slipped"
-    assert (result.comparison.query("scenario == 'slipped'")["difference"] == 0).all()
+    assert [o.name for o in result.outcomes] == ["baseline", "slipped", "copy"]
+    assert result.reference == "baseline"
+    cmp = result.comparison.set_index(["scenario", "target"])
+    assert cmp.loc[("slipped", "TT05"), "difference"] < 0  # not zero: compared with the baseline
+    assert (cmp.loc["copy"]["difference"] == 0).all()  # the copy is the baseline
+    listed = run_batch(_files(scenarios, "baseline", "slipped"), params_dir=FIXTURE, config=CONFIG,
+                       out=tmp_path / "b2")
+    pd.testing.assert_frame_equal(listed.comparison.query("scenario == 'slipped'").reset_index(drop=True),
+                                  result.comparison.query("scenario == 'slipped'").reset_index(drop=True))
+
+
+def test_scenario_names_cannot_leave_the_batch_directory(tmp_path, scenarios):
+    # issue 10 item 7: stem '..' deleted the finished baseline run, '..yaml' (stem '.') replaced b/runs
+    out = tmp_path / "b"
+    assert main(["batch", str(scenarios["baseline"]), "--params", str(FIXTURE), "--runs", "200", "--workers", "1",
+                 "--quiet", "--out", str(out)]) == 0
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    for stem in ("..", ".", ".hidden", "x.partial", "a b"):
+        bad = tmp_path / "evil" / f"{stem}.yaml"
+        bad.parent.mkdir(exist_ok=True)
+        bad.write_text("description: x\n", encoding="utf-8")
+        before = sorted(str(p) for p in tmp_path.rglob("*"))
+        with pytest.raises(BatchError, match="cannot name a folder"):
+            run_batch([scenarios["baseline"], bad], params_dir=FIXTURE, config=CONFIG, out=out, resume=True)
+        assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_batch_never_overwrites_an_earlier_batch(tmp_path, scenarios, capsys):
+    out = tmp_path / "b"
+    args = [str(scenarios["baseline"]), "--params", str(FIXTURE), "--runs", "200", "--workers", "1", "--quiet"]
+    assert main(["batch", *args, "--out", str(out)]) == 0
+    first = (out / "comparison.csv").read_bytes(), (out / "batch.json").read_bytes()
+    assert main(["batch", *args, "--seed", "3", "--out", str(out)]) == 2
+    assert "earlier batch" in capsys.readouterr().err
+    assert ((out / "comparison.csv").read_bytes(), (out / "batch.json").read_bytes()) == first
+    assert main(["batch", *args, "--seed", "3", "--out", str(out), "--force"]) == 0
+    assert json.loads((out / "batch.json").read_text())["seed"] == 3
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "keep").write_text("x")
+    assert main(["batch", *args, "--out", str(user), "--force"]) == 2
+    assert main(["batch", *args, "--out", str(user), "--resume"]) == 2
+    assert [p.name for p in user.iterdir()] == ["keep"]
 
 
 def _interrupt_second_scenario(monkeypatch):
@@ -112,7 +155,8 @@ def test_interrupted_batch_resumes_to_identical_results(tmp_path, scenarios, mon
     runs = tmp_path / "cut" / "runs"
     assert (runs / "baseline" / "manifest.json").is_file()
     assert not (runs / "slipped").exists() and not (runs / "slipped.partial").exists()
-    (runs / "copy.partial").mkdir()  # as a killed process would leave it
+    (runs / "copy.partial").mkdir()  # as a killed process would leave it: marked as sim's own
+    write_marker(runs / "copy.partial", "run")
     resumed = run_batch(files, params_dir=FIXTURE, config=config, out=tmp_path / "cut", resume=True)
     assert [o.status for o in resumed.outcomes] == ["reused", "done", "done"]
     assert (tmp_path / "cut" / "comparison.csv").read_bytes() == (tmp_path / "full" / "comparison.csv").read_bytes()
@@ -139,7 +183,8 @@ def test_html_is_escaped():
                          "p_reference": 0.5, "difference": 0.0, "difference_se": 0.0, "ci95_low": 0.0,
                          "ci95_high": 0.0, "excludes_zero": False}])
     page = comparison_html(cmp, [Outcome("a<b", "f.yaml", "failed", error="<boom>")], {"reference": "a<b"})
-    assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;boom&gt;" in page and "T&lt;1&gt;" in page
+    assert page.count("<script>") == 1  # only the page's own sorting script
+    assert "&lt;script&gt;" in page and "&lt;boom&gt;" in page and "T&lt;1&gt;" in page
 
 
 def test_cli_batch_exit_codes(tmp_path, scenarios, capsys):
@@ -148,6 +193,8 @@ def test_cli_batch_exit_codes(tmp_path, scenarios, capsys):
     assert main(["batch", *ok, *common, "--out", str(tmp_path / "ok")]) == 0
     out = capsys.readouterr().out
     assert "slipped: " in out and "targets change" in out and "results:" in out
+    for name in ("comparison.html", "comparison.xlsx", "comparison.csv", "comparison_headline.csv"):
+        assert str(tmp_path / "ok" / name) in out  # the console names the files written
     assert main(["batch", *ok, str(scenarios["broken"]), *common, "--out", str(tmp_path / "bad")]) == 1
     err = capsys.readouterr().err
     assert "broken: FAILED" in err and "slip.T99" in err and "Traceback" not in err
@@ -208,3 +255,43 @@ def test_chart_shows_every_scenarios_largest_changes():
     chosen = chart_targets(cmp, max_targets=10)
     assert len(chosen) == 10 and "T29" in chosen  # the small scenario's only change is shown
     assert difference_chart(cmp, max_targets=10).axes[0].get_yticklabels()
+
+
+def test_batch_headline_rows_overlays_and_formatted_outputs(tmp_path, scenarios):
+    """Per-scenario headline rows with paired differences (checked against the records), S-curves of
+    the items the slip moves, the report's page and font, and a workbook formatted like the report's."""
+    import openpyxl
+
+    result = run_batch(_files(scenarios, "baseline", "slipped", "copy"), params_dir=FIXTURE, config=CONFIG,
+                       out=tmp_path / "b")
+    out = tmp_path / "b"
+    head = pd.read_csv(out / "comparison_headline.csv")
+    assert set(head["scenario"]) == {"baseline", "slipped", "copy"}
+    assert set(head["metric"]) >= {"expected_met"}
+    copy = head[head["scenario"] == "copy"]
+    assert (copy["difference"] == 0).all() and (copy["difference_se"] == 0).all()
+    # the expected number met at the programme end, and its paired difference, from the records directly
+    from sim.analysis.headline import targets_due
+    from sim.results import read_plan_snapshot
+
+    plan = read_plan_snapshot(out / "runs" / "baseline")
+    end = head[(head["metric"] == "expected_met")]["end_date"].iloc[-1]
+    due = targets_due(plan, pd.Timestamp(end).date())
+    cols = ["rep"] + [f"met:{t}" for t in due]
+    a = read_records(out / "runs" / "slipped", cols).sort_values("rep")[cols[1:]].sum(axis=1).to_numpy(float)
+    b = read_records(out / "runs" / "baseline", cols).sort_values("rep")[cols[1:]].sum(axis=1).to_numpy(float)
+    row = head[(head["scenario"] == "slipped") & (head["end_date"] == end)].iloc[0]
+    # the CSV keeps 6 significant digits
+    assert row["value"] == pytest.approx(a.mean(), rel=1e-5)
+    assert row["difference"] == pytest.approx((a - b).mean(), rel=1e-5, abs=1e-9)
+    assert row["difference_se"] == pytest.approx((a - b).std(ddof=1) / math.sqrt(len(a)), rel=1e-5)
+    assert (out / "comparison_s_curves.png").is_file()
+    page = (out / "comparison.html").read_text(encoding="utf-8")
+    assert "@font-face" in page and 'class="top"' in page and 'id="summary"' in page
+    assert page.count("data:image/png;base64,") == 2  # differences and S-curves, embedded
+    ws = openpyxl.load_workbook(out / "comparison.xlsx")["comparison"]
+    hdr = [c.value for c in ws[1]]
+    deadline = ws.cell(row=2, column=hdr.index("deadline") + 1)
+    p_met = ws.cell(row=2, column=hdr.index("P(met)") + 1)
+    assert deadline.is_date and deadline.number_format == "yyyy-mm-dd"
+    assert p_met.number_format == "0.0%" and ws.freeze_panes and ws.auto_filter.ref

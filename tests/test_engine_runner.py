@@ -333,7 +333,7 @@ def test_a_failed_rerun_keeps_the_previous_complete_run(tmp_path, monkeypatch):
     monkeypatch.setattr(RunWriter, "__call__", _failing_sink_after(0))
     with pytest.raises(Boom):
         run_plan(runner_plan(), config=RunConfig(runs=1000, seed=SEED + 1, executor=Executor.INLINE, workers=1),
-                 out=out)
+                 out=out, force=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     pd.testing.assert_frame_equal(read_records(out), before)
 

@@ -473,7 +473,7 @@ def test_all_of_and_k_of_n_targets():
     assert achieved["NESTED"] == 30
 
 
-def test_kpi_step_target_is_met_from_the_first_grid_day_after_the_finish():
+def test_kpi_step_target_is_met_from_the_first_needed_day_after_the_finish():
     p = plan(
         [item("S", 100)],
         kpis=[counter("K", 0.0, baseline=10.0, measure="stock")],
@@ -486,8 +486,10 @@ def test_kpi_step_target_is_met_from_the_first_grid_day_after_the_finish():
     np.testing.assert_array_equal(rec.kpi[:, 0, :], 15.0)  # every checkpoint: 10 + the step
     met, achieved = _targets(p)
     assert met == {"K15": True, "K16": False}
-    # S finishes at the end of 2020-04-09; the KPI is read at month ends: end of 2020-04-30
-    assert achieved["K15"] == (date(2020, 4, 30) - date(2020, 1, 1)).days + 1
+    # S finishes at the end of 2020-04-09; KPIs are computed only on the days checkpoints and targets
+    # read them (the as-of date, the checkpoints, the KPI deadlines): the first is the end of 2020-12-31
+    assert list(m.kpi_grid) == sorted({0.0, *m.checkpoint_days.tolist(), *(t.deadline_day for t in m.targets)})
+    assert achieved["K15"] == (date(2020, 12, 31) - date(2020, 1, 1)).days + 1
     assert achieved["K16"] == np.inf
 
 

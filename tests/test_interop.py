@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 import re
 import shutil
 from collections import Counter
@@ -176,24 +177,61 @@ def test_mspdi_assignments_progress_and_three_point(tmp_path: Path) -> None:
     assert t.three_point == (8.0, 10.0, 20.0) and t.duration_days == 10.0
 
 
-def test_mspdi_calendar_exceptions() -> None:
-    s = read_mspdi(CAL)
-    text = CAL.read_text(encoding="utf-8")
-    cal = next(c for c in s.calendars.values() if c.name == "Standard")
-    # Project 2003-style exceptions (WeekDay DayType 0, one per occurrence) are the truth for each day
+def _days_2003_style(text: str) -> set[dt.date]:
+    """Non-working days of the Standard calendar as MS Project itself wrote them, one WeekDay (DayType 0) per
+    occurrence of each exception (the Project 2003 form, written next to the recurring <Exceptions>)."""
     spans = re.findall(r"<DayType>0</DayType>\s*<DayWorking>0</DayWorking>\s*<TimePeriod>\s*<FromDate>(.{10})"
                        r".*?<ToDate>(.{10})", text, flags=re.S)
-    days = {dt.date.fromisoformat(a) + dt.timedelta(days=k) for a, b in spans
+    return {dt.date.fromisoformat(a) + dt.timedelta(days=k) for a, b in spans
             for k in range((dt.date.fromisoformat(b) - dt.date.fromisoformat(a)).days + 1)}
-    covered = {lo + dt.timedelta(days=k) for lo, hi in cal.holidays for k in range((hi - lo).days + 1)}
-    assert days and days <= covered
-    recurring = [u for u in s.unmapped if "recurring type" in u.what]
-    assert len(recurring) == text.count("<Type>") - text.count("<Type>1</Type>") - _task_type_tags(text)
 
 
-def _task_type_tags(text: str) -> int:
-    """<Type> tags outside calendar exceptions (none in this file: it has no tasks or links)."""
-    return len(re.findall(r"<Task>.*?<Type>", text, flags=re.S))
+def _covered(holidays) -> set[dt.date]:
+    return {lo + dt.timedelta(days=k) for lo, hi in holidays for k in range((hi - lo).days + 1)}
+
+
+def test_mspdi_recurring_calendar_exceptions_are_expanded(tmp_path: Path) -> None:
+    """Daily, every-n-days, weekly, monthly and yearly (by day and by nth weekday) exceptions, expanded from
+    the <Exceptions> element alone, give exactly the days MS Project wrote out one by one."""
+    text = CAL.read_text(encoding="utf-8")
+    truth = _days_2003_style(text)
+    assert len(truth) == 137
+    # the same file without the one-by-one WeekDay entries: only the recurring patterns are left to read
+    only_patterns = re.sub(r"<WeekDay>\s*<DayType>0</DayType>.*?</WeekDay>", "", text, flags=re.S)
+    assert "<DayType>0</DayType>" not in only_patterns
+    path = tmp_path / "patterns.xml"
+    path.write_text(only_patterns, encoding="utf-8")
+    s = read_mspdi(path)
+    cal = next(c for c in s.calendars.values() if c.name == "Standard")
+    assert _covered(cal.holidays) == truth
+    kinds = set(re.findall(r"<Type>(\d)</Type>", text))
+    assert kinds == {"1", "2", "3", "4", "5", "6", "7"}  # every recurrence type is exercised
+    # the one working exception is listed, nothing else is
+    assert [u.what.split(" ")[0] for u in s.unmapped if u.where.startswith("Calendar")] == ["2010-01-01..2010-03-06"]
+    # and an import keeps them as calendar windows, from a year before as_of on (add a task, as of 2004-01-01)
+    task = ("<Tasks><Task><UID>1</UID><ID>1</ID><Name>T</Name><OutlineLevel>1</OutlineLevel>"
+            "<Start>2004-01-05T08:00:00</Start><Finish>2004-03-05T17:00:00</Finish><Duration>PT360H0M0S</Duration>"
+            "<CalendarUID>1</CalendarUID></Task></Tasks>")
+    with_task = re.sub(r"<Tasks>.*?</Tasks>", task, only_patterns, count=1, flags=re.S)
+    with_task = with_task.replace("<CurrentDate>2017-11-08T08:00:00</CurrentDate>",
+                                  "<CurrentDate>2004-01-01T08:00:00</CurrentDate>")
+    path.write_text(with_task, encoding="utf-8")
+    out = tmp_path / "p"
+    assert main(["import", str(path), "--out", str(out)]) == 0
+    assert load_plan(out).meta.as_of == dt.date(2004, 1, 1)
+    windows = [(dt.date.fromisoformat(r["start"]), dt.date.fromisoformat(r["end"]))
+               for r in _rows(out / "calendar.csv") if r["calendar"] == "construction"]
+    kept = {d for d in truth if d >= dt.date(2004, 1, 1) - dt.timedelta(days=366)}
+    assert len(kept) > 50 and _covered(windows) == kept
+
+
+def test_mspdi_recurring_exception_that_cannot_be_expanded_is_listed(tmp_path: Path) -> None:
+    text = CAL.read_text(encoding="utf-8").replace("<MonthItem>4</MonthItem>", "<MonthItem>12</MonthItem>", 1)
+    path = tmp_path / "bad.xml"
+    path.write_text(text, encoding="utf-8")
+    s = read_mspdi(path)
+    (u,) = [u for u in s.unmapped if "not expanded" in u.why]
+    assert "Monthly Relative 1" in u.where and "MonthItem 12" in u.why
 
 
 def test_mspdi_with_a_dtd_is_refused(tmp_path: Path, capsys) -> None:
@@ -228,6 +266,57 @@ def test_import_never_deletes_a_staging_folder_it_did_not_make(tmp_path: Path, c
         assert main(["import", str(src), "--out", str(out)]) == 2
         assert "p.partial exists" in capsys.readouterr().err
         assert (partial / "keep").read_text() == "mine" and not out.exists()
+
+
+# --- duration uncertainty of an imported plan ---------------------------------------------
+
+def test_imported_plan_takes_a_published_reference_class_by_default(tmp_path: Path, capsys) -> None:
+    """Default: the class `imported` is a lognormal whose mean and share on time are the published figures of
+    docs/calibration.md §2.6 (mm_obj1: mean 17 % overrun, about one third on time), computed here with scipy."""
+    from scipy.stats import lognorm
+    out = tmp_path / "p"
+    assert main(["import", str(SP10), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    (row,) = _rows(out / "duration_classes.csv")
+    assert (row["project_type"], row["dist"]) == ("imported", "lognormal")
+    median, p90 = float(row["p1"]), float(row["p2"])
+    sigma = math.log(p90 / median) / 1.2815515655446004
+    dist = lognorm(sigma, scale=median)
+    assert dist.mean() == pytest.approx(1.17, abs=0.005 + 1e-4)  # published as a whole percent, printed to 4 digits
+    assert dist.cdf(1.0) == pytest.approx(1 / 3, abs=1 / 30)  # "about one third" on time
+    items = _rows(out / "items.csv")
+    open_without = [r for r in items if r["status"] != "done" and not r["dist"]]
+    assert open_without and all(r["project_type"] == "imported" for r in items)
+    # listed as an assumption to review, on the console and in the report
+    assert f"assumption to review: {len(open_without)} open items" in printed and "mm_obj1" in printed
+    report = (out / "import_report.md").read_text(encoding="utf-8")
+    assert "**Assumption to review:**" in report and "mm_obj1" in report and row["p2"] in report
+
+
+@pytest.mark.parametrize("key, mean, on_time", [("erdf", 1.26, 0.25), ("odeck_roads", 1.18, 0.5),
+                                                ("gb_equipment_obj1", 1.54, 1 / 3)])
+def test_duration_class_option_chooses_the_reference_class(tmp_path: Path, key: str, mean: float,
+                                                           on_time: float) -> None:
+    from scipy.stats import lognorm
+    out = tmp_path / "p"
+    assert main(["import", str(LINKS), "--out", str(out), "--duration-class", key]) == 0
+    (row,) = _rows(out / "duration_classes.csv")
+    median, p90 = float(row["p1"]), float(row["p2"])
+    dist = lognorm(math.log(p90 / median) / 1.2815515655446004, scale=median)
+    assert dist.mean() == pytest.approx(mean, abs=0.005 + 1e-4) and key in row["source"]
+    assert dist.cdf(1.0) == pytest.approx(on_time, abs=0.005 + 1e-4)
+
+
+def test_duration_class_fixed_only_on_request_and_bad_class(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "p"
+    assert main(["import", str(LINKS), "--out", str(out), "--duration-class", "fixed"]) == 0
+    (row,) = _rows(out / "duration_classes.csv")
+    assert (row["dist"], row["p1"]) == ("fixed", "1.0")
+    assert "fixed 1.0" in capsys.readouterr().out
+    assert main(["import", str(LINKS), "--out", str(tmp_path / "q"), "--duration-class", "roads"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sim: --duration-class 'roads'") and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "q").exists()
 
 
 # --- round trips ----------------------------------------------------------------------------

@@ -38,8 +38,8 @@ COLUMNS = {
                  "start_aspirational finish_aspirational plan_text_zh length_km investment_cny_100m duration_days "
                  "dist p1 p2 p3 calendar outdoor resource_unit source",
     "links.csv": "pred succ type lag_days note source",
-    "duration_classes.csv": "project_type name_en dist p1 p2 p3 floor in_progress_sigma_scaling ref_median ref_p90 source",
-    "factors.csv": "id name_en loading members source",
+    "duration_classes.csv": "project_type name_en name_zh dist p1 p2 p3 floor in_progress_sigma_scaling ref_median ref_p90 source",
+    "factors.csv": "id name_en name_zh loading members source",
     "factor_correlations.csv": "a b rho source",
     "risks.csv": "id name_zh name_en probability dist p1 p2 p3 targets mode phase source "
                  "cost_dist cost_p1 cost_p2 cost_p3 cost_source",

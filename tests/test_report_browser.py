@@ -33,11 +33,21 @@ window.addEventListener('load', function () {
         overflow.push(el.tagName + (el.id ? '#' + el.id : '') + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
       }
     });
+    var summary = document.getElementById('summary'), first = null;
+    if (summary) {
+      var sr = summary.getBoundingClientRect();
+      var h2 = summary.querySelector('h2').getBoundingClientRect();
+      first = {top: Math.round(sr.top), heading_bottom: Math.round(h2.bottom),
+               first_figure_bottom: Math.round((summary.querySelector('ul.kpis') || summary).getBoundingClientRect().bottom),
+               height: window.innerHeight};
+    }
+    var paged = Array.prototype.slice.call(document.querySelectorAll('table.paged')).map(function (t) {
+      return t.tBodies[0].rows.length; });
     var out = document.createElement('pre');
     out.id = 'browser-check';
     out.textContent = JSON.stringify({
       images: imgs.length, broken: broken, overflow: overflow.slice(0, 20), viewport: vw,
-      scrollWidth: document.documentElement.scrollWidth,
+      scrollWidth: document.documentElement.scrollWidth, summary: first, paged: paged,
       fonts: document.fonts.status
     });
     document.body.appendChild(out);
@@ -66,7 +76,7 @@ def browser_check(html: Path, tmp_path: Path, *, width: int) -> dict:
     page.write_text(html.read_text(encoding="utf-8").replace("</body>", CHECK_JS + "</body>"), encoding="utf-8")
     cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / f'profile-{width}'}", f"--window-size={width},900",
+           f"--user-data-dir={tmp_path / f'profile-{width}'}", f"--window-size={width},{844 if width < 500 else 900}",
            "--virtual-time-budget=15000", "--dump-dom", page.as_uri()]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     found = re.search(r'<pre id="browser-check">(.*?)</pre>', done.stdout, re.S)
@@ -77,7 +87,7 @@ def browser_check(html: Path, tmp_path: Path, *, width: int) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", ["zh", "en"])
-@pytest.mark.parametrize("width", [1280, 820])
+@pytest.mark.parametrize("width", [1280, 820, 390])
 def test_report_renders_in_headless_chromium(tmp_path, lang, width):
     run = reported_run()
     html = run / f"report.{lang}.html"
@@ -88,3 +98,8 @@ def test_report_renders_in_headless_chromium(tmp_path, lang, width):
     assert result["overflow"] == [], f"elements wider than the {width}px page: {result['overflow']}"
     assert result["scrollWidth"] <= result["viewport"]
     assert result["fonts"] == "loaded"
+    # the answer comes first: its heading and the expected-number figures are on the first screen
+    summary = result["summary"]
+    assert summary is not None, "no #summary section"
+    assert summary["first_figure_bottom"] <= summary["height"], summary
+    assert all(n > 0 for n in result["paged"])  # long tables show their first page

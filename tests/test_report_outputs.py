@@ -163,3 +163,53 @@ def test_old_pickle_and_crafted_snapshots_are_refused_without_running_code(run_d
     assert main(["report", str(crafted), "--lang", "en"]) == 2
     err = capsys.readouterr().err
     assert "not a plan snapshot" in err and "items[0].status" in err
+
+
+def test_report_opens_with_the_answer_computed_from_the_records(run_dir):
+    """The first section's figures equal direct computations on the run's records."""
+    from sim.results import read_records
+
+    targets = pd.read_csv(run_dir / "targets.csv")
+    rec = read_records(run_dir)
+    due = targets[targets["deadline"] == targets["deadline"].max()]["id"]
+    count = rec[[f"met:{t}" for t in due]].sum(axis=1)
+    from sim.model import planmeta
+    from sim.results import read_plan_snapshot
+
+    first_section = planmeta.headline_section(read_plan_snapshot(run_dir))  # plan.yaml's first section
+    head = targets[targets["section"] == first_section]["id"]
+    p_all = rec[[f"met:{t}" for t in head]].astype(bool).all(axis=1).mean()
+    text = (run_dir / "report.en.html").read_text(encoding="utf-8")
+    first = text.split('<section id="summary"')[1].split("</section>")[0]
+    assert text.index('id="summary"') < text.index('id="charts"')  # before any detail
+    assert f"{count.mean():.1f} of {len(due)} targets due expected met" in first
+    q10, q90 = count.quantile(0.1, interpolation="lower"), count.quantile(0.9, interpolation="lower")
+    assert f"(P10–P90: {q10:.0f}–{q90:.0f})" in first
+    assert f"P(all {len(head)} headline targets met): {p_all:.1%}" in first
+    for t in head:  # every headline target has a bar with its P(met)
+        assert f"· {t}" in first and f"{targets.set_index('id').loc[t, 'p_met']:.1%}" in first
+
+
+def test_sim_run_prints_the_answer_and_the_files_to_open(tmp_path, capsys):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "mini_params"
+    out = tmp_path / "run"
+    assert main(["run", "--params", str(fixture), "--runs", "200", "--workers", "1", "--out", str(out),
+                 "--lang", "en"]) == 0
+    captured = capsys.readouterr()
+    assert "The answer:" in captured.out and "targets due expected met" in captured.out
+    assert "open:" in captured.out and str(out / "report.en.html") in captured.out
+    for stage in ("analysis", "charts (en)", "HTML (en)", "workbook (en)"):
+        assert f"... {stage}" in captured.err  # each stage printed as it starts
+
+
+def test_compare_with_a_previous_run_says_what_changed(run_dir, tmp_path):
+    """--compare RUN_DIR: against itself every paired difference is exactly zero, and the page says so."""
+    copy = tmp_path / "again"
+    shutil.copytree(run_dir, copy)
+    paths = write_report(copy, lang="en", compare=run_dir)
+    text = paths["html"].read_text(encoding="utf-8")
+    first = text.split('<section id="summary"')[1].split("</section>")[0]
+    assert f"Changed since {run_dir.name}" in first and "no difference larger than 1.96 s.e." in first
+    assert "(+0.00 ± 0.00)" in first

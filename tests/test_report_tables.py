@@ -62,3 +62,20 @@ def test_zh_vocabulary_and_units():
     assert unit_text("firms", "zh") == "家" and unit_text("firms", "en") == "firms"
     text = (reported_run() / "report.zh.html").read_text(encoding="utf-8")
     assert "事项按期完成" in text and ">item_by<" not in text
+
+
+def test_zh_method_tables_name_factors_classes_and_holidays_in_chinese():
+    from pathlib import Path
+
+    from sim.model.load import load_plan
+    from sim.report.i18n import holiday_text
+    from sim.report.sources import assumption_views
+
+    plan = load_plan(Path(__file__).parent.parent / "params")
+    views = {v.key: v.frame for v in assumption_views(plan, Lang.ZH)}
+    assert views["factors"].set_index("id").loc["F_ALL", "name"].startswith("全局共因")
+    assert views["duration_classes"].set_index("type").loc["arterial", "name"] == "环路/城市主干道"
+    assert "春节" in " ".join(views["calendar"]["name"])
+    assert holiday_text("Spring Festival 2021", "zh") == "春节 2021"
+    en = {v.key: v.frame for v in assumption_views(plan, Lang.EN)}
+    assert en["factors"].set_index("id").loc["F_ALL", "name"].startswith("Programme-wide")

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.drivers import KPI_RULES, achieved_days, item_days
-from sim.analysis.summary import prob_se
+from sim.analysis.summary import contingency_days, day_quantiles, prob_se
 from sim.engine.compiled import CompiledModel
 from sim.model.clock import DAYS_PER_YEAR, FAR_DAY, date_of, day_of, end_of
 from sim.engine.replicate import column
@@ -32,14 +32,13 @@ from sim.model.enums import KpiKind, KpiMeasure, TargetRule
 
 
 def _quantile_dates(days: np.ndarray, plan_day: float, as_of: date) -> dict:
-    q50, q80, q90 = np.quantile(np.minimum(days, FAR_DAY), [0.5, 0.8, 0.9])
-    never = q80 >= FAR_DAY
+    q50, q80, q90 = day_quantiles(days, [0.5, 0.8, 0.9])
     return {
         "p50": date_of(q50, as_of),
         "p80": date_of(q80, as_of),
         "p90": date_of(q90, as_of),
-        "contingency_p80_days": np.nan if never else float(np.ceil(q80) - plan_day),
-        "contingency_p90_days": np.nan if (never or q90 >= FAR_DAY) else float(np.ceil(q90) - plan_day),
+        "contingency_p80_days": contingency_days(q80, plan_day),
+        "contingency_p90_days": contingency_days(q90, plan_day),
     }
 
 
@@ -186,6 +185,30 @@ def s_curve_table(model: CompiledModel, records: pd.DataFrame, item_ids: list[st
         p = np.searchsorted(f, grid, side="right") / len(f)
         frames.append(pd.DataFrame({"id": iid, "day": grid, "date": [date_of(g, model.as_of) for g in grid], "p": p}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id", "day", "date", "p"])
+
+
+def s_curves_across(finishes: dict[str, dict[str, np.ndarray]], item_ids: list[str], as_of: date, *,
+                    points: int = 120) -> pd.DataFrame:
+    """P(finish by date) of each item in each scenario on one date grid per item (shared x-scale).
+
+    ``finishes`` maps scenario -> item id -> finish days (from the as-of date); the
+    grid spans P1 ... P99.5 over every scenario, so curves overlay on one axis.
+    Returns columns ``scenario, id, day, date, p``.
+    """
+    frames = []
+    for iid in item_ids:
+        have = {s: np.sort(np.asarray(f[iid], dtype=np.float64)) for s, f in finishes.items() if iid in f}
+        if not have:
+            continue
+        allf = np.concatenate(list(have.values()))
+        lo, hi = np.quantile(allf, [0.01, 0.995])
+        grid = np.unique(np.ceil(np.linspace(lo - 30, hi + 30, points)))
+        dates = [date_of(g, as_of) for g in grid]
+        for s, f in have.items():
+            p = np.searchsorted(f, grid, side="right") / len(f)
+            frames.append(pd.DataFrame({"scenario": s, "id": iid, "day": grid, "date": dates, "p": p}))
+    return (pd.concat(frames, ignore_index=True) if frames
+            else pd.DataFrame(columns=["scenario", "id", "day", "date", "p"]))
 
 
 def snapshot_wide(table: pd.DataFrame, section: str | None = "headline") -> pd.DataFrame:

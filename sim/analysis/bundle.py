@@ -53,9 +53,10 @@ class RunSettings:
 
     @staticmethod
     def from_manifest(manifest: dict) -> RunSettings:
-        """Seed, engine and sampling of the run, read typed (:meth:`RunConfig.from_manifest`)."""
+        """Seed, engine and sampling of the run, read typed (:meth:`RunConfig.from_manifest`);
+        the risk-effect re-runs use as many workers as the run did."""
         cfg = RunConfig.from_manifest(manifest)
-        return RunSettings(seed=cfg.seed, engine=cfg.engine, lhs=cfg.lhs)
+        return RunSettings(seed=cfg.seed, engine=cfg.engine, lhs=cfg.lhs, workers=int(manifest.get("workers") or 1))
 
 
 def key_targets(model: CompiledModel, *, limit: int = 8) -> list[str]:

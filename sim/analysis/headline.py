@@ -291,6 +291,62 @@ def compare_runs(plan, records, ref_plan, ref_records) -> pd.DataFrame:
                                        "significant"])
 
 
+def scenario_headlines(runs: dict, *, reference: str) -> pd.DataFrame:
+    """Per scenario the headline figures, each with its paired difference against ``reference``.
+
+    ``runs`` maps a scenario name to ``(plan, records)`` (records: ``rep`` and
+    ``met:`` columns). Rows: one per (scenario, metric): ``expected_met`` per end
+    date of the reference plan (the targets due then that both plans have) and
+    ``p_all_headline``; columns ``value, se`` (s.e. of the scenario's own figure),
+    ``difference, difference_se, ci95_low, ci95_high, excludes_zero`` (paired by
+    replication; NaN for the reference itself).
+    """
+    ref_plan, ref_rec = runs[reference]
+    rows = []
+    for name, (plan, rec) in runs.items():
+        ids = {t.id for t in plan.targets}
+        metrics = []
+        for e in planmeta.end_dates(ref_plan):
+            due = [t for t in targets_due(ref_plan, e.date) if t in ids]
+            metrics.append(("expected_met", e.date.isoformat(), e.zh, e.en, due,
+                            lambda m: m.sum(axis=1)))
+        head = [t for t in headline_ids(ref_plan) if t in ids]
+        metrics.append(("p_all_headline", "", "全部主要目标", "all headline targets", head,
+                        lambda m: m.all(axis=1)))
+        reps = np.intersect1d(rec["rep"].to_numpy(), ref_rec["rep"].to_numpy())
+        for metric, end, zh, en, tids, reduce in metrics:
+            if not tids:
+                continue
+            x = reduce(_met(rec, tids)).astype(np.float64)
+            n = len(x)
+            se = float(x.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+            if metric == "p_all_headline":
+                se = float(prob_se(x.mean(), n))
+            row = {"scenario": name, "metric": metric, "end_date": end, "label_zh": zh, "label_en": en,
+                   "targets": len(tids), "value": float(x.mean()), "se": se}
+            if name == reference:
+                row.update(difference=np.nan, difference_se=np.nan, ci95_low=np.nan, ci95_high=np.nan,
+                           excludes_zero=False)
+            else:
+                xs = reduce(_met_reps(rec, tids, reps)).astype(np.float64)
+                ys = reduce(_met_reps(ref_rec, tids, reps)).astype(np.float64)
+                diff, dse = _paired(xs, ys)
+                row.update(difference=diff, difference_se=dse, ci95_low=diff - Z95 * dse,
+                           ci95_high=diff + Z95 * dse, excludes_zero=bool(abs(diff) > Z95 * dse))
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["scenario", "metric", "end_date", "label_zh", "label_en", "targets", "value",
+                                       "se", "difference", "difference_se", "ci95_low", "ci95_high",
+                                       "excludes_zero"])
+
+
+def _met_reps(records, ids: list[str], reps: np.ndarray) -> np.ndarray:
+    """The met matrix of ``ids`` on replications ``reps`` (sorted), for paired differences."""
+    rep = records["rep"].to_numpy()
+    sel = np.isin(rep, reps)
+    order = np.argsort(rep[sel], kind="stable")
+    return np.column_stack([records[column("met", t)].to_numpy()[sel][order].astype(np.int8) for t in ids])
+
+
 @dataclass(frozen=True)
 class Headline:
     """Everything the report opens with (language-independent tables)."""
@@ -330,5 +386,5 @@ def headline(plan, records, targets: pd.DataFrame, *, effects: pd.DataFrame | No
                     unr, programme_drivers(effects), len(records), changes)
 
 
-__all__ = ["GREEN_FROM", "RED_BELOW", "Headline", "compare_runs", "end_date_counts", "headline", "headline_ids",
+__all__ = ["GREEN_FROM", "RED_BELOW", "Headline", "compare_runs", "scenario_headlines", "end_date_counts", "headline", "headline_ids",
            "headline_targets", "p_all_met", "programme_drivers", "rag", "unreachable_targets"]

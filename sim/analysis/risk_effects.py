@@ -143,14 +143,36 @@ def effects_tables(plan: Plan, records: pd.DataFrame, *, seed: int, runs: int = 
             variants.append((KPI_UNCERTAINTY, "kpi", without_kpi_uncertainty(plan)))
     frames, prog = [], []
     groups = _programme_groups(model)
-    for d, kind, variant in variants:
-        met, ach = simulate_outcomes(variant, runs=n, seed=seed, engine=engine, lhs=lhs, workers=workers)
+    for (d, kind, _), (met, ach) in zip(variants, _outcomes([v for _, _, v in variants], runs=n, seed=seed,
+                                                             engine=engine, lhs=lhs, workers=workers)):
         if kind in ("risk", "shock"):
             frames.append(_paired(d, kind, model, base_met, base_ach, met, ach))
         if programme:
             prog.append(_programme_row(d, kind, groups, base_met, met))
     table = pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)
     return table, pd.DataFrame(prog, columns=PROGRAMME_COLUMNS)
+
+
+def _variant_outcomes(plan: Plan, runs: int, seed: int, engine: Engine, lhs: bool):
+    return simulate_outcomes(plan, runs=runs, seed=seed, engine=engine, lhs=lhs, workers=1)
+
+
+def _outcomes(plans: list[Plan], *, runs: int, seed: int, engine: Engine, lhs: bool, workers: int | None):
+    """Outcomes of every plan variant, in order; with ``workers`` > 1 the variants run in parallel
+    (one process per variant at a time; streams are keyed, so results do not depend on it)."""
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    n_workers = min(workers or os.cpu_count() or 1, len(plans))
+    if n_workers <= 1:
+        yield from (_variant_outcomes(p, runs, seed, engine, lhs) for p in plans)
+        return
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    with ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_variant_outcomes, p, runs, seed, engine, lhs) for p in plans]
+        for f in futures:
+            yield f.result()
 
 
 def programme_effects(plan: Plan, records: pd.DataFrame, **kwargs) -> pd.DataFrame:

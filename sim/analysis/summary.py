@@ -10,6 +10,7 @@ Every probability carries its Monte Carlo standard error sqrt(p(1-p)/n) and a
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import numpy as np
@@ -36,7 +37,35 @@ def wilson(p: np.ndarray, n: int, z: float = Z95) -> tuple[np.ndarray, np.ndarra
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    # at p = 0 (1) the bound is exactly 0 (1); the formula leaves rounding noise such as 1.08e-19
+    lo = np.where(p <= 0, 0.0, np.clip(centre - half, 0, 1))
+    hi = np.where(p >= 1, 1.0, np.clip(centre + half, 0, 1))
+    return lo, hi
+
+
+def day_quantiles(days: np.ndarray, qs, *, method: str = "linear") -> np.ndarray:
+    """Quantiles ``qs`` of ``days``; +inf ("not achieved") for a quantile that reaches "never".
+
+    An interpolated quantile between a finite day and the "never" sentinel
+    (:data:`FAR_DAY`) is no date at all: a quantile is "never" as soon as the
+    upper order statistic it uses is.
+    """
+    capped = np.minimum(np.asarray(days, dtype=np.float64), FAR_DAY)
+    q = np.atleast_1d(np.quantile(capped, qs, method=method)).astype(np.float64)
+    upper = np.atleast_1d(np.quantile(capped, qs, method="higher"))
+    q[upper >= FAR_DAY] = np.inf
+    return q
+
+
+def mean_day(days: np.ndarray) -> float:
+    """Mean of ``days``; +inf when any replication never gets there."""
+    days = np.asarray(days, dtype=np.float64)
+    return float(np.inf) if (days >= FAR_DAY).any() else float(days.mean())
+
+
+def contingency_days(day: float, plan_day: float) -> float:
+    """Quantile day minus plan day in whole days; NaN when the quantile is "not achieved"."""
+    return float(np.ceil(day) - plan_day) if np.isfinite(day) else np.nan
 
 
 def _dates(days: np.ndarray, as_of: date) -> list[date | None]:
@@ -53,7 +82,7 @@ def item_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     for k, iid in enumerate(model.item_ids):
         it = by_id[iid]
         f = records[column("finish", iid)].to_numpy(dtype=np.float64)
-        q = np.quantile(f, QUANTILES)
+        q = day_quantiles(f, QUANTILES)
         p_plan = float(np.mean(f <= model.plan_finish_day[k]))
         p_end = float(np.mean(f <= end_day))
         p80_day, p90_day = q[2], q[3]
@@ -71,13 +100,13 @@ def item_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
                 "se_by_plan": float(prob_se(p_plan, n)),
                 "p_by_end": p_end,
                 "se_by_end": float(prob_se(p_end, n)),
-                "mean_finish": date_of(float(f.mean()), plan.as_of),
+                "mean_finish": date_of(mean_day(f), plan.as_of),
                 "p10_finish": date_of(q[0], plan.as_of),
                 "p50_finish": date_of(q[1], plan.as_of),
                 "p80_finish": date_of(p80_day, plan.as_of),
                 "p90_finish": date_of(p90_day, plan.as_of),
-                "contingency_p80_days": float(np.ceil(p80_day) - model.plan_finish_day[k]),
-                "contingency_p90_days": float(np.ceil(p90_day) - model.plan_finish_day[k]),
+                "contingency_p80_days": contingency_days(p80_day, model.plan_finish_day[k]),
+                "contingency_p90_days": contingency_days(p90_day, model.plan_finish_day[k]),
             }
         )
     return pd.DataFrame(rows)
@@ -96,7 +125,7 @@ def target_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
         p = float(met.mean())
         lo, hi = wilson(np.array([p]), n)
         # an order statistic, never an interpolation between a day and "never reached"
-        q50, q80 = np.quantile(ach, [0.5, 0.8], method="inverted_cdf")
+        q50, q80 = day_quantiles(ach, [0.5, 0.8], method="inverted_cdf")
         rows.append(
             {
                 "id": t.id,
@@ -106,7 +135,8 @@ def target_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
                 "rule": str(t.rule),
                 "refs": ";".join(t.refs),
                 "k": t.k,
-                "threshold": t.threshold,
+                # a target decided by the actuals has threshold -inf/+inf in the model: no threshold to show
+                "threshold": t.threshold if t.threshold is None or math.isfinite(t.threshold) else None,
                 "deadline": t.deadline,
                 "aspirational": t.aspirational,  # 力争/争取 in the plan
                 "p_met": p,

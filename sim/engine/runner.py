@@ -142,6 +142,9 @@ def run_monte_carlo(
     sink : callable
         Receives every :class:`ChunkRecord`, in chunk order.
     """
+    from sim.engine.budget import check_memory
+
+    check_memory(model, config.runs)
     t0 = time.perf_counter()
     executor, workers = choose_executor(config, len(chunk_rows(config.runs)))
     stats = RunStats(engine=str(choose_engine(model, config.engine)), executor=str(executor), workers=workers)

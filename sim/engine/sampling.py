@@ -21,7 +21,7 @@ from scipy import special
 from sim.engine import streams
 from sim.engine.streams import ChunkStreams
 from sim.engine.compiled import CompiledModel
-from sim.engine.distributions import norm_cdf, ppf
+from sim.engine.distributions import gamma_ppf, norm_cdf, ppf, ppf_columns, ppf_elements
 from sim.model.enums import KpiKind, RiskPhase
 
 
@@ -49,47 +49,96 @@ def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False
 
 
 def draw(model: CompiledModel, cs: ChunkStreams) -> Draws:
-    """Draws for the ``streams.CHUNK`` replications of the chunk whose streams are ``cs``."""
+    """Draws for the ``streams.CHUNK`` replications of the chunk whose streams are ``cs``.
+
+    Every quantity still has its own stream; the transforms run on whole
+    (replications, quantities) matrices, column by column equal to doing them one
+    quantity at a time.
+    """
     size = streams.CHUNK
     n_items = model.n_items
     factor = _factor_normals(model, cs, size)
     loads = model.loadings
     common = factor @ np.sqrt(loads).T if loads.size else np.zeros((size, n_items))
     idio_w = np.sqrt(np.clip(1.0 - loads.sum(axis=1), 0.0, 1.0)) if loads.size else np.ones(n_items)
-    mult = np.empty((size, n_items))
-    wait = np.zeros((size, n_items))
-    z = np.empty((size, n_items))
+    eps = np.empty((size, n_items))
     for i, iid in enumerate(model.item_ids):
-        eps = cs.normals(f"item/{iid}/eps", size=size)
-        z[:, i] = common[:, i] + idio_w[i] * eps
-        u = norm_cdf(z[:, i])
-        if model.cond_cdf[i] > 0:  # in progress on the as-of date: R given R > elapsed share
-            u = np.minimum(model.cond_cdf[i] + u * (1.0 - model.cond_cdf[i]), 1.0 - 1e-12)
-        mult[:, i] = ppf(model.mult_dist[i], u)
+        eps[:, i] = cs.normals(f"item/{iid}/eps", size=size)
+    z = common + idio_w[None, :] * eps  # the copula's latent normal (the cost copula reads it)
+    u = norm_cdf(z)
+    cond = model.cond_cdf
+    ip = np.flatnonzero(cond > 0)  # in progress on the as-of date: R given R > elapsed share
+    if ip.size:
+        u[:, ip] = np.minimum(cond[ip] + u[:, ip] * (1.0 - cond[ip]), 1.0 - 1e-12)
+    mult = ppf_columns(model.mult_dist, u)
+    wait = np.zeros((size, n_items))
+    for i in np.flatnonzero(model.base_wait > 0):
         wd = model.wait_dist[i]
-        if model.base_wait[i] > 0:
-            m = 1.0 if wd is None else ppf(wd, cs.uniforms(f"item/{iid}/wait", size=size))
-            wait[:, i] = model.base_wait[i] * m
+        key = f"item/{model.item_ids[i]}/wait"
+        m = 1.0 if wd is None else ppf(wd, cs.uniforms(key, size=size))
+        wait[:, i] = model.base_wait[i] * m
     work = model.base_work[None, :] * mult - model.elapsed_work[None, :]
-    fired = np.zeros((size, len(model.risks)), dtype=bool)
-    for r, risk in enumerate(model.risks):
-        occ = cs.uniforms(f"risk/{risk.key}/occ", size=size) < risk.probability
-        impact = ppf(risk.impact, cs.uniforms(f"risk/{risk.key}/impact", size=size))
-        if risk.impact_scale != 1.0:  # a response acting on the impact (sim.engine.responses)
-            impact = impact * risk.impact_scale
-        add = np.where(occ, impact, 0.0)[:, None]
-        fired[:, r] = occ
-        if risk.phase is RiskPhase.START:  # only items whose start is still ahead
-            hit = risk.items[model.can_wait[risk.items]]
-            wait[:, hit] += add
-        else:
-            work[:, risk.items] += add
+    fired = _add_risks(model, cs, size, work, wait)
     np.maximum(work, 0.0, out=work)
     np.maximum(wait, 0.0, out=wait)
     work[:, model.fixed] = 0.0
     pause_start, pause_end = _shock_windows(model, cs, size)
     kpi_rate = _kpi_rates(model, cs, size)
     return Draws(mult, work, wait, pause_start, pause_end, fired, factor, kpi_rate, z)
+
+
+def _add_risks(model: CompiledModel, cs: ChunkStreams, size: int, work: np.ndarray,
+               wait: np.ndarray) -> np.ndarray:
+    """Draw every risk instance and add its impact where it fired (in register order per item)."""
+    n_r = len(model.risks)
+    fired = np.zeros((size, n_r), dtype=bool)
+    if not n_r:
+        return fired
+    u_imp = np.empty((size, n_r))
+    for r, risk in enumerate(model.risks):
+        fired[:, r] = cs.uniforms(f"risk/{risk.key}/occ", size=size) < risk.probability
+        u_imp[:, r] = cs.uniforms(f"risk/{risk.key}/impact", size=size)
+    add = np.zeros((size, n_r))
+    rows, cols = np.nonzero(fired)  # impacts only where the risk fired
+    add[rows, cols] = ppf_elements(tuple(r.impact for r in model.risks), u_imp[rows, cols], cols)
+    for r, risk in enumerate(model.risks):
+        if risk.impact_scale != 1.0:  # a response acting on the impact (sim.engine.responses)
+            add[:, r] *= risk.impact_scale
+    wait_ranks, work_ranks = _risk_ranks(model)
+    for risks, items in wait_ranks:
+        wait[:, items] += add[:, risks]
+    for risks, items in work_ranks:
+        work[:, items] += add[:, risks]
+    return fired
+
+
+def _risk_ranks(model: CompiledModel):
+    """(risk, item) additions grouped so that each group touches an item once, in register order.
+
+    Group ``k`` holds every item's ``k``-th risk; adding the groups in turn sums each
+    item's impacts in the same order as adding one risk after another (bit for bit).
+    Start-phase risks add to the wait of items whose start is still ahead.
+    """
+    cached = model.meta.get("risk_ranks")
+    if cached is not None:
+        return cached
+    out = []
+    for phase_start in (True, False):
+        per_item: dict[int, list[int]] = {}
+        for r, risk in enumerate(model.risks):
+            if (risk.phase is RiskPhase.START) is not phase_start:
+                continue
+            hit = risk.items[model.can_wait[risk.items]] if phase_start else risk.items
+            for i in hit.tolist():
+                per_item.setdefault(i, []).append(r)
+        ranks = []
+        for k in range(max((len(v) for v in per_item.values()), default=0)):
+            pairs = [(rs[k], i) for i, rs in per_item.items() if len(rs) > k]
+            ranks.append((np.array([p[0] for p in pairs], dtype=np.int64),
+                          np.array([p[1] for p in pairs], dtype=np.int64)))
+        out.append(tuple(ranks))
+    model.meta["risk_ranks"] = tuple(out)
+    return model.meta["risk_ranks"]
 
 
 def _factor_normals(model: CompiledModel, cs: ChunkStreams, size: int) -> np.ndarray:
@@ -125,7 +174,7 @@ def _kpi_rates(model: CompiledModel, cs: ChunkStreams, size: int) -> np.ndarray:
         if k.kind is KpiKind.COUNTER:
             if k.rate_cv > 0 and k.rate_per_year > 0:
                 shape = 1.0 / k.rate_cv**2
-                out[:, j] = special.gammaincinv(shape, u) * (k.rate_per_year / shape)
+                out[:, j] = gamma_ppf(shape, u) * (k.rate_per_year / shape)
             else:
                 out[:, j] = k.rate_per_year
         else:

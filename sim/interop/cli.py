@@ -20,6 +20,11 @@ def register(sub) -> None:
     p.add_argument("file", type=Path, metavar="FILE", help="the schedule file")
     p.add_argument("--out", type=Path, required=True, metavar="PARAMS_DIR", help="new params directory to write")
     p.add_argument("--project", default=None, help="XER only: the project short name (default: the first)")
+    p.add_argument("--duration-class", default=None, metavar="CLASS",
+                   help="duration uncertainty of tasks without a three-point estimate: a published reference "
+                        "class of docs/calibration.md (mm_obj1, the default; erdf, erdf_gb_nonstd_civil, "
+                        "erdf_gb_std_civil, odeck_roads, gb_nonstd_building_obj1, gb_equipment_obj1) or `fixed` "
+                        "(durations as planned)")
     p.set_defaults(func=_guard(_cmd_import))
 
     p = sub.add_parser("export", help="write a run's P50/P80/P90 finish, P(by plan date) and criticality "
@@ -76,7 +81,14 @@ def read_schedule(path: Path, *, project: str | None = None):
 def _cmd_import(args: argparse.Namespace) -> int:
     from sim.model.load import load_plan
     from sim.model.problems import PlanError
+    from sim.interop.toparams import DEFAULT_DURATION_CLASS, DURATION_CLASSES
     kind = _kind(args.file)
+    duration_class = args.duration_class or DEFAULT_DURATION_CLASS
+    if duration_class not in DURATION_CLASSES:
+        raise InteropError(f"--duration-class {duration_class!r}: not one of {', '.join(DURATION_CLASSES)}")
+    if kind == "xlsx" and args.duration_class:
+        raise InteropError("--duration-class is for schedules (.xer, .xml, ...): a workbook has its own "
+                           "duration_classes sheet")
     if kind == "xlsx":
         from sim.interop.workbook import import_workbook
         summary = import_workbook(args.file, args.out)
@@ -84,13 +96,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
     else:
         from sim.interop.toparams import REPORT, schedule_to_params
         schedule = read_schedule(args.file, project=args.project)
-        summary = schedule_to_params(schedule, args.out)
+        summary = schedule_to_params(schedule, args.out, duration_class=duration_class)
         print(f"imported {args.file} ({summary['format']}) into {args.out}: {summary['items']} items, "
               f"{summary['links']} links, {summary['targets']} targets, {summary['units']} units, "
               f"{summary['calendars']} calendars; as of {summary['as_of']}")
-        if summary["without_uncertainty"]:
-            print(f"  {summary['without_uncertainty']} open items carry no duration uncertainty "
-                  "(duration class `imported`, fixed 1.0): see the report")
+        if summary["by_class"]:
+            print(f"  assumption to review: {summary['by_class']} open items without a three-point estimate take "
+                  f"the duration class `imported` = {summary['duration_assumption']} "
+                  "(choose with --duration-class; see the report)")
         print(f"  not mapped: {summary['unmapped']} entries, listed in {args.out / REPORT}")
         for u in schedule.unmapped[:15]:
             print(f"    {u.line()}")

@@ -216,12 +216,104 @@ def _calendar(el: Element, hours_per_day: float, s: Schedule) -> Calendar:
             s.skip(f"Calendar {cal.name!r} exception {name!r}", f"{lo}..{hi}", "a working exception adds working "
                    "time; the simulator's calendars only take non-working windows")
             continue
-        if _text(ex, "Type") not in ("", "1") or _text(ex, "Period") not in ("", "1"):
-            s.skip(f"Calendar {cal.name!r} exception {name!r}",
-                   f"recurring type {_text(ex, 'Type')} period {_text(ex, 'Period') or 1} {lo}..{hi}",
-                   "only every-day exceptions become non-working windows; this pattern is not expanded")
+        kind = _text(ex, "Type")
+        if kind in ("", "1") and _text(ex, "Period") in ("", "1"):  # one run of days
+            if lo and hi:
+                cal.holidays.append((lo, hi))
             continue
-        if lo and hi:
-            cal.holidays.append((lo, hi))
+        try:
+            days = recurring_days(ex, lo, hi)
+        except ValueError as exc:
+            s.skip(f"Calendar {cal.name!r} exception {name!r}",
+                   f"recurring type {kind} period {_text(ex, 'Period') or 1} {lo}..{hi}", f"not expanded: {exc}")
+            continue
+        cal.holidays += [(d, d) for d in days]
+        s.notes.append(f"Calendar {cal.name!r} recurring exception {name!r} (type {kind}) expanded into "
+                       f"{len(days)} non-working days {lo}..{hi}")
     cal.holidays = _merge(sorted(cal.holidays))
     return cal
+
+
+#: MSPDI Exception/Type: 1 daily, 2 yearly on a day of a month, 3 yearly on the nth weekday of a month,
+#: 4 monthly on a day, 5 monthly on the nth weekday, 6 weekly on some weekdays, 7 every Period days.
+_RECURRING = {"1", "2", "3", "4", "5", "6", "7"}
+
+
+def _nth(year: int, month: int, position: int, item: int) -> dt.date | None:
+    """The day of ``month`` picked by MSPDI MonthPosition (0-3: first..fourth, 4: last) and MonthItem
+    (0 day, 1 weekday, 2 weekend day, 3-9 Sunday..Saturday)."""
+    first = dt.date(year, month, 1)
+    last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    days = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+    if item == 0:
+        pool = days
+    elif item == 1:
+        pool = [d for d in days if d.isoweekday() <= 5]
+    elif item == 2:
+        pool = [d for d in days if d.isoweekday() >= 6]
+    elif 3 <= item <= 9:
+        pool = [d for d in days if d.isoweekday() % 7 == item - 3]  # 3 = Sunday (isoweekday 7 -> 0)
+    else:
+        raise ValueError(f"MonthItem {item} unknown")
+    if position == 4:
+        return pool[-1]
+    if not 0 <= position <= 3:
+        raise ValueError(f"MonthPosition {position} unknown")
+    return pool[position] if position < len(pool) else None
+
+
+def _month_day(year: int, month: int, day: int) -> dt.date:
+    """Day ``day`` of the month, or its last day when the month is shorter."""
+    nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+    return min(dt.date(year, month, 1) + dt.timedelta(days=day - 1), nxt - dt.timedelta(days=1))
+
+
+def recurring_days(ex: Element, lo: dt.date | None, hi: dt.date | None) -> list[dt.date]:
+    """Every day of a recurring MSPDI calendar exception, from its FromDate to its ToDate (both included),
+    at most Occurrences of them (ValueError for a pattern that cannot be expanded)."""
+    kind = _text(ex, "Type")
+    if kind not in _RECURRING:
+        raise ValueError(f"Type {kind!r} unknown")
+    if lo is None or hi is None or hi < lo:
+        raise ValueError("no FromDate..ToDate range")
+    if (hi - lo).days > 366 * 200:
+        raise ValueError("a range of more than 200 years")
+
+    def num(tag: str, default: int) -> int:
+        text = _text(ex, tag)
+        try:
+            return int(text) if text else default
+        except ValueError:
+            raise ValueError(f"{tag}={text!r} is not a whole number") from None
+
+    period = max(num("Period", 1), 1)
+    limit = num("Occurrences", 0) or None
+    out: list[dt.date] = []
+    if kind in ("1", "7"):
+        out = [lo + dt.timedelta(days=k) for k in range(0, (hi - lo).days + 1, period)]
+    elif kind == "6":
+        mask = num("DaysOfWeek", 0)
+        if not mask & 0x7F:
+            raise ValueError("no DaysOfWeek")
+        week0 = lo - dt.timedelta(days=lo.isoweekday() % 7)  # weeks counted from the Sunday on or before FromDate
+        for k in range((hi - lo).days + 1):
+            day = lo + dt.timedelta(days=k)
+            if ((day - week0).days // 7) % period == 0 and mask & (1 << (day.isoweekday() % 7)):
+                out.append(day)
+    else:
+        yearly = kind in ("2", "3")
+        step = 12 if yearly else period
+        month0 = (num("Month", 0) + 1) if yearly else lo.month
+        year, month = lo.year, month0
+        if yearly and dt.date(year, month, 1) < dt.date(lo.year, 1, 1):  # pragma: no cover - month0 >= 1
+            year += 1
+        while dt.date(year, month, 1) <= hi:
+            if kind in ("2", "4"):
+                day = _month_day(year, month, num("MonthDay", 1))
+            else:
+                day = _nth(year, month, num("MonthPosition", 0), num("MonthItem", 0))
+            if day is not None and lo <= day <= hi:
+                out.append(day)
+            month += step
+            year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    return out[:limit] if limit else out

@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from sim.model.entities import Plan
+from sim.xlsxtext import save as save_text
 from sim.model.problems import PlanError, Problem
 
 COLUMNS = ("type", "id", "name_zh", "name_en", "plan_start", "plan_finish", "start", "finish", "percent_complete",
@@ -87,7 +88,7 @@ def write_progress_template(plan: Plan, out: Path, *, units: list[str] | None = 
         col = get_column_letter(COLUMNS.index("percent_complete") + 1)
         dv.add(f"{col}{DATA_ROW}:{col}{DATA_ROW + max(len(rows), 1) + 50}")
         ws.freeze_panes = f"C{DATA_ROW}"
-    wb.save(out)
+    save_text(wb, out)
     return len(chosen)
 
 
@@ -107,8 +108,15 @@ def read_progress_workbook(path: Path, plan: Plan):
     """The facts of a filled progress workbook, as :class:`sim.actuals.Actuals` (same checks as the CSV)."""
     from sim.actuals import COLUMNS as FACT_COLUMNS
     from sim.actuals import Actuals, parse_actuals
+    from sim.model.inputfile import InputFileError, read_input_bytes
+
     path = Path(path)
-    data = path.read_bytes()
+    try:
+        data = read_input_bytes(path)
+    except InputFileError as exc:
+        raise PlanError([Problem(str(path), None, None, None, f"the progress workbook {exc}",
+                                 "pass the progress.xlsx written by `sim template progress.xlsx`")],
+                        what=str(path)) from None
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # not a workbook

@@ -25,6 +25,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -38,6 +39,13 @@ MAPPING = "import_source.json"  # source file and task uid -> item id, for `sim 
 IMPORTED_TYPE = "imported"
 MILESTONE_SECTION = "milestones"
 PROGRAMME_SECTION = "programme"
+#: `sim import --duration-class` choices: a published reference class of docs/calibration.md §2.2 (its anchor
+#: key in sim.analysis.calibration.ANCHORS), or ``fixed`` (durations exactly as planned).
+DURATION_CLASSES = ("mm_obj1", "erdf", "erdf_gb_nonstd_civil", "erdf_gb_std_civil", "odeck_roads",
+                    "gb_nonstd_building_obj1", "gb_equipment_obj1", "fixed")
+#: The default: the mixed sample of UK public projects (buildings, civil works, equipment), the least specific
+#: published class, for a schedule whose kind of work the import cannot know (docs/calibration.md §2.6).
+DEFAULT_DURATION_CLASS = "mm_obj1"
 
 
 def _csv(rows: list[dict], columns: tuple[str, ...]) -> str:
@@ -57,10 +65,10 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def schedule_to_params(s: Schedule, out: Path) -> dict:
+def schedule_to_params(s: Schedule, out: Path, *, duration_class: str = DEFAULT_DURATION_CLASS) -> dict:
     """Write ``out`` (which must not exist or be empty) from ``s``; return a summary dict."""
     check_new_dir(out)
-    files, summary = build_files(s)
+    files, summary = build_files(s, duration_class=duration_class)
     write_params_dir(out, files)
     return summary
 
@@ -92,7 +100,7 @@ def write_params_dir(out: Path, files: dict[str, str]) -> None:
         raise
 
 
-def build_files(s: Schedule) -> tuple[dict[str, str], dict]:
+def build_files(s: Schedule, *, duration_class: str = DEFAULT_DURATION_CLASS) -> tuple[dict[str, str], dict]:
     """The params files (name -> text) for ``s`` and a summary."""
     tasks = [t for t in s.tasks if t.plan_finish is not None or t.actual_finish is not None]
     for t in s.tasks:
@@ -276,11 +284,7 @@ def build_files(s: Schedule) -> tuple[dict[str, str], dict]:
         {"key": "aspirational_uplift", "value": "1.0", "unit": "multiplier",
          "source": "assumption: the imported schedule marks no date as aspirational"},
     ]
-    durations = [{"project_type": IMPORTED_TYPE, "name_en": "Imported task (no reference class chosen)",
-                  "dist": "fixed", "p1": "1.0", "floor": "", "in_progress_sigma_scaling": "true",
-                  "source": "assumption: an imported schedule names no reference class, so durations are as planned "
-                            "unless the file gives a three-point estimate; choose a class from the published "
-                            "reference classes before relying on the dates"}]
+    durations = [duration_class_row(duration_class)]
     factors = [{"id": "F_ALL", "name_en": "Common cause across the schedule", "loading": "0.3", "members": "all",
                 "source": "assumption: one schedule-wide common cause, loading 0.3 (rank correlation about 0.3 "
                           "between tasks, the programme-wide value of the shipped params); edit for this schedule"}]
@@ -299,13 +303,54 @@ def build_files(s: Schedule) -> tuple[dict[str, str], dict]:
         MAPPING: json.dumps({"source": str(Path(s.source).resolve()), "format": s.format, "tasks": mapping},
                             ensure_ascii=False, indent=1) + "\n",
     }
-    no_uncertainty = sum(1 for r in items if not r["dist"] and r["status"] != "done")
+    by_class = sum(1 for r in items if not r["dist"] and r["status"] != "done")
     summary = {"format": s.format, "source": s.source, "as_of": as_of, "end": end, "items": len(items),
                "links": len(links), "targets": len(targets), "units": len(units_rows),
                "calendars": len(cal_ids), "campaigns": len(campaign_labels), "unmapped": len(s.unmapped),
-               "without_uncertainty": no_uncertainty}
+               "by_class": by_class, "duration_class": duration_class,
+               "duration_assumption": duration_class_text(duration_class)}
     files[REPORT] = report_text(s, summary)
     return files, summary
+
+
+
+
+def _class_fit(key: str) -> tuple[float, float]:
+    """(median, P90) of the lognormal fitted to the reference class ``key`` (un-narrowed: no risk register)."""
+    from sim.analysis.calibration import ANCHORS, lognormal_fit
+    from sim.model.distribution import Z90
+    median, sigma = lognormal_fit(ANCHORS[key])
+    return median, median * math.exp(Z90 * sigma)
+
+
+def duration_class_text(key: str) -> str:
+    """One line saying what the duration class of an imported plan is (console and import report)."""
+    if key == "fixed":
+        return "fixed 1.0 (durations exactly as planned, no duration uncertainty; chosen with --duration-class fixed)"
+    from sim.analysis.calibration import ANCHORS
+    median, p90 = _class_fit(key)
+    return (f"reference class {key} (docs/calibration.md §2.2: {ANCHORS[key].source}), lognormal median "
+            f"{median:.4f}, P90 {p90:.4f}")
+
+
+def duration_class_row(key: str) -> dict:
+    """The duration_classes.csv row of the class ``imported`` for ``sim import --duration-class key``."""
+    if key not in DURATION_CLASSES:
+        raise ValueError(f"--duration-class {key!r}: not one of {', '.join(DURATION_CLASSES)}")
+    if key == "fixed":
+        return {"project_type": IMPORTED_TYPE, "name_en": "Imported task (durations as planned)", "dist": "fixed",
+                "p1": "1.0", "floor": "", "in_progress_sigma_scaling": "true",
+                "source": "assumption (sim import --duration-class fixed): durations exactly as planned, no duration "
+                          "uncertainty unless the file gives a three-point estimate; docs/calibration.md §2.6"}
+    from sim.analysis.calibration import ANCHORS
+    median, p90 = _class_fit(key)
+    return {"project_type": IMPORTED_TYPE, "name_en": f"Imported task (reference class {key})", "dist": "lognormal",
+            "p1": f"{median:.4f}", "p2": f"{p90:.4f}", "floor": "", "in_progress_sigma_scaling": "true",
+            "source": f"assumption to review (sim import --duration-class {key}, docs/calibration.md §2.6): the "
+                      "imported schedule names no kind of work, so every task without a three-point estimate takes "
+                      f"the published reference class {key}: {ANCHORS[key].source}; lognormal fit (§1.5) median "
+                      f"{median:.4f}, P90 {p90:.4f}, not narrowed (the import writes no risk register); no floor "
+                      "(§2.1)"}
 
 
 def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
@@ -326,10 +371,12 @@ def report_text(s: Schedule, summary: dict) -> str:
              f"{summary['end']}.", "",
              f"Mapped: {summary['items']} items in {summary['campaigns']} campaigns, {summary['links']} links, "
              f"{summary['targets']} targets, {summary['units']} units, {summary['calendars']} calendars.", ""]
-    if summary["without_uncertainty"]:
-        lines += [f"**{summary['without_uncertainty']} open items carry no duration uncertainty** (no three-point "
-                  "estimate in the file): they use the duration class `imported` (fixed 1.0). Choose a reference "
-                  "class in duration_classes.csv, or add three-point estimates, before relying on the dates.", ""]
+    if summary["by_class"]:
+        lines += [f"**Assumption to review:** {summary['by_class']} open items have no three-point estimate in the "
+                  f"file; their duration multiplier is the duration class `{IMPORTED_TYPE}`: "
+                  f"{summary['duration_assumption']}. Choose another class with `sim import --duration-class`, or "
+                  "edit duration_classes.csv, or add three-point estimates (docs/calibration.md, imported plans).",
+                  ""]
     if s.notes:
         lines += ["## How fields were read", ""] + [f"- {n}" for n in s.notes] + [""]
     lines += [f"## Not mapped ({len(s.unmapped)})", ""]

@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from sim.interop.cli import InteropError
+from sim.xlsxtext import save as save_text
 from sim.model.enums import DistFamily, KpiKind, KpiMeasure, LinkType, RiskMode, RiskPhase, Status, TargetRule
 from sim.model.load import SCHEMA
 from sim.model.planmeta import EndDate, Label, PlanMeta, dump_meta, read_meta
@@ -127,7 +128,7 @@ def write_template(out: Path, *, params: Path | None) -> int:
                 if value not in ("", None):
                     ws.cell(row=i, column=j, value=value)
         _validate(ws, columns, sheet, rows=len(rows))
-    wb.save(out)
+    save_text(wb, out)
     return len(wb.sheetnames)
 
 
@@ -271,7 +272,7 @@ def write_results_workbook(run_dir: Path, res, out: Path) -> int:
         for i, row in enumerate(res[list(cols)].itertuples(index=False), start=3):
             for j, v in enumerate(row, start=1):
                 ws.cell(row=i, column=j, value=None if v != v else v)
-        wb.save(out)
+        save_text(wb, out)
     finally:
         tmp.unlink(missing_ok=True)
     return len(res)

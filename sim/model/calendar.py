@@ -219,3 +219,98 @@ def advance_with_pauses1(
         t = e
         finish = cal.advance1(t, remaining)
     return actual_start, finish
+
+
+@dataclass(frozen=True)
+class CalendarStack:
+    """Several calendars of one horizon side by side, for arrays whose elements use different ones.
+
+    The same arithmetic as :meth:`WorkCalendar.work_at` and :meth:`WorkCalendar.time_at`
+    (bit for bit), with a calendar index per element. The binary search of ``time_at``
+    becomes a lookup: ``cum`` counts whole working days, so the smallest ``k`` with
+    ``cum[k] >= w`` is the smallest with ``cum[k] >= ceil(w)``, tabulated once per
+    calendar (``first_day``).
+    """
+
+    horizon: int
+    cum: np.ndarray  # (calendars, horizon + 1)
+    working: np.ndarray  # (calendars, horizon) float 0/1
+    total: np.ndarray  # (calendars,) working days within the horizon
+    first_day: np.ndarray  # (calendars, max total + 1): smallest k with cum[k] >= j
+
+    @staticmethod
+    def of(calendars: tuple[WorkCalendar, ...]) -> "CalendarStack":
+        h = calendars[0].horizon
+        if any(c.horizon != h for c in calendars):
+            raise ValueError("calendars of one model share one horizon")
+        cum = np.vstack([c.cum for c in calendars])
+        total = cum[:, h].copy()
+        top = int(total.max())
+        first = np.vstack([np.searchsorted(c.cum, np.arange(top + 1, dtype=np.float64), side="left")
+                           for c in calendars])
+        working = np.vstack([c.working.astype(np.float64) for c in calendars])
+        return CalendarStack(h, cum, working, total, first)
+
+    def work_at(self, t: np.ndarray, cal: np.ndarray) -> np.ndarray:
+        """:meth:`WorkCalendar.work_at` of ``t`` on calendar ``cal`` (same shape, or broadcastable)."""
+        h = self.horizon
+        tc = np.minimum(np.maximum(t, 0.0), float(h))
+        k = np.minimum(tc.astype(np.int64), h - 1)  # tc >= 0: truncation is the floor
+        inside = self.cum.reshape(-1)[k + cal * (h + 1)] + self.working.reshape(-1)[k + cal * h] * (tc - k)
+        beyond = self.total[cal] + (t - h)
+        return np.where(t >= h, beyond, np.where(t <= 0, np.minimum(t, 0.0), inside))
+
+    def time_at(self, w: np.ndarray, cal: np.ndarray) -> np.ndarray:
+        """:meth:`WorkCalendar.time_at` of ``w`` on calendar ``cal``."""
+        h = self.horizon
+        total = self.total[cal]
+        j = np.ceil(np.minimum(np.maximum(w, 0.0), total)).astype(np.int64)
+        k = np.maximum(self.first_day.reshape(-1)[j + cal * self.first_day.shape[1]], 1)
+        inside = (k - 1) + (w - self.cum.reshape(-1)[k - 1 + cal * (h + 1)])
+        return np.where(w > total, h + (w - total), np.where(w <= 0, np.minimum(w, 0.0), inside))
+
+    def advance(self, start: np.ndarray, work_days: np.ndarray, cal: np.ndarray) -> np.ndarray:
+        """:meth:`WorkCalendar.advance` with a calendar per element."""
+        finish = self.time_at(self.work_at(start, cal) + work_days, cal)
+        return np.where(work_days > 0, np.maximum(finish, start), start)
+
+
+def advance_with_pauses_stacked(
+    stack: CalendarStack,
+    cal: np.ndarray,
+    start: np.ndarray,
+    work_days: np.ndarray,
+    pause_start: np.ndarray,
+    pause_end: np.ndarray,
+    *,
+    finish: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`advance_with_pauses` on flat arrays whose elements each have a calendar.
+
+    ``start``, ``work_days`` and ``cal`` have shape (m,); ``pause_start`` and
+    ``pause_end`` (m, k), each row in increasing order of its finite starts, with
+    ``+inf`` for pauses that do not apply (anywhere in the row: they change nothing).
+    ``finish``, if given, is the pause-free finish already computed.
+    """
+    t = start.copy()
+    remaining = work_days.copy()
+    actual_start = t.copy()
+    began = np.zeros(t.shape, dtype=bool)
+    finish = stack.advance(t, remaining, cal) if finish is None else finish.copy()
+    for j in range(pause_start.shape[1]):
+        live = np.flatnonzero(pause_start[:, j] < np.inf)  # only a pause that applies can move anything
+        s, e, tl = pause_start[live, j], pause_end[live, j], t[live]
+        inside = (s <= tl) & (e > tl)
+        cut = (s > tl) & (s < finish[live])
+        moved_l = inside | cut
+        if not moved_l.any():
+            continue
+        sw = live[inside & ~began[live]]
+        actual_start[sw] = pause_end[sw, j]
+        idx = live[cut]
+        began[idx] = True
+        remaining[idx] -= stack.work_at(pause_start[idx, j], cal[idx]) - stack.work_at(t[idx], cal[idx])
+        moved = live[moved_l]
+        t[moved] = pause_end[moved, j]
+        finish[moved] = stack.advance(t[moved], remaining[moved], cal[moved])
+    return actual_start, finish

@@ -43,7 +43,10 @@ def date_of(day: float, as_of: date) -> date | None:
     """The calendar date in which a finish at ``day`` falls (end-of-day convention); None for never."""
     if not math.isfinite(day) or day >= FAR_DAY:
         return None
-    return as_of + timedelta(days=math.ceil(day) - 1)
+    try:
+        return as_of + timedelta(days=math.ceil(day) - 1)
+    except OverflowError:  # past year 9999: no calendar date, as good as never
+        return None
 
 
 def years_to(deadline: date, origin: date) -> float:

@@ -28,6 +28,8 @@ from sim.model.distribution import family as registry_family
 from sim.model.problems import Problem
 
 UTF8 = "UTF-8"
+FIRST_YEAR, LAST_YEAR = 1900, 2099  # every date of a plan: the years lunardate converts (sim.model.holidays)
+MAX_MAGNITUDE = 1e9  # no count, rate, day or amount of a plan is larger; beyond it arithmetic overflows
 UTF8_BOM = "UTF-8 with BOM"
 GB18030 = "GBK/GB18030"
 
@@ -119,13 +121,23 @@ def parse_csv(text: str, *, file: str, encoding: str = UTF8) -> tuple[Table | No
     (Table or None, problems)
         None when the file has no header.
     """
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: an unterminated quote is an error, not a cell that swallows the rest of the file
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     problems: list[Problem] = []
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        return None, [Problem(file, line, None, None, "the file contains a NUL byte; it is not a text CSV",
+                              _RESAVE_HINT)]
     try:
         raw = _records(reader)
-    except csv.Error as exc:
-        return None, [Problem(file, reader.line_num, None, None, f"the CSV cannot be read: {exc}",
-                              "check the quotes on this line: a cell that starts with \" must end with \"")]
+    except _RecordError as exc:
+        return None, [Problem(file, exc.line, None, None, f"the CSV cannot be read: {exc.reason}",
+                              "check the quotes from this line on: a cell that starts with \" must end with \"")]
+    swallowed = _swallowed_rows(raw)
+    if swallowed is not None:
+        return None, [Problem(file, swallowed, None, None,
+                              "a quoted cell that starts on this line holds whole CSV rows (a quote left open?)",
+                              "close the quote on this line, or remove the stray \"")]
     while raw and not any(c.strip() for c in raw[0][1]):
         raw.pop(0)
     if not raw:
@@ -143,14 +155,37 @@ def parse_csv(text: str, *, file: str, encoding: str = UTF8) -> tuple[Table | No
     return Table(file, header, tuple(rows), encoding), problems
 
 
+class _RecordError(Exception):
+    def __init__(self, line: int, reason: str):
+        super().__init__(reason)
+        self.line, self.reason = line, reason
+
+
 def _records(reader) -> list[tuple[int, list[str]]]:
     """Read every record with the line it starts on (a quoted cell may span lines)."""
     out = []
     start = 1
-    for record in reader:
-        out.append((start, record))
-        start = reader.line_num + 1
+    try:
+        for record in reader:
+            out.append((start, record))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise _RecordError(start, str(exc)) from None
     return out
+
+
+def _swallowed_rows(raw: list[tuple[int, list[str]]]) -> int | None:
+    """The line of a record whose multi-line cell contains lines shaped like whole rows, if any."""
+    if not raw:
+        return None
+    width = len(raw[0][1])
+    if width < 2:
+        return None
+    for line, cells in raw:
+        for cell in cells:
+            if "\n" in cell and any(part.count(",") >= width - 1 for part in cell.splitlines()):
+                return line
+    return None
 
 
 def _header_problems(file: str, header: tuple[str, ...]) -> list[Problem]:
@@ -208,11 +243,12 @@ def read_table(path: Path, *, columns: Sequence[str], required: bool = True) -> 
             return Table(file, tuple(columns), (), ""), []
         return None, [Problem(file, None, None, None, f"required file {file} is missing from {path.parent}",
                               f"create it with the columns: {', '.join(columns)} (see params/README.md)")]
+    from sim.model.inputfile import InputFileError, read_input_bytes
+
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, [Problem(file, None, None, None, f"the file cannot be read: {exc.strerror}",
-                              "check that it exists and is readable")]
+        data = read_input_bytes(path)
+    except InputFileError as exc:
+        return None, [Problem(file, None, None, None, f"the file {exc}", "check that it exists and is readable")]
     decoded = decode(data, file=file)
     if isinstance(decoded, Problem):
         return None, [decoded]
@@ -325,6 +361,10 @@ class Cells:
         if not math.isfinite(x):
             self.flag(column, value, f"{column} must be a finite number", "write a plain number such as 12.5")
             return None
+        if abs(x) > MAX_MAGNITUDE:
+            self.flag(column, value, f"{column} is out of range (more than {MAX_MAGNITUDE:g} in size)",
+                      "check the value: no quantity of a plan is this large")
+            return None
         return self._in_range(column, value, x, low=low, high=high, above=above)
 
     def _in_range(self, column: str, value: str, x: float, *, low: float | None, high: float | None,
@@ -394,11 +434,12 @@ class Cells:
         self._blank(column, required=required, what="one or more entries separated by ';'")
         return split_list(self.raw(column))
 
-    def distribution(self, *, required: bool, prefix: str = "") -> Distribution | None:
+    def distribution(self, *, required: bool, nonnegative: str = "", prefix: str = "") -> Distribution | None:
         """The distribution stated by ``dist, p1, p2, p3`` (and ``floor`` when the file has it).
 
-        ``prefix`` reads a second distribution of the same row, e.g. ``cost_dist, cost_p1, ...``
-        (without a floor).
+        ``nonnegative`` names what the distribution is (e.g. ``the duration multiplier``)
+        when it must not take negative values. ``prefix`` reads a second distribution of the
+        same row, e.g. ``cost_dist, cost_p1, ...`` (without a floor).
         """
         columns = tuple(prefix + c for c in _DIST_COLUMNS)
         if not any(self.raw(c) for c in columns):
@@ -415,9 +456,16 @@ class Cells:
             dist = self._parametric(family, floor, columns)
         if dist is not None:
             shown = ",".join(self.raw(c) for c in columns).rstrip(",")
-            for message in dist.problems():
+            messages = dist.problems()
+            for message in messages:
                 self.flag(",".join(columns), shown, message,
                           "correct the parameters (see params/README.md, Distributions)")
+            if nonnegative and not messages:
+                from sim.model.distribution import negative_problem
+
+                message = negative_problem(dist, nonnegative)
+                if message:
+                    self.flag(",".join(columns), shown, message, "give values >= 0 (or a floor of 0)")
         return dist
 
     def _parametric(self, family: str, floor: float | None,
@@ -456,9 +504,12 @@ def parse_date(value: str) -> dt.date | str:
     if not _DATE_PATTERN.fullmatch(value):
         return f"{value!r} is not a date in the form YYYY-MM-DD"
     try:
-        return dt.date.fromisoformat(value)
+        parsed = dt.date.fromisoformat(value)
     except ValueError as exc:
         return f"{value!r} is not a real date ({exc})"
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        return f"{value!r} is outside the years {FIRST_YEAR}-{LAST_YEAR} the calendars cover"
+    return parsed
 
 
 def split_list(value: str) -> tuple[str, ...]:

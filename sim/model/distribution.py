@@ -121,6 +121,9 @@ class Family:
     finite; ``scale(dist, factor)`` the distribution of ``factor * X`` (floor included);
     ``log_sigma(dist)`` the sigma of ``ln X`` for a lognormal family (None otherwise).
     A ``tabulated`` family states values and weights instead of parameters.
+    ``array_params``: its ``ppf`` also takes the parameters as arrays broadcast against
+    ``u`` (element-wise the same operations), so the engine can transform many
+    quantities of the family in one call (``sim.engine.distributions.ppf_columns``).
     """
 
     name: str
@@ -130,6 +133,7 @@ class Family:
     scale: Callable[[Distribution, float], Distribution] = _scale_every_parameter
     log_sigma: Callable[[Distribution], float] | None = None
     tabulated: bool = False
+    array_params: bool = False
 
 
 FAMILIES: dict[str, Family] = {}
@@ -181,6 +185,19 @@ def ppf(dist: Distribution, u: np.ndarray) -> np.ndarray:
     if dist.floor is not None:
         x = np.maximum(x, dist.floor)
     return x
+
+
+def lowest(dist: Distribution) -> float:
+    """The smallest value ``dist`` can take (its 1e-12 quantile; the floor applied)."""
+    return float(ppf(dist, np.array([1e-12]))[0])
+
+
+def negative_problem(dist: Distribution, what: str) -> str | None:
+    """Why ``dist`` cannot be a duration, multiplier or length (it can be negative), or None."""
+    low = lowest(dist)
+    if not math.isfinite(low) or low < 0:
+        return f"{what} can be negative (lowest value {low:g}): durations, multipliers and lengths are >= 0"
+    return None
 
 
 def scale_median(dist: Distribution, factor: float) -> Distribution:
@@ -338,19 +355,21 @@ def _scale_values(dist: Distribution, factor: float) -> Distribution:
 
 _BUILTIN = frozenset(f.value for f in DistFamily)
 for _fam in (
-    Family(DistFamily.FIXED, ("value",), lambda d, u: np.full(u.shape, d.params[0])),
+    # 0 + value: the value itself, and parameters may be arrays (array_params)
+    Family(DistFamily.FIXED, ("value",), lambda d, u: np.zeros(u.shape) + d.params[0], array_params=True),
     Family(DistFamily.UNIFORM, ("min", "max"), lambda d, u: d.params[0] + (d.params[1] - d.params[0]) * u,
-           check=_uniform_check),
+           check=_uniform_check, array_params=True),
     Family(DistFamily.TRIANGULAR, ("min", "mode", "max"), lambda d, u: triangular_ppf(*d.params, u),
-           check=_min_mode_max_check),
-    Family(DistFamily.PERT, ("min", "mode", "max"), _pert_ppf, check=_min_mode_max_check),
+           check=_min_mode_max_check, array_params=True),
+    Family(DistFamily.PERT, ("min", "mode", "max"), _pert_ppf, check=_min_mode_max_check, array_params=True),
     Family(DistFamily.TRIGEN, ("P10", "mode", "P90"), lambda d, u: triangular_ppf(*trigen_bounds(*d.params), u),
            check=_trigen_check),
     Family(DistFamily.LOGNORMAL, ("median", "P90"), _lognormal_ppf, check=_lognormal_check,
-           log_sigma=lambda d: float(np.log(d.params[1] / d.params[0]) / Z90)),
+           log_sigma=lambda d: float(np.log(d.params[1] / d.params[0]) / Z90), array_params=True),
     Family(DistFamily.LOGNORMAL_SIGMA, ("median", "sigma"), _lognormal_sigma_ppf, check=_lognormal_sigma_check,
-           scale=_scale_median_only, log_sigma=lambda d: float(d.params[1])),
-    Family(DistFamily.EXPONENTIAL, ("mean",), lambda d, u: -d.params[0] * np.log1p(-u), check=_exponential_check),
+           scale=_scale_median_only, log_sigma=lambda d: float(d.params[1]), array_params=True),
+    Family(DistFamily.EXPONENTIAL, ("mean",), lambda d, u: -d.params[0] * np.log1p(-u), check=_exponential_check,
+           array_params=True),
     Family(DistFamily.DISCRETE, (), _discrete_ppf, check=_discrete_check, scale=_scale_values, tabulated=True),
 ):
     register(_fam)

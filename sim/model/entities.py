@@ -93,6 +93,7 @@ class DurationClass:
     # the published reference class alone (docs/calibration.md §2.2) when ``multiplier`` is narrowed
     # because the register adds discrete risks and shocks (§2.4); None: ``multiplier`` is the reference class
     reference: Distribution | None = None
+    name_zh: str = ""  # optional Chinese name (the report's zh tables)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,7 @@ class Factor:
     members: tuple[str, ...]  # selectors
     name_en: str = ""
     source: str = ""
+    name_zh: str = ""  # optional Chinese name (the report's zh tables)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from lunardate import LunarDate
 
 from sim.model.entities import CalendarWindow
 
+LUNAR_YEARS = range(1900, 2100)  # the years lunardate converts
 CONSTRUCTION = "construction"
 OFFICE = "office"
 #: Columns of calendar.csv, in order.
@@ -117,6 +118,31 @@ def calendar_rows(years: Iterable[int]) -> list[dict[str, str]]:
     Construction windows first, then office windows, each in date order.
     """
     years = list(years)
+    outside = [y for y in years if y not in LUNAR_YEARS]
+    if outside:
+        raise ValueError(f"year {outside[0]} is outside the years the lunar calendar covers "
+                         f"({LUNAR_YEARS.start}-{LUNAR_YEARS.stop - 1})")
     windows = spring_festival_windows(years) + official_holiday_windows(years)
     return [{"calendar": w.calendar, "start": w.start.isoformat(), "end": w.end.isoformat(),
              "name_en": w.name_en, "source": w.source} for w in windows]
+
+
+def coverage_note(plan, last_day_date: date | None) -> str | None:
+    """A warning when simulated dates pass the last year the plan's calendars cover, saying what is assumed.
+
+    The calendars cover the years of ``calendar.csv`` (Spring Festival stoppages from
+    ``lunardate``, official holidays from ``chinesecalendar``); past the last window of
+    each calendar every day is taken as a working day.
+    """
+    if last_day_date is None:
+        return None
+    ends: dict[str, date] = {}
+    for w in plan.calendar_windows:
+        ends[w.calendar] = max(ends.get(w.calendar, w.end), w.end)
+    passed = {c: e for c, e in ends.items() if last_day_date.year > e.year}
+    if not passed:
+        return None
+    covered = ", ".join(f"{c} to {e.year}" for c, e in sorted(passed.items()))
+    return (f"simulated dates reach {last_day_date.year}, past the years the work calendars cover ({covered}; "
+            "calendar.csv, from lunardate and chinesecalendar): later years are assumed to have no Spring "
+            "Festival stoppage or official holiday (every day a working day), so finishes there are slightly early")

@@ -83,6 +83,7 @@ ID_COLUMN = {
 }
 
 DEFAULT_CALENDAR = "construction"
+MAX_HORIZON_YEARS = 60
 
 #: Values of the optional ``evidence`` column of kpis.csv (docs/calibration.md §9).
 KPI_EVIDENCE = ("", "direct", "related", "none")
@@ -189,6 +190,10 @@ def _id_problems(tables: Tables) -> list[Problem]:
         table = tables.get(file)
         if table is not None and table.has(column):
             problems += v.duplicate_ids(file, column, [(r.line, r.get(column)) for r in table.rows])
+    boosts = tables.get("kpi_boosts.csv")
+    if boosts is not None and boosts.has("kpi") and boosts.has("item"):  # one boost per (KPI, item): never counted twice
+        problems += v.duplicate_ids("kpi_boosts.csv", "kpi,item",
+                                    [(r.line, (r.get("kpi"), r.get("item"))) for r in boosts.rows])
     return problems
 
 
@@ -202,8 +207,10 @@ def _assumption(c: Cells, cat: v.Catalog) -> Assumption:
         for day in split_list(c.raw("value")):
             if isinstance(parse_date(day), str):
                 c.flag("value", day, f"checkpoint {parse_date(day)}", "write dates YYYY-MM-DD separated by ';'")
-    elif key in ("aspirational_uplift", "horizon_years"):
+    elif key == "aspirational_uplift":
         c.number("value", required=True, above=0)
+    elif key == "horizon_years":  # the working-day grid: long enough for late items, never unbounded
+        c.number("value", required=True, low=1, high=MAX_HORIZON_YEARS)
     elif key == "preconstruction_type":
         c.extend(v.unknown_refs(c.file, c.line, "value", [c.text("value", required=True)], cat.project_types,
                                 what="project type", home="duration_classes.csv project_type"))
@@ -241,7 +248,7 @@ def _item(c: Cells, cat: v.Catalog) -> Item:
         finish_aspirational=c.boolean("finish_aspirational", default=False),
         plan_text_zh=c.raw("plan_text_zh"),
         length_km=c.number("length_km", low=0), investment_cny_100m=c.number("investment_cny_100m", low=0),
-        duration_days=c.number("duration_days", low=0), multiplier=c.distribution(required=False),
+        duration_days=c.number("duration_days", low=0), multiplier=c.distribution(required=False, nonnegative="the duration multiplier"),
         calendar=calendar, outdoor=c.boolean("outdoor", default=True), resource_unit=resource_unit,
         source=c.raw("source"), actual_start=actual_start, actual_finish=actual_finish,
         percent_complete=c.number("percent_complete", low=0, high=1),
@@ -270,7 +277,7 @@ def _link(c: Cells, cat: v.Catalog) -> Link:
 
 
 def _duration_class(c: Cells, cat: v.Catalog) -> DurationClass:
-    mult = c.distribution(required=True)
+    mult = c.distribution(required=True, nonnegative="the duration multiplier")
     # optional columns: the published reference class when the multiplier is narrowed (docs/calibration.md §2.4)
     med, p90 = c.number("ref_median", above=0), c.number("ref_p90", above=0)
     reference = None
@@ -282,14 +289,15 @@ def _duration_class(c: Cells, cat: v.Catalog) -> DurationClass:
         for message in reference.problems():
             c.flag("ref_median,ref_p90", f"{med},{p90}", message, "the reference class needs P90 > median")
     return DurationClass(c.ident("project_type"), c.text("name_en", required=True), mult,
-                         c.boolean("in_progress_sigma_scaling", default=True), c.raw("source"), reference)
+                         c.boolean("in_progress_sigma_scaling", default=True), c.raw("source"), reference,
+                         name_zh=c.raw("name_zh") or "")
 
 
 def _factor(c: Cells, cat: v.Catalog) -> Factor:
     members = c.entries("members", required=True)
     c.extend(v.selector_problems(c.file, c.line, "members", members, cat))
     return Factor(c.ident("id"), c.number("loading", required=True, low=0, high=1), members,
-                  c.raw("name_en"), c.raw("source"))
+                  c.raw("name_en"), c.raw("source"), name_zh=c.raw("name_zh") or "")
 
 
 def _correlation(c: Cells, cat: v.Catalog) -> FactorCorrelation:
@@ -321,7 +329,7 @@ def _shock(c: Cells, cat: v.Catalog) -> Shock:
     return Shock(
         id=c.ident("id"), name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
         probability=c.number("probability", required=True, low=0, high=1), window_start=start, window_end=end,
-        length=c.distribution(required=True), affects=affects, source=c.raw("source"),
+        length=c.distribution(required=True, nonnegative="the shock length"), affects=affects, source=c.raw("source"),
     )
 
 

@@ -84,8 +84,17 @@ def read_meta(params_dir: Path) -> tuple[PlanMeta | None, list[Problem]]:
     path = Path(params_dir) / PLAN_FILE
     if not path.exists():
         return None, []
+    from sim.model.inputfile import InputFileError, read_input_bytes
+    from sim.model.yamlsafe import MAX_BYTES, load
+
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = read_input_bytes(path, limit=MAX_BYTES).decode("utf-8")
+        if "\0" in text:
+            return None, [Problem(PLAN_FILE, text[:text.index("\0")].count("\n") + 1, None, None,
+                                  "plan.yaml holds a NUL byte", "save it as plain UTF-8 text")]
+        raw = load(text)
+    except InputFileError as exc:
+        return None, [Problem(PLAN_FILE, None, None, None, f"plan.yaml {exc}", "give plan.yaml as a regular file")]
     except UnicodeDecodeError:
         return None, [Problem(PLAN_FILE, None, None, None, "plan.yaml is not UTF-8 text", "save it as UTF-8")]
     except yaml.YAMLError as exc:

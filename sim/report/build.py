@@ -16,6 +16,8 @@ replications (without each risk, on the run's random numbers), once.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,32 +347,54 @@ def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
         inputs = prepare_report(run_dir, plan=plan, driver_runs=driver_runs, compare=compare, progress=progress)
     plan, manifest, frames, focus = inputs.plan, inputs.manifest, inputs.frames, inputs.focus
     chart_dir = run_dir / "charts" / str(lang)
-    _notify(progress, f"charts ({lang})")
-    model = compile_plan(plan)
-    money = cost_frames(model, RecordColumns(run_dir), run_dir)  # the money section (issue 15)
-    money_jobs = [(k, tr(title, lang), make) for k, title, make in
-                  cost_chart_jobs(model, money, RecordColumns(run_dir), lang)]
-    chart_list = render_charts(plan, frames, focus, lang=lang, out=chart_dir, stamp=chart_stamp(manifest, lang),
-                               svg=svg, extra_jobs=money_jobs)
-    _notify(progress, f"HTML ({lang})")
-    item_n, target_n, driver_n = _names(plan)
-    d_names = {k: pick(v, lang) for k, v in driver_n.items()}
-    shown = views(frames, lang, driver_names=d_names, plan=plan)
-    for v in cost_views(model, money, lang):
-        shown[v.key] = v
-    sources = assumption_views(plan, lang)
-    html_tables = [v for k, v in shown.items() if k != "convergence"]
-    answer = headline_html(inputs.headline, lang, driver_names=d_names, reference=inputs.reference,
-                           target_names={k: pick(v, lang) for k, v in target_n.items()},
-                           end_label=planmeta.programme_end_label(plan, lang))
-    html_path = run_dir / f"report.{lang}.html"
-    _write_text(html_path, render(lang=lang, manifest=manifest, headline=headline_view(frames["targets"], lang),
-                                  charts=chart_list, tables=html_tables, sources=sources, plan=plan, answer=answer))
-    _notify(progress, f"workbook ({lang})")
-    sheets = {"summary": _summary_view(manifest, frames["targets"], lang),
-              **{k: shown[k] for k in SHEETS if k in shown}, **{k: v for k, v in shown.items() if k not in SHEETS},
-              "assumptions": _assumptions_view(sources, lang)}
-    xlsx = write_workbook(run_dir / f"report.{lang}.xlsx", sheets, lang=lang)
+    html_path, xlsx_path = run_dir / f"report.{lang}.html", run_dir / f"report.{lang}.xlsx"
+    # everything is written beside its final name and renamed into place only when all of it is done,
+    # so a failure (a full disk) leaves no partial chart, page or workbook
+    staged = {chart_dir: chart_dir.with_name(chart_dir.name + ".partial"),
+              html_path: html_path.with_name(f".{html_path.name}.partial"),
+              xlsx_path: xlsx_path.with_name(f".{xlsx_path.stem}.partial.xlsx")}
+    try:
+        if staged[chart_dir].exists():
+            shutil.rmtree(staged[chart_dir])  # inside the run directory: a failed attempt of ours
+        _notify(progress, f"charts ({lang})")
+        model = compile_plan(plan)
+        money = cost_frames(model, RecordColumns(run_dir), run_dir)  # the money section (issue 15)
+        money_jobs = [(k, tr(title, lang), make) for k, title, make in
+                      cost_chart_jobs(model, money, RecordColumns(run_dir), lang)]
+        chart_list = render_charts(plan, frames, focus, lang=lang, out=staged[chart_dir],
+                                   stamp=chart_stamp(manifest, lang), svg=svg, extra_jobs=money_jobs)
+        _notify(progress, f"HTML ({lang})")
+        item_n, target_n, driver_n = _names(plan)
+        d_names = {k: pick(v, lang) for k, v in driver_n.items()}
+        shown = views(frames, lang, driver_names=d_names, plan=plan)
+        for v in cost_views(model, money, lang):
+            shown[v.key] = v
+        sources = assumption_views(plan, lang)
+        html_tables = [v for k, v in shown.items() if k != "convergence"]
+        answer = headline_html(inputs.headline, lang, driver_names=d_names, reference=inputs.reference,
+                               target_names={k: pick(v, lang) for k, v in target_n.items()},
+                               end_label=planmeta.programme_end_label(plan, lang))
+        staged[html_path].write_text(
+            render(lang=lang, manifest=manifest, headline=headline_view(frames["targets"], lang),
+                   charts=chart_list, tables=html_tables, sources=sources, plan=plan, answer=answer),
+            encoding="utf-8")
+        _notify(progress, f"workbook ({lang})")
+        sheets = {"summary": _summary_view(manifest, frames["targets"], lang),
+                  **{k: shown[k] for k in SHEETS if k in shown}, **{k: v for k, v in shown.items() if k not in SHEETS},
+                  "assumptions": _assumptions_view(sources, lang)}
+        write_workbook(staged[xlsx_path], sheets, lang=lang)
+        if chart_dir.exists():
+            shutil.rmtree(chart_dir)
+        for final, tmp in staged.items():
+            os.replace(tmp, final)
+    except BaseException:
+        for tmp in staged.values():
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            elif tmp.exists():
+                tmp.unlink()
+        raise
+    xlsx = xlsx_path
     return {"html": html_path, "xlsx": xlsx, "charts": chart_dir, "lang": lang}
 
 

@@ -165,7 +165,8 @@ def kpi_fans_figure(fan: pd.DataFrame, kpis: pd.DataFrame, *, lang: str = "en", 
         ids = list(dict.fromkeys(fan["id"]))
         rows = max(1, -(-len(ids) // cols))
         fig = new_figure((4.2 * min(cols, max(len(ids), 1)), 3.2 * rows))
-        info = kpis.drop_duplicates("id").set_index("id")
+        # a run whose as-of date is past every checkpoint has an empty kpis.csv (no columns)
+        info = kpis.drop_duplicates("id").set_index("id") if "id" in kpis.columns else pd.DataFrame()
         for k, kid in enumerate(ids):
             ax = fig.add_subplot(rows, min(cols, len(ids)), k + 1)
             row = info.loc[kid] if kid in info.index else pd.Series({"name_zh": kid, "name_en": kid})

@@ -32,7 +32,8 @@ def write_workbook(path: Path, sheets: dict[str, View], *, lang: Lang) -> Path:
         for row in df.itertuples(index=False):
             ws.append([_cell_value(v) for v in row])
         for j, col in enumerate(df.columns, start=1):
-            fmt = "yyyy-mm-dd" if col in view.dates else ("0.0%" if col in PCT else None)
+            pct = PCT if view.pct is None else view.pct
+            fmt = "yyyy-mm-dd" if col in view.dates else ("0.0%" if col in pct else None)
             width = max([len(str(header(col, lang))) * (2 if lang is Lang.ZH else 1)]
                         + [min(len(str(v)), 60) for v in df[col].head(200)]) + 2
             ws.column_dimensions[get_column_letter(j)].width = min(max(width, 8), 60)
@@ -46,9 +47,9 @@ def write_workbook(path: Path, sheets: dict[str, View], *, lang: Lang) -> Path:
         ws.freeze_panes = "B2" if df.shape[1] > 2 else "A2"
         if len(df):
             ws.auto_filter.ref = ws.dimensions
-    path = Path(path)
-    wb.save(path)
-    return path
+    from sim.xlsxtext import save
+
+    return save(wb, Path(path))
 
 
 def _cell_value(v):

@@ -61,7 +61,6 @@ div.tools input{flex:1 1 160px;max-width:320px;padding:3px 6px}
 div.tools button{padding:2px 10px}
 section.answer ul.kpis{list-style:none;padding:0;margin:0 0 8px;display:flex;flex-wrap:wrap;gap:8px}
 section.answer ul.kpis li{background:#eef2f6;border-left:4px solid #1f5f8b;padding:6px 10px;font-size:1rem;flex:1 1 260px}
-svg.bars{width:100%;max-width:720px;height:auto;display:block}
 .scroll.short{max-height:none}
 @media (max-width:600px){main{padding:8px 8px 32px}header.top{padding:12px 10px}header.top h1{font-size:1.15rem}
 section{padding:8px 8px;margin:10px 0}table{font-size:.72rem}td.long{min-width:8em}}
@@ -186,6 +185,8 @@ def _json_value(v, kind: str):
         return bool(v)
     if kind in ("num", "pct"):
         f = float(v)
+        if not math.isfinite(f):
+            return None
         return int(f) if f.is_integer() and abs(f) < 1e15 else f
     return str(v)
 
@@ -283,7 +284,9 @@ def render(
     title = tr("report_title", lang, title=planmeta.plan_title(plan, lang) if plan is not None else "")
     doc = planmeta.plan_document(plan, lang) if plan is not None else ""
     sub = f'{doc + " · " if doc else ""}{tr("report_subtitle", lang, first=first, last=last)} · {manifest.get("scenario", "")} · n = {manifest.get("replications", "")}'
-    return page(title, "".join(sec), lang, subtitle=sub, nav=nav)
+    from sim.report.summary import BARS_CSS
+
+    return page(title, "".join(sec), lang, subtitle=sub, nav=nav, css=BARS_CSS)
 
 
 def page(title: str, body: str, lang: Lang | str, *, subtitle: str = "", nav=(), css: str = "",
@@ -326,9 +329,9 @@ def page(title: str, body: str, lang: Lang | str, *, subtitle: str = "", nav=(),
 
 def headline_view(targets: pd.DataFrame, lang: Lang) -> View:
     """The headline targets (or, if none are marked, every programme-end target): P(met) ± s.e."""
-    from sim.report.tables import named
+    from sim.report.tables import named, not_achieved
 
     sel = targets[targets["section"] == "headline"]
     sel = sel if not sel.empty else targets
     cols = ["id", "name", "deadline", "p_met", "se", "ci95_low", "ci95_high", "p80_achieved"]
-    return View("headline", named(sel, lang)[cols], frozenset({"deadline", "p80_achieved"}))
+    return View("headline", not_achieved(named(sel, lang)[cols], lang), frozenset({"deadline", "p80_achieved"}))

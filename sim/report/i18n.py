@@ -8,6 +8,7 @@ from sim.report.fonts import Lang
 
 # key: (English, 中文)
 TEXT: dict[str, tuple[str, str]] = {
+    "not_achieved": ("not achieved", "未达成"),
     # report
     "report_title": ("Delivery risk: {title}", "{title}交付风险"),
     "report_subtitle": ("Monte Carlo schedule-risk analysis, {first}–{last}", "{first}—{last}年蒙特卡洛进度风险分析"),
@@ -271,6 +272,23 @@ RUN_KEYS: dict[str, tuple[str, str]] = {
     "created_utc": ("created (UTC)", "生成时间(UTC)"), "python": ("Python", "Python"), "numpy": ("NumPy", "NumPy"),
     "timings_seconds.simulate": ("seconds: simulate", "耗时(秒)：模拟"), "timings_seconds.total": ("seconds: total", "耗时(秒)：合计"),
 }
+
+
+# holiday and stoppage names of calendar.csv (written by `sim calendar`): English words -> 中文
+HOLIDAYS: dict[str, str] = {
+    "Spring Festival": "春节", "Dragon Boat Festival": "端午节", "Labour Day": "劳动节", "Mid-autumn Festival": "中秋节",
+    "National Day": "国庆节", "New Year's Day": "元旦", "Tomb-sweeping Day": "清明节", "site stoppage": "工地停工",
+    "lunar new year": "农历新年",
+}
+
+
+def holiday_text(name, lang: Lang | str) -> str:
+    """A calendar window's name in ``lang`` (its known holiday words translated, dates and years kept)."""
+    if Lang(lang) is not Lang.ZH or not isinstance(name, str):
+        return name
+    for en, zh in HOLIDAYS.items():
+        name = name.replace(en, zh)
+    return name
 
 
 def enum_text(value, lang: Lang | str) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 from sim.model.distribution import Distribution
 from sim.model.entities import Plan
 from sim.report.fonts import Lang
+from sim.report.i18n import holiday_text
 from sim.report.tables import View
 
 
@@ -38,9 +39,9 @@ def assumption_views(plan: Plan, lang: Lang) -> list[View]:
     tables = [
         ("scalar_assumptions", [{"key": a.key, "value": a.value, "unit": a.unit, "source": a.source}
                                 for a in plan.assumptions]),
-        ("duration_classes", [{"type": c.project_type, "name": c.name_en, "distribution": describe(c.multiplier),
+        ("duration_classes", [{"type": c.project_type, "name": _name(c, lang), "distribution": describe(c.multiplier),
                                "source": c.source} for c in plan.duration_classes]),
-        ("factors", [{"id": f.id, "name": f.name_en, "loading": f.loading, "members": j(f.members),
+        ("factors", [{"id": f.id, "name": _name(f, lang), "loading": f.loading, "members": j(f.members),
                       "source": f.source} for f in plan.factors]),
         ("factor_correlations", [{"a": c.a, "b": c.b, "rho": c.rho, "source": c.source}
                                  for c in plan.factor_correlations]),
@@ -50,7 +51,7 @@ def assumption_views(plan: Plan, lang: Lang) -> list[View]:
         ("shocks", [{"id": s.id, "name": _name(s, lang), "probability_risk": s.probability,
                      "window": f"{s.window_start} – {s.window_end}", "length": describe(s.length),
                      "affects": j(s.affects), "source": s.source} for s in plan.shocks]),
-        ("calendar", [{"calendar": w.calendar, "start": w.start, "end": w.end, "name": w.name_en,
+        ("calendar", [{"calendar": w.calendar, "start": w.start, "end": w.end, "name": holiday_text(w.name_en, lang),
                        "source": w.source} for w in plan.calendar_windows]),
         ("kpi_baselines", [{"id": k.id, "name": _name(k, lang), "kind": str(k.kind), "unit": k.unit_en,
                             "baseline": k.baseline, "rate_per_year": k.rate_per_year, "rate_cv": k.rate_cv,

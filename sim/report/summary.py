@@ -22,13 +22,17 @@ WORDS: dict[str, tuple[str, str]] = {
                      "{label}：到期 {n} 项目标中预计达成 {mean:.1f} 项（P10—P90：{p10:.0f}—{p90:.0f}）"),
     "p_all": ("P(all {n} headline targets met): {p:.1%} ± {se:.1%}", "全部 {n} 项主要目标均达成的概率：{p:.1%} ± {se:.1%}"),
     "head_bars": ("Headline targets by P(met)", "主要目标达成概率（由低到高）"),
-    "bands": ("green ≥ {g:.0%}, amber ≥ {r:.0%}, red below", "绿 ≥ {g:.0%}，黄 ≥ {r:.0%}，红 低于"),
+    "bands": ("green: P(met) ≥ {g:.0%}; amber: {r:.0%}–{g:.0%}; red: below {r:.0%}; dashed lines at {r:.0%} and {g:.0%}",
+              "绿：达成概率 ≥ {g:.0%}；黄：{r:.0%}—{g:.0%}；红：低于 {r:.0%}；虚线为 {r:.0%} 与 {g:.0%}"),
     "unreachable": ("Unreachable as planned", "按计划无法达成"),
     "unreachable_note": ("the plan's own dates rule these out; P(met) is how often shorter durations still make it",
                          "计划自身日期使其无法按期达成；达成概率为工期短于计划时仍达成的比例"),
     "drivers": ("What moves the programme", "影响全局的因素"),
-    "drivers_note": ("targets met at {end} gained without each driver (paired re-runs, ± s.e.)",
-                     "去掉各因素后 {end} 达成目标数的增加（配对重算，± 标准误）"),
+    "drivers_note": ("change in the targets met at {end} without each driver (paired re-runs on the same random "
+                     "numbers, ± s.e.); negative: without it fewer are met (for duration uncertainty: targets that "
+                     "are late at the median durations are met only in the lucky replications)",
+                     "去掉各因素后 {end} 达成目标数的变化（相同随机数下配对重算，± 标准误）；负值表示去掉后达成更少"
+                     "（工期不确定性：按中位数工期会延误的目标只在工期较短的重复中达成）"),
     "changes": ("Changed since {ref}", "与 {ref} 相比的变化"),
     "no_changes": ("no difference larger than 1.96 s.e.", "无超过 1.96 倍标准误的变化"),
     "driver_DURATION_UNCERTAINTY": ("Duration uncertainty (multipliers at their median)", "工期不确定性（倍数取中位数）"),
@@ -69,38 +73,37 @@ def _signed_pp(x: float, lang) -> str:
     return f"{v:+.1f} {w('pp', lang)}" if str(lang) == "zh" else f"{v:+.1f} pp"
 
 
-def bars_svg(targets: pd.DataFrame, lang, *, width: int = 640) -> str:
-    """Horizontal bars of P(met), lowest first, value labels, red/amber/green; a 0 % bar shows as a thin mark.
+def bars_html(targets: pd.DataFrame, lang) -> str:
+    """Horizontal bars of P(met), lowest first, with value labels and red/amber/green bands.
 
-    Plain SVG scaled by the browser (``viewBox``), so it stays sharp and fits 390 px.
+    Plain HTML and CSS (no image): the label column shrinks with an ellipsis (the
+    full name on hover), so the bars stay readable at 390 px; a 0 % bar still
+    shows as a 2 px mark; dashed lines mark 50 % and 80 %.
     """
-    row_h, label_w, pad = 22, 250, 52
-    n = len(targets)
-    height = row_h * n + 30
-    plot_w = width - label_w - pad
-    out = [f'<svg class="bars" viewBox="0 0 {width} {height}" role="img" aria-label="{esc(w("head_bars", lang))}" '
-           'font-size="12">']
-    for x in (0.5, 0.8):
-        gx = label_w + x * plot_w
-        out.append(f'<line x1="{gx:.1f}" y1="0" x2="{gx:.1f}" y2="{row_h * n}" stroke="#888" stroke-dasharray="3,3"/>')
-    for k, (_, r) in enumerate(targets.iterrows()):
-        y = k * row_h
+    rows = []
+    for _, r in targets.iterrows():
         p = float(r["p_met"])
         name = _name(r, lang)
-        label = f'{r["id"]} {name}' if name and name != r["id"] else str(r["id"])
-        short = label if len(label) <= 30 else label[:29] + "…"
-        bw = max(p * plot_w, 2.0)  # a 0 % target still shows a mark
-        colour = BAND_COLOUR[str(r["band"])]
+        label = f'{name} · {r["id"]}' if name and name != r["id"] else str(r["id"])  # the name first: it is read
         mark = " ⊘" if bool(r.get("unreachable", False)) else ""
-        out.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end"><title>{esc(label)}</title>'
-                   f"{esc(short)}</text>")
-        out.append(f'<rect x="{label_w}" y="{y + 4}" width="{bw:.1f}" height="{row_h - 8}" fill="{colour}"/>')
-        out.append(f'<text x="{label_w + bw + 4:.1f}" y="{y + 15}">{p:.1%}{mark}</text>')
-    axis_y = row_h * n + 16
-    for x in (0, 0.5, 0.8, 1.0):
-        out.append(f'<text x="{label_w + x * plot_w:.1f}" y="{axis_y}" text-anchor="middle" fill="#555">{x:.0%}</text>')
-    out.append("</svg>")
-    return "".join(out)
+        rows.append(f'<div class="hbar"><span class="lab" title="{esc(label)}">{esc(label)}</span>'
+                    f'<span class="track"><span class="fill {esc(r["band"])}" style="width:{100 * p:.2f}%"></span></span>'
+                    f'<span class="val">{p:.1%}{mark}</span></div>')
+    return f'<div class="bars" role="list">{"".join(rows)}</div>'
+
+
+BARS_CSS = """
+div.bars{max-width:860px;margin:4px 0 6px}
+div.hbar{display:grid;grid-template-columns:minmax(0,40%) minmax(0,1fr) 4.2em;gap:6px;align-items:center;font-size:.82rem;
+line-height:1.5}
+div.hbar .lab{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;text-align:right}
+div.hbar .track{display:flex;align-items:center;height:1.1em;border-left:1px solid #888;
+background:linear-gradient(90deg,transparent calc(50% - 1px),#bbb calc(50% - 1px),#bbb 50%,transparent 50%,
+transparent calc(80% - 1px),#bbb calc(80% - 1px),#bbb 80%,transparent 80%)}
+div.hbar .fill{display:block;height:100%;min-width:2px}
+div.hbar .fill.green{background:#2e7d32}div.hbar .fill.amber{background:#f9a825}div.hbar .fill.red{background:#c62828}
+div.hbar .val{white-space:nowrap;font-variant-numeric:tabular-nums;text-align:right}
+"""
 
 
 def headline_html(h: Headline, lang, *, driver_names: dict[str, str], reference: str = "",
@@ -115,7 +118,7 @@ def headline_html(h: Headline, lang, *, driver_names: dict[str, str], reference:
         cards.append(w("p_all", lang, n=h.p_all["targets"], p=h.p_all["p"], se=h.p_all["se"]))
     parts = [f'<section id="summary" class="answer"><h2>{esc(w("bottom_line", lang))}</h2>',
              "<ul class='kpis'>" + "".join(f"<li>{esc(c)}</li>" for c in cards) + "</ul>"]
-    parts.append(f'<h3>{esc(w("head_bars", lang))}</h3>{bars_svg(h.targets, lang)}'
+    parts.append(f'<h3>{esc(w("head_bars", lang))}</h3>{bars_html(h.targets, lang)}'
                  f'<p class="note">{esc(w("bands", lang, g=GREEN_FROM, r=RED_BELOW))}</p>')
     if not h.unreachable.empty:
         reason = "reason_zh" if str(lang) == "zh" else "reason_en"
@@ -207,4 +210,4 @@ def summary_lines(h: Headline, lang="en", *, driver_names: dict[str, str] | None
     return lines
 
 
-__all__ = ["bars_svg", "headline_html", "summary_lines"]
+__all__ = ["BARS_CSS", "bars_html", "headline_html", "summary_lines"]

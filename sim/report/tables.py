@@ -21,6 +21,18 @@ PCT = {
     "expected_share", "planned_share", "p_all_done", "probability", "p_at_least", "probability_risk",
 }
 ITEM_DATES = frozenset({"plan_finish", "mean_finish", "p10_finish", "p50_finish", "p80_finish", "p90_finish"})
+# dates computed from the replications: empty in the CSV tables when some replications never get there
+FORECAST_DATES = frozenset({"mean_finish", "p10_finish", "p50_finish", "p80_finish", "p90_finish",
+                            "p50_achieved", "p80_achieved", "p50", "p80", "p90"})
+
+
+def not_achieved(df: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    """``df`` with every empty forecast date written as "not achieved" (never shown as a date or a blank)."""
+    out = df.copy()
+    label = tr("not_achieved", lang)
+    for c in FORECAST_DATES & set(out.columns):
+        out[c] = out[c].astype(object).where(out[c].notna() & (out[c].astype(str) != ""), label)
+    return out
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,7 @@ class View:
     key: str
     frame: pd.DataFrame
     dates: frozenset[str] = frozenset()
+    pct: frozenset[str] | None = None  # probability columns; None: the report's (:data:`PCT`)
 
 
 def as_date(value) -> date | None:
@@ -45,12 +58,17 @@ def as_date(value) -> date | None:
 
 
 def with_dates(df: pd.DataFrame, cols) -> pd.DataFrame:
-    """Copy of ``df`` whose ``cols`` hold ``date`` objects (None if empty)."""
+    """Copy of ``df`` whose ``cols`` hold ``date`` objects (None if empty; a word such as "not achieved" kept)."""
     out = df.copy()
     for c in cols:
         if c in out.columns:
-            out[c] = [as_date(v) for v in out[c]]
+            out[c] = [as_date(v) or (v if isinstance(v, str) and v and not _looks_like_date(v) else None)
+                      for v in out[c]]
     return out
+
+
+def _looks_like_date(text: str) -> bool:
+    return text[:1].isdigit()
 
 
 def named(df: pd.DataFrame, lang: Lang, *, at: int = 1) -> pd.DataFrame:
@@ -95,9 +113,9 @@ def views(frames: dict[str, pd.DataFrame], lang: Lang, *, driver_names: dict[str
 
     tg = named(targets, lang)
     tg["section"] = [section(s) for s in tg["section"]]
-    out["targets"] = View("tbl_targets", tg, frozenset({"deadline", "p50_achieved", "p80_achieved"}))
+    out["targets"] = View("tbl_targets", not_achieved(tg, lang), frozenset({"deadline", "p50_achieved", "p80_achieved"}))
 
-    it = named(items, lang).drop(columns=["project_type"], errors="ignore")
+    it = not_achieved(named(items, lang), lang).drop(columns=["project_type"], errors="ignore")
     it["campaign"] = [campaign(c) for c in it["campaign"]]
     out["items"] = View("tbl_items", it, ITEM_DATES)
 
@@ -127,6 +145,6 @@ def views(frames: dict[str, pd.DataFrame], lang: Lang, *, driver_names: dict[str
         if col in mb.columns:
             mb[col] = mb[col].astype(str).str.replace(";", "; ", regex=False)
     out["merge bias"] = View("tbl_merge", mb)
-    out["contingency"] = View("tbl_contingency", frames["contingency"], frozenset({"plan", "p50", "p80", "p90"}))
+    out["contingency"] = View("tbl_contingency", not_achieved(frames["contingency"], lang), frozenset({"plan", "p50", "p80", "p90"}))
     out["convergence"] = View("tbl_convergence", frames["convergence"])
     return {k: View(v.key, translated(v.frame, lang), v.dates) for k, v in out.items()}

@@ -1,4 +1,4 @@
-"""Reading a scenario: the YAML file (``yaml.safe_load`` only), the files it extends, its digest."""
+"""Reading a scenario: the YAML file (bounded safe loader, :mod:`sim.model.yamlsafe`), the files it extends, its digest."""
 
 from __future__ import annotations
 
@@ -76,10 +76,13 @@ def _read_chain(path: Path, seen: list[Path], overlays: list, digest, problems: 
         problems.append(Problem(file, None, "extends", chain, "scenarios extend each other in a cycle",
                                 "remove one of these extends"))
         return
+    from sim.model.inputfile import InputFileError, read_input_bytes
+    from sim.model.yamlsafe import MAX_BYTES
+
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        problems.append(Problem(file, None, None, None, f"the scenario file cannot be read: {exc.strerror}",
+        data = read_input_bytes(path, limit=MAX_BYTES)
+    except InputFileError as exc:
+        problems.append(Problem(file, None, None, None, f"the scenario file {exc}",
                                 "check the path (scenarios/<name>.yaml)"))
         return
     digest.update(path.name.encode() + b"\0" + data + b"\0")
@@ -108,6 +111,8 @@ _BAD = object()
 def _parse_yaml(data: bytes, file: str, problems: list) -> Any:
     import yaml
 
+    from sim.model.yamlsafe import load
+
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -115,7 +120,11 @@ def _parse_yaml(data: bytes, file: str, problems: list) -> Any:
                                 "save the scenario as UTF-8"))
         return _BAD
     try:
-        return yaml.safe_load(text)
+        if "\0" in text:
+            problems.append(Problem(file, text[:text.index("\0")].count("\n") + 1, None, None,
+                                    "the file holds a NUL byte", "save the scenario as plain UTF-8 text"))
+            return _BAD
+        return load(text)
     except ValueError as exc:  # a YAML timestamp that is no real date, e.g. 2022-13-01
         problems.append(Problem(file, None, None, None, f"the file holds an impossible date: {exc}",
                                 "write dates as YYYY-MM-DD with a real month and day"))

@@ -85,6 +85,26 @@ def revalidate(plan: Plan, file: str, touched: Mapping[tuple[str, str], str]) ->
             if (table, r.id) in touched:
                 for p in v.selector_problems(file, 0, column, getattr(r, column), cat):
                     found.append(dataclasses.replace(p, row=None, column=f"{touched[(table, r.id)]}.{column}"))
+    from sim.model.distribution import negative_problem
+
+    for it in plan.items:
+        if ("items", it.id) in touched and it.multiplier is not None:
+            why = negative_problem(it.multiplier, "the duration multiplier")
+            if why:
+                found.append(Problem(file, None, f"{touched[('items', it.id)]}.multiplier", it.multiplier.describe(),
+                                     why, "give values >= 0"))
+    for c in plan.duration_classes:
+        if ("duration_classes", c.project_type) in touched:
+            why = negative_problem(c.multiplier, "the duration multiplier")
+            if why:
+                found.append(Problem(file, None, f"{touched[('duration_classes', c.project_type)]}.multiplier",
+                                     c.multiplier.describe(), why, "give values >= 0"))
+    for s in plan.shocks:
+        if ("shocks", s.id) in touched:
+            why = negative_problem(s.length, "the shock length")
+            if why:
+                found.append(Problem(file, None, f"{touched[('shocks', s.id)]}.length", s.length.describe(), why,
+                                     "give values >= 0"))
     for s in plan.shocks:
         if (("shocks", s.id) in touched) and s.window_start > s.window_end:
             found.append(Problem(file, None, f"{touched[('shocks', s.id)]}.window_start", s.window_start.isoformat(),

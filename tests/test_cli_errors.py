@@ -1,0 +1,132 @@
+"""Issue 10 items 6 and 10: expected failures end in one `sim: ...` line (or argparse's usage error), exit 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+
+FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
+RUN = ["run", "--no-report", "--params", str(FIXTURE), "--quiet", "--workers", "1"]
+
+
+def _fails(argv, capsys) -> str:
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:  # argparse: usage line + error, exit 2
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--seed", "-1"], "--seed"),
+    (["--precision", "0"], "--precision"),
+    (["--precision", "-1"], "--precision"),
+    (["--precision", "nan"], "--precision"),
+    (["--runs", str(10**12)], "--runs"),
+    (["--runs", "0"], "--runs"),
+    (["--as-of", "9999-12-31"], "9999-12-31"),
+])
+def test_bad_run_arguments(tmp_path, capsys, extra, words):
+    err = _fails([*RUN, "--runs", "100", *extra, "--out", tmp_path / "o"], capsys)
+    assert words in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_memory_estimate_refuses_a_run_that_cannot_fit(tmp_path, capsys, monkeypatch):
+    import sim.engine.budget as budget
+
+    monkeypatch.setattr(budget, "physical_memory_bytes", lambda: 64 * 2**20)  # a 64 MiB machine
+    err = _fails([*RUN, "--runs", "100000", "--out", tmp_path / "o"], capsys)
+    assert "at most" in err and "runs fit" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_too_many_workers_are_capped_with_a_message(tmp_path, capsys):
+    from sim.engine.budget import max_workers
+
+    assert main([*RUN, "--runs", "100", "--workers", "1000", "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert f"using {max_workers()}" in err
+    man = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert man["workers"] <= max_workers()
+
+
+def test_report_of_broken_run_directories(tmp_path, capsys):
+    _fails(["report", tmp_path / "none"], capsys)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "manifest.json").write_text("{not json", encoding="utf-8")
+    assert "manifest.json" in _fails(["report", bad], capsys)
+    (bad / "manifest.json").write_text("[1, 2]", encoding="utf-8")
+    assert "JSON object" in _fails(["report", bad], capsys)
+    (bad / "manifest.json").write_text("{}", encoding="utf-8")
+    assert "records" in _fails(["report", bad], capsys)
+    (bad / "records.parquet").write_bytes(b"PAR1 not parquet")
+    assert "records" in _fails(["report", bad], capsys)
+    assert "--driver-runs" in _fails(["report", bad, "--driver-runs", "0"], capsys)
+
+
+def test_backtest_of_broken_run_directories(tmp_path, capsys):
+    good = tmp_path / "good"
+    assert main([*RUN, "--runs", "100", "--out", str(good)]) == 0
+    acts = tmp_path / "a.csv"
+    acts.write_text("kind,id,date,reported,value,source,note\nfinish,T05.1,2020-11-30,,,news,\n", encoding="utf-8")
+    broken = tmp_path / "broken"
+    shutil.copytree(good, broken)
+    man = json.loads((broken / "manifest.json").read_text())
+    del man["as_of"]
+    (broken / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
+    capsys.readouterr()
+    err = _fails(["backtest", broken, "--actuals", acts, "--params", FIXTURE, "--out", tmp_path / "bt"], capsys)
+    assert "as_of" in err
+    assert not (tmp_path / "bt").exists() and not (tmp_path / "bt.partial").exists()
+
+
+def test_calendar_and_bench_bounds(capsys):
+    assert "--first" in _fails(["calendar", "--first", "1800", "--last", "1801"], capsys)
+    assert "--last" in _fails(["calendar", "--first", "2020", "--last", "2200"], capsys)
+    assert "--workers" in _fails(["bench", "--workers", "0"], capsys)
+    assert "--workers" in _fails(["bench", "--workers", "-5"], capsys)
+
+
+@pytest.mark.parametrize("file,old,new,words", [
+    ("items.csv", "2022-12-31,false,false,2022年基本建成", "9999-12-31,false,false,2022年基本建成", "9999-12-31"),
+    ("assumptions.csv", "horizon_years,15", "horizon_years,1000000000", "between 1 and 60"),
+])
+def test_plan_values_out_of_range(tmp_path, capsys, file, old, new, words):
+    params = tmp_path / "p"
+    shutil.copytree(FIXTURE, params)
+    text = (params / file).read_text(encoding="utf-8")
+    if old not in text:
+        pytest.skip(f"{file} of the fixture has no {old!r}")
+    (params / file).write_text(text.replace(old, new, 1), encoding="utf-8")
+    err = _fails(["validate", "--params", params], capsys)
+    assert words in err and file in err
+
+
+def test_report_past_every_checkpoint_and_decided_targets(tmp_path, capsys):
+    # issue 10 items 10 and 12: KeyError 'id' in the report when kpis.csv is empty; thresholds of -inf;
+    # ci95_low of 1.08e-19 instead of 0
+    import pandas as pd
+
+    acts = tmp_path / "a.csv"
+    acts.write_text("kind,id,date,reported,value,source,note\n"
+                    "kpi,KPI_HITECH,2023-06-30,2023-07-01,950,statistics bureau,\n", encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["run", "--params", str(FIXTURE), "--runs", "200", "--quiet", "--workers", "1", "--lang", "en",
+                 "--actuals", str(acts), "--out", str(out)]) == 0
+    assert (out / "report.en.html").is_file()
+    text = (out / "targets.csv").read_text(encoding="utf-8")
+    assert "inf" not in text
+    targets = pd.read_csv(out / "targets.csv")
+    assert ((targets["ci95_low"] == 0) | (targets["ci95_low"] > 1e-6)).all()
+    assert ((targets["ci95_high"] == 1) | (targets["ci95_high"] < 1 - 1e-6)).all()
+    assert (targets.loc[targets["p_met"] == 0, "ci95_low"] == 0).all()
