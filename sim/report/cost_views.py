@@ -49,7 +49,8 @@ def cost_views(model: CompiledModel, frames: dict[str, pd.DataFrame], lang) -> l
     zh = _zh(lang)
     plan = model.plan
     inv = frames["investment"]
-    years = [y for y in sorted(inv["year"].unique()) if y <= max(d.year for d in plan.checkpoints)]
+    last = max((d.year for d in plan.checkpoints), default=plan.as_of.year)
+    years = [y for y in sorted(inv["year"].unique()) if y <= last]
     h = (lambda a, b: a if zh else b)
     out = []
     top = inv[inv["level"].isin(["programme", "campaign"]) & inv["year"].isin(years) & (inv["planned"] > 0)]
@@ -137,7 +138,7 @@ def cost_chart_jobs(model: CompiledModel, frames: dict[str, pd.DataFrame], recor
     names = {c.id: planmeta.campaign_label(plan, c.id, lang) for c in planmeta.campaigns(plan)}
     units = {u.id: f"{u.id} {pick((u.name_zh, u.name_en), lang)}" for u in plan.units}
     inv = frames["investment"]
-    last = max(d.year for d in plan.checkpoints)
+    last = max((d.year for d in plan.checkpoints), default=plan.as_of.year)
     inv = inv[inv["year"] <= last]
     sample = scope_sample(model, records, "programme")
     jobs = [
