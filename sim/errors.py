@@ -12,6 +12,10 @@ class SnapshotError(Exception):
     """A run directory whose plan snapshot is missing, unreadable or not ours (e.g. an old pickle)."""
 
 
+class UsageError(Exception):
+    """A command-line argument that cannot be used; printed without traceback."""
+
+
 class OutputError(Exception):
     """An output path the tool may not write (exists and is not ours, locked, not writable); nothing was touched."""
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import date, datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ def params_hash(params_dir: Path) -> str:
 
 
 def default_run_dir(root: Path, scenario: str) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return Path(root) / f"{scenario}-{stamp}"
 
 
@@ -54,7 +55,8 @@ class RunWriter:
     of the same ``out`` is refused (:class:`sim.errors.OutputError`).
     """
 
-    def __init__(self, out: Path, model: CompiledModel, *, force: bool = False):
+    def __init__(self, out: Path, model: CompiledModel, *, force: bool = False,
+                 kinds: frozenset[str] | None = None):
         from sim.safety import StagedDir
 
         self.out = Path(out)
@@ -64,9 +66,10 @@ class RunWriter:
         self.last_finish_day = float("-inf")
         self._writer: pq.ParquetWriter | None = None
         self._pending: list[pa.Table] = []  # chunk tables of the row group being gathered
+        self.kinds = kinds  # record column kinds kept (None: all; sim.engine.options.Records)
 
     def __call__(self, rec: ChunkRecord) -> None:
-        table = rec.arrow(self.model)
+        table = rec.arrow(self.model, self.kinds)
         rec.table = None  # the parent keeps no second copy
         self._track_last_finish(table)
         self._pending.append(table)
@@ -112,12 +115,16 @@ class RunWriter:
         write_plan_snapshot(self.partial, plan)
 
     def write_manifest(self, manifest: dict) -> None:
-        text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default)
-        (self.partial / MANIFEST).write_text(text + "\n", encoding="utf-8")
+        write_manifest(self.partial, manifest)
 
     @property
     def path(self) -> Path:
         return self.partial
+
+    def drop_records(self) -> None:
+        """Delete the records file the tables were computed from (``--records none``)."""
+        self.close_records()
+        (self.partial / RECORDS).unlink(missing_ok=True)
 
     def commit(self) -> Path:
         self.close_records()
@@ -167,6 +174,20 @@ class RecordColumns:
             table = self._file.read(columns=names)
             self._cache = {n: table.column(n).to_numpy() for n in names}
         return pd.Series(self._cache[name], name=name, copy=False)
+
+
+def records_estimate_bytes(model: CompiledModel, runs: int, kinds: frozenset[str] | None = None) -> int:
+    """The records' values in bytes (float32, uint8 flags, int64 rep): an upper bound of the file in practice.
+
+    The Parquet file (lz4) is about 85 % of it on the shipped plan (floats compress little, flags more).
+    """
+    per_kind = {"start": (model.n_items, 4), "finish": (model.n_items, 4),
+                "kpi": (len(model.kpis) * len(model.checkpoints), 4), "achieved": (len(model.targets), 4),
+                "met": (len(model.targets), 1), "risk": (len(model.risks), 1), "mult": (model.n_items, 4),
+                "shock_start": (len(model.shocks), 4), "shock_length": (len(model.shocks), 4),
+                "factor": (len(model.factor_ids), 4), "rate": (len(model.kpis), 4)}
+    row = 8 + sum(n * b for k, (n, b) in per_kind.items() if kinds is None or k in kinds)
+    return int(row) * int(runs)
 
 
 def write_plan_snapshot(run_dir: Path, plan) -> Path:
@@ -249,15 +270,40 @@ def mark_report(run_dir: Path, lang: str, status: str) -> None:
     manifest = read_manifest(run_dir)
     reports = manifest.get("reports") if isinstance(manifest.get("reports"), dict) else {}
     manifest["reports"] = {**reports, str(lang): status}
-    text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default) + "\n"
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_json(path, manifest)
     except OSError:
-        tmp.unlink(missing_ok=True)
         if not status.startswith("missing"):
             raise
+
+
+def manifest_text(manifest: dict) -> str:
+    """The text of a ``manifest.json``: every run, batch, appraisal and backtest directory writes it so."""
+    return json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default) + "\n"
+
+
+def write_manifest(directory: Path, manifest: dict) -> Path:
+    """Write ``directory/manifest.json`` (staged and renamed into place)."""
+    return write_json(Path(directory) / MANIFEST, manifest)
+
+
+def write_json(path: Path, data: dict) -> Path:
+    """Write ``data`` as a manifest-style JSON file (staged and renamed into place)."""
+    text = manifest_text(data)
+    write_atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+    return Path(path)
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Write a file whole or not at all: ``write`` fills a temporary file beside ``path``, renamed into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _json_default(o):

@@ -9,15 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.actuals import apply_actuals, read_actuals
+from sim.model.actuals import apply_actuals, read_actuals
 from sim.cli import main
 from sim.engine.compiled import compile_plan
 from sim.model.clock import end_of
 from sim.model.load import load_plan
+from conftest import ROOT, EXAMPLE_ACTUALS as EXAMPLE, MINI_PARAMS as FIXTURE
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "tests" / "fixtures" / "mini_params"
-EXAMPLE = ROOT / "actuals" / "example.csv"
 
 FACTS = "kind,id,date,reported,value,source,note\nfinish,T01,2020-11-30,2020-12-05,,news,\n"
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from planfactory import AS_OF, Risk, Target, TargetRule, day, dist, item, link, plan
-from sim.actuals import Fact, FactKind, apply_actuals
+from sim.model.actuals import Fact, FactKind, apply_actuals
 from sim.engine.compiled import compile_plan
 from sim.model.clock import end_of
 from sim.engine.forward import forward_pass

@@ -10,7 +10,6 @@ always met, B (fixed, 50 days late) never. D is due 2020-06-30 but finishes with
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,7 @@ from sim.model.entities import Target
 from sim.model.enums import TargetRule
 from sim.model.planmeta import EndDate, Label, PlanMeta
 from sim.results import read_records
-from sim.workflow import run_plan
+from sim.studies.workflow import run_plan
 
 RUNS = 4000
 END1, END2 = day(99), day(400)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.actuals import read_actuals
+from sim.model.actuals import read_actuals
 from sim.model.load import load_plan
 from sim.model.problems import PlanError
 

@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.workflow
-from sim.batch import BatchError, Outcome, run_batch
+import sim.studies.workflow
+from sim.studies.batch import BatchError, Outcome, run_batch
 from sim.cli import main
 from sim.safety import write_marker
 from sim.engine.runner import Executor, RunConfig
 from sim.report.comparison import comparison_html
 from sim.results import read_records
+from conftest import MINI_PARAMS as FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 CONFIG = RunConfig(runs=500, seed=5, workers=1, executor=Executor.INLINE)
 
 
@@ -127,7 +127,7 @@ def test_a_batch_never_overwrites_an_earlier_batch(tmp_path, scenarios, capsys):
 
 def _interrupt_second_scenario(monkeypatch):
     """Ctrl-C in the middle of the second scenario's simulation (after its first chunk)."""
-    real = sim.workflow.run_monte_carlo
+    real = sim.studies.workflow.run_monte_carlo
     calls = []
 
     def run(model, config, sink):
@@ -141,7 +141,7 @@ def _interrupt_second_scenario(monkeypatch):
 
         return real(model, config, interrupting)
 
-    monkeypatch.setattr(sim.workflow, "run_monte_carlo", run)
+    monkeypatch.setattr(sim.studies.workflow, "run_monte_carlo", run)
 
 
 def test_interrupted_batch_resumes_to_identical_results(tmp_path, scenarios, monkeypatch):

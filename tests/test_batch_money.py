@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.batch import run_batch
+from sim.studies.batch import run_batch
 from sim.engine.runner import Executor, RunConfig
 
 ROOT = Path(__file__).resolve().parent.parent

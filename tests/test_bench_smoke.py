@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.bench import SIZES, bench, binding_plan, fs_only_pass, stream_usage
+from sim.studies.bench import SIZES, bench, binding_plan, fs_only_pass, stream_usage
 from sim.engine.compiled import compile_plan
 from sim.engine.sampling import draw_chunk
 from sim.model.load import load_plan

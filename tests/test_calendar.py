@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,8 +19,8 @@ from sim.model.calendar import WorkCalendar, plan_calendar, planned_work_days
 from sim.model.clock import day_of, end_of
 from sim.model.enums import Status
 from sim.model.load import load_plan
+from conftest import MINI_PARAMS as FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 
 windows = st.lists(st.tuples(st.integers(-20, 120), st.integers(0, 30)).map(lambda a: (a[0], a[0] + a[1])),
                    max_size=5)

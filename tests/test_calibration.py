@@ -17,7 +17,6 @@ P80 or P90 of a schedule overrun, so none is compared.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,8 +24,8 @@ import pytest
 from sim.analysis.calibration import ANCHORS, CLASS_ANCHOR, lognormal_fit, lone_item_ratios
 from sim.engine.distributions import ppf
 from sim.model.load import load_plan
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 Z_TOL = 4.0  # standard errors; with fixed seeds a pass is reproducible, and a wrong class is far outside
 N_REF = 200_000
 N_LONE = 24_000

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from conftest import MINI_PARAMS as FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 TABLES = ("items.csv", "targets.csv", "kpis.csv")
 
 

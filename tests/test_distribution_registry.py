@@ -11,7 +11,6 @@ error computed here).
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,8 +24,8 @@ from sim.model import distribution as registry
 from sim.model.distribution import Distribution, Family, scale_median
 from sim.model.load import load_plan
 from sim.model.problems import PlanError
+from conftest import MINI_PARAMS as FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 K = 4.5  # standard errors (nine probabilities, family-wise false alarm well below 1e-4)
 
 

@@ -37,7 +37,7 @@ from sim.engine.compiled import compile_plan
 from sim.engine.replicate import ChunkRecord, Engine, run_chunk
 from sim.engine.runner import Executor, RunConfig, chunk_rows, run_monte_carlo
 from sim.results import MANIFEST, RECORDS, RunWriter, read_manifest, read_records
-from sim.workflow import run_plan
+from sim.studies.workflow import run_plan
 
 SEED = 20200116
 TABLES = ("items.csv", "targets.csv", "kpis.csv")

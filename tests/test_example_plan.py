@@ -14,8 +14,8 @@ import pytest
 from sim.cli import main
 from sim.model import planmeta
 from sim.model.load import load_plan
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "lakeside-2023"
 PARAMS = EXAMPLE / "params"
 ACTUALS = EXAMPLE / "actuals" / "progress-2024.csv"

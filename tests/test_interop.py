@@ -25,8 +25,8 @@ from sim.interop.schedule import ImportError_
 from sim.interop.xer import read_xer
 from sim.model.load import load_plan
 from sim.model.problems import PlanError
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures" / "schedules"
 SP10 = FIX / "sp10-bicester-road-embankment.xer"
 PCT = FIX / "percent-complete-8.4.xer"
@@ -75,6 +75,11 @@ def test_xer_tasks_links_and_constraints_match_the_raw_tables() -> None:
         if r["cstr_type"] == "CS_MSOA":
             assert t.constraint == "SNET" and t.constraint_date == dt.date.fromisoformat(r["cstr_date"][:10])
     assert s.status_date == dt.date.fromisoformat(raw["PROJECT"][0]["last_recalc_date"][:10])
+    # a working exception (a day with hours in the calendar's exceptions) cannot be mapped: listed
+    working = [(c["clndr_name"], dt.date(1899, 12, 30) + dt.timedelta(days=int(serial)))
+               for c in raw["CALENDAR"] for serial in re.findall(r"\(d\|(\d+)\)\([\s\x7f]*\(0\|\|", c["clndr_data"])]
+    assert working and sorted((u.where.split("(", 1)[1][:-1], u.what.split()[1]) for u in s.unmapped
+                              if "working exception" in u.why) == sorted((n, d.isoformat()) for n, d in working)
     # every UDF type is either read or listed as not mapped
     assert {u.what for u in s.unmapped if u.where.startswith("UDFTYPE")} == {
         f"TASK UDF {u['udf_type_label']!r}" for u in raw["UDFTYPE"]}
@@ -451,7 +456,7 @@ def test_progress_workbook_is_read_like_the_csv(tmp_path: Path, capsys) -> None:
     ws.cell(row=rows["D02"], column=9, value=0.4)  # percent complete
     ws.cell(row=rows["K_ONLINE"], column=10, value=71)  # KPI value
     wb.save(book)
-    from sim.actuals import read_actuals
+    from sim.interop.progress import read_actuals_file as read_actuals
     facts = {(f.kind.value, f.id): f for f in read_actuals(book, plan).facts}
     assert set(facts) == {("finish", "D01"), ("start", "D02"), ("progress", "D02"), ("kpi", "K_ONLINE")}
     assert facts[("progress", "D02")].value == 0.4 and facts[("progress", "D02")].date == dt.date(2024, 1, 15)

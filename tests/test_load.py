@@ -16,8 +16,7 @@ from sim.model.enums import DistFamily, KpiMeasure, LinkType, RiskMode, RiskPhas
 from sim.model.load import load_plan, plan_summary
 from sim.model.problems import PlanError, Problem
 from sim.model.select import resolve, selector_problem
-
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
+from conftest import MINI_PARAMS as FIXTURE
 
 
 @pytest.fixture(scope="module")
@@ -104,11 +103,6 @@ def test_optional_files_may_be_absent(params: Path) -> None:
         (params / name).unlink()
     plan = load_plan(params)
     assert plan.risks == plan.shocks == plan.kpi_boosts == plan.factor_correlations == ()
-
-
-def test_overrides_not_supported_yet() -> None:
-    with pytest.raises(NotImplementedError):
-        load_plan(FIXTURE, overrides={"x": 1})
 
 
 # --- encodings ----------------------------------------------------------------------------

@@ -15,7 +15,6 @@ import datetime as dt
 import functools
 import re
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,9 +22,8 @@ import pytest
 from sim.model.distribution import Distribution
 from sim.model.enums import DistFamily
 from sim.model.holidays import calendar_rows
+from conftest import ROOT, SHIPPED_PARAMS as PARAMS
 
-ROOT = Path(__file__).resolve().parents[1]
-PARAMS = ROOT / "params"
 SEED = ROOT / "tests" / "fixtures" / "plan_text" / "wenzheng-ban-2020-5.txt"
 CALENDAR_YEARS = range(2020, 2031)
 ASCII_ID = re.compile(r"[A-Za-z0-9_.-]+")

@@ -11,8 +11,7 @@ from sim.cli import main
 from sim.model import planmeta
 from sim.model.load import load_plan
 from sim.model.problems import PlanError
-
-MINI = Path(__file__).resolve().parent / "fixtures" / "mini_params"
+from conftest import MINI_PARAMS as MINI
 
 
 @pytest.fixture()

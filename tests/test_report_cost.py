@@ -11,7 +11,7 @@ import pytest
 from sim.engine.runner import Executor, RunConfig
 from sim.model.load import load_plan
 from sim.report.build import write_report
-from sim.workflow import run_plan
+from sim.studies.workflow import run_plan
 
 PARAMS = Path(__file__).resolve().parent.parent / "params"
 

@@ -113,7 +113,7 @@ def test_report_of_a_plan_without_risks_or_kpis(tmp_path):
     from sim.engine.runner import Executor, RunConfig
     from sim.model.entities import Target
     from sim.model.enums import TargetRule
-    from sim.workflow import run_plan
+    from sim.studies.workflow import run_plan
 
     p = plan([item("A", 100, mult=dist("uniform", 0.9, 1.2)), item("B", 200)],
              targets=[Target("T", "目标", "Target", "block", TargetRule.ALL_OF, ("A", "B"), date(2022, 12, 31))])

@@ -18,7 +18,7 @@ from planfactory import counter, dist, item, link, plan, risk
 from sim.engine.runner import Executor, RunConfig
 from sim.model.entities import Target, Unit
 from sim.model.enums import TargetRule
-from sim.workflow import run_plan
+from sim.studies.workflow import run_plan
 
 RUNS = 2000
 SEED = 5

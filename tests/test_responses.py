@@ -18,7 +18,7 @@ from sim.engine.responses import apply_response
 from sim.model.entities import CostClass, Response
 from sim.model.load import load_plan
 from sim.model.problems import PlanError
-from sim.responses import response_table
+from sim.studies.responses import response_table
 
 K = 4.0
 PARAMS = Path(__file__).resolve().parent.parent / "params"

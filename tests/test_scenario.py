@@ -19,9 +19,8 @@ from sim.model.scenario import (
     MONTH_DAYS, apply_scenario, effective_multiplier, load_scenario, parse_duration,
     scenario_from_dict, slip_work_days,
 )
+from conftest import ROOT, MINI_PARAMS as FIXTURE
 
-ROOT = Path(__file__).parent.parent
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
 
 

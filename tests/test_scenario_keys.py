@@ -15,8 +15,8 @@ from sim.model.load import load_plan
 from sim.model.scenario import (
     MONTH_DAYS, apply_scenario, effective_multiplier, load_scenario, schema_keys, slip_work_days,
 )
+from conftest import MINI_PARAMS as FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 
 SINK = """
 description: every key of scenarios/README.md

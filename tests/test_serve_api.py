@@ -1,7 +1,7 @@
 """The what-if API through Starlette's ASGI test client: paired results, the headline, the scenario round trip, errors.
 
 Every expected number is computed here by an independent route (the scenario overlay
-applied by :mod:`sim.model.scenario` and simulated by :func:`sim.slip.simulate_met`),
+applied by :mod:`sim.model.scenario` and simulated by :func:`sim.studies.slip.simulate_met`),
 never hard-coded.
 """
 
@@ -21,9 +21,9 @@ from sim.model.enums import Status
 from sim.serve.app import create_app
 from sim.serve.request import RequestError, parse_request
 from sim.serve.whatif import Base
-from sim.slip import simulate_met, with_slip
+from sim.studies.slip import simulate_met, with_slip
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIG = RunConfig(runs=400, seed=20200116, workers=1, executor=Executor.INLINE)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +12,7 @@ from planfactory import float32_step
 from sim.engine.compiled import compile_plan
 from sim.engine.replicate import Engine, run_chunk
 from sim.model.load import load_plan, plan_summary
-
-PARAMS = Path(__file__).resolve().parents[1] / "params"
+from conftest import SHIPPED_PARAMS as PARAMS
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,11 +12,11 @@ from sim.engine.compiled import compile_plan
 from sim.engine.replicate import run_chunk
 from sim.engine.runner import Executor, RunConfig
 from sim.model.enums import DistFamily
-from sim.slip import (
+from sim.studies.slip import (
     deterministic_slip, probabilistic_slip, simulate_met, tolerance, tolerance_lines, with_slip, zero_variance,
 )
+from conftest import MINI_PARAMS as FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
 CONFIG = RunConfig(runs=1000, seed=11, workers=1, executor=Executor.INLINE)
 
 

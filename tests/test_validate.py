@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from sim.model.load import load_plan
 from sim.model.problems import PlanError, Problem
-
-FIXTURE = Path(__file__).parent / "fixtures" / "mini_params"
+from conftest import MINI_PARAMS as FIXTURE
 
 
 # --- helpers ------------------------------------------------------------------------------

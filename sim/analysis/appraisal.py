@@ -9,7 +9,7 @@
   with the target line;
 * :func:`s_curve_table` -- cumulative probability of finishing by each date.
 * :func:`snapshot_wide` -- targets x appraisal snapshots of P(met) (from
-  :func:`sim.appraise.target_table`).
+  :func:`sim.studies.appraise.target_table`).
 
 Days are converted to dates only here, at the edge (end-of-day convention of
 :func:`sim.engine.compiled.date_of`).
@@ -25,7 +25,7 @@ import pandas as pd
 from sim.analysis.drivers import KPI_RULES, achieved_days, item_days
 from sim.analysis.summary import contingency_days, day_quantiles, prob_se
 from sim.engine.compiled import CompiledModel
-from sim.model.clock import DAYS_PER_YEAR, FAR_DAY, date_of, day_of, end_of
+from sim.model.clock import DAYS_PER_YEAR, date_of, day_of, end_of
 from sim.engine.replicate import column
 from sim.model import planmeta
 from sim.model.enums import KpiKind, KpiMeasure, TargetRule
@@ -147,7 +147,8 @@ def kpi_fan_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     for j, k in enumerate(plan.kpis):
         start = 0.0 if (k.kind is KpiKind.COUNTER and k.measure is KpiMeasure.CUMULATIVE) else float(k.baseline)
         linked = [(t, s) for t, s in zip(plan.targets, model.targets) if s.kpi_ref == j and t.rule in KPI_RULES]
-        points = [(model.as_of, np.full(len(records), start))]
+        # a KPI simulated from an earlier date (actuals) starts there
+        points = [(k.origin or model.as_of, np.full(len(records), start))]
         points += [(d, records[column("kpi", k.id, d.isoformat())].to_numpy(dtype=np.float64)) for d in model.checkpoints]
         dates = [d for d, _ in points]
         line, kind = _target_line(linked, dates, model.as_of, float(k.baseline))

@@ -176,7 +176,6 @@ def lone_item_ratios(plan: Plan, project_type: str, *, runs: int, seed: int,
     from sim.engine.compiled import compile_plan
     from sim.engine.forward import forward_pass
     from sim.engine.sampling import draw_chunk
-    from sim.engine import streams
 
     one, days = lone_item_plan(plan, project_type, multiplier)
     model = compile_plan(one)

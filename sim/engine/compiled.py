@@ -12,17 +12,17 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 
-from sim.engine.distributions import cdf_at, lognormal_sigma, scale_median, with_lognormal_sigma
-from sim.model.calendar import WorkCalendar, plan_calendars, planned_work_days
+from sim.model.calendar import WorkCalendar, plan_calendars
 from sim.model.clock import day_of, end_of
 from sim.model.distribution import Distribution
-from sim.model.entities import Item, Plan
-from sim.model.enums import KpiKind, KpiMeasure, LinkType, RiskMode, RiskPhase, Status, TargetRule
+from sim.model.entities import Plan
+from sim.model.enums import KpiKind, KpiMeasure, LinkType, RiskMode, RiskPhase, TargetRule
 from sim.model.select import resolve
+from sim.model.timing import duration_rules, item_timing
 
 
 
@@ -63,6 +63,7 @@ class KpiSpec:
     boost_ids: tuple[str, ...]  # the same items' ids (stream keys must not depend on positions)
     boost_steps: np.ndarray
     boost_rates: np.ndarray
+    origin_day: float = 0.0  # day the baseline refers to (<= 0): the path is simulated from there
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class CompiledModel:
     order: tuple[tuple[int, ...], ...]  # groups (items) in topological order
     factor_ids: tuple[str, ...]
     loadings: np.ndarray  # (n_items, n_factors) variance shares
-    factor_chol: np.ndarray  # Cholesky of factor correlation
+    factor_chol: np.ndarray  # a square root C^(1/2) of the factors' correlation (eigendecomposition)
     risks: tuple[RiskInstance, ...]
     shocks: tuple[ShockSpec, ...]
     kpis: tuple[KpiSpec, ...]
@@ -111,12 +112,12 @@ class CompiledModel:
     resource_capacity: tuple[int, ...]
     resource_ids: tuple[str, ...]
     item_resource: np.ndarray  # int, -1 none
-    elapsed_work: np.ndarray = None  # working days spent before as-of (reported in progress)
+    elapsed_work: np.ndarray = field(default_factory=lambda: np.zeros(0))  # working days spent before as-of (reported in progress)
     # day of the actual start of an item under way on the as-of date (< 0), NaN otherwise: an SS link
     # from it counts from this day, not from the day work resumes in the simulation
-    real_start: np.ndarray = None
-    cond_cdf: np.ndarray = None  # multiplier draws conditioned above this quantile
-    can_wait: np.ndarray = None  # bool: the item's start is still ahead (start-phase risks apply)
+    real_start: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cond_cdf: np.ndarray = field(default_factory=lambda: np.zeros(0))  # multiplier draws conditioned above this quantile
+    can_wait: np.ndarray = field(default_factory=lambda: np.zeros(0))  # bool: the item's start is still ahead (start-phase risks apply)
     cost: object = None  # sim.engine.cost.CostSpec: the cost model (compiled by sim.engine.cost)
     branches: tuple = ()  # sim.engine.branching.BranchSpec per branches.csv row
     meta: dict = field(default_factory=dict)
@@ -139,11 +140,6 @@ class CompiledModel:
         return bool(self.binding_units().any())
 
 
-def _assumption_float(plan: Plan, key: str, default: float) -> float:
-    raw = plan.assumption(key)
-    return float(raw) if raw not in (None, "") else default
-
-
 def compile_plan(plan: Plan) -> CompiledModel:
     """Compile a validated plan into arrays (see :class:`CompiledModel`)."""
     as_of = plan.as_of
@@ -155,10 +151,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
     items = [by_id[i] for i in ids]
     n = len(items)
 
-    classes = {c.project_type: c for c in plan.duration_classes}
-    uplift = _assumption_float(plan, "aspirational_uplift", 1.0)
-    pre_type = plan.assumption("preconstruction_type", "preconstruction")
-    pre_class = classes.get(pre_type)
+    classes, pre_class, uplift = duration_rules(plan)
 
     item_cal = np.array([cal_index.get(it.calendar, 0) for it in items], dtype=np.int64)
     base_work = np.zeros(n)
@@ -176,7 +169,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
     for k, it in enumerate(items):
         cal = calendars[item_cal[k]]
         cls = classes[it.project_type]
-        t = _timing(it, cal, as_of, cls, pre_class, uplift)
+        t = item_timing(it, cal, as_of, cls, pre_class, uplift)
         plan_finish_day[k] = end_of(it.plan_finish, as_of)
         fixed[k], fixed_start[k], fixed_finish[k] = t.fixed, t.fixed_start, t.fixed_finish
         base_wait[k], base_work[k] = t.wait, t.work
@@ -187,7 +180,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
 
     start_preds, ff_preds = _links(plan, pos)
     # an item already under way has started: its FS/SS links are taken as met (a start fact is never
-    # overridden by a predecessor without a finish fact; sim.actuals notes the contradiction once)
+    # overridden by a predecessor without a finish fact; sim.model.actuals notes the contradiction once)
     start_preds = tuple(() if np.isfinite(real_start[k]) else sp for k, sp in enumerate(start_preds))
     sync_group = np.zeros(n, dtype=np.int64)
     order_idx = []
@@ -204,7 +197,8 @@ def compile_plan(plan: Plan) -> CompiledModel:
 
     checkpoint_days = np.array([end_of(d, as_of) for d in plan.checkpoints], dtype=np.float64)
     targets = _targets(plan, pos)
-    grid = _kpi_grid(as_of, checkpoint_days, targets)
+    kpi_specs = _kpis(plan, pos)
+    grid = _kpi_grid(as_of, checkpoint_days, targets, origins=[k.origin_day for k in kpi_specs])
     model = CompiledModel(
         plan=plan,
         item_ids=ids,
@@ -228,7 +222,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
         factor_chol=chol,
         risks=_risks(plan, pos),
         shocks=_shocks(plan, pos, n),
-        kpis=_kpis(plan, pos),
+        kpis=kpi_specs,
         kpi_grid=grid,
         checkpoint_days=checkpoint_days,
         checkpoints=tuple(plan.checkpoints),
@@ -253,82 +247,6 @@ def compile_plan(plan: Plan) -> CompiledModel:
         if rid in by_id:
             model = apply_response(model, by_id[rid])
     return model
-
-
-@dataclass(frozen=True)
-class _Timing:
-    wait: float = 0.0
-    work: float = 0.0
-    mult: Distribution | None = None
-    wait_dist: Distribution | None = None
-    fixed: bool = False
-    fixed_start: float = 0.0
-    fixed_finish: float = 0.0
-    elapsed: float = 0.0
-    cond_cdf: float = 0.0
-    can_wait: bool = False
-    real_start: float = float("nan")
-
-
-def _timing(it: Item, cal: WorkCalendar, as_of: date, cls, pre_class, uplift: float) -> _Timing:
-    """Planned wait, planned working duration and multiplier of one item on the as-of date.
-
-    * done (status or reported finish): fixed at its (actual) dates;
-    * not started: waits until its plan start (pre-construction multiplier), then
-      works the plan's duration from plan start to plan date (``duration_days`` overrides);
-    * in progress without a start before the as-of date (none given): the work from
-      the as-of date to the plan date (``duration_days`` overrides);
-    * in progress with a start before the as-of date (reported, or the params'
-      ``plan_start``): total = planned total x R with R drawn conditioned on
-      exceeding the elapsed share, minus the working days spent, so R < 1 (ahead of
-      schedule) stays possible and slack to the plan date is never counted as work;
-      with a reported percentage, (1 - pct) x planned total x R, sigma scaled by
-      sqrt(1 - pct) (docs/calibration.md §2.1).
-    """
-    fin = end_of(it.plan_finish, as_of)
-    st = None if it.plan_start is None else day_of(it.plan_start, as_of)
-    dist = it.multiplier if it.multiplier is not None else cls.multiplier
-    scaling = it.multiplier is None and cls.in_progress_sigma_scaling
-    sigma = lognormal_sigma(dist) if scaling else None
-    asp = uplift if it.finish_aspirational else 1.0
-    if it.actual_finish is not None or it.status is Status.DONE:
-        ff = fin if it.actual_finish is None else end_of(it.actual_finish, as_of)
-        first = it.actual_start or it.plan_start
-        return _Timing(mult=dist, fixed=True, fixed_finish=ff,
-                       fixed_start=ff if first is None else day_of(first, as_of))
-    started = it.actual_start
-    if started is None and it.status is Status.IN_PROGRESS and st is not None and st < 0 and (
-            it.duration_days is None or fin <= 0):
-        # under way on the as-of date (plan_start is its start): the planned total duration and the share
-        # of it already elapsed, never the slack to the plan date (docs/calibration.md §2.1); a stated
-        # duration_days is the work remaining (params/README.md) and is kept as such
-        started = it.plan_start
-    if started is None and it.status is Status.NOT_STARTED:
-        begin = st if st is not None else 0
-        work = planned_work_days(it, cal, as_of)
-        wait = max(begin, 0)
-        wd = None
-        if wait > 0 and pre_class is not None:
-            wd = scale_median(pre_class.multiplier, uplift if it.start_aspirational else 1.0)
-        return _Timing(wait=wait, work=work, mult=scale_median(dist, asp), wait_dist=wd, can_wait=True)
-    if started is None:  # in progress as the plan states it
-        work = max(float(cal.work_at(fin) - cal.work_at(0)), 0.0)
-        if it.duration_days is not None:
-            work = it.duration_days
-        return _Timing(work=work, mult=scale_median(dist, asp))
-    a = day_of(started, as_of)
-    total = float(cal.work_at(fin) - cal.work_at(min(a, st if st is not None else a)))
-    if it.duration_days is not None:
-        total = it.duration_days
-    spent = float(cal.work_at(0) - cal.work_at(a))
-    if it.percent_complete is not None:
-        left = max(1.0 - it.percent_complete, 0.0)
-        if sigma:
-            dist = with_lognormal_sigma(dist, sigma * np.sqrt(left))
-        return _Timing(work=total * left, mult=scale_median(dist, asp), real_start=float(a))
-    dist = scale_median(dist, asp)
-    return _Timing(work=total, mult=dist, elapsed=spent, cond_cdf=cdf_at(dist, spent / max(total, 1e-9)),
-                   real_start=float(a))
 
 
 def _topological_groups(plan: Plan) -> tuple[list[int], list[tuple[int, ...]]]:
@@ -399,7 +317,8 @@ def _factors(plan: Plan, ids, pos) -> tuple[tuple[str, ...], np.ndarray, np.ndar
     for c in plan.factor_correlations:
         a, b = fpos[c.a], fpos[c.b]
         corr[a, b] = corr[b, a] = c.rho
-    # validated PSD; a tiny jitter keeps Cholesky happy for singular (rho = 1) cases
+    # validated PSD; the symmetric eigendecomposition gives a square root even when the matrix is
+    # singular (rho = 1), where a Cholesky factor would not exist; negative round-off eigenvalues clip to 0
     w, v = np.linalg.eigh(corr)
     chol = v @ np.diag(np.sqrt(np.clip(w, 0.0, None)))
     return fids, load, chol
@@ -453,6 +372,7 @@ def _kpis(plan: Plan, pos) -> tuple[KpiSpec, ...]:
                 boost_ids=tuple(b.item for b in bs),
                 boost_steps=np.array([b.step for b in bs], dtype=np.float64),
                 boost_rates=np.array([b.rate_per_year for b in bs], dtype=np.float64),
+                origin_day=0.0 if k.origin is None else float(min((k.origin - plan.as_of).days, 0)),
             )
         )
     return tuple(out)
@@ -495,14 +415,18 @@ def _targets(plan: Plan, pos) -> tuple[TargetSpec, ...]:
     return tuple(specs)
 
 
-def _kpi_grid(as_of: date, checkpoint_days: np.ndarray, targets) -> np.ndarray:
-    """The days KPIs are needed on: the as-of date, the checkpoints and the KPI targets' deadlines.
+def _kpi_grid(as_of: date, checkpoint_days: np.ndarray, targets, *, origins=()) -> np.ndarray:
+    """The days KPIs are needed on: the as-of date, the checkpoints, the KPI targets' deadlines and the
+    KPIs' origins (``origins``, days <= 0 a KPI is simulated from; actuals).
 
     Nothing between them is ever read, and every KPI increment over an interval has
     a closed form in the interval's length (a sum of Poisson counts is Poisson, a
     sum of normal log-steps is normal; boosts count their exposure inside the
     interval), so these few days give the same distributions as a monthly grid.
-    ``as_of`` is kept in the signature: the grid is in days from it.
+    ``as_of`` is kept in the signature: the grid is in days from it. The grid
+    starts at the earliest origin (day 0 when every KPI starts on the as-of date).
     """
-    days = {0.0, *checkpoint_days.tolist(), *[t.deadline_day for t in targets if t.kpi_ref >= 0]}
+    first = min([0.0, *origins])
+    days = {0.0, *origins, *checkpoint_days.tolist(), *[t.deadline_day for t in targets if t.kpi_ref >= 0]}
+    days = {d for d in days if d >= first}
     return np.array(sorted(days), dtype=np.float64)

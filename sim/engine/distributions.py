@@ -2,8 +2,9 @@
 
 Every distribution is sampled by inverse transform, ``ppf(dist, u)``; the family's
 quantile function, checks and scaling live in its registry entry, so this module
-only adds what sampling needs beyond them (a CDF by bisection, the normal CDF of
-the copula). The registry's operations are re-exported for the engine's callers.
+only adds what sampling needs beyond them: whole matrices of draws at once
+(``ppf_columns``, ``ppf_elements``), Gamma quantiles from a table, the normal CDF
+of the copula. The registry's operations are re-exported for the engine's callers.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from scipy import special
 from sim.model.distribution import (
     PERT_LAMBDA,
     Distribution,
-    lognormal_sigma,
+    cdf_at,
     family,
+    lognormal_sigma,
     ppf,
     scale_median,
     triangular_ppf,
@@ -58,7 +60,7 @@ def ppf_elements(dists: tuple[Distribution, ...], u: np.ndarray, which: np.ndarr
                 out[k] = ppf(dists[j], u[k])
             continue
         pos = np.searchsorted(np.array(members), which[sel])  # member index of each element
-        out[sel] = _family_ppf(fam, [dists[j] for j in members], u[sel], lambda a: a[pos])
+        out[sel] = _family_ppf(fam, [dists[j] for j in members], u[sel], lambda a, pos=pos: a[pos])
     return out
 
 
@@ -104,18 +106,6 @@ def gamma_ppf(shape: float, u: np.ndarray) -> np.ndarray:
 def _gamma_table(shape: float) -> tuple[np.ndarray, np.ndarray]:
     zs = np.linspace(-GAMMA_TABLE_Z, GAMMA_TABLE_Z, GAMMA_TABLE_POINTS)
     return zs, np.log(special.gammaincinv(shape, special.ndtr(zs)))
-
-
-def cdf_at(dist: Distribution, x: float) -> float:
-    """P(X <= x), by bisection on the quantile function (monotone for every family)."""
-    lo, hi = 0.0, 1.0
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if float(ppf(dist, np.array([mid]))[0]) <= x:
-            lo = mid
-        else:
-            hi = mid
-    return lo
 
 
 def norm_cdf(z: np.ndarray) -> np.ndarray:

@@ -39,7 +39,7 @@ class Draws:
     kpi_rate: np.ndarray  # (n, kpis) sampled rate (per year) or growth
     z: np.ndarray | None = None  # (n, items) latent schedule normal of the copula (the cost copula reads it)
 
-    def rows(self, sl: slice | np.ndarray) -> "Draws":
+    def rows(self, sl: slice | np.ndarray) -> Draws:
         return Draws(**{k: (None if v is None else v[sl]) for k, v in self.__dict__.items()})
 
 

@@ -104,10 +104,20 @@ def _text(value) -> str:
     return str(value).strip()
 
 
+def read_actuals_file(path: Path, plan: Plan):
+    """The facts of an actuals file: a progress workbook (``.xlsx``, :func:`read_progress_workbook`)
+    or an actuals CSV (:func:`sim.model.actuals.read_actuals`)."""
+    if Path(path).suffix.lower() == ".xlsx":  # the progress workbook of `sim template progress.xlsx`
+        return read_progress_workbook(Path(path), plan)
+    from sim.model.actuals import read_actuals
+
+    return read_actuals(path, plan)
+
+
 def read_progress_workbook(path: Path, plan: Plan):
-    """The facts of a filled progress workbook, as :class:`sim.actuals.Actuals` (same checks as the CSV)."""
-    from sim.actuals import COLUMNS as FACT_COLUMNS
-    from sim.actuals import Actuals, parse_actuals
+    """The facts of a filled progress workbook, as :class:`sim.model.actuals.Actuals` (same checks as the CSV)."""
+    from sim.model.actuals import COLUMNS as FACT_COLUMNS
+    from sim.model.actuals import Actuals, parse_actuals
     from sim.model.inputfile import InputFileError, read_input_bytes
 
     path = Path(path)

@@ -12,6 +12,10 @@ Everything else that counts working days (the engine's planned durations, a
 scenario's slip, the actuals' replanned duration) builds a calendar here with
 :func:`plan_calendar` and calls :func:`planned_work_days` or its methods.
 
+>>> cal = WorkCalendar.from_windows("c", 30, [(2, 3)])  # days 2 and 3 do not work
+>>> cal.work_at1(5.0), cal.advance1(1.0, 2.0), float(cal.advance(1.0, 2.0))
+(3.0, 5.0, 5.0)
+
 Shock pauses (an epidemic stoppage, a typhoon) are windows ``[s, e)`` in which an
 affected item makes no progress and cannot start; ``advance_with_pauses`` applies
 them on top of the calendar.
@@ -20,6 +24,7 @@ them on top of the calendar.
 from __future__ import annotations
 
 from bisect import bisect_left
+from math import ceil
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -40,16 +45,21 @@ class WorkCalendar:
     name: str
     working: np.ndarray  # bool per day
     cum: np.ndarray  # float64, len = horizon + 1; cum[k] = working days in [0, k)
-    _cum_list: list = field(default=None, repr=False, compare=False)
-    _work_list: list = field(default=None, repr=False, compare=False)
+    _cum_list: list[float] = field(default_factory=list, repr=False, compare=False)
+    _work_list: list[float] = field(default_factory=list, repr=False, compare=False)
+    _first_list: list[int] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # plain lists for the scalar methods used inside SimPy processes (fast indexing)
         object.__setattr__(self, "_cum_list", self.cum.tolist())
         object.__setattr__(self, "_work_list", self.working.astype(float).tolist())
+        # smallest k with cum[k] >= j, for whole j: cum counts whole days, so it answers any w via ceil(w)
+        total = int(self.cum[-1])
+        first = np.searchsorted(self.cum, np.arange(total + 1, dtype=np.float64), side="left")
+        object.__setattr__(self, "_first_list", first.tolist())
 
     @staticmethod
-    def from_windows(name: str, horizon_days: int, windows: list[tuple[int, int]]) -> "WorkCalendar":
+    def from_windows(name: str, horizon_days: int, windows: list[tuple[int, int]]) -> WorkCalendar:
         """Build from non-working windows given as inclusive day ranges ``(first, last)``."""
         working = np.ones(horizon_days, dtype=bool)
         for first, last in windows:
@@ -116,10 +126,29 @@ class WorkCalendar:
         return (k - 1) + (w - cum[k - 1])
 
     def advance1(self, start: float, work_days: float) -> float:
-        """Scalar :meth:`advance`."""
+        """Scalar :meth:`advance`: :meth:`work_at1` and :meth:`time_at1` inlined (the SimPy engine's
+        inner loop), the binary search replaced by the ``ceil`` lookup; the same arithmetic."""
         if work_days <= 0:
             return start
-        return max(self.time_at1(self.work_at1(start) + work_days), start)
+        cum = self._cum_list
+        h = len(cum) - 1
+        if start <= 0:
+            w = min(start, 0.0)
+        elif start >= h:
+            w = cum[h] + (start - h)
+        else:
+            k = int(start)
+            w = cum[k] + self._work_list[k] * (start - k)
+        w = w + work_days
+        total = cum[h]
+        if w > total:
+            f = h + (w - total)
+        elif w <= 0:
+            f = min(w, 0.0)
+        else:
+            k = self._first_list[ceil(w)] or 1
+            f = (k - 1) + (w - cum[k - 1])
+        return f if f > start else start
 
 
 def plan_calendar(plan: Plan, name: str, *, origin: date | None = None,
@@ -239,7 +268,7 @@ class CalendarStack:
     first_day: np.ndarray  # (calendars, max total + 1): smallest k with cum[k] >= j
 
     @staticmethod
-    def of(calendars: tuple[WorkCalendar, ...]) -> "CalendarStack":
+    def of(calendars: tuple[WorkCalendar, ...]) -> CalendarStack:
         h = calendars[0].horizon
         if any(c.horizon != h for c in calendars):
             raise ValueError("calendars of one model share one horizon")

@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sim.model.distribution import FAMILY_CHOICE, Distribution
+from sim.model.distribution import FAMILY_CHOICE, Distribution, FamilyChoice
 from sim.model.distribution import family as registry_family
 from sim.model.problems import Problem
 
@@ -418,7 +418,7 @@ class Cells:
             self.flag(column, value, f"{column} is not a boolean", "write true or false (or 1/0, yes/no)")
         return False
 
-    def choice(self, column: str, options: type[E], *, default: E | None = None) -> E | None:
+    def choice(self, column: str, options: type[E] | FamilyChoice, *, default: E | None = None) -> Any:
         """One value of the StrEnum ``options``; blank gives ``default`` (a problem when None)."""
         if self._blank(column, required=default is None, what="one of " + _listing(options)):
             return default
@@ -525,5 +525,5 @@ def id_problem(value: str) -> str | None:
     return f"id {value!r} contains characters other than ASCII letters, digits, '_', '.', '-': {bad!r}"
 
 
-def _listing(options: type[StrEnum]) -> str:
+def _listing(options: Any) -> str:
     return ", ".join(o.value for o in options)

@@ -75,7 +75,7 @@ class Distribution:
             object.__setattr__(self, "family", DistFamily(self.family))
 
     @staticmethod
-    def fixed(value: float) -> "Distribution":
+    def fixed(value: float) -> Distribution:
         return Distribution(DistFamily.FIXED, (float(value),))
 
     def problems(self) -> list[str]:
@@ -211,6 +211,18 @@ def lognormal_sigma(dist: Distribution) -> float | None:
     """The log-scale sigma of a lognormal distribution, or None for other families."""
     sigma = family(dist.family).log_sigma
     return None if sigma is None else sigma(dist)
+
+
+def cdf_at(dist: Distribution, x: float) -> float:
+    """P(X <= x), by bisection on the quantile function (monotone for every family)."""
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if float(ppf(dist, np.array([mid]))[0]) <= x:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def with_lognormal_sigma(dist: Distribution, sigma: float, *, median_factor: float = 1.0) -> Distribution:
@@ -359,7 +371,7 @@ for _fam in (
     Family(DistFamily.FIXED, ("value",), lambda d, u: np.zeros(u.shape) + d.params[0], array_params=True),
     Family(DistFamily.UNIFORM, ("min", "max"), lambda d, u: d.params[0] + (d.params[1] - d.params[0]) * u,
            check=_uniform_check, array_params=True),
-    Family(DistFamily.TRIANGULAR, ("min", "mode", "max"), lambda d, u: triangular_ppf(*d.params, u),
+    Family(DistFamily.TRIANGULAR, ("min", "mode", "max"), lambda d, u: triangular_ppf(d.params[0], d.params[1], d.params[2], u),
            check=_min_mode_max_check, array_params=True),
     Family(DistFamily.PERT, ("min", "mode", "max"), _pert_ppf, check=_min_mode_max_check, array_params=True),
     Family(DistFamily.TRIGEN, ("P10", "mode", "P90"), lambda d, u: triangular_ppf(*trigen_bounds(*d.params), u),

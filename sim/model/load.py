@@ -92,15 +92,13 @@ Tables = Mapping[str, Table | None]
 Builder = Callable[[Cells, v.Catalog], Any]
 
 
-def load_plan(params_dir: Path, *, overrides: None = None) -> Plan:
+def load_plan(params_dir: Path) -> Plan:
     """Read and validate a params directory.
 
     Parameters
     ----------
     params_dir
         Directory holding the CSV files of params/README.md.
-    overrides
-        Reserved for the scenario layer; only None is accepted for now.
 
     Returns
     -------
@@ -113,8 +111,6 @@ def load_plan(params_dir: Path, *, overrides: None = None) -> Plan:
         Carrying every problem found (file, line, column, value, what to do);
         nothing is returned when there is any.
     """
-    if overrides is not None:
-        raise NotImplementedError("scenario overrides are not supported by load_plan yet")
     params_dir = Path(params_dir)
     tables, problems = _read_all(params_dir)
     meta, found = planmeta.read_meta(params_dir)

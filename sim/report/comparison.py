@@ -1,6 +1,6 @@
 """Drawing a scenario comparison: the paired-difference chart, the HTML page and the Excel workbook.
 
-The comparison table comes from :func:`sim.batch.compare`; :func:`sim.batch.write_comparison`
+The comparison table comes from :func:`sim.studies.batch.compare`; :func:`sim.studies.batch.write_comparison`
 writes these into the batch directory.
 """
 
@@ -19,8 +19,8 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.ticker import PercentFormatter
 
 from sim.report.fonts import Lang
-from sim.report.html import Chart, esc, figure_html, page, table_html
-from sim.report.style import PALETTE, new_figure, png_bytes, styled
+from sim.report.html import Chart, esc, figure_html, page
+from sim.report.style import PALETTE, new_figure, styled
 from sim.report.tables import View
 
 
@@ -180,7 +180,7 @@ def comparison_html(comparison: pd.DataFrame, outcomes: Sequence, meta: dict, *,
                     headlines: pd.DataFrame | None = None, charts: Sequence[Chart] = ()) -> str:
     """The comparison page, in the report's page template and embedded font (every text escaped).
 
-    ``outcomes`` are :class:`sim.batch.Outcome` (name, status, file, error);
+    ``outcomes`` are :class:`sim.studies.batch.Outcome` (name, status, file, error);
     ``headlines`` is :func:`sim.analysis.headline.scenario_headlines`; ``charts`` are
     embedded (``chart`` names a chart file beside the page, for older callers).
     """

@@ -3,7 +3,7 @@
 Shown wherever the report shows dates, when the plan has costs: outturn cost per item, annual
 investment and P(annual investment completed) per year, annual investment by responsible unit
 2020–2022, the JCL table and chart, investment S-curves, the items without a figure, and the
-response ranking when a run directory holds one (``responses.csv``, from ``sim responses``).
+response ranking when a run directory holds one (``responses.csv``, from ``sim.studies.responses``).
 """
 
 from __future__ import annotations

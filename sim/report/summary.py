@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analysis.headline import GREEN_FROM, RED_BELOW, Headline
-from sim.report.fonts import Lang
 
 # key: (English, 中文)
 WORDS: dict[str, tuple[str, str]] = {

@@ -24,7 +24,7 @@ def register(sub) -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from sim.cli import UsageError
+    from sim.errors import UsageError
     from sim.serve.app import ServeOptions, free_port, make_base, serve
 
     if args.runs < 2:
@@ -47,7 +47,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _base_plan(args: argparse.Namespace):
-    from sim.cli import UsageError
+    from sim.errors import UsageError
     from sim.engine.options import DEFAULT_SEED
     from sim.engine.runner import RunConfig
     from sim.model.load import load_plan

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sim.model import validate as v
 from sim.model.enums import LinkType, RiskMode, RiskPhase, Status, TargetRule
 from sim.model.scenario.readers import (
     Reader, boolean, by_id, choice, date, dates, distribution, duration, ident, ids, list_of, nullable, number,

@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,7 @@ from sim.engine.options import Engine, Executor
 from sim.engine.replicate import run_chunk
 from sim.engine.runner import RunConfig, run_monte_carlo
 from sim.engine.sampling import draw_chunk
+from sim.model.entities import Plan
 from sim.model.enums import LinkType
 from sim.model.load import load_plan
 
@@ -113,7 +115,7 @@ class LoadWatch:
     samples: list[float] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
-    def __enter__(self) -> "LoadWatch":
+    def __enter__(self) -> LoadWatch:
         self.samples.append(os.getloadavg()[0])
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -213,8 +215,10 @@ class Figure:
 
 
 # -- the bench ---------------------------------------------------------------------------------
-def bench(params: Path, *, size: str = "full", workers: int | None = None) -> list[str]:
-    """Run the benchmark and return the report lines (see the module docstring)."""
+def bench(params: Path, *, size: str = "full", workers: int | None = None,
+          more: Callable[[Plan], list[str]] | None = None) -> list[str]:
+    """Run the benchmark and return the report lines (see the module docstring); ``more(plan)`` adds
+    lines after the table (``sim bench`` passes the what-if page's timing, :func:`sim.serve.bench.whatif_lines`)."""
     workers = workers or os.cpu_count() or 1
     sz = SIZES[size]
     plan = load_plan(params)
@@ -233,10 +237,10 @@ def bench(params: Path, *, size: str = "full", workers: int | None = None) -> li
         figs += _steps(params, workers, sz, tmp)
         extra: list[str] = []
         if sz.steps:
-            from sim.report.timing import report_lines
-            from sim.serve.bench import whatif_lines
+            from sim.studies.report_timing import report_lines
 
-            extra += whatif_lines(plan)
+            if more is not None:
+                extra += more(plan)
             extra += report_lines(params, runs=10_000 if size == "full" else 2000, workers=workers)
     return lines + _table(figs, load) + extra
 
@@ -306,7 +310,7 @@ def _simpy_events(model) -> float:
 def _summaries(plan, sz: Sizes, tmp: Path) -> list[Figure]:
     """Summary tables against simulating them (vectorised engine), at 1x and ``summary_scale`` x the plan."""
     from sim.results import read_manifest
-    from sim.workflow import run_plan
+    from sim.studies.workflow import run_plan
 
     out = []
     runs = sz.summary_runs

@@ -13,7 +13,7 @@ so a scenario compared with itself differs by exactly zero.
 
 Layout of a batch directory ``OUT``::
 
-    OUT/runs/<scenario>/     one run directory per scenario (sim.workflow.run_plan)
+    OUT/runs/<scenario>/     one run directory per scenario (sim.studies.workflow.run_plan)
     OUT/batch.json           status of every scenario (done, reused, failed + error)
     OUT/comparison.csv|xlsx|html|png
 
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -43,6 +42,7 @@ from sim.engine.replicate import column
 from sim.engine.runner import RunConfig
 from sim.model.entities import Plan
 from sim.model.problems import PlanError
+from sim.results import write_atomic, write_json
 
 BASELINE = "baseline"
 Event = Callable[[str, str, str], None]  # (what, scenario, detail)
@@ -184,7 +184,7 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
                                prepare=prepare)
             outcomes.append(outcome)
             emit(outcome.status, name, outcome.error or outcome.run_dir)
-            _write_json(out / "batch.json", _batch_meta(config, params_dir, digest, outcomes))
+            write_json(out / "batch.json", _batch_meta(config, params_dir, digest, outcomes))
         ok = {o.name: Path(o.run_dir) for o in outcomes if o.status != "failed"}
         reference = BASELINE if BASELINE in ok else None
         comparison = compare(ok, reference=reference) if reference else pd.DataFrame()
@@ -197,10 +197,10 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
             money = money_comparison(ok, reference=reference)
             if not money.empty:
                 result.files["money_csv"] = out / "comparison_money.csv"
-                _atomic(result.files["money_csv"],
-                        lambda p: money.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
+                write_atomic(result.files["money_csv"],
+                             lambda p: money.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
                 result.money = money
-        _write_json(out / "batch.json", meta)
+        write_json(out / "batch.json", meta)
     finally:
         owned.release()
     return result
@@ -210,7 +210,7 @@ def _run_one(plan, file: Path | None, name: str, *, config: RunConfig, out: Path
              prepare: Prepare | None = None) -> Outcome:
     """One scenario of the batch; ``file`` None is the baseline (params as they are, no overlay)."""
     from sim.model.scenario import apply_scenario, load_scenario
-    from sim.workflow import run_plan
+    from sim.studies.workflow import run_plan
 
     t0 = time.perf_counter()
     run_dir = out / "runs" / name
@@ -320,27 +320,27 @@ def write_comparison(out: Path, comparison: pd.DataFrame, outcomes: list[Outcome
     runs = {o.name: Path(o.run_dir) for o in outcomes if o.status != "failed"}
     reference = meta.get("reference")
     headlines, curves, item_names = _headline_inputs(runs, reference, comparison)
-    _atomic(files["csv"], lambda p: comparison.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
+    write_atomic(files["csv"], lambda p: comparison.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
     if not headlines.empty:
         files["headline_csv"] = out / "comparison_headline.csv"
-        _atomic(files["headline_csv"], lambda p: headlines.to_csv(p, index=False, encoding="utf-8",
+        write_atomic(files["headline_csv"], lambda p: headlines.to_csv(p, index=False, encoding="utf-8",
                                                                    float_format="%.6g"))
     status = pd.DataFrame([asdict(o) for o in outcomes])
-    _atomic(files["xlsx"], lambda p: comparison_workbook(p, comparison, p_met=wide(comparison, "p_met"),
+    write_atomic(files["xlsx"], lambda p: comparison_workbook(p, comparison, p_met=wide(comparison, "p_met"),
                                                          difference=wide(comparison, "difference"),
                                                          scenarios=status, headlines=headlines))
     diff_png = png_bytes(difference_chart(comparison), lang="en")
-    _atomic(files["png"], lambda p: p.write_bytes(diff_png))
+    write_atomic(files["png"], lambda p: p.write_bytes(diff_png))
     charts = [Chart("differences", "Paired differences in P(met) · 达成概率配对差", diff_png)]
     if not curves.empty:
         from sim.report.comparison import s_curve_overlay_chart
 
         curve_png = png_bytes(s_curve_overlay_chart(curves, names=item_names), lang="zh")
         files["s_curves_png"] = out / "comparison_s_curves.png"
-        _atomic(files["s_curves_png"], lambda p: p.write_bytes(curve_png))
+        write_atomic(files["s_curves_png"], lambda p: p.write_bytes(curve_png))
         charts.append(Chart("s_curves", "S-curves of key items across scenarios · 关键事项各情景S曲线", curve_png))
     page = comparison_html(comparison, outcomes, meta, headlines=headlines, charts=charts)
-    _atomic(files["html"], lambda p: p.write_text(page, encoding="utf-8"))
+    write_atomic(files["html"], lambda p: p.write_text(page, encoding="utf-8"))
     return files
 
 
@@ -397,21 +397,6 @@ def _key_items(finishes: dict, reference: str, ids: list[str], limit: int = KEY_
                 shift[i] = max(shift.get(i, 0.0), d)
     moved = sorted((i for i in shift if shift[i] > 0.5), key=lambda i: (-shift[i], ids.index(i)))
     return moved[:limit]
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _write_json(path: Path, data: dict) -> None:
-    text = json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
-    _atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 # --- terminal view -------------------------------------------------------------------------------
