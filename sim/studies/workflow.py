@@ -48,7 +48,9 @@ def run_plan(
         writer.write_table("items.csv", item_table(model, records))
         writer.write_table("targets.csv", targets)
         writer.write_table("kpis.csv", kpi_table(model, records, targets))
-        if model.cost is not None and model.cost.n:  # money tables (issue 15); only when the plan has costs
+        # money tables (issue 15): when the plan has costs and the records keep starts and costs (--records full)
+        if model.cost is not None and model.cost.n and f"cost:{model.cost.ids[0]}" in records.columns \
+                and f"start:{model.item_ids[0]}" in records.columns:
             from sim.analysis.investment import cost_table, investment_table
             from sim.analysis.jcl import jcl_table
 
