@@ -31,6 +31,10 @@ FIELDS = (  # (key, label, kind)
     ("p90_finish", "SIM P90 finish", "date"),
     ("p_by_plan", "SIM P(by plan date)", "number"),
     ("criticality", "SIM criticality", "number"),
+    # money (issue 15): only items with an investment figure carry them (blank elsewhere)
+    ("p50_cost", "SIM P50 cost (CNY 100 m)", "number"),
+    ("p90_cost", "SIM P90 cost (CNY 100 m)", "number"),
+    ("p_within_budget", "SIM P(cost <= budget)", "number"),
 )
 DATE_IDS = [188743945 + k for k in range(10)]  # Date1..Date10
 NUMBER_IDS = [188743767 + k for k in range(5)] + [188743982 + k for k in range(15)]  # Number1..Number20
@@ -51,6 +55,15 @@ def results_frame(run_dir: Path) -> pd.DataFrame:
         items["criticality"] = items["id"].map(prog).fillna(0.0)
     else:
         items["criticality"] = _criticality(run_dir, items)
+    costs_csv = run_dir / "costs.csv"
+    cost_cols = ["p50_cost", "p90_cost", "p_within_budget"]
+    if costs_csv.is_file():
+        costs = pd.read_csv(costs_csv, encoding="utf-8").set_index("id")
+        for c in cost_cols:
+            items[c] = items["id"].map(costs[c])
+    else:
+        for c in cost_cols:
+            items[c] = float("nan")
     return items
 
 

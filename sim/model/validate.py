@@ -334,6 +334,13 @@ def target_rule_problems(line: int, *, rule: TargetRule | None, refs: Sequence[s
         return problems
     if rule is TargetRule.ITEM_BY:
         return _single_ref(line, rule, refs, catalog.item_ids, what="item", home="items.csv id", catalog=catalog)
+    if rule is TargetRule.INVEST_GE:
+        problems = selector_problems(TARGETS, line, "refs", refs, catalog)
+        if threshold is None or threshold <= 0:
+            problems.append(Problem(TARGETS, line, "threshold", "" if threshold is None else f"{threshold:g}",
+                                    "rule invest_ge needs a threshold > 0 (the completion rate, 1 = 100 %)",
+                                    "write e.g. 1 for the year's planned investment completed"))
+        return problems
     problems = _composite_refs(line, refs, catalog)
     if rule is TargetRule.K_OF_N:
         if k is None:

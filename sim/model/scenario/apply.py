@@ -306,6 +306,17 @@ class _Applier:
             self.touched[("factor_correlations", "~".join(sorted(pair)))] = path
         self.set(factor_correlations=tuple(corr))
 
+    def _cost_classes(self, changes: Mapping[str, Any]) -> None:
+        self._change("cost_classes", "project_type", changes, what="cost class", home="cost_classes.csv project_type")
+
+    def _responses(self, changes: Mapping[str, Any]) -> None:
+        self._change("responses", "id", changes, what="response", home="responses.csv id")
+
+    def _apply_responses(self, ids_: list) -> None:
+        known = {r.id for r in self.plan.responses}
+        chosen = [r for r in ids_ if self.known("apply_responses", r, known, what="response", home="responses.csv id")]
+        self.set(applied_responses=tuple(dict.fromkeys([*self.plan.applied_responses, *chosen])))
+
     def _risks(self, changes: Mapping[str, Any]) -> None:
         self._change("risks", "id", changes, what="risk", home="risks.csv id")
 
