@@ -107,6 +107,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         plan, scenario, scenario_manifest = _scenario_arg(plan, args.scenario, {})
     # the scenario changes the plan as data; the actuals then move it to the as-of date
     plan, extra = _actuals_args(plan, args)
+    if not plan.targets:
+        print(f"sim: {args.params}: the plan has no target (targets.csv has no row): a run forecasts targets; "
+              "add one", file=sys.stderr)
+        return 2
     out = args.out or default_run_dir(Path("results"), scenario)
     _disk_estimate(plan, config, quiet=args.quiet)
     run_dir = run_plan(plan, config=config, out=out, scenario=scenario, force=args.force,
@@ -160,8 +164,10 @@ def _write_reports(run_dir: Path, *, langs, plan=None, compare=None, svg=False, 
     for lang in written:
         mark_report(run_dir, lang, "written")
     files = [p for paths in written.values() for p in (paths["html"], paths["xlsx"])]
-    names = {r.id: r.name_en for r in inputs.plan.risks} | {s.id: s.name_en for s in inputs.plan.shocks}
-    lines = summary_lines(inputs.headline, "en", driver_names=names, files=files)
+    lang = "zh" if list(written) == ["zh"] else "en"  # the terminal summary in Chinese when only zh is asked for
+    names = {r.id: (r.name_zh if lang == "zh" else r.name_en) for r in inputs.plan.risks} | \
+        {s.id: (s.name_zh if lang == "zh" else s.name_en) for s in inputs.plan.shocks}
+    lines = summary_lines(inputs.headline, lang, driver_names=names, files=files)
     print("\n".join(lines if not quiet else lines[-len(files) - 1:]))
     return 0
 
@@ -229,12 +235,13 @@ def _cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    from sim.serve.bench import whatif_lines
     from sim.studies.bench import bench
 
     if args.workers is not None and not 1 <= args.workers <= _max_workers():
         raise UsageError(f"--workers must be between 1 and {_max_workers()}, got {args.workers}")
 
-    for line in bench(args.params, size="quick" if args.quick else "full", workers=args.workers):
+    for line in bench(args.params, size="quick" if args.quick else "full", workers=args.workers, more=whatif_lines):
         print(line, flush=True)
     return 0
 
@@ -312,12 +319,23 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
     out = args.out or default_run_dir(Path("results"), "appraisal")
     try:
         table, _ = appraise(plan, actuals, years=args.years, config=config, out=out, force=args.force,
-                            params_digest=params_hash(args.params))
+                            params_digest=params_hash(args.params), langs=args.lang or ("zh", "en"))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:
+        import pandas as pd
+
         w = snapshot_wide(table)
-        print((w if not w.empty else snapshot_wide(table, None)).to_string(float_format=lambda v: f"{v:6.1%}"))
+        w = w if not w.empty else snapshot_wide(table, None)
+        changes = pd.read_csv(Path(out) / "appraisal_changes.csv", dtype={"year": str})
+        nodata = {(r.year, r.id) for r in changes.itertuples() if r.status == "no_data"}
+        shown = w.copy().astype(object)
+        for (tid, name), row in w.iterrows():
+            for snap, v in row.items():
+                shown.loc[(tid, name), snap] = "no data" if (str(snap), tid) in nodata else f"{v:6.1%}"
+        print(shown.to_string())
+    for lang in args.lang or ("zh", "en"):
+        print(f"appraisal ({lang}): {Path(out) / f'appraisal.{lang}.html'}")
     print(f"results: {out}")
     return 0
 
@@ -326,7 +344,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from sim.interop.progress import read_actuals_file as read_actuals
     from sim.studies.backtest import backtest_runs
     from sim.model.load import load_plan
-    from sim.report.backtest import summary_text
+    from sim.report.backtest import paired_text, summary_text
     from sim.results import default_run_dir, params_hash, read_manifest
 
     from sim.results import check_run_dir
@@ -342,10 +360,17 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     plan = load_plan(params)
     actuals = read_actuals(args.actuals, plan)
     out = args.out or default_run_dir(Path("results"), "backtest")
+    from sim.report.appraisal import is_example
+    if is_example(actuals):
+        print(f"note: every fact in {args.actuals} is an invented example (source EXAMPLE): scores against it "
+              "say nothing about the forecast")
     res = backtest_runs(args.runs, plan=plan, actuals=actuals, out=out, params_digest=params_hash(params),
                         refclass=not args.no_refclass, force=args.force)
     print(f"backtest against {args.actuals} (outcomes as of {actuals.latest}); lower is better")
     print(summary_text(res.summary) if len(res.summary) else "no outcome in the actuals can be scored")
+    if res.paired is not None and len(res.paired):
+        print("model minus baseline on the same outcomes (negative = model better), mean and s.e.:")
+        print(paired_text(res.paired))
     for note in res.notes:
         print(f"note: {note}")
     print(f"results: {out}")
@@ -531,6 +556,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--years", type=int, nargs="+", required=True, help="years whose 12-31 is a snapshot")
     p.add_argument("--actuals", type=Path, required=True, metavar="FILE", help="actuals CSV (actuals/README.md)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default results/appraisal-<time>)")
+    p.add_argument("--lang", choices=["zh", "en"], action="append", default=None,
+                   help="appraisal page language (repeatable; default both)")
     _add_force(p)
     p.set_defaults(func=_cmd_appraise)
 

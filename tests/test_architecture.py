@@ -27,6 +27,7 @@ LAYERS = {
     "studies": 6,  # orchestration: run, batch, slip, tolerance, appraise, backtest, bench
     "serve": 7,  # the what-if web page
     "cli": 8,  # the command line
+    "__main__": 8,  # python -m sim
 }
 
 

@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,7 @@ from sim.engine.options import Engine, Executor
 from sim.engine.replicate import run_chunk
 from sim.engine.runner import RunConfig, run_monte_carlo
 from sim.engine.sampling import draw_chunk
+from sim.model.entities import Plan
 from sim.model.enums import LinkType
 from sim.model.load import load_plan
 
@@ -213,8 +215,10 @@ class Figure:
 
 
 # -- the bench ---------------------------------------------------------------------------------
-def bench(params: Path, *, size: str = "full", workers: int | None = None) -> list[str]:
-    """Run the benchmark and return the report lines (see the module docstring)."""
+def bench(params: Path, *, size: str = "full", workers: int | None = None,
+          more: Callable[[Plan], list[str]] | None = None) -> list[str]:
+    """Run the benchmark and return the report lines (see the module docstring); ``more(plan)`` adds
+    lines after the table (``sim bench`` passes the what-if page's timing, :func:`sim.serve.bench.whatif_lines`)."""
     workers = workers or os.cpu_count() or 1
     sz = SIZES[size]
     plan = load_plan(params)
@@ -233,10 +237,10 @@ def bench(params: Path, *, size: str = "full", workers: int | None = None) -> li
         figs += _steps(params, workers, sz, tmp)
         extra: list[str] = []
         if sz.steps:
-            from sim.report.timing import report_lines
-            from sim.serve.bench import whatif_lines
+            from sim.studies.report_timing import report_lines
 
-            extra += whatif_lines(plan)
+            if more is not None:
+                extra += more(plan)
             extra += report_lines(params, runs=10_000 if size == "full" else 2000, workers=workers)
     return lines + _table(figs, load) + extra
 

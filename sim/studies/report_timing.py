@@ -26,7 +26,7 @@ def report_timing(params: Path, *, runs: int = 10_000, workers: int | None = Non
     from sim.engine.runner import RunConfig
     from sim.model.load import load_plan
     from sim.report.build import prepare_report, write_report
-    from sim.workflow import run_plan
+    from sim.studies.workflow import run_plan
 
     plan = load_plan(params)
     out: dict = {"runs": runs, "lang_s": {}, "html_mb": {}}
