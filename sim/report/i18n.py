@@ -145,6 +145,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "deadline": ("deadline", "期限"),
     "p_met": ("P(met)", "达成概率"),
     "aspirational": ("stretch (力争/争取)", "力争/争取"),
+    "evidence": ("evidence", "依据"),
     "se": ("s.e.", "标准误"),
     "ci95_low": ("95 % low", "95%下限"),
     "ci95_high": ("95 % high", "95%上限"),
