@@ -2,8 +2,9 @@
 """Set up the project's virtual environment and run the main job or the tests.
 
     python3 dev.py run     # create .venv if needed, install, run the baseline with its report
-    python3 dev.py test    # create .venv if needed, install with test extras (and, as root
-                           # on Debian, chromium for the browser test), run pytest
+    python3 dev.py test    # create .venv if needed, install with the test and schedule extras
+                           # (and, as root on Debian, chromium for the browser test and a
+                           # headless Java runtime for MPXJ's import tests), run pytest
     python3 dev.py check   # create .venv if needed (test extras), run ruff and mypy on sim/
 
 Only the Python standard library is used here, so this works on a fresh machine
@@ -46,23 +47,32 @@ def ensure_env(extras: str = "") -> None:
     stamp.write_text(digest)
 
 
-def ensure_chromium() -> None:
-    """Best effort: install Debian's chromium for the report's browser test (root + apt-get only).
+def ensure_system_packages() -> None:
+    """Best effort, as root on Debian with apt-get only: chromium for the report's browser test and a headless
+    Java runtime for the MPXJ import tests (tests/test_interop_mpxj.py).
 
-    The browser test skips, saying why, when chromium is still missing afterwards.
+    The tests that need them skip, saying why, when they are still missing afterwards.
     """
-    if shutil.which("chromium") or os.name != "posix" or not shutil.which("apt-get"):
+    wanted = [(pkg, why) for cmd, pkg, why in (("chromium", "chromium", "the report's browser test"),
+                                               ("java", "default-jre-headless", "the MPXJ import tests"))
+              if not shutil.which(cmd)]
+    if not wanted or os.name != "posix" or not shutil.which("apt-get"):
         return
     if os.geteuid() != 0 or not Path("/etc/debian_version").exists():
         return
-    print("installing chromium for the report's browser test (apt-get)", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     try:
         subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL, timeout=900)
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True,
-                       env=env, stdout=subprocess.DEVNULL, timeout=1800)
     except (subprocess.SubprocessError, OSError) as exc:
-        print(f"could not install chromium ({exc}); the browser test will be skipped", flush=True)
+        print(f"could not run apt-get update ({exc}); {', '.join(w for _, w in wanted)} will be skipped", flush=True)
+        return
+    for pkg, why in wanted:
+        print(f"installing {pkg} for {why} (apt-get)", flush=True)
+        try:
+            subprocess.run(["apt-get", "install", "-y", "-q", pkg], check=True,
+                           env=env, stdout=subprocess.DEVNULL, timeout=1800)
+        except (subprocess.SubprocessError, OSError) as exc:
+            print(f"could not install {pkg} ({exc}); {why} will be skipped", flush=True)
 
 
 def main(argv: list[str]) -> int:
@@ -72,11 +82,12 @@ def main(argv: list[str]) -> int:
     if argv[0] == "run":
         ensure_env()
         return subprocess.call([str(BIN / "sim"), "run", *argv[1:]], cwd=ROOT)
-    ensure_env("test")
     if argv[0] == "check":  # configured in pyproject.toml ([tool.ruff], [tool.mypy])
+        ensure_env("test")
         return (subprocess.call([str(BIN / "ruff"), "check", "sim", "tools"], cwd=ROOT)
                 or subprocess.call([str(BIN / "mypy")], cwd=ROOT))
-    ensure_chromium()
+    ensure_env("test,schedule")
+    ensure_system_packages()
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *argv[1:]], cwd=ROOT)
 
 

@@ -35,7 +35,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _run_config(args: argparse.Namespace):
-    from sim.engine.options import Engine
+    from sim.engine.options import Engine, Records
     from sim.engine.runner import RunConfig
 
     from sim.engine.budget import max_workers
@@ -65,7 +65,28 @@ def _run_config(args: argparse.Namespace):
         lhs=args.lhs,
         precision=args.precision,
         progress=sys.stderr.isatty() and not args.quiet,
+        records=Records(args.records),
     )
+
+
+LARGE_RECORDS_BYTES = 256 * 2**20  # a disk estimate is printed before runs whose records may exceed this
+
+
+def _disk_estimate(plan, config, *, scenarios: int = 1, quiet: bool = False) -> None:
+    """Print the records' disk estimate before a large run (to stderr: the results stay parseable)."""
+    from sim.engine.compiled import compile_plan
+    from sim.engine.options import Records as R
+    from sim.results import records_estimate_bytes
+
+    model = compile_plan(plan)
+    est = {m: scenarios * records_estimate_bytes(model, config.runs, m.kinds()) for m in (R.FULL, R.SUMMARY)}
+    if quiet or est[config.records if config.records is not R.NONE else R.SUMMARY] < LARGE_RECORDS_BYTES:
+        return
+    mib = {m: v / 2**20 for m, v in est.items()}
+    kept = 0.0 if config.records is R.NONE else mib[config.records]
+    print(f"sim: records of {scenarios} x {config.runs:,} replications: at most {kept:,.0f} MiB on disk with "
+          f"--records {config.records} (full {mib[R.FULL]:,.0f} MiB, summary {mib[R.SUMMARY]:,.0f} MiB, "
+          f"none: 0 once the tables are written; lz4 saves little on these floats)", file=sys.stderr, flush=True)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -75,6 +96,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.studies.workflow import run_plan
 
     config = _run_config(args)
+    if config.records.value != "full" and not args.no_report:
+        raise UsageError(f"--records {config.records}: the report needs every record column; "
+                         f"add --no-report (or use --records full)")
     if args.out is not None:
         _check_out(args.out, args.force, "run")
     plan = load_plan(args.params)
@@ -83,7 +107,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         plan, scenario, scenario_manifest = _scenario_arg(plan, args.scenario, {})
     # the scenario changes the plan as data; the actuals then move it to the as-of date
     plan, extra = _actuals_args(plan, args)
+    if not plan.targets:
+        print(f"sim: {args.params}: the plan has no target (targets.csv has no row): a run forecasts targets; "
+              "add one", file=sys.stderr)
+        return 2
     out = args.out or default_run_dir(Path("results"), scenario)
+    _disk_estimate(plan, config, quiet=args.quiet)
     run_dir = run_plan(plan, config=config, out=out, scenario=scenario, force=args.force,
                        params_digest=params_hash(args.params), extra_manifest={**extra, **scenario_manifest})
     note = read_manifest(run_dir).get("calendar_note")
@@ -135,8 +164,10 @@ def _write_reports(run_dir: Path, *, langs, plan=None, compare=None, svg=False, 
     for lang in written:
         mark_report(run_dir, lang, "written")
     files = [p for paths in written.values() for p in (paths["html"], paths["xlsx"])]
-    names = {r.id: r.name_en for r in inputs.plan.risks} | {s.id: s.name_en for s in inputs.plan.shocks}
-    lines = summary_lines(inputs.headline, "en", driver_names=names, files=files)
+    lang = "zh" if list(written) == ["zh"] else "en"  # the terminal summary in Chinese when only zh is asked for
+    names = {r.id: (r.name_zh if lang == "zh" else r.name_en) for r in inputs.plan.risks} | \
+        {s.id: (s.name_zh if lang == "zh" else s.name_en) for s in inputs.plan.shocks}
+    lines = summary_lines(inputs.headline, lang, driver_names=names, files=files)
     print("\n".join(lines if not quiet else lines[-len(files) - 1:]))
     return 0
 
@@ -148,7 +179,7 @@ def _check_out(out: Path, force: bool, kind: str) -> None:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    from sim.engine.options import DEFAULT_SEED, Engine
+    from sim.engine.options import DEFAULT_SEED, Engine, Records
 
     p.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params directory")
     p.add_argument("--runs", type=int, default=10_000, help="replications (default 10000)")
@@ -162,6 +193,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", type=float, default=None,
                    help="stop once every target probability's standard error is below this")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    p.add_argument("--records", choices=[r.value for r in Records], default="full",
+                   help="record columns kept on disk: full (default; the report needs it), summary (finish, "
+                        "met, achieved, KPI: what the tables, batch comparisons and backtests read) or none "
+                        "(tables only)")
 
 
 def _max_workers() -> int:
@@ -216,7 +251,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     if args.driver_runs < 1:
         raise UsageError(f"--driver-runs must be >= 1, got {args.driver_runs}")
-    check_run_dir(args.run_dir)
+    records = (check_run_dir(args.run_dir).get("config") or {}).get("records", "full")
+    if records != "full":
+        raise UsageError(f"{args.run_dir}: written with --records {records}; the report needs every record "
+                         f"column: re-run it with --records full")
     return _write_reports(args.run_dir, langs=[args.lang] if args.lang else ["zh", "en"], compare=args.compare,
                           svg=args.svg, driver_runs=args.driver_runs)
 
@@ -281,12 +319,23 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
     out = args.out or default_run_dir(Path("results"), "appraisal")
     try:
         table, _ = appraise(plan, actuals, years=args.years, config=config, out=out, force=args.force,
-                            params_digest=params_hash(args.params))
+                            params_digest=params_hash(args.params), langs=args.lang or ("zh", "en"))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:
+        import pandas as pd
+
         w = snapshot_wide(table)
-        print((w if not w.empty else snapshot_wide(table, None)).to_string(float_format=lambda v: f"{v:6.1%}"))
+        w = w if not w.empty else snapshot_wide(table, None)
+        changes = pd.read_csv(Path(out) / "appraisal_changes.csv", dtype={"year": str})
+        nodata = {(r.year, r.id) for r in changes.itertuples() if r.status == "no_data"}
+        shown = w.copy().astype(object)
+        for (tid, name), row in w.iterrows():
+            for snap, v in row.items():
+                shown.loc[(tid, name), snap] = "no data" if (str(snap), tid) in nodata else f"{v:6.1%}"
+        print(shown.to_string())
+    for lang in args.lang or ("zh", "en"):
+        print(f"appraisal ({lang}): {Path(out) / f'appraisal.{lang}.html'}")
     print(f"results: {out}")
     return 0
 
@@ -295,7 +344,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from sim.interop.progress import read_actuals_file as read_actuals
     from sim.studies.backtest import backtest_runs
     from sim.model.load import load_plan
-    from sim.report.backtest import summary_text
+    from sim.report.backtest import paired_text, summary_text
     from sim.results import default_run_dir, params_hash, read_manifest
 
     from sim.results import check_run_dir
@@ -311,10 +360,17 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     plan = load_plan(params)
     actuals = read_actuals(args.actuals, plan)
     out = args.out or default_run_dir(Path("results"), "backtest")
+    from sim.report.appraisal import is_example
+    if is_example(actuals):
+        print(f"note: every fact in {args.actuals} is an invented example (source EXAMPLE): scores against it "
+              "say nothing about the forecast")
     res = backtest_runs(args.runs, plan=plan, actuals=actuals, out=out, params_digest=params_hash(params),
                         refclass=not args.no_refclass, force=args.force)
     print(f"backtest against {args.actuals} (outcomes as of {actuals.latest}); lower is better")
     print(summary_text(res.summary) if len(res.summary) else "no outcome in the actuals can be scored")
+    if res.paired is not None and len(res.paired):
+        print("model minus baseline on the same outcomes (negative = model better), mean and s.e.:")
+        print(paired_text(res.paired))
     for note in res.notes:
         print(f"note: {note}")
     print(f"results: {out}")
@@ -343,7 +399,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from sim.studies.batch import BatchError, run_batch, summary_lines
 
     config = _run_config(args)
+    if config.records.value == "none":
+        raise UsageError("--records none: a batch compares its scenarios from their records; "
+                         "use --records summary (the columns the comparison reads) or full")
     out = args.out or Path("results") / f"batch-s{args.seed}-n{args.runs}"
+    if not args.quiet:
+        from sim.model.load import load_plan
+
+        _disk_estimate(load_plan(args.params), config, scenarios=len(args.scenarios))
 
     def event(what: str, name: str, detail: str) -> None:
         if what == "failed":
@@ -493,6 +556,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--years", type=int, nargs="+", required=True, help="years whose 12-31 is a snapshot")
     p.add_argument("--actuals", type=Path, required=True, metavar="FILE", help="actuals CSV (actuals/README.md)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default results/appraisal-<time>)")
+    p.add_argument("--lang", choices=["zh", "en"], action="append", default=None,
+                   help="appraisal page language (repeatable; default both)")
     _add_force(p)
     p.set_defaults(func=_cmd_appraise)
 

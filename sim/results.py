@@ -55,7 +55,8 @@ class RunWriter:
     of the same ``out`` is refused (:class:`sim.errors.OutputError`).
     """
 
-    def __init__(self, out: Path, model: CompiledModel, *, force: bool = False):
+    def __init__(self, out: Path, model: CompiledModel, *, force: bool = False,
+                 kinds: frozenset[str] | None = None):
         from sim.safety import StagedDir
 
         self.out = Path(out)
@@ -65,9 +66,10 @@ class RunWriter:
         self.last_finish_day = float("-inf")
         self._writer: pq.ParquetWriter | None = None
         self._pending: list[pa.Table] = []  # chunk tables of the row group being gathered
+        self.kinds = kinds  # record column kinds kept (None: all; sim.engine.options.Records)
 
     def __call__(self, rec: ChunkRecord) -> None:
-        table = rec.arrow(self.model)
+        table = rec.arrow(self.model, self.kinds)
         rec.table = None  # the parent keeps no second copy
         self._track_last_finish(table)
         self._pending.append(table)
@@ -119,6 +121,11 @@ class RunWriter:
     def path(self) -> Path:
         return self.partial
 
+    def drop_records(self) -> None:
+        """Delete the records file the tables were computed from (``--records none``)."""
+        self.close_records()
+        (self.partial / RECORDS).unlink(missing_ok=True)
+
     def commit(self) -> Path:
         self.close_records()
         return self._stage.commit()
@@ -167,6 +174,20 @@ class RecordColumns:
             table = self._file.read(columns=names)
             self._cache = {n: table.column(n).to_numpy() for n in names}
         return pd.Series(self._cache[name], name=name, copy=False)
+
+
+def records_estimate_bytes(model: CompiledModel, runs: int, kinds: frozenset[str] | None = None) -> int:
+    """The records' values in bytes (float32, uint8 flags, int64 rep): an upper bound of the file in practice.
+
+    The Parquet file (lz4) is about 85 % of it on the shipped plan (floats compress little, flags more).
+    """
+    per_kind = {"start": (model.n_items, 4), "finish": (model.n_items, 4),
+                "kpi": (len(model.kpis) * len(model.checkpoints), 4), "achieved": (len(model.targets), 4),
+                "met": (len(model.targets), 1), "risk": (len(model.risks), 1), "mult": (model.n_items, 4),
+                "shock_start": (len(model.shocks), 4), "shock_length": (len(model.shocks), 4),
+                "factor": (len(model.factor_ids), 4), "rate": (len(model.kpis), 4)}
+    row = 8 + sum(n * b for k, (n, b) in per_kind.items() if kinds is None or k in kinds)
+    return int(row) * int(runs)
 
 
 def write_plan_snapshot(run_dir: Path, plan) -> Path:

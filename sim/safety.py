@@ -92,6 +92,16 @@ def check_out(out: Path, *, force: bool = False, kind: str | None = None, option
         raise OutputError(f"{option} {out}: {probe} is not writable")
 
 
+def _missing_ancestors(path: Path) -> list[Path]:
+    """``path`` and its ancestors that do not exist yet, deepest first."""
+    out = []
+    p = Path(path)
+    while not p.exists() and p.parent != p:
+        out.append(p)
+        p = p.parent
+    return out
+
+
 class _Lock:
     """An exclusive, non-blocking ``flock`` on ``path`` (created if needed, removed on release)."""
 
@@ -151,6 +161,7 @@ class StagedDir:
         self.kind = kind
         check_out(self.out, force=force, kind=kind, option=option)
         parent = self.out.parent
+        self._made_parents = _missing_ancestors(parent)  # removed again if this output is abandoned
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -218,6 +229,11 @@ class StagedDir:
                 shutil.rmtree(self.partial, ignore_errors=True)
         finally:
             self._lock.release()
+            for d in self._made_parents:  # deepest first; only the empty folders this output created
+                try:
+                    d.rmdir()
+                except OSError:
+                    break
 
     def __enter__(self) -> Path:
         return self.partial

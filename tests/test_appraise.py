@@ -64,9 +64,12 @@ def test_apply_actuals_ignores_facts_reported_later_whatever_their_date():
 
 
 def test_tables_chart_and_summaries(appraisal: Path):
-    for name in ("appraisal_targets.csv", "appraisal_events.csv", "appraisal.png", "appraisal.md",
-                 "appraisal.html", "manifest.json"):
+    for name in ("appraisal_targets.csv", "appraisal_events.csv", "appraisal_campaigns.csv", "appraisal_units.csv",
+                 "appraisal_changes.csv", "appraisal_sections.csv", "appraisal_status.zh.png",
+                 "appraisal_targets.en.png", "appraisal.md", "appraisal.zh.html", "appraisal.en.html",
+                 "manifest.json"):
         assert (appraisal / name).is_file(), name
+    assert not list(appraisal.glob("*.partial"))
     t = pd.read_csv(appraisal / "appraisal_targets.csv")
     assert {"snapshot", "as_of", "id", "section", "p_met", "se", "change", "why"} <= set(t.columns)
     assert list(dict.fromkeys(t["snapshot"].astype(str))) == ["baseline", "2020", "2021"]
@@ -78,10 +81,19 @@ def test_tables_chart_and_summaries(appraisal: Path):
     finished = ev[(ev.kind == "finished")]
     assert set(zip(finished["to"].astype(str), finished["id"])) == {("2020", "T01"), ("2021", "E02.1")}
     assert ((ev.kind == "kpi") & (ev.id == "KPI_HITECH") & (ev["to"].astype(str) == "2021")).any()
+    ch = pd.read_csv(appraisal / "appraisal_changes.csv")
+    assert set(ch["change_kind"]) <= {"reported", "mixed", "unreported", "none", "no_data"}
+    # a past-deadline target without data has no P(met) (never 0 or 1)
+    assert ch.loc[ch["status"] == "no_data", "p_met"].isna().all()
+    camp = pd.read_csv(appraisal / "appraisal_campaigns.csv")
+    assert (camp[["done_on_time", "done_late", "open", "no_report"]].sum(axis=1) == camp["due"]).all()
     md = (appraisal / "appraisal.md").read_text(encoding="utf-8")
-    assert "HHITECH" in md and "Why:" in md and "complete" in md
-    html = (appraisal / "appraisal.html").read_text(encoding="utf-8")
-    assert "data:image/png;base64," in html
+    assert "items due" in md and "nothing reported" in md
+    en = (appraisal / "appraisal.en.html").read_text(encoding="utf-8")
+    zh = (appraisal / "appraisal.zh.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in en and "**" not in en
+    assert 'lang="zh-CN"' in zh and "到期事项" in zh and "@font-face" in zh
+    assert "Per year and campaign" in en and "Per year and lead unit" in en
 
 
 def test_why_names_the_targets_own_items():

@@ -156,3 +156,67 @@ def test_sim_backtest_on_a_baseline_run_with_the_example(tmp_path: Path, capsys)
     plan_row = scores[(scores.forecaster == "plan") & (scores.kind == "item")].iloc[0]
     assert plan_row.brier == 1.0  # the plan said both on time; both were late
     assert json.loads((out / "manifest.json").read_text())["actuals"]["sha256"]
+
+
+# --- CRPS and paired differences (issue 9, scoring) ----------------------------------------------
+
+def _normal_ensemble(mu: float, sigma: float, n: int = 20_000) -> np.ndarray:
+    from scipy import stats as st
+
+    return st.norm.ppf((np.arange(n) + 0.5) / n, mu, sigma)  # a deterministic ensemble: error O(1/n), no MC noise
+
+
+def test_crps_against_the_normal_closed_form_and_the_censored_integral():
+    from scipy import integrate, stats as st
+
+    from sim.analysis.backtest import crps_days
+
+    mu, sigma, y = 100.0, 30.0, 130.0
+    x = _normal_ensemble(mu, sigma)
+    z = (y - mu) / sigma
+    exact = sigma * (z * (2 * st.norm.cdf(z) - 1) + 2 * st.norm.pdf(z) - 1 / np.sqrt(np.pi))
+    assert crps_days(x, y) == pytest.approx(exact, rel=1e-3)
+    c = 120.0  # unfinished on day 120: the score is the integral of F^2 below c
+    censored = integrate.quad(lambda t: st.norm.cdf(t, mu, sigma) ** 2, -np.inf, c)[0]
+    assert crps_days(x, c, censored=True) == pytest.approx(censored, rel=1e-3)
+    # a later censoring day can only cost more (more of F^2 is counted)
+    assert crps_days(x, 150.0, censored=True) > crps_days(x, c, censored=True)
+
+
+def test_paired_differences_equal_the_direct_mean_and_se():
+    from sim.analysis.backtest import paired_differences
+
+    rng = np.random.default_rng(4)
+    rows = []
+    for i in range(12):
+        for name in ("model", "refclass", "plan"):
+            rows.append({"forecast": "r", "as_of": date(2020, 1, 16), "forecaster": name, "kind": "item",
+                         "id": f"I{i}", "known_at_forecast": i == 11, "brier": rng.uniform(), "log_score": rng.uniform(),
+                         "log_date": rng.uniform() if i % 3 else np.nan, "crps_days": rng.uniform(0, 90)})
+    table = pd.DataFrame(rows)
+    paired = paired_differences(table)
+    live = table[~table["known_at_forecast"]]
+    for base in ("refclass", "plan"):
+        for score in ("brier", "log_date", "crps_days"):
+            m = live[live.forecaster == "model"].set_index("id")[score]
+            b = live[live.forecaster == base].set_index("id")[score]
+            d = (m - b).dropna()
+            row = paired[(paired.baseline == base) & (paired.score == score)].iloc[0]
+            assert row["n"] == len(d) and row["diff"] == pytest.approx(d.mean())
+            assert row["se"] == pytest.approx(d.std(ddof=1) / np.sqrt(len(d)))
+
+
+def test_unfinished_fact_censors_and_every_score_handles_it():
+    from sim.analysis.backtest import Forecast, item_outcomes, score
+
+    it = item("A", 100)
+    p = plan([it])
+    c = it.plan_finish + timedelta(days=20)
+    out = item_outcomes(p, [Fact(FactKind.UNFINISHED, "A", c, c, None, "t")])["A"]
+    assert out.censored == c and out.met is False and out.finished is None  # unfinished after its plan date
+    f = np.arange(50.0, 250.0)  # finish days from the as-of date
+    s = score(Forecast("m", p.as_of, {"A": f}, {}, {}), out)
+    day = (c - p.as_of).days + 1
+    assert s["pit_lo"] == pytest.approx(np.mean(f <= day)) and s["pit_hi"] == 1.0
+    assert s["log_date"] == pytest.approx(-np.log(np.mean(f > day)))
+    assert np.isfinite(s["brier"]) and np.isfinite(s["crps_days"]) and s["crps_days"] > 0

@@ -75,6 +75,11 @@ def test_xer_tasks_links_and_constraints_match_the_raw_tables() -> None:
         if r["cstr_type"] == "CS_MSOA":
             assert t.constraint == "SNET" and t.constraint_date == dt.date.fromisoformat(r["cstr_date"][:10])
     assert s.status_date == dt.date.fromisoformat(raw["PROJECT"][0]["last_recalc_date"][:10])
+    # a working exception (a day with hours in the calendar's exceptions) cannot be mapped: listed
+    working = [(c["clndr_name"], dt.date(1899, 12, 30) + dt.timedelta(days=int(serial)))
+               for c in raw["CALENDAR"] for serial in re.findall(r"\(d\|(\d+)\)\([\s\x7f]*\(0\|\|", c["clndr_data"])]
+    assert working and sorted((u.where.split("(", 1)[1][:-1], u.what.split()[1]) for u in s.unmapped
+                              if "working exception" in u.why) == sorted((n, d.isoformat()) for n, d in working)
     # every UDF type is either read or listed as not mapped
     assert {u.what for u in s.unmapped if u.where.startswith("UDFTYPE")} == {
         f"TASK UDF {u['udf_type_label']!r}" for u in raw["UDFTYPE"]}

@@ -147,7 +147,8 @@ def kpi_fan_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     for j, k in enumerate(plan.kpis):
         start = 0.0 if (k.kind is KpiKind.COUNTER and k.measure is KpiMeasure.CUMULATIVE) else float(k.baseline)
         linked = [(t, s) for t, s in zip(plan.targets, model.targets) if s.kpi_ref == j and t.rule in KPI_RULES]
-        points = [(model.as_of, np.full(len(records), start))]
+        # a KPI simulated from an earlier date (actuals) starts there
+        points = [(k.origin or model.as_of, np.full(len(records), start))]
         points += [(d, records[column("kpi", k.id, d.isoformat())].to_numpy(dtype=np.float64)) for d in model.checkpoints]
         dates = [d for d, _ in points]
         line, kind = _target_line(linked, dates, model.as_of, float(k.baseline))

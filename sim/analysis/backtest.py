@@ -15,8 +15,16 @@ Scores (lower is better for all but the PIT):
   and its midpoint; a censored outcome (unfinished on c) gives ``[F(c), 1]`` and
   the log score ``-ln P(finish > c)``; a dated one the log score of the finish's
   calendar month, ``-ln P(finish in that month)``;
+* CRPS (days) of a dated finish against the forecast's finish samples
+  (``scoringrules.crps_ensemble``); for an outcome censored at c (unfinished
+  then) the threshold-weighted CRPS with weight 1{z <= c}
+  (``scoringrules.twcrps_ensemble``, ``b = c``), which is the integral of F(z)^2
+  below c: the part of the CRPS the censored outcome decides;
 * probabilities are clipped to ``[EPS, 1 - EPS]`` in every log score, for every
-  forecaster alike.
+  forecaster alike;
+* :func:`paired_differences`: per forecast date and kind, the mean over the same
+  outcomes of (model score - baseline score), with its standard error across
+  outcomes (lower = the model is better).
 
 Forecasters: the run itself (``model``), and two naive baselines built here at
 the run's as-of date: ``plan`` (the plan is certain: every unfinished item
@@ -39,9 +47,9 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from sim.model.actuals import Fact, FactKind
+from sim.model.actuals import ITEM_KINDS, Fact, FactKind
 from sim.engine.compiled import CompiledModel, compile_plan
-from sim.model.clock import end_of, years_to
+from sim.model.clock import FAR_DAY, end_of, years_to
 from sim.engine.replicate import column
 from sim.engine.targets import evaluate_targets
 from sim.model.entities import Plan
@@ -76,7 +84,7 @@ def item_outcomes(plan: Plan, facts: Iterable[Fact]) -> dict[str, Outcome]:
     """Outcome of every item that any fact tells something about."""
     by_item: dict[str, list[Fact]] = {}
     for f in facts:
-        if f.kind is not FactKind.KPI:
+        if f.kind in ITEM_KINDS:
             by_item.setdefault(f.id, []).append(f)
     out = {}
     for it in plan.items:
@@ -89,7 +97,8 @@ def item_outcomes(plan: Plan, facts: Iterable[Fact]) -> dict[str, Outcome]:
                                  met=fin.date <= it.plan_finish, known_on=fin.reported)
             continue
         # unfinished on c: progress below 1 on c, or started on c (so not finished the day before)
-        marks = [(f.date, f) for f in fs if f.kind is FactKind.PROGRESS and f.value < 1]
+        marks = [(f.date, f) for f in fs if (f.kind is FactKind.PROGRESS and f.value < 1)
+                 or f.kind is FactKind.UNFINISHED]
         marks += [(f.date - timedelta(days=1), f) for f in fs if f.kind is FactKind.START]
         if not marks:
             continue
@@ -156,6 +165,11 @@ def _kpi_outcome(plan: Plan, t, facts: list[Fact]) -> tuple[bool | None, date | 
     near = [f for f in facts if f.kind is FactKind.KPI and f.id == kpi
             and abs((f.date - t.deadline).days) <= KPI_WINDOW_DAYS]
     if not near:
+        # a lower bound near the deadline decides "met" when it reaches the threshold (KPI_GE only)
+        bound = [f for f in facts if f.kind is FactKind.KPI_AT_LEAST and f.id == kpi and t.rule is TargetRule.KPI_GE
+                 and abs((f.date - t.deadline).days) <= KPI_WINDOW_DAYS and f.value >= t.threshold]
+        if bound:
+            return True, min(f.reported for f in bound), None
         return None, None, None
     f = min(near, key=lambda f: (abs((f.date - t.deadline).days), f.date))
     if t.rule is TargetRule.KPI_GE:
@@ -204,7 +218,7 @@ def plan_certain(model: CompiledModel) -> Forecast:
     """
     finish = np.where(model.fixed, model.fixed_finish, np.maximum(model.plan_finish_day, 1.0))[None, :]
     path = np.full((1, len(model.kpis), len(model.kpi_grid)), 1e30)
-    path[:, :, 0] = 1.0
+    path[:, :, int(np.searchsorted(model.kpi_grid, 0.0))] = 1.0  # the growth base at day 0 (the grid may start earlier)
     achieved, met = evaluate_targets(model, finish, path)
     return Forecast(
         "plan", model.as_of,
@@ -258,7 +272,7 @@ def score(forecast: Forecast, outcome: Outcome) -> dict | None:
         p = float(np.mean(m))
         f = forecast.achieved.get(outcome.id)
     row = {"p_met": p, "met": outcome.met, "brier": np.nan, "log_score": np.nan,
-           "pit_lo": np.nan, "pit_hi": np.nan, "pit": np.nan, "log_date": np.nan}
+           "pit_lo": np.nan, "pit_hi": np.nan, "pit": np.nan, "log_date": np.nan, "crps_days": np.nan}
     if outcome.met is not None:
         y = 1.0 if outcome.met else 0.0
         row["brier"] = (p - y) ** 2
@@ -269,11 +283,27 @@ def score(forecast: Forecast, outcome: Outcome) -> dict | None:
         first = outcome.finished.replace(day=1)
         nxt = (first + timedelta(days=32)).replace(day=1)
         in_month = float(np.mean((f > end_of(first, as_of) - 1) & (f <= end_of(nxt, as_of) - 1)))
-        row.update(pit_lo=lo, pit_hi=hi, pit=0.5 * (lo + hi), log_date=-np.log(clip(in_month)))
+        row.update(pit_lo=lo, pit_hi=hi, pit=0.5 * (lo + hi), log_date=-np.log(clip(in_month)),
+                   crps_days=crps_days(f, end_of(outcome.finished, as_of)))
     elif f is not None and outcome.censored is not None:
         lo = float(np.mean(f <= end_of(outcome.censored, as_of)))
-        row.update(pit_lo=lo, pit_hi=1.0, log_date=-np.log(clip(1.0 - lo)))
+        row.update(pit_lo=lo, pit_hi=1.0, log_date=-np.log(clip(1.0 - lo)),
+                   crps_days=crps_days(f, end_of(outcome.censored, as_of), censored=True))
     return row
+
+
+def crps_days(samples: np.ndarray, observed_day: float, *, censored: bool = False) -> float:
+    """CRPS in days of finish-day ``samples`` for a finish at ``observed_day``; with ``censored`` the finish is
+    only known to be after ``observed_day`` and the threshold-weighted CRPS below it is returned.
+
+    Samples that never finish count at :data:`FAR_DAY` (a horizon, so the score stays finite).
+    """
+    import scoringrules as sr
+
+    x = np.minimum(np.asarray(samples, dtype=np.float64), FAR_DAY)
+    if censored:
+        return float(sr.twcrps_ensemble(float(observed_day), x, b=float(observed_day)))
+    return float(sr.crps_ensemble(float(observed_day), x))
 
 
 def score_table(forecasts: Iterable[Forecast], found: list[Outcome], *, label: str = "") -> pd.DataFrame:
@@ -306,9 +336,45 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
             "n_binary": int(g["brier"].notna().sum()),
             "brier": g["brier"].mean(), "log_score": g["log_score"].mean(),
             "n_dated": len(dated), "n_censored": len(cens),
-            "log_date": g["log_date"].mean(), "pit_mean": dated["pit"].mean(),
+            "log_date": g["log_date"].mean(), "crps_days": g["crps_days"].mean(), "pit_mean": dated["pit"].mean(),
         })
     return pd.DataFrame(rows)
+
+
+SCORES = ("brier", "log_score", "log_date", "crps_days")
+
+
+def paired_differences(table: pd.DataFrame, *, model: str = "model", baselines=("refclass", "plan")) -> pd.DataFrame:
+    """Model minus baseline score on the same outcomes, per forecast date, kind, baseline and score.
+
+    Columns: ``forecast``, ``as_of``, ``kind``, ``baseline``, ``score``, ``n`` (outcomes scored by both),
+    ``model``/``baseline_mean`` (means on those outcomes), ``diff`` (model - baseline; negative = the model
+    is better), ``se`` (sd of the per-outcome differences / sqrt(n); NaN for n < 2) and ``z`` = diff / se.
+    Censored outcomes enter the dated log score and the CRPS in their censored form, alike for both.
+    """
+    live = table[~table["known_at_forecast"]]
+    rows = []
+    keys = ["forecast", "as_of", "kind", "id"]
+    for base in baselines:
+        a = live[live["forecaster"] == model].set_index(keys)
+        b = live[live["forecaster"] == base].set_index(keys)
+        both = a.add_suffix("_m").join(b.add_suffix("_b"), how="inner")
+        if both.empty:
+            continue
+        for (label, as_of, kind), g in both.groupby(level=["forecast", "as_of", "kind"], sort=False):
+            for s in SCORES:
+                d = (g[f"{s}_m"] - g[f"{s}_b"]).dropna()
+                n = len(d)
+                if n == 0:
+                    continue
+                se = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+                diff = float(d.mean())
+                rows.append({"forecast": label, "as_of": as_of, "kind": kind, "baseline": base, "score": s, "n": n,
+                             "model": float(g.loc[d.index, f"{s}_m"].mean()),
+                             "baseline_mean": float(g.loc[d.index, f"{s}_b"].mean()), "diff": diff, "se": se,
+                             "z": diff / se if se and np.isfinite(se) and se > 0 else np.nan})
+    return pd.DataFrame(rows, columns=["forecast", "as_of", "kind", "baseline", "score", "n", "model",
+                                       "baseline_mean", "diff", "se", "z"])
 
 
 def reliability(table: pd.DataFrame, *, bins: int = 10) -> pd.DataFrame:

@@ -78,7 +78,13 @@ def criticality_table(
         if (table["criticality"] > 0).sum() > 1 or len(items) > 1:  # more than one contributor
             frames.append(table)
     frames.append(_programme(model, links, duration, finish))
-    out = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    frames = [f for f in frames if not f.empty]
+    if not frames:  # e.g. a plan of one item (an imported schedule): no target has two contributors
+        numbers = ("decisive", "decisive_se", "criticality", "criticality_se", "cruciality", "finish_corr", "ssi")
+        return pd.DataFrame({"target": pd.Series([], dtype=object), "item": pd.Series([], dtype=object),
+                             **{c: pd.Series([], dtype=np.float64) for c in numbers},
+                             "contributor": pd.Series([], dtype=bool)})
+    out = pd.concat(frames, ignore_index=True)
     out.insert(1, "item", [model.item_ids[k] for k in out.pop("item_index")])
     return out.sort_values(["target", "criticality"], ascending=[True, False], kind="stable").reset_index(drop=True)
 

@@ -155,8 +155,15 @@ def kpi_table(model: CompiledModel, records: pd.DataFrame, targets: pd.DataFrame
     """Per KPI and checkpoint: mean, P10/P50/P90; the P(met) of targets on the KPI."""
     plan = model.plan
     rows = []
+    linked_of: dict[str, list] = {}  # KPI id -> targets on it, in file order (one pass over the targets)
+    for t in plan.targets:
+        for r in dict.fromkeys(t.refs):
+            linked_of.setdefault(r, []).append(t)
+    met_of = {}
+    if targets is not None:
+        met_of = dict(zip(targets["id"], zip(targets["p_met"].astype(float), targets["threshold"].astype(float))))
     for k in plan.kpis:
-        linked = [t for t in plan.targets if k.id in t.refs]
+        linked = linked_of.get(k.id, [])
         for d in model.checkpoints:
             v = records[column("kpi", k.id, d.isoformat())].to_numpy(dtype=np.float64)
             q10, q50, q90 = np.quantile(v, [0.1, 0.5, 0.9])
@@ -176,11 +183,16 @@ def kpi_table(model: CompiledModel, records: pd.DataFrame, targets: pd.DataFrame
                 "evidence": "no evidence" if k.evidence == "none" else k.evidence,
             }
             if targets is not None and linked:
-                sel = targets.set_index("id").loc[[t.id for t in linked]]
-                row["p_target_met"] = float(sel["p_met"].min())
-                row["target_threshold"] = float(sel["threshold"].min())
+                p_met, thresholds = zip(*(met_of[t.id] for t in linked))
+                row["p_target_met"] = _min_skipna(p_met)  # as pandas' min: missing values skipped
+                row["target_threshold"] = _min_skipna(thresholds)
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _min_skipna(values) -> float:
+    kept = [v for v in values if v == v]
+    return float(min(kept)) if kept else float("nan")
 
 
 def paired_difference(x: np.ndarray, y: np.ndarray | None, *, z: float = Z95) -> dict:

@@ -62,6 +62,7 @@ class KpiSpec:
     boost_ids: tuple[str, ...]  # the same items' ids (stream keys must not depend on positions)
     boost_steps: np.ndarray
     boost_rates: np.ndarray
+    origin_day: float = 0.0  # day the baseline refers to (<= 0): the path is simulated from there
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,8 @@ def compile_plan(plan: Plan) -> CompiledModel:
 
     checkpoint_days = np.array([end_of(d, as_of) for d in plan.checkpoints], dtype=np.float64)
     targets = _targets(plan, pos)
-    grid = _kpi_grid(as_of, checkpoint_days, targets)
+    kpi_specs = _kpis(plan, pos)
+    grid = _kpi_grid(as_of, checkpoint_days, targets, origins=[k.origin_day for k in kpi_specs])
     return CompiledModel(
         plan=plan,
         item_ids=ids,
@@ -217,7 +219,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
         factor_chol=chol,
         risks=_risks(plan, pos),
         shocks=_shocks(plan, pos, n),
-        kpis=_kpis(plan, pos),
+        kpis=kpi_specs,
         kpi_grid=grid,
         checkpoint_days=checkpoint_days,
         checkpoints=tuple(plan.checkpoints),
@@ -355,6 +357,7 @@ def _kpis(plan: Plan, pos) -> tuple[KpiSpec, ...]:
                 boost_ids=tuple(b.item for b in bs),
                 boost_steps=np.array([b.step for b in bs], dtype=np.float64),
                 boost_rates=np.array([b.rate_per_year for b in bs], dtype=np.float64),
+                origin_day=0.0 if k.origin is None else float(min((k.origin - plan.as_of).days, 0)),
             )
         )
     return tuple(out)
@@ -397,14 +400,18 @@ def _targets(plan: Plan, pos) -> tuple[TargetSpec, ...]:
     return tuple(specs)
 
 
-def _kpi_grid(as_of: date, checkpoint_days: np.ndarray, targets) -> np.ndarray:
-    """The days KPIs are needed on: the as-of date, the checkpoints and the KPI targets' deadlines.
+def _kpi_grid(as_of: date, checkpoint_days: np.ndarray, targets, *, origins=()) -> np.ndarray:
+    """The days KPIs are needed on: the as-of date, the checkpoints, the KPI targets' deadlines and the
+    KPIs' origins (``origins``, days <= 0 a KPI is simulated from; actuals).
 
     Nothing between them is ever read, and every KPI increment over an interval has
     a closed form in the interval's length (a sum of Poisson counts is Poisson, a
     sum of normal log-steps is normal; boosts count their exposure inside the
     interval), so these few days give the same distributions as a monthly grid.
-    ``as_of`` is kept in the signature: the grid is in days from it.
+    ``as_of`` is kept in the signature: the grid is in days from it. The grid
+    starts at the earliest origin (day 0 when every KPI starts on the as-of date).
     """
-    days = {0.0, *checkpoint_days.tolist(), *[t.deadline_day for t in targets if t.kpi_ref >= 0]}
+    first = min([0.0, *origins])
+    days = {0.0, *origins, *checkpoint_days.tolist(), *[t.deadline_day for t in targets if t.kpi_ref >= 0]}
+    days = {d for d in days if d >= first}
     return np.array(sorted(days), dtype=np.float64)

@@ -45,6 +45,11 @@ def kpi_paths(model: CompiledModel, finish: np.ndarray, kpi_rate: np.ndarray, cs
     return out[:rows]
 
 
+def _active(k: KpiSpec, grid: np.ndarray) -> np.ndarray:
+    """1 for the grid intervals on or after the KPI's origin, 0 before (the grid holds the origin day)."""
+    return (grid[:-1] >= k.origin_day).astype(np.float64)
+
+
 def _exposure_years(grid: np.ndarray, since: np.ndarray) -> np.ndarray:
     """Years of each grid interval after ``since`` (rows,) -> (rows, intervals)."""
     lo, hi = grid[:-1][None, :], grid[1:][None, :]
@@ -142,7 +147,7 @@ def _counter(k: KpiSpec, grid, finish, rate, cs: ChunkStreams) -> np.ndarray:
     by inverse transform from a fixed-size stream of their own, so moving an item's finish
     changes only the replications whose exposure moved."""
     n = finish.shape[0]
-    dt_years = np.diff(grid) / DAYS_PER_YEAR
+    dt_years = np.diff(grid) / DAYS_PER_YEAR * _active(k, grid)  # nothing arrives before the KPI's origin
     lam = rate[:, None] * dt_years[None, :]
     rng = cs.generator(f"kpi/{k.id}/arrivals")
     arrivals = rng.poisson(np.maximum(lam, 0.0)).astype(np.float64)
@@ -150,7 +155,8 @@ def _counter(k: KpiSpec, grid, finish, rate, cs: ChunkStreams) -> np.ndarray:
         if add:
             key = f"kpi/{k.id}/boost/{item_id}"
             u = cs.generator(key).random(arrivals.shape)
-            arrivals += poisson_ppf(u, max(add, 0.0) * _exposure_years(grid, finish[:, item]))
+            since = np.maximum(finish[:, item], k.origin_day)
+            arrivals += poisson_ppf(u, max(add, 0.0) * _exposure_years(grid, since))
     lapses = np.zeros_like(arrivals)
     if k.measure is KpiMeasure.STOCK and k.attrition_years:
         lapses = _lapses(k, grid, arrivals, cs)
@@ -175,7 +181,8 @@ def _lapses(k: KpiSpec, grid: np.ndarray, arrivals: np.ndarray, cs: ChunkStreams
     p_lapse = 1.0 - k.renewal_prob
     rng = cs.generator(f"kpi/{k.id}/lapses")
     base_total = rng.binomial(int(round(k.baseline)), p_lapse, size=n)
-    share = np.clip(np.minimum(grid[1:], period) - np.minimum(grid[:-1], period), 0.0, None) / period
+    age = np.maximum(grid - k.origin_day, 0.0)  # certificate ages count from the KPI's origin
+    share = np.clip(np.minimum(age[1:], period) - np.minimum(age[:-1], period), 0.0, None) / period
     pvals = np.append(share, max(0.0, 1.0 - share.sum()))
     lapses = rng.multinomial(base_total, pvals)[:, :g].astype(np.float64)
     mids = 0.5 * (grid[:-1] + grid[1:]) + period
@@ -188,11 +195,11 @@ def _lapses(k: KpiSpec, grid: np.ndarray, arrivals: np.ndarray, cs: ChunkStreams
 
 def _index(k: KpiSpec, grid, finish, log_growth, cs: ChunkStreams) -> np.ndarray:
     n = finish.shape[0]
-    dt = np.diff(grid)
+    dt = np.diff(grid) * _active(k, grid)  # no growth before the KPI's origin
     dlog = log_growth[:, None] * (dt / DAYS_PER_YEAR)[None, :]
     for item, add in zip(k.boost_items, k.boost_rates):
         if add:
-            dlog = dlog + add * _exposure_years(grid, finish[:, item])
+            dlog = dlog + add * _exposure_years(grid, np.maximum(finish[:, item], k.origin_day))
     if k.volatility > 0:
         z = cs.generator(f"kpi/{k.id}/noise").standard_normal((n, len(dt)))
         dlog = dlog + k.volatility * np.sqrt(dt / DAYS_PER_MONTH)[None, :] * z

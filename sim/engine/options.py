@@ -19,6 +19,21 @@ class Engine(StrEnum):
     VECTOR = "vector"
 
 
+class Records(StrEnum):
+    """Which record columns a run keeps on disk (``--records``)."""
+
+    FULL = "full"  # every column: what the report's drivers, criticality and re-runs read
+    SUMMARY = "summary"  # what the tables, batch comparisons and backtests read (SUMMARY_KINDS)
+    NONE = "none"  # the summary columns while the tables are computed, then deleted
+
+    def kinds(self) -> frozenset[str] | None:
+        """The column kinds written (None: all)."""
+        return None if self is Records.FULL else SUMMARY_KINDS
+
+
+SUMMARY_KINDS = frozenset({"finish", "kpi", "achieved", "met"})
+
+
 class Executor(StrEnum):
     """Where chunks run: this process, a fork pool, or a Dask cluster."""
 

@@ -47,18 +47,22 @@ class ChunkRecord:
     kpi_rate: np.ndarray  # (rows, kpis) float32
     table: pa.Table | None = field(default=None, repr=False)  # built by a worker, to spare the parent
 
-    def arrow(self, model: CompiledModel) -> pa.Table:
-        """The record as an Arrow table (built once)."""
+    def arrow(self, model: CompiledModel, kinds: frozenset[str] | None = None) -> pa.Table:
+        """The record as an Arrow table (built once; ``kinds`` as in :meth:`to_table`)."""
         if self.table is None:
-            self.table = self.to_table(model)
+            self.table = self.to_table(model, kinds)
         return self.table
 
-    def to_table(self, model: CompiledModel) -> pa.Table:
+    def to_table(self, model: CompiledModel, kinds: frozenset[str] | None = None) -> pa.Table:
         """Wide Arrow table: one row per replication, one column per recorded quantity.
 
         Arrays are made column-major once, so every column is a contiguous slice
-        that Arrow takes without a copy of its own.
+        that Arrow takes without a copy of its own. ``kinds`` (e.g. ``{"finish", "met"}``)
+        keeps only those column kinds (and ``rep``); None keeps all.
         """
+        if kinds is not None:
+            table = self.to_table(model)
+            return table.select([n for n in table.column_names if n == "rep" or n.split(":", 1)[0] in kinds])
         start, finish, kpi = np.asfortranarray(self.start), np.asfortranarray(self.finish), np.asfortranarray(self.kpi)
         achieved, met, risk = np.asfortranarray(self.achieved), np.asfortranarray(self.met), np.asfortranarray(self.risk)
         mult, shock_start = np.asfortranarray(self.multiplier), np.asfortranarray(self.shock_start)

@@ -30,7 +30,7 @@ import numpy as np
 from sim.engine import streams
 from sim.errors import ExecutorError
 from sim.engine.compiled import CompiledModel
-from sim.engine.options import DEFAULT_SEED, Engine, Executor
+from sim.engine.options import DEFAULT_SEED, Engine, Executor, Records
 from sim.engine.replicate import ChunkRecord, choose_engine, simulate_chunk
 from sim.engine.streams import ChunkStreams
 
@@ -49,6 +49,7 @@ class RunConfig:
     precision: float | None = None  # stop when every target's standard error is below
     min_runs: int = 2 * streams.CHUNK
     progress: bool = False
+    records: Records = Records.FULL  # record columns kept on disk (--records)
 
     def streams(self, chunk: int) -> ChunkStreams:
         """The random streams of replication chunk ``chunk``."""
@@ -56,7 +57,7 @@ class RunConfig:
 
     def to_manifest(self) -> dict[str, Any]:
         """The fields as JSON values (enums by value), for the manifest's ``config``."""
-        return {k: (v.value if isinstance(v, (Engine, Executor)) else v) for k, v in dataclasses.asdict(self).items()}
+        return {k: (v.value if isinstance(v, (Engine, Executor, Records)) else v) for k, v in dataclasses.asdict(self).items()}
 
     @staticmethod
     def from_manifest(manifest: dict[str, Any]) -> RunConfig:
@@ -76,7 +77,7 @@ class RunConfig:
         return RunConfig(**out)
 
 
-_ENUMS = {"engine": Engine, "executor": Executor}
+_ENUMS = {"engine": Engine, "executor": Executor, "records": Records}
 _INTS = ("runs", "seed", "workers", "min_runs")
 
 
@@ -229,7 +230,7 @@ def _die_with_parent() -> None:
 def _pool_chunk(chunk: int, rows: int, config: RunConfig) -> ChunkRecord:
     assert _WORKER_MODEL is not None
     rec = simulate_chunk(_WORKER_MODEL, config.streams(chunk), rows=rows, engine=config.engine)
-    rec.arrow(_WORKER_MODEL)  # the Arrow table is built here, in parallel, not in the parent
+    rec.arrow(_WORKER_MODEL, config.records.kinds())  # the Arrow table is built here, in parallel
     return rec
 
 
@@ -256,7 +257,7 @@ DASK_CONNECT_TIMEOUT = "20s"  # how long to wait for a scheduler address before 
 
 def _dask_chunk(model: CompiledModel, chunk: int, rows: int, config: RunConfig) -> ChunkRecord:
     rec = simulate_chunk(model, config.streams(chunk), rows=rows, engine=config.engine)
-    rec.arrow(model)
+    rec.arrow(model, config.records.kinds())
     return rec
 
 

@@ -35,7 +35,7 @@ def evaluate_targets(model: CompiledModel, finish: np.ndarray, kpi_path: np.ndar
                 achieved[:, t] = np.where(reached.any(axis=1), grid[first], np.inf)
             else:
                 years = spec.deadline_day / DAYS_PER_YEAR
-                base = path[:, 0]
+                base = path[:, int(np.searchsorted(grid, 0.0))]  # the value at day 0 (the grid may start earlier)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     cagr = np.where(base > 0, (value / base) ** (1.0 / years) - 1.0, -np.inf)
                 met[:, t] = cagr >= spec.threshold

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 FORMATS = {".xer": "XER", ".xml": "MSPDI", ".xlsx": "xlsx"}
+#: Import only: formats read through MPXJ (the optional extra `schedule`, docs/interop.md).
+IMPORT_FORMATS = {**FORMATS, **{k: "MPXJ" for k in (".mpp", ".mpt", ".mpx", ".pmxml", ".pp", ".gan", ".planner",
+                                                       ".pod", ".fts", ".cdpx", ".ppx", ".sdef", ".prx", ".stx")}}
 
 
 class InteropError(Exception):
@@ -15,8 +18,9 @@ class InteropError(Exception):
 
 def register(sub) -> None:
     """Add the interop subcommands to the ``sim`` parser's subparsers."""
-    p = sub.add_parser("import", help="import a schedule (P6 .xer, MS Project .xml, Excel template .xlsx) "
-                                      "into a new params directory")
+    p = sub.add_parser("import", help="import a schedule (P6 .xer, MS Project .xml, Excel template .xlsx; "
+                                      "through MPXJ also .mpp, .mpx, .pmxml, .pp, .gan ...) into a new params "
+                                      "directory")
     p.add_argument("file", type=Path, metavar="FILE", help="the schedule file")
     p.add_argument("--out", type=Path, required=True, metavar="PARAMS_DIR", help="new params directory to write")
     p.add_argument("--project", default=None, help="XER only: the project short name (default: the first)")
@@ -25,6 +29,8 @@ def register(sub) -> None:
                         "class of docs/calibration.md (mm_obj1, the default; erdf, erdf_gb_nonstd_civil, "
                         "erdf_gb_std_civil, odeck_roads, gb_nonstd_building_obj1, gb_equipment_obj1) or `fixed` "
                         "(durations as planned)")
+    p.add_argument("--reader", choices=("own", "mpxj"), default="own",
+                   help=".xer and .xml: read with the own parser (default) or through MPXJ")
     p.set_defaults(func=_guard(_cmd_import))
 
     p = sub.add_parser("export", help="write a run's P50/P80/P90 finish, P(by plan date) and criticality "
@@ -59,18 +65,24 @@ def _guard(func):
     return run
 
 
-def _kind(path: Path) -> str:
-    kind = FORMATS.get(path.suffix.lower())
+def _kind(path: Path, formats: dict[str, str] = FORMATS) -> str:
+    kind = formats.get(path.suffix.lower())
     if kind is None:
-        raise InteropError(f"{path}: unknown format {path.suffix!r} (use .xer, .xml or .xlsx)")
+        raise InteropError(f"{path}: unknown format {path.suffix!r} (use {', '.join(sorted(formats))})")
     return kind
 
 
-def read_schedule(path: Path, *, project: str | None = None):
-    """A :class:`~sim.interop.schedule.Schedule` from an XER or MSPDI file."""
-    kind = _kind(path)
+def read_schedule(path: Path, *, project: str | None = None, reader: str = "own"):
+    """A :class:`~sim.interop.schedule.Schedule` from an XER or MSPDI file (own readers) or any format MPXJ
+    reads (``reader="mpxj"``, or a suffix only MPXJ reads)."""
+    kind = _kind(path, IMPORT_FORMATS)
     if not path.is_file():
         raise InteropError(f"{path}: no such file")
+    if kind == "MPXJ" or reader == "mpxj":
+        if project is not None:
+            raise InteropError("--project is for the own XER reader: MPXJ reads a file's first project")
+        from sim.interop.viampxj import read_with_mpxj
+        return read_with_mpxj(path)
     if kind == "XER":
         from sim.interop.xer import read_xer
         return read_xer(path, project=project)
@@ -82,7 +94,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from sim.model.load import load_plan
     from sim.model.problems import PlanError
     from sim.interop.toparams import DEFAULT_DURATION_CLASS, DURATION_CLASSES
-    kind = _kind(args.file)
+    kind = _kind(args.file, IMPORT_FORMATS)
     duration_class = args.duration_class or DEFAULT_DURATION_CLASS
     if duration_class not in DURATION_CLASSES:
         raise InteropError(f"--duration-class {duration_class!r}: not one of {', '.join(DURATION_CLASSES)}")
@@ -95,7 +107,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(f"imported {args.file} ({summary['sheets']} sheets) into {args.out}")
     else:
         from sim.interop.toparams import REPORT, schedule_to_params
-        schedule = read_schedule(args.file, project=args.project)
+        schedule = read_schedule(args.file, project=args.project, reader=args.reader)
         summary = schedule_to_params(schedule, args.out, duration_class=duration_class)
         print(f"imported {args.file} ({summary['format']}) into {args.out}: {summary['items']} items, "
               f"{summary['links']} links, {summary['targets']} targets, {summary['units']} units, "
@@ -115,6 +127,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(exc.report(), file=sys.stderr)
         print(f"sim: {args.out} was written but does not validate: correct the rows named above", file=sys.stderr)
         return 2
+    if kind != "xlsx" and not summary["targets"]:
+        print(f"  no target: no open task has a planned finish or milestone on or after the status date "
+              f"{summary['as_of']}, so `sim run` has nothing to forecast; add a target (for instance a newly "
+              f"committed finish date) to {args.out / 'targets.csv'}")
+        return 0
     print(f"  {args.out} validates: `sim run --params {args.out}`")
     return 0
 

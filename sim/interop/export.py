@@ -95,7 +95,10 @@ def export_run(run_dir: Path, to: Path, *, kind: str, source: Path | None = None
     res = results_frame(run_dir)
     src, uid_of = _source_of(run_dir, source)
     tmp = to.with_name(to.name + ".partial")
+    converted = to.with_name(to.stem + ".source.partial" + to.suffix)  # keeps the suffix the writers check
     try:
+        if src is not None and kind in ("MSPDI", "XER") and src.suffix.lower() not in (".xml", ".xer", ".xlsx"):
+            src = _convert_with_mpxj(src, kind, converted)  # e.g. an .mpp: its tasks keep their unique ids
         if kind == "MSPDI":
             n = _write_mspdi(res, tmp, src if src is not None and src.suffix.lower() == ".xml" else None, uid_of)
         elif kind == "XER":
@@ -106,7 +109,30 @@ def export_run(run_dir: Path, to: Path, *, kind: str, source: Path | None = None
         tmp.rename(to)
     finally:
         tmp.unlink(missing_ok=True)
+        converted.unlink(missing_ok=True)
     return n
+
+
+def _convert_with_mpxj(src: Path, kind: str, out: Path) -> Path:
+    """``src`` (a format read through MPXJ, such as .mpp) written as MSPDI or XER by MPXJ into ``out``, so
+    that the export annotates the whole project (InteropError with how to install MPXJ when it cannot)."""
+    from sim.interop.schedule import ImportError_
+    from sim.interop.viampxj import start_jvm
+    if out.exists():
+        raise InteropError(f"{out} exists (an interrupted export, or not ours): move it away first")
+    try:
+        start_jvm(src)
+    except ImportError_ as exc:
+        raise InteropError(str(exc)) from None
+    import jpype
+    from org.mpxj.reader import UniversalProjectReader
+    from org.mpxj.writer import FileFormat, UniversalProjectWriter
+    try:
+        project = UniversalProjectReader().read(str(src))
+        UniversalProjectWriter(FileFormat.MSPDI if kind == "MSPDI" else FileFormat.XER).write(project, str(out))
+    except jpype.JException as exc:
+        raise InteropError(f"{src}: MPXJ could not convert it to {kind}: {exc.getMessage()}") from None
+    return out
 
 
 def _iso(value) -> str:

@@ -85,16 +85,22 @@ def _num(value: str | None) -> float | None:
         return None
 
 
-_EXC = re.compile(r"\(0\|\|\d+\(d\|(\d+)\)\(\s*\)\s*\)")  # a non-working exception: (d|serial), no hours
+_EXC = re.compile(r"\(0\|\|\d+\(d\|(\d+)\)\([\s\x7f]*\)[\s\x7f]*\)")  # a non-working exception: (d|serial), no hours
+_WORKING_EXC = re.compile(r"\(0\|\|\d+\(d\|(\d+)\)\([\s\x7f]*\(0\|\|\d+\(s\|([0-9:]+)\|f\|([0-9:]+)")  # with hours
 _DAY = re.compile(r"\(0\|\|([1-7])\(\)")  # a day of the week (1 = Sunday)
 
 
-def _calendar(row: dict[str, str]) -> Calendar:
+def _calendar(row: dict[str, str], s: Schedule | None = None, where: str = "CALENDAR") -> Calendar:
     data = row.get("clndr_data", "")
     cal = Calendar(row.get("clndr_id", ""), row.get("clndr_name", ""), _num(row.get("day_hr_cnt")) or 8.0)
     for serial in _EXC.findall(data):
         day = EXCEL_EPOCH + dt.timedelta(days=int(serial))
         cal.holidays.append((day, day))
+    for serial, start, finish in _WORKING_EXC.findall(data):
+        if s is not None:
+            day = EXCEL_EPOCH + dt.timedelta(days=int(serial))
+            s.skip(f"{where} ({cal.name})", f"exception {day} working {start}-{finish}",
+                   "a working exception adds working time; the simulator's calendars only take non-working windows")
     week = data.split("Exceptions()")[0]
     marks = list(_DAY.finditer(week))
     if marks:  # P6 numbers days 1 = Sunday .. 7 = Saturday; a working day has start times (s|08:00)
@@ -154,8 +160,8 @@ def read_xer(path: Path, *, project: str | None = None) -> Schedule:
             wbs_id = w.get("parent_wbs_id", "")
         return tuple(reversed(names)), tuple(reversed(codes))
 
-    for row in tables.get("CALENDAR", []):
-        cal = _calendar(row)
+    for row, line in zip(tables.get("CALENDAR", []), where.get("CALENDAR", [])):
+        cal = _calendar(row, s, f"CALENDAR line {line}")
         s.calendars[cal.uid] = cal
     hours = {uid: c.hours_per_day for uid, c in s.calendars.items()}
     udf_role = {}

@@ -24,6 +24,7 @@ them on top of the calendar.
 from __future__ import annotations
 
 from bisect import bisect_left
+from math import ceil
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -46,11 +47,16 @@ class WorkCalendar:
     cum: np.ndarray  # float64, len = horizon + 1; cum[k] = working days in [0, k)
     _cum_list: list[float] = field(default_factory=list, repr=False, compare=False)
     _work_list: list[float] = field(default_factory=list, repr=False, compare=False)
+    _first_list: list[int] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # plain lists for the scalar methods used inside SimPy processes (fast indexing)
         object.__setattr__(self, "_cum_list", self.cum.tolist())
         object.__setattr__(self, "_work_list", self.working.astype(float).tolist())
+        # smallest k with cum[k] >= j, for whole j: cum counts whole days, so it answers any w via ceil(w)
+        total = int(self.cum[-1])
+        first = np.searchsorted(self.cum, np.arange(total + 1, dtype=np.float64), side="left")
+        object.__setattr__(self, "_first_list", first.tolist())
 
     @staticmethod
     def from_windows(name: str, horizon_days: int, windows: list[tuple[int, int]]) -> WorkCalendar:
@@ -120,10 +126,29 @@ class WorkCalendar:
         return (k - 1) + (w - cum[k - 1])
 
     def advance1(self, start: float, work_days: float) -> float:
-        """Scalar :meth:`advance`."""
+        """Scalar :meth:`advance`: :meth:`work_at1` and :meth:`time_at1` inlined (the SimPy engine's
+        inner loop), the binary search replaced by the ``ceil`` lookup; the same arithmetic."""
         if work_days <= 0:
             return start
-        return max(self.time_at1(self.work_at1(start) + work_days), start)
+        cum = self._cum_list
+        h = len(cum) - 1
+        if start <= 0:
+            w = min(start, 0.0)
+        elif start >= h:
+            w = cum[h] + (start - h)
+        else:
+            k = int(start)
+            w = cum[k] + self._work_list[k] * (start - k)
+        w = w + work_days
+        total = cum[h]
+        if w > total:
+            f = h + (w - total)
+        elif w <= 0:
+            f = min(w, 0.0)
+        else:
+            k = self._first_list[ceil(w)] or 1
+            f = (k - 1) + (w - cum[k - 1])
+        return f if f > start else start
 
 
 def plan_calendar(plan: Plan, name: str, *, origin: date | None = None,

@@ -199,6 +199,9 @@ class Kpi:
     # flagged in the KPI table); "" = not stated
     evidence: str = ""
     lead_units: tuple[str, ...] = ()
+    # the date ``baseline`` refers to, when before the plan's as-of date (actuals: a KPI not observed since the
+    # plan date, or last observed earlier); the engine simulates the KPI from there. None = the as-of date
+    origin: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,7 +109,8 @@ def write_charts(out: Path, rel: pd.DataFrame, hist: pd.DataFrame, summary: pd.D
 
 # --- text ----------------------------------------------------------------------------------------
 
-def backtest_markdown(summary: pd.DataFrame, table: pd.DataFrame, *, actuals, notes: list[str]) -> str:
+def backtest_markdown(summary: pd.DataFrame, table: pd.DataFrame, *, actuals, notes: list[str],
+                      paired: pd.DataFrame | None = None) -> str:
     """A short Markdown report of a backtest."""
     lines = [f"# Backtest against {actuals.file}", "",
              f"Outcomes as of {actuals.latest} (actuals sha256 `{actuals.sha256[:12]}`). Lower is better for "
@@ -118,7 +119,11 @@ def backtest_markdown(summary: pd.DataFrame, table: pd.DataFrame, *, actuals, no
              "independent, no links, risks or shocks). Outcomes already known on a forecast's as-of date "
              "are not scored.", ""]
     if len(summary):
-        lines += [summary_text(summary), ""]
+        lines += ["```", summary_text(summary), "```", ""]
+    if paired is not None and len(paired):
+        lines += ["Model minus baseline on the same outcomes (negative = the model is better), with the standard "
+                  "error across outcomes; censored outcomes enter the dated log score and the CRPS (days) in "
+                  "their censored form:", "", "```", paired_text(paired), "```", ""]
     if len(table):
         lines += ["## Outcomes", "", "| forecast | forecaster | id | plan date | finished | unfinished on | "
                   "P(met) | met | Brier | log | PIT |", "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -134,12 +139,25 @@ def backtest_markdown(summary: pd.DataFrame, table: pd.DataFrame, *, actuals, no
 def summary_text(summary: pd.DataFrame) -> str:
     """The mean scores as aligned text (also used by the CLI)."""
     head = (f"{'forecast':<24} {'as of':<10} {'forecaster':<10} {'kind':<6} {'n':>3} {'Brier':>7} {'log':>7} "
-            f"{'n dated':>7} {'n cens':>6} {'log date':>8} {'PIT mean':>8}")
+            f"{'n dated':>7} {'n cens':>6} {'log date':>8} {'CRPS d':>8} {'PIT mean':>8}")
     lines = [head]
     for r in summary.itertuples():
         lines.append(f"{str(r.forecast)[:24]:<24} {str(r.as_of):<10} {r.forecaster:<10} {r.kind:<6} {r.n_binary:>3} "
                      f"{_f(r.brier):>7} {_f(r.log_score):>7} {r.n_dated:>7} {r.n_censored:>6} "
-                     f"{_f(r.log_date):>8} {_f(r.pit_mean):>8}")
+                     f"{_f(r.log_date):>8} {_f(getattr(r, 'crps_days', np.nan)):>8} {_f(r.pit_mean):>8}")
+    return "\n".join(lines)
+
+
+def paired_text(paired: pd.DataFrame) -> str:
+    """Model minus each baseline on the same outcomes, with the s.e. (negative = the model is better)."""
+    if paired is None or paired.empty:
+        return "no outcome scored by the model and a baseline"
+    lines = [f"{'forecast':<24} {'kind':<6} {'vs':<8} {'score':<10} {'n':>3} {'model':>9} {'baseline':>9} "
+             f"{'diff':>9} {'s.e.':>8} {'z':>6}"]
+    for r in paired.itertuples():
+        lines.append(f"{str(r.forecast)[:24]:<24} {r.kind:<6} {r.baseline:<8} {r.score:<10} {r.n:>3} "
+                     f"{_f(r.model):>9} {_f(r.baseline_mean):>9} {_f(r.diff):>9} {_f(r.se):>8} "
+                     f"{'n/a' if np.isnan(r.z) else f'{r.z:.1f}':>6}")
     return "\n".join(lines)
 
 

@@ -147,7 +147,7 @@ def focus_targets(targets: pd.DataFrame, tables: dict[str, pd.DataFrame], *, lim
     cand = targets[targets["id"].isin(multi) & (targets["deadline"].astype(str) == end)]
     if cand.empty:
         cand = targets[targets["id"].isin(multi)]
-    cand = cand.assign(_r=cand["section"].map(lambda s: rank.get(s, 9)), _e=-cand["id"].map(eff).fillna(0))
+    cand = cand.assign(_r=cand["section"].map(lambda s: rank.get(s, 9)), _e=-cand["id"].map(eff).astype(float).fillna(0))
     ranked = cand.sort_values(["_r", "_e"], kind="stable")
     one_per_section = list(ranked.drop_duplicates("section")["id"])
     return list(dict.fromkeys(one_per_section + list(ranked["id"])))[:limit]
@@ -201,8 +201,10 @@ def chart_stamp(manifest: dict, lang: Lang) -> str:
 
 
 def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str], *, lang: Lang,
-                  out: Path, stamp: str = "", svg: bool = False) -> list[Chart]:
+                  out: Path, stamp: str = "", svg: bool = False, workers: int = 1) -> list[Chart]:
     """Draw every chart of the report into ``out`` (PNG, and SVG when ``svg``); returns them with their PNG bytes.
+
+    ``workers`` > 1 draws the charts in that many forked processes (the same files).
 
     ``stamp`` (see :func:`chart_stamp`) is written in a footer band below each chart.
     """
@@ -247,14 +249,38 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
          lambda: charts.convergence_chart(frames["convergence"], lang=lang,
                                           names={k: pick(v, lang) for k, v in target_n.items()})),
     ]
-    out_charts = []
-    for key, title, make in jobs:
+    def draw(k: int) -> Path:
+        key, _, make = jobs[k]
         fig = make()
         if stamp:
             add_footer(fig, stamp, lang=lang)
-        png = save(fig, out / key, lang=lang, svg=svg)[0]
-        out_charts.append(Chart(key, title, png.read_bytes()))
-    return out_charts
+        return save(fig, out / key, lang=lang, svg=svg)[0]
+
+    paths = _in_parallel(draw, len(jobs), workers) if workers > 1 else [draw(k) for k in range(len(jobs))]
+    return [Chart(key, title, png.read_bytes()) for (key, title, _), png in zip(jobs, paths)]
+
+
+_DRAW = None  # the drawing function of _in_parallel, inherited by forked workers (closures do not pickle)
+
+
+def _draw_job(k: int):
+    return _DRAW(k)
+
+
+def _in_parallel(draw, n: int, workers: int) -> list:
+    """``[draw(k) for k in range(n)]`` in forked processes (charts are independent; each writes its own file)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _DRAW
+    if "fork" not in mp.get_all_start_methods():
+        return [draw(k) for k in range(n)]
+    _DRAW = draw
+    try:
+        with ProcessPoolExecutor(min(workers, n), mp_context=mp.get_context("fork")) as pool:
+            return list(pool.map(_draw_job, range(n)))
+    finally:
+        _DRAW = None
 
 
 @dataclass(frozen=True)
@@ -356,7 +382,8 @@ def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
             shutil.rmtree(staged[chart_dir])  # inside the run directory: a failed attempt of ours
         _notify(progress, f"charts ({lang})")
         chart_list = render_charts(plan, frames, focus, lang=lang, out=staged[chart_dir],
-                                   stamp=chart_stamp(manifest, lang), svg=svg)
+                                   stamp=chart_stamp(manifest, lang), svg=svg,
+                                   workers=min(os.cpu_count() or 1, 2))
         _notify(progress, f"HTML ({lang})")
         item_n, target_n, driver_n = _names(plan)
         d_names = {k: pick(v, lang) for k, v in driver_n.items()}
@@ -388,13 +415,6 @@ def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
         raise
     xlsx = xlsx_path
     return {"html": html_path, "xlsx": xlsx, "charts": chart_dir, "lang": lang}
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write ``text`` whole or not at all (staged beside, then renamed)."""
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def _summary_view(manifest: dict, targets: pd.DataFrame, lang: Lang) -> View:

@@ -30,7 +30,9 @@ def _dates(s: pd.Series) -> pd.Series:
 
 
 def _year_axis(ax: Axes) -> None:
-    ax.xaxis.set_major_locator(YearLocator())
+    lo, hi = ax.get_xlim()
+    years = (hi - lo) / 365.25  # matplotlib date units are days
+    ax.xaxis.set_major_locator(YearLocator(1 if years <= 10 else (2 if years <= 20 else 5)))
     ax.xaxis.set_major_formatter(DateFormatter("%Y"))
 
 
@@ -51,12 +53,12 @@ def s_curve_chart(curves: pd.DataFrame, items: pd.DataFrame, *, lang: str = "en"
             label = (labelled(iid, name_of(row, lang), 36) if len(ids) == 1
                      else shorten(" = ".join(ids), 36))
             ax.plot(_dates(g["date"]), g["p"], color=c, lw=1.6, label=label)
-            plan = pd.to_datetime(row["plan_finish"])
-            # the curve is a step function (an ECDF): its value at the last grid date not after the plan date
-            before = int(np.searchsorted(_dates(g["date"]).to_numpy(), plan.to_datetime64(), side="right"))
-            p_plan = float(g["p"].iloc[before - 1]) if before else 0.0
-            ax.plot([plan, plan], [0, p_plan], color=c, ls=":", lw=1)
-            ax.plot(plan, p_plan, marker="D", color=PLAN_COLOR, ms=6, mec="white")
+            for plan in dict.fromkeys(pd.to_datetime(info.loc[list(ids), "plan_finish"])):  # each member's plan date
+                # the curve is a step function (an ECDF): its value at the last grid date not after the plan date
+                before = int(np.searchsorted(_dates(g["date"]).to_numpy(), plan.to_datetime64(), side="right"))
+                p_plan = float(g["p"].iloc[before - 1]) if before else 0.0
+                ax.plot([plan, plan], [0, p_plan], color=c, ls=":", lw=1)
+                ax.plot(plan, p_plan, marker="D", color=PLAN_COLOR, ms=6, mec="white")
             ax.plot(pd.to_datetime(row["p50_finish"]), 0.5, marker="o", color=c, ms=6, mec="black")
             ax.plot(pd.to_datetime(row["p80_finish"]), 0.8, marker="s", color=c, ms=6, mec="black")
         ax.axhline(0.5, color="#999", lw=0.6)
@@ -80,7 +82,7 @@ def s_curve_chart(curves: pd.DataFrame, items: pd.DataFrame, *, lang: str = "en"
 
 
 def merge_identical(curves: pd.DataFrame, info: pd.DataFrame) -> tuple[list, list]:
-    """Group items whose S-curves and plan dates are identical: ([(ids, rows)], [ids of merged groups]).
+    """Group items whose S-curves are identical: ([(ids, rows)], [ids of merged groups]).
 
     Items finishing together (e.g. SYNC partners) have one curve; drawing it
     once, named by all of them, keeps every curve visible.
@@ -88,7 +90,7 @@ def merge_identical(curves: pd.DataFrame, info: pd.DataFrame) -> tuple[list, lis
     groups: dict[tuple, list] = {}
     rows: dict[tuple, pd.DataFrame] = {}
     for iid, g in curves.groupby("id", sort=False):
-        key = (tuple(g["day"].round(6)), tuple(g["p"].round(12)), str(info.loc[iid, "plan_finish"]))
+        key = (tuple(g["day"].round(6)), tuple(g["p"].round(12)))
         groups.setdefault(key, []).append(iid)
         rows.setdefault(key, g)
     out = [(ids, rows[k]) for k, ids in groups.items()]

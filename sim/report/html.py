@@ -22,6 +22,14 @@ from sim.report.webfont import font_face_css
 
 
 @dataclass(frozen=True)
+class Marked:
+    """A cell shown as ``text`` and sorted by ``sort``: "no data" (never 0 % or 100 %), a signed change."""
+
+    text: str
+    sort: float | None = None
+
+
+@dataclass(frozen=True)
 class Chart:
     key: str  # file stem
     title: str
@@ -55,6 +63,7 @@ td.long{min-width:11em;max-width:30em}
 dl.prov{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 14px;font-size:.85rem;margin:0}
 dl.prov dt{font-weight:bold}dl.prov dd{margin:0;overflow-wrap:anywhere}
 p.note{font-size:.8rem;color:#666;margin:4px 0}
+td.nodata{color:#777;font-style:italic;white-space:nowrap}
 details summary{cursor:pointer;margin:6px 0}
 div.tools{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin:4px 0;font-size:.85rem}
 div.tools input{flex:1 1 160px;max-width:320px;padding:3px 6px}
@@ -141,6 +150,10 @@ def esc(value) -> str:
 
 def _cell(col: str, value, dates: frozenset[str]) -> str:
     """One <td> with display text and a sort key (data-v)."""
+    if isinstance(value, Marked):
+        key = "" if value.sort is None else repr(float(value.sort))
+        cls = "num" if value.sort is not None else "nodata"
+        return f'<td class="{cls}" data-v="{key}">{esc(value.text)}</td>'
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return '<td data-v=""></td>'
     if col in dates:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.model.actuals import Actuals, FactKind, apply_actuals
+from sim.model.actuals import ITEM_KINDS, KPI_KINDS, Actuals, FactKind, apply_actuals
 from sim.results import write_manifest
 from sim.model.entities import Plan
 
@@ -95,14 +95,15 @@ def events(plan: Plan, actuals: Actuals, snaps: list[Snapshot], *, min_days: int
         for f in sorted(new, key=lambda f: (f.date, f.id)):
             rows.append({**base, "kind": _FACT_EVENT[f.kind], "id": f.id, "name_en": names.get(f.id, ""),
                          "detail": fact_text(f), "days": 0.0, "source": f.source})
-        reported = {f.id for f in actuals.known_by(cur.as_of) if f.kind is not FactKind.KPI}
+        reported = {f.id for f in actuals.known_by(cur.as_of) if f.kind in ITEM_KINDS}
         rows += _slips(prev, cur, names, base, min_days=min_days, reported=reported)
         rows += _kpi_moves(prev, cur, names, base)
     return pd.DataFrame(rows, columns=["from", "to", "kind", "id", "name_en", "detail", "days", "source"])
 
 
 _FACT_EVENT = {FactKind.FINISH: "finished", FactKind.START: "started", FactKind.PROGRESS: "progress",
-               FactKind.KPI: "kpi"}
+               FactKind.KPI: "kpi", FactKind.UNFINISHED: "progress", FactKind.KPI_AT_LEAST: "kpi",
+               FactKind.SHOCK: "shock"}
 
 
 def fact_text(f) -> str:
@@ -111,6 +112,12 @@ def fact_text(f) -> str:
         return f"{f.value:.0%} done on {f.date}"
     if f.kind is FactKind.KPI:
         return f"observed {f.value:g} on {f.date}"
+    if f.kind is FactKind.UNFINISHED:
+        return f"not finished on {f.date}" + ("" if f.value is None else f", {f.value:.0%} done")
+    if f.kind is FactKind.KPI_AT_LEAST:
+        return f"at least {f.value:g} on {f.date}"
+    if f.kind is FactKind.SHOCK:
+        return f"began {f.date}, {f.value:g} days" if f.value else f"had not happened by {f.date}"
     return f"{_FACT_EVENT[f.kind]} {f.date}"
 
 
@@ -178,7 +185,7 @@ def target_table(plan: Plan, snaps: list[Snapshot], ev: pd.DataFrame, actuals: A
     prev = None
     for snap in snaps:
         tt = _read(snap, "targets.csv").set_index("id")
-        seen = {f.id for f in (actuals.known_by(snap.as_of) if actuals else ()) if f.kind is FactKind.KPI}
+        seen = {f.id for f in (actuals.known_by(snap.as_of) if actuals else ()) if f.kind in KPI_KINDS}
         for t in plan.targets:
             if t.id not in tt.index:
                 continue
@@ -190,7 +197,7 @@ def target_table(plan: Plan, snaps: list[Snapshot], ev: pd.DataFrame, actuals: A
                 why = why_text(ev[(ev["to"] == snap.label) & ev["id"].isin(closure[t.id])])
                 if unobserved and abs(change) > 0:
                     why = "; ".join(filter(None, [why, f"no value reported for {', '.join(unobserved)}: "
-                                                       "started from its expected value (assumption)"]))
+                                                       "simulated from the plan date"]))
             rows.append({"snapshot": snap.label, "as_of": snap.as_of, "id": t.id, "section": t.section,
                          "name_zh": t.name_zh, "name_en": t.name_en, "deadline": t.deadline, "p_met": p,
                          "se": float(tt.loc[t.id, "se"]), "change": change, "why": why,
@@ -203,16 +210,43 @@ def why_text(ev: pd.DataFrame) -> str:
     """The reasons for a change, most important first: finishes, starts, slips, gains, KPI moves."""
     if ev.empty:
         return ""
-    order = {"finished": 0, "started": 1, "progress": 2, "slipped": 3, "gained": 4, "kpi": 5}
+    order = {"finished": 0, "started": 1, "progress": 2, "slipped": 3, "gained": 4, "kpi": 5, "shock": 6}
     ev = ev.assign(o=ev["kind"].map(order), m=-ev["days"].abs()).sort_values(["o", "m"])
     parts = [f"{r.id} {r.detail}" for r in ev.itertuples()]
     more = len(parts) - MAX_REASONS
     return "; ".join(parts[:MAX_REASONS]) + (f"; +{more} more" if more > 0 else "")
 
 
+def snapshot_tables(snaps: list[Snapshot]):
+    """The run tables of each snapshot, for :mod:`sim.analysis.annual`."""
+    from sim.analysis.annual import SnapshotTables
+
+    return [SnapshotTables(s.label, s.as_of, _read(s, "items.csv"), _read(s, "targets.csv")) for s in snaps]
+
+
+def annual_tables(plan: Plan, actuals: Actuals, snaps: list[Snapshot], table: pd.DataFrame) -> dict:
+    """Per year: items due and done per campaign and per lead unit, target changes and targets per section."""
+    from sim.analysis import annual
+
+    st = snapshot_tables(snaps)
+    changes = annual.target_changes(plan, actuals.facts, st)
+    return {"campaigns": annual.due_table(plan, actuals.facts, st, by="campaign"),
+            "units": annual.due_table(plan, actuals.facts, st, by="unit"),
+            "changes": changes, "sections": annual.target_due_table(changes), "targets": table,
+            "why": {(str(r.snapshot), r.id): r.why for r in table.itertuples() if isinstance(r.why, str) and r.why}}
+
+
 def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_digest: str = "",
-             min_days: int = 30, force: bool = False) -> tuple[pd.DataFrame, list[Snapshot]]:
-    """Run the snapshots and write the appraisal tables, chart and summaries into ``out``.
+             min_days: int = 30, force: bool = False, langs=("zh", "en")) -> tuple[pd.DataFrame, list[Snapshot]]:
+    """Run the snapshots and write the appraisal tables, charts and pages into ``out``.
+
+    Written: ``appraisal_targets.csv`` (every target at every snapshot),
+    ``appraisal_events.csv``, ``appraisal_campaigns.csv`` and
+    ``appraisal_units.csv`` (per year: due, done, P(met) now against a year
+    ago), ``appraisal_changes.csv`` (each target's change and its kind),
+    ``appraisal_sections.csv``, per language ``appraisal.<lang>.html`` with
+    its charts ``appraisal_status.<lang>.png`` and ``appraisal_targets.<lang>.png``,
+    ``appraisal.md`` and ``manifest.json``.
 
     Everything is written into ``<out>.partial`` and renamed to ``out`` when
     complete (:class:`sim.safety.StagedDir`; ``force`` replaces an earlier
@@ -226,7 +260,7 @@ def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_d
     stage = StagedDir(final, kind="appraisal", force=force)
     try:
         table, snaps = _appraise_into(stage.path, plan, actuals, years=years, config=config,
-                                      params_digest=params_digest, min_days=min_days, final=final)
+                                      params_digest=params_digest, min_days=min_days, final=final, langs=langs)
     except BaseException:
         stage.abort()
         raise
@@ -235,17 +269,31 @@ def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_d
 
 
 def _appraise_into(out: Path, plan: Plan, actuals: Actuals, *, years, config, params_digest: str, min_days: int,
-                   final: Path) -> tuple[pd.DataFrame, list[Snapshot]]:
-    from sim.report.appraisal import write_summaries
+                   final: Path, langs) -> tuple[pd.DataFrame, list[Snapshot]]:
+    from sim.report.appraisal import appraisal_page, plot_status, plot_targets, png_bytes, summary_markdown
+    from sim.report.fonts import Lang
+    from sim.report.html import Chart
 
     snaps = run_snapshots(plan, actuals, years=years, config=config, out=out, params_digest=params_digest)
     ev = events(plan, actuals, snaps, min_days=min_days)
     table = target_table(plan, snaps, ev, actuals)
-    table.to_csv(out / "appraisal_targets.csv", index=False, encoding="utf-8")
-    ev.to_csv(out / "appraisal_events.csv", index=False, encoding="utf-8")
-    footer = (f"actuals {actuals.file} (sha256 {actuals.sha256[:12]}); snapshots "
-              + ", ".join(f"{s.label} as of {s.as_of}" for s in snaps))
-    write_summaries(out, table, snaps, actuals=actuals, footer=footer)
+    tables = annual_tables(plan, actuals, snaps, table)
+    for name, df in (("targets", table), ("events", ev), ("campaigns", tables["campaigns"]),
+                     ("units", tables["units"]), ("changes", tables["changes"]), ("sections", tables["sections"])):
+        df.to_csv(out / f"appraisal_{name}.csv", index=False, encoding="utf-8")
+    for code in langs:
+        lang = Lang(code)
+        charts = []
+        for key, fig in (("status", plot_status(tables["campaigns"], plan, lang=lang)),
+                         ("targets", plot_targets(tables["changes"], plan, lang=lang))):
+            png = png_bytes(fig)
+            (out / f"appraisal_{key}.{lang}.png").write_bytes(png)
+            charts.append(Chart(f"appraisal_{key}", fig.axes[0].get_title(loc="left"), png))
+        page = appraisal_page(lang=lang, plan=plan, actuals=actuals, snaps=snaps, tables=tables, charts=charts,
+                              replications=config.runs)
+        (out / f"appraisal.{lang}.html").write_text(page, encoding="utf-8")
+    md = summary_markdown(tables["campaigns"], tables["changes"], tables["sections"], actuals=actuals, snaps=snaps)
+    (out / "appraisal.md").write_text(md, encoding="utf-8")
     meta = {"actuals": actuals.manifest(), "plan_as_of": plan.as_of, "years": sorted(set(map(int, years))),
             "snapshots": [{"label": s.label, "as_of": s.as_of, "run": str(final / "snapshots" / s.label)}
                           for s in snaps]}

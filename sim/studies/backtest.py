@@ -2,7 +2,7 @@
 
 Outcomes, forecasts and scores are :mod:`sim.analysis.backtest`; the charts and
 the Markdown summary are :mod:`sim.report.backtest`. The directory holds
-``outcomes.csv``, ``scores.csv``, ``reliability.csv``, ``pit.csv``, the PNG
+``outcomes.csv``, ``scores.csv``, ``paired.csv``, ``reliability.csv``, ``pit.csv``, the PNG
 charts, ``backtest.md`` and ``manifest.json``.
 """
 
@@ -16,8 +16,8 @@ import pandas as pd
 
 from sim.model.actuals import apply_actuals
 from sim.analysis.backtest import (
-    EPS, forecast_from_records, outcomes, pit_histogram, plan_certain, reference_class, reliability, score_table,
-    summarise,
+    EPS, forecast_from_records, outcomes, paired_differences, pit_histogram, plan_certain, reference_class,
+    reliability, score_table, summarise,
 )
 from sim.engine.compiled import compile_plan
 from sim.engine.replicate import column
@@ -32,6 +32,7 @@ class BacktestResult:
     summary: pd.DataFrame
     notes: list[str]
     out: object = None  # the directory written
+    paired: pd.DataFrame = None  # model minus each baseline, with s.e. (analysis.backtest.paired_differences)
 
 
 def _manifest_date(run: Path, man: dict) -> date:
@@ -95,16 +96,19 @@ def backtest_runs(run_dirs, *, plan: Plan, actuals, out, params_digest: str = ""
             tables.append(score_table(forecasts, found, label=run.name))
         table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
         summary = summarise(table) if len(table) else pd.DataFrame()
+        paired = paired_differences(table) if len(table) else pd.DataFrame()
         footer = (f"actuals {actuals.file} (sha256 {actuals.sha256[:12]}), outcomes as of {actuals.latest}; "
                   f"log scores clip p to [{EPS:g}, {1 - EPS:g}]")
         table.to_csv(out / "outcomes.csv", index=False)
         summary.to_csv(out / "scores.csv", index=False)
+        paired.to_csv(out / "paired.csv", index=False)
         if len(table):
             rel, hist = reliability(table), pit_histogram(table)
             rel.to_csv(out / "reliability.csv", index=False)
             hist.to_csv(out / "pit.csv", index=False)
             write_charts(out, rel, hist, summary, footer=footer)
-        (out / "backtest.md").write_text(backtest_markdown(summary, table, actuals=actuals, notes=notes),
+        (out / "backtest.md").write_text(backtest_markdown(summary, table, actuals=actuals, notes=notes,
+                                                           paired=paired),
                                          encoding="utf-8")
         meta = {"actuals": actuals.manifest(), "outcomes_as_of": actuals.latest, "eps": EPS,
                 "runs": [str(r) for r in run_dirs], "notes": notes}
@@ -113,4 +117,4 @@ def backtest_runs(run_dirs, *, plan: Plan, actuals, out, params_digest: str = ""
         stage.abort()
         raise
     stage.commit()
-    return BacktestResult(table, summary, notes, final)
+    return BacktestResult(table, summary, notes, final, paired)

@@ -13,6 +13,7 @@ import sim
 from sim.analysis.summary import item_table, kpi_table, target_table
 from sim.engine import streams
 from sim.engine.compiled import compile_plan
+from sim.engine.options import Records
 from sim.engine.runner import RunConfig, run_monte_carlo
 from sim.model.entities import Plan
 from sim.results import RecordColumns, RunWriter
@@ -36,7 +37,7 @@ def run_plan(
     """
     t0 = time.perf_counter()
     model = compile_plan(plan)
-    writer = RunWriter(out, model, force=force)
+    writer = RunWriter(out, model, force=force, kinds=config.records.kinds())
     try:
         stats = run_monte_carlo(model, config, writer)
         writer.close_records()
@@ -81,6 +82,8 @@ def run_plan(
                 **(extra_manifest or {}),
             }
         )
+        if config.records is Records.NONE:
+            writer.drop_records()
         return writer.commit()
     except BaseException:
         writer.abort()

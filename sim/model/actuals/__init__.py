@@ -9,7 +9,9 @@ into the plan as of a later date, using only the facts reported by then.
 """
 
 from sim.model.actuals.apply import TAIL_EXHAUSTED, apply_actuals, expected_kpi
-from sim.model.actuals.read import COLUMNS, REQUIRED_COLUMNS, Actuals, Fact, FactKind, parse_actuals, read_actuals
+from sim.model.actuals.read import (
+    COLUMNS, ITEM_KINDS, KPI_KINDS, REQUIRED_COLUMNS, Actuals, Fact, FactKind, parse_actuals, read_actuals,
+)
 
-__all__ = ["COLUMNS", "REQUIRED_COLUMNS", "TAIL_EXHAUSTED", "Actuals", "Fact", "FactKind", "apply_actuals",
+__all__ = ["COLUMNS", "ITEM_KINDS", "KPI_KINDS", "REQUIRED_COLUMNS", "TAIL_EXHAUSTED", "Actuals", "Fact", "FactKind", "apply_actuals",
            "expected_kpi", "parse_actuals", "read_actuals"]

@@ -8,9 +8,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
-from sim.model.actuals.read import Fact, FactKind
+from sim.model.actuals.read import ITEM_KINDS, KPI_KINDS, Fact, FactKind
 from sim.model.calendar import plan_calendar, planned_work_days
 from sim.model.clock import DAYS_PER_YEAR, end_of, years_to
 from sim.model.entities import Item, Kpi, Plan, Risk, Shock, Target
@@ -63,19 +63,19 @@ def apply_actuals(plan: Plan, facts: Iterable[Fact], as_of: date, *, notes: list
     moved = as_of > plan.as_of
     if not known and not moved:
         return plan
-    items = tuple(_item_as_of(plan, it, [f for f in known if f.id == it.id and f.kind is not FactKind.KPI],
+    items = tuple(_item_as_of(plan, it, [f for f in known if f.id == it.id and f.kind in ITEM_KINDS],
                               as_of, moved) for it in plan.items)
     new = replace(plan, as_of=as_of, items=items,
                   checkpoints=tuple(d for d in plan.checkpoints if d >= as_of))
     unseen: list[str] = []
-    kpis = tuple(_kpi_as_of(plan, new, k, [f for f in known if f.kind is FactKind.KPI and f.id == k.id],
+    kpis = tuple(_kpi_as_of(plan, new, k, [f for f in known if f.kind in KPI_KINDS and f.id == k.id],
                             as_of, notes, unseen) for k in plan.kpis)
     if unseen:
-        years = (as_of - plan.as_of).days / DAYS_PER_YEAR
-        notes.append(f"{len(unseen)} KPIs have no value reported by {as_of}; they start from their expected "
-                     f"value {years:.2f} years after the plan date (add kpi facts): " + ", ".join(unseen))
+        notes.append(f"{len(unseen)} KPIs have no value reported by {as_of}; they are simulated from the plan "
+                     f"date {plan.as_of}, with their spread over the elapsed time (add kpi facts): " + ", ".join(unseen))
     new = replace(new, kpis=kpis)
-    new = replace(new, risks=_risks_as_of(new), shocks=_shocks_as_of(plan.shocks, as_of, notes),
+    shock_facts = [f for f in known if f.kind is FactKind.SHOCK]
+    new = replace(new, risks=_risks_as_of(new), shocks=_shocks_as_of(plan.shocks, as_of, notes, shock_facts),
                   targets=_targets_as_of(plan, new, known, notes))
     _contradictions(new, notes)
     return _exhausted(new, notes)
@@ -128,7 +128,11 @@ def _exhausted(new: Plan, notes: list[str]) -> Plan:
 def _item_as_of(plan: Plan, it: Item, facts: list[Fact], as_of: date, moved: bool) -> Item:
     start = next((f.date for f in facts if f.kind is FactKind.START), None)
     finish = next((f.date for f in facts if f.kind is FactKind.FINISH), None)
-    progress = max((f for f in facts if f.kind is FactKind.PROGRESS), key=lambda f: (f.date, f.reported), default=None)
+    # an unfinished fact with a share done is a progress report; without one it says only "not finished",
+    # which the file-is-complete rule already assumes (it is used by the backtest as a censoring date)
+    progress = max((f for f in facts if f.kind is FactKind.PROGRESS
+                    or (f.kind is FactKind.UNFINISHED and f.value is not None)),
+                   key=lambda f: (f.date, f.reported), default=None)
     if progress is not None and start is None and not progress.value:
         progress = None  # nothing done and no start reported: not started
     if finish is not None:
@@ -186,30 +190,47 @@ def expected_kpi(k: Kpi, years: float) -> float:
 
 def _kpi_as_of(plan: Plan, new: Plan, k: Kpi, facts: list[Fact], as_of: date, notes: list[str],
                unseen: list[str]) -> Kpi:
-    last = max(facts, key=lambda f: (f.date, f.reported), default=None)
-    if last is None and as_of == plan.as_of:
+    """The KPI as of ``as_of``: from its last observation, or (none) from the plan's baseline, simulated by the
+    engine from that date (``Kpi.origin``); a later ``kpi_at_least`` bound above the expected value is used
+    as the value on its date."""
+    obs = [f for f in facts if f.kind is FactKind.KPI]
+    last = max(obs, key=lambda f: (f.date, f.reported), default=None)
+    bound = max((f for f in facts if f.kind is FactKind.KPI_AT_LEAST and (last is None or f.date > last.date)),
+                key=lambda f: (f.date, f.value), default=None)
+    if last is None and bound is None and as_of == plan.as_of:
         return k
     if last is not None:
-        seen = float(last.value) - _steps_by(new, k.id, last.date)
-        gap = (as_of - last.date).days / DAYS_PER_YEAR
-        # a stale observation is rolled forward at the KPI's expected rate, so growth does not stop
-        stock = replace(k, baseline=seen, measure=KpiMeasure.STOCK,
-                        attrition_years=k.attrition_years if k.measure is KpiMeasure.STOCK else None)
-        start = expected_kpi(stock, gap) if gap > 0 else seen
+        out = _observed(k, float(last.value) - _steps_by(new, k.id, last.date), last.date, as_of)
         if last.date < as_of:
             notes.append(f"KPI {k.id}: last observed {last.value:g} on {last.date}, {(as_of - last.date).days} "
-                         f"days before the as-of date {as_of}; starts from {start:.4g}, that value rolled "
-                         f"forward at its expected rate")
+                         f"days before the as-of date {as_of}; simulated from that value and date")
     else:
-        years = (as_of - plan.as_of).days / DAYS_PER_YEAR
-        value = expected_kpi(k, years)
-        start = value
-        unseen.append(f"{k.id} {value:.4g}")
+        out = replace(k, origin=k.origin or plan.as_of)  # simulated from the plan date: its spread is kept
+        unseen.append(k.id)
+    if bound is not None:
+        origin = out.origin or as_of
+        expected = expected_kpi(replace(out, origin=None), max((bound.date - origin).days, 0) / DAYS_PER_YEAR)
+        floor = float(bound.value) - _steps_by(new, k.id, bound.date)
+        if floor > expected:
+            out = _observed(k, floor, bound.date, as_of)
+            notes.append(f"KPI {k.id}: at least {bound.value:g} on {bound.date} (per actuals), above its expected "
+                         f"{expected + _steps_by(new, k.id, bound.date):.4g}: taken at that bound on that date "
+                         "and simulated from there")
+        else:
+            notes.append(f"KPI {k.id}: at least {bound.value:g} on {bound.date} (per actuals), not above its "
+                         f"expected value {expected + _steps_by(new, k.id, bound.date):.4g}: the simulation is "
+                         "not truncated at the bound")
+    return out
+
+
+def _observed(k: Kpi, value: float, on: date, as_of: date) -> Kpi:
+    """The KPI restarted from ``value`` (steps of items done by then removed) on ``on``; a cumulative count
+    continues as a stock without lapses, so targets on it keep their meaning."""
     if k.kind is KpiKind.COUNTER:
-        start = max(start, 0.0)
-    # a cumulative count observed since the plan date continues as a stock without lapses
-    return replace(k, baseline=start, measure=KpiMeasure.STOCK if k.kind is KpiKind.COUNTER else k.measure,
-                   attrition_years=k.attrition_years if k.measure is KpiMeasure.STOCK else None)
+        value = max(value, 0.0)
+    return replace(k, baseline=value, measure=KpiMeasure.STOCK if k.kind is KpiKind.COUNTER else k.measure,
+                   attrition_years=k.attrition_years if k.measure is KpiMeasure.STOCK else None,
+                   origin=on if on < as_of else None)
 
 
 def _risks_as_of(new: Plan) -> tuple[Risk, ...]:
@@ -228,9 +249,14 @@ def _risks_as_of(new: Plan) -> tuple[Risk, ...]:
     return tuple(out)
 
 
-def _shocks_as_of(shocks: tuple[Shock, ...], as_of: date, notes: list[str]) -> tuple[Shock, ...]:
+def _shocks_as_of(shocks: tuple[Shock, ...], as_of: date, notes: list[str],
+                  facts: Iterable[Fact] = ()) -> tuple[Shock, ...]:
+    facts = list(facts)
     out = []
     for s in shocks:
+        s = _shock_given_facts(s, [f for f in facts if f.id == s.id], as_of, notes)
+        if s is None:
+            continue
         if s.window_end < as_of:
             notes.append(f"shock {s.id}: its window ended {s.window_end}, before the as-of date; dropped")
         elif s.window_start < as_of:
@@ -241,7 +267,52 @@ def _shocks_as_of(shocks: tuple[Shock, ...], as_of: date, notes: list[str]) -> t
     return tuple(out)
 
 
+def _shock_given_facts(s: Shock, facts: list[Fact], as_of: date, notes: list[str]) -> Shock | None:
+    """The shock conditioned on the facts: it happened (certain, its own dates and length), or it had not
+    happened by a date (the window starts after it, the probability updated by Bayes' rule); None if gone.
+
+    The start is uniform on the window's days, so with p = P(it happens), n days in the window and m of them
+    known to have passed without it: P(it happens later | not yet) = p (n - m) / n / (1 - p m / n).
+    """
+    from sim.model.distribution import Distribution
+    from sim.model.enums import DistFamily
+
+    hit = next((f for f in facts if f.value), None)
+    if hit is not None:
+        end = hit.date + timedelta(days=int(round(hit.value)))
+        if end <= as_of:
+            notes.append(f"shock {s.id}: happened {hit.date} for {hit.value:g} days, over by the as-of date; "
+                         "its effect is in the items' facts; dropped")
+            return None
+        left = float((end - max(hit.date, as_of)).days)
+        notes.append(f"shock {s.id}: happened on {hit.date} for {hit.value:g} days (per actuals): certain, "
+                     f"{left:g} days left from {max(hit.date, as_of)}")
+        return replace(s, probability=1.0, window_start=max(hit.date, as_of), window_end=max(hit.date, as_of),
+                       length=Distribution(DistFamily.FIXED, (left,)))
+    quiet = max((f.date for f in facts if not f.value), default=None)
+    if quiet is None or quiet < s.window_start:
+        return s
+    n = (s.window_end - s.window_start).days + 1
+    m = min((quiet - s.window_start).days + 1, n)
+    if m >= n:
+        notes.append(f"shock {s.id}: did not happen in its window (per actuals, to {quiet}); dropped")
+        return None
+    p = s.probability * (n - m) / n / (1.0 - s.probability * m / n)
+    notes.append(f"shock {s.id}: had not happened by {quiet} (per actuals): window from "
+                 f"{quiet + timedelta(days=1)}, probability {s.probability:g} -> {p:.3g}")
+    return replace(s, probability=p, window_start=quiet + timedelta(days=1))
+
+
 def _targets_as_of(plan: Plan, new: Plan, known: list[Fact], notes: list[str]) -> tuple[Target, ...]:
+    """KPI targets as of the new date.
+
+    * past their deadline: decided by a kpi fact within :data:`KPI_WINDOW_DAYS` of the deadline, or by a
+      kpi_at_least fact there at or above the threshold (certain); otherwise, when the KPI is simulated from
+      a date on or before the deadline, from the simulated distribution (the engine's KPI path before day
+      0); otherwise (observed only well after the deadline) by the fact nearest the deadline;
+    * growth (CAGR) targets, once the date has moved: the value the growth asks for at the deadline,
+      from the plan date's value (equivalent, and independent of where the KPI restarts).
+    """
     base = {k.id: k for k in plan.kpis}
     now = {k.id: k for k in new.kpis}
     out = []
@@ -250,48 +321,56 @@ def _targets_as_of(plan: Plan, new: Plan, known: list[Fact], notes: list[str]) -
         if kpi is None or t.rule not in (TargetRule.KPI_GE, TargetRule.KPI_CAGR_GE):
             out.append(t)
             continue
+        facts = [f for f in known if f.kind in KPI_KINDS and f.id == kpi]
+        absolute = _absolute(plan, t, base[kpi]) if new.as_of > plan.as_of else t
         if t.deadline < new.as_of:
-            out.append(_decided(plan, t, base[kpi], [f for f in known if f.kind is FactKind.KPI and f.id == kpi],
-                                new, notes))
-        elif t.rule is TargetRule.KPI_CAGR_GE and new.as_of > plan.as_of:
-            out.append(_restated_cagr(plan, new, t, base[kpi], now[kpi], notes))
+            decided = _decided(plan, t, base[kpi], facts, new, notes, window=KPI_WINDOW_DAYS)
+            if decided is None and (now[kpi].origin or new.as_of) <= t.deadline:
+                notes.append(f"target {t.id}: deadline {t.deadline} before the as-of date and no value of KPI {kpi} "
+                             "reported near it: decided from the KPI's simulated distribution")
+                decided = absolute
+            if decided is None:
+                decided = _decided(plan, t, base[kpi], facts, new, notes)
+            if decided is None:  # restarted at a bound after the deadline: its path holds the bound before it
+                notes.append(f"target {t.id}: deadline {t.deadline} before the KPI's restart on {now[kpi].origin}; "
+                             "judged on the value it restarts from")
+                decided = absolute
+            out.append(decided)
         else:
-            out.append(t)
+            out.append(absolute)
     return tuple(out)
 
 
-def _restated_cagr(plan: Plan, new: Plan, t: Target, k0: Kpi, k1: Kpi, notes: list[str]) -> Target:
-    """Growth from the new start that reaches the value the target asks of growth from the plan date."""
-    start0 = k0.baseline + _steps_before(plan, k0.id)
-    start1 = k1.baseline + _steps_before(new, k1.id)
-    if start0 <= 0 or start1 <= 0:
-        notes.append(f"target {t.id}: KPI {k0.id} starts at or below zero; growth threshold left as in the plan")
+KPI_WINDOW_DAYS = 31  # a KPI value this close to a deadline decides the target (as the backtest)
+
+
+def _absolute(plan: Plan, t: Target, k0: Kpi) -> Target:
+    """A growth target as the KPI value it asks for at its deadline (``kpi_ge``); other targets unchanged."""
+    if t.rule is not TargetRule.KPI_CAGR_GE:
         return t
-    need = start0 * (1.0 + t.threshold) ** years_to(t.deadline, plan.as_of)
-    with_np = math.log(need / start1) / years_to(t.deadline, new.as_of)
-    threshold = math.expm1(min(with_np, 700.0))
-    notes.append(f"target {t.id}: growth of {t.threshold:g}/yr from {plan.as_of} needs {k0.id} >= {need:.4g} "
-                 f"by {t.deadline}; restated as {threshold:.4g}/yr from {new.as_of}")
-    return replace(t, threshold=threshold)
+    start0 = k0.baseline + _steps_before(plan, k0.id)
+    need = start0 * (1.0 + t.threshold) ** years_to(t.deadline, plan.as_of) if start0 > 0 else math.inf
+    return replace(t, rule=TargetRule.KPI_GE, threshold=need)
 
 
-def _decided(plan: Plan, t: Target, k0: Kpi, facts: list[Fact], new: Plan, notes: list[str]) -> Target:
-    """A KPI target whose deadline has passed: met or not, as the facts say (certain in the run)."""
-    near = min(facts, key=lambda f: (abs((f.date - t.deadline).days), f.date), default=None)
-    if near is not None:
-        value, seen = float(near.value), f"observed {near.value:g} on {near.date}"
-        basis = "per actuals"
+def _decided(plan: Plan, t: Target, k0: Kpi, facts: list[Fact], new: Plan, notes: list[str], *,
+             window: int | None = None) -> Target | None:
+    """A KPI target whose deadline has passed, met or not as the facts say (certain in the run); None when no
+    fact within ``window`` days of the deadline decides it (``window`` None: the nearest kpi fact decides)."""
+    near = [f for f in facts if f.kind is FactKind.KPI
+            and (window is None or abs((f.date - t.deadline).days) <= window)]
+    need = _absolute(plan, t, k0).threshold if t.rule is TargetRule.KPI_CAGR_GE else t.threshold
+    f = min(near, key=lambda f: (abs((f.date - t.deadline).days), f.date), default=None)
+    if f is not None:
+        met, seen = float(f.value) >= need, f"observed {f.value:g} on {f.date}"
     else:
-        basis = "by its expected value; no fact"
-        value = expected_kpi(k0, (t.deadline - plan.as_of).days / DAYS_PER_YEAR) + _steps_before(plan, k0.id)
-        seen = f"no value reported; its expected value {value:.4g} on the deadline is used"
-    if t.rule is TargetRule.KPI_GE:
-        met = value >= t.threshold
-    else:
-        start0 = k0.baseline + _steps_before(plan, k0.id)
-        met = start0 > 0 and value > 0 and (value / start0) ** (1 / years_to(t.deadline, plan.as_of)) - 1 >= t.threshold
+        bound = [b for b in facts if b.kind is FactKind.KPI_AT_LEAST and abs((b.date - t.deadline).days) <= (window or 0)
+                 and float(b.value) >= need]
+        if not bound:
+            return None
+        met, seen = True, f"at least {bound[0].value:g} on {bound[0].date}"
     notes.append(f"target {t.id}: deadline {t.deadline} before the as-of date; KPI {k0.id} {seen}: "
                  f"{'met' if met else 'not met'} (carried as certain)")
-    # the engine simulates no KPI days before day 0, so the decided target sits at the as-of date
+    # the target is certain: it sits at the as-of date with a threshold every path passes (or none does)
     return replace(t, rule=TargetRule.KPI_GE, threshold=-math.inf if met else math.inf, deadline=new.as_of,
-                   name_en=f"{t.name_en} [due {t.deadline}: {'met' if met else 'not met'} {basis}]")
+                   name_en=f"{t.name_en} [due {t.deadline}: {'met' if met else 'not met'} per actuals]")

@@ -33,6 +33,13 @@ class FactKind(StrEnum):
     FINISH = "finish"  # the item finished on ``date``
     PROGRESS = "progress"  # share of the item's work done on ``date`` (``value`` in [0, 1])
     KPI = "kpi"  # the KPI's value on ``date`` (``value``)
+    UNFINISHED = "unfinished"  # the item was not finished on ``date`` (``value``: share done, optional, < 1)
+    KPI_AT_LEAST = "kpi_at_least"  # the KPI was at least ``value`` on ``date``
+    SHOCK = "shock"  # the shock began on ``date`` and lasted ``value`` days; value 0: it had not happened by ``date``
+
+
+ITEM_KINDS = frozenset({FactKind.START, FactKind.FINISH, FactKind.PROGRESS, FactKind.UNFINISHED})
+KPI_KINDS = frozenset({FactKind.KPI, FactKind.KPI_AT_LEAST})
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +156,10 @@ def _fact(c: Cells, plan: Plan) -> tuple[Fact | None, list[Problem]]:
     when = c.date("date", required=True)
     reported = c.date("reported") or when
     source = c.text("source", required=True)
-    if kind is FactKind.KPI:
+    if kind in KPI_KINDS:
         known, what, home = {k.id for k in plan.kpis}, "KPI", "kpis.csv id"
+    elif kind is FactKind.SHOCK:
+        known, what, home = {s.id for s in plan.shocks}, "shock", "shocks.csv id"
     else:
         known, what, home = {it.id for it in plan.items}, "item", "items.csv id"
     if kind is not None and fid and fid not in known:
@@ -158,11 +167,23 @@ def _fact(c: Cells, plan: Plan) -> tuple[Fact | None, list[Problem]]:
     value = None
     if kind is FactKind.PROGRESS:
         value = c.number("value", required=True, low=0, high=1)
-    elif kind is FactKind.KPI:
+    elif kind in KPI_KINDS:
         value = c.number("value", required=True, low=0)  # counts, amounts and shares: never negative
+    elif kind is FactKind.UNFINISHED:
+        value = c.number("value", low=0, high=1)
+        if value is not None and value >= 1:
+            c.flag("value", c.raw("value"), "an unfinished item cannot be 100% done",
+                   "write the share done below 1, or a finish fact")
+    elif kind is FactKind.SHOCK:
+        value = c.number("value", required=True, low=0)
+        shock = next((s for s in plan.shocks if s.id == fid), None)
+        if shock is not None and value and when is not None and not shock.window_start <= when <= shock.window_end:
+            c.flag("date", when.isoformat(), f"shock {fid} can only begin in its window {shock.window_start} .. "
+                   f"{shock.window_end} (shocks.csv)", "correct the date, or widen the window in shocks.csv")
     elif c.raw("value"):
         c.flag("value", c.raw("value"), f"a {kind} fact takes no value",
-               "leave value blank: it is the share done (progress) or the KPI value (kpi)")
+               "leave value blank: it is the share done (progress, unfinished), the KPI value (kpi, "
+               "kpi_at_least) or the days a shock lasted (shock)")
     if when is not None and reported is not None and reported < when:
         c.flag("reported", reported.isoformat(), f"reported {reported} is before the date {when} of the fact",
                "a fact cannot be known before it happens: reported is on or after date (blank = date)")
@@ -174,10 +195,11 @@ def _fact(c: Cells, plan: Plan) -> tuple[Fact | None, list[Problem]]:
 def fact_problems(facts: Iterable[Fact], *, file: str) -> list[Problem]:
     """Problems between facts of one item: duplicates, a finish before its start, progress out of order."""
     by_item: dict[str, list[Fact]] = defaultdict(list)
+    facts = list(facts)
     for f in facts:
-        if f.kind is not FactKind.KPI:
+        if f.kind in ITEM_KINDS:
             by_item[f.id].append(f)
-    problems = []
+    problems = _shock_problems(facts, file=file)
     for iid, fs in by_item.items():
         starts = [f for f in fs if f.kind is FactKind.START]
         finishes = [f for f in fs if f.kind is FactKind.FINISH]
@@ -192,7 +214,14 @@ def fact_problems(facts: Iterable[Fact], *, file: str) -> list[Problem]:
             problems.append(Problem(file, finishes[0].line, "date", finish.isoformat(),
                                     f"item {iid} finishes on {finish}, before its start on {first_start} "
                                     f"(line {starts[0].line})", "correct one of the two dates"))
-        progress = sorted((f for f in fs if f.kind is FactKind.PROGRESS), key=lambda f: (f.date, f.line))
+        for f in fs:
+            if f.kind is FactKind.UNFINISHED and finish and f.date >= finish:
+                problems.append(Problem(file, f.line, "date", f.date.isoformat(),
+                                        f"item {iid} is reported unfinished on {f.date}, on or after its finish on "
+                                        f"{finish}", "correct the unfinished fact or the finish"))
+        progress = sorted((f for f in fs if f.kind is FactKind.PROGRESS or (f.kind is FactKind.UNFINISHED
+                                                                           and f.value is not None)),
+                          key=lambda f: (f.date, f.line))
         for f in progress:
             if first_start and f.date < first_start and (f.value or 0) > 0:
                 problems.append(Problem(file, f.line, "date", f.date.isoformat(),
@@ -208,3 +237,23 @@ def fact_problems(facts: Iterable[Fact], *, file: str) -> list[Problem]:
                                         f"progress of item {iid} falls from {a.value:g} on {a.date} (line {a.line}) "
                                         f"to {b.value:g} on {b.date}", "progress is the share done: it cannot fall"))
     return problems
+def _shock_problems(facts: list[Fact], *, file: str) -> list[Problem]:
+    """One occurrence per shock; "not happened by D" cannot follow an occurrence before D."""
+    problems = []
+    by_shock: dict[str, list[Fact]] = defaultdict(list)
+    for f in facts:
+        if f.kind is FactKind.SHOCK:
+            by_shock[f.id].append(f)
+    for sid, fs in by_shock.items():
+        hits = [f for f in fs if f.value]
+        for extra in hits[1:]:
+            problems.append(Problem(file, extra.line, "kind", "shock", f"shock {sid} is reported to occur twice "
+                                    f"(first on line {hits[0].line})", "keep one occurrence per shock"))
+        for f in fs:
+            if hits and not f.value and f.date >= hits[0].date:
+                problems.append(Problem(file, f.line, "value", "0", f"shock {sid} is reported not to have happened "
+                                        f"by {f.date}, but it began on {hits[0].date} (line {hits[0].line})",
+                                        "correct one of the two facts"))
+    return problems
+
+

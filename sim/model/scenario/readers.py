@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sim.model.csvio import FIRST_YEAR, LAST_YEAR, MAX_MAGNITUDE
 from sim.model.clock import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.model.distribution import FAMILY_CHOICE, Distribution
 from sim.model.distribution import family as registry_family
@@ -119,6 +120,9 @@ def number(low: float | None = None, high: float | None = None, *, above: float 
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             r.flag(path, value, f"{path} must be a number", "write a plain number such as 0.3 (not 30%)")
             return None
+        if abs(value) > MAX_MAGNITUDE:
+            r.flag(path, value, f"{path} is out of range (more than {MAX_MAGNITUDE:g} in size)", "correct the value")
+            return None
         if integer and value != int(value):
             r.flag(path, value, f"{path} must be a whole number", "write 1, 2, 3 ...")
             return None
@@ -147,15 +151,22 @@ def boolean(r: Reader, value: Any, path: str) -> bool | None:
 
 
 def date(r: Reader, value: Any, path: str) -> dt.date | None:
+    parsed = None
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str):
+        parsed = value
+    elif isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value.strip())
+            parsed = dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    r.flag(path, value, f"{path} must be a date YYYY-MM-DD", "e.g. 2020-02-08")
-    return None
+    if parsed is None:
+        r.flag(path, value, f"{path} must be a date YYYY-MM-DD", "e.g. 2020-02-08")
+        return None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        r.flag(path, str(value), f"{path} is outside the years {FIRST_YEAR}-{LAST_YEAR} the calendars cover",
+               "give a date of the plan's years")
+        return None
+    return parsed
 
 
 def dates(r: Reader, value: Any, path: str) -> tuple[dt.date, ...] | None:
