@@ -102,7 +102,7 @@ def duplicate_ids(file: str, column: str, located: Iterable[tuple[int, Hashable]
         if key in ("", None):
             continue
         if key in first:
-            shown = key if isinstance(key, str) else ",".join(map(str, key))
+            shown = key if isinstance(key, str) else ",".join(map(str, key)) if isinstance(key, tuple) else str(key)
             problems.append(Problem(file, line, column, shown, f"duplicate {column} {shown!r}: also on line {first[key]}",
                                     "ids must be unique within a file: rename or delete one of the two rows"))
         else:
