@@ -21,7 +21,8 @@ from sim.model.enums import Status
 from sim.serve.app import create_app
 from sim.serve.request import RequestError, parse_request
 from sim.serve.whatif import Base
-from sim.studies.slip import simulate_met, with_slip
+from sim.analysis.slip_propagation import with_slip
+from sim.studies.slip import simulate_met
 from conftest import ROOT
 
 CONFIG = RunConfig(runs=400, seed=20200116, workers=1, executor=Executor.INLINE)

@@ -266,9 +266,9 @@ def _link(c: Cells, cat: v.Catalog) -> Link:
     for column, value in (("pred", pred), ("succ", succ)):
         c.extend(v.unknown_refs(c.file, c.line, column, [value], cat.item_ids, what="item", home="items.csv id"))
     lag = c.number("lag_days", default=0.0)
-    if lag is not None and lag < 0:  # the engine cannot act before an event happens (params/README.md)
-        c.flag("lag_days", c.raw("lag_days"), f"lag_days must be >= 0, got {lag:g} (leads are not supported)",
-               "model an overlap with an SS link and a positive lag")
+    wrong = None if lag is None else v.negative_lag(lag)  # the engine cannot act before an event happens
+    if wrong is not None:
+        c.flag("lag_days", c.raw("lag_days"), wrong, v.NEGATIVE_LAG_HINT)
     return Link(pred, succ, c.choice("type", LinkType), lag, c.raw("note"), c.raw("source"))
 
 
@@ -420,13 +420,13 @@ def _plan_problems(records: Mapping[str, list], tables: Tables, catalog: v.Catal
                                 f"there is no {DEFAULT_CALENDAR!r} calendar",
                                 "add its rows (the Spring Festival stoppages); `sim calendar` generates them"))
     problems += v.link_problems(records["links.csv"])
-    problems += v.dependency_cycles(_link_edges(tables.get("links.csv")))
+    problems += [v.at_lines(p) for p in v.dependency_cycles(_link_edges(tables.get("links.csv")))]
     items = [item for _, item in records["items.csv"]]
     problems += v.loading_problems(records["factors.csv"], items)
     factor_ids = [f.id for _, f in records["factors.csv"]]
     problems += v.correlation_problems(records["factor_correlations.csv"], factor_ids)
     targets = records["targets.csv"]
-    problems += v.target_cycles(_target_refs(tables.get("targets.csv")))
+    problems += [v.at_lines(p) for p in v.target_cycles(_target_refs(tables.get("targets.csv")))]
     as_of = _as_of(records["assumptions.csv"])
     if as_of is not None:
         problems += v.deadline_problems(targets, as_of) + v.actuals_problems(records["items.csv"], as_of)

@@ -121,7 +121,6 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "name": ("name", "名称"),
     "name_zh": ("name (Chinese)", "名称"),
     "name_en": ("name (English)", "英文名称"),
-    "group": ("annex item", "附表条目"),
     "campaign": ("campaign", "大会战"),
     "section": ("section", "类别"),
     "lead_unit": ("lead unit", "牵头单位"),

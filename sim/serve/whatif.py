@@ -11,7 +11,7 @@ and its value in every replication: its difference is exactly 0.
 
 What else slips is shown twice: the mean finish shift per item over the paired
 replications, and the shift in the zero-variance plan (every multiplier 1, no
-risks or shocks, :func:`sim.studies.slip.zero_variance`), each with the chain of links
+risks or shocks, :func:`sim.analysis.slip_propagation.zero_variance`), each with the chain of links
 from a slipped item.
 """
 
@@ -40,7 +40,7 @@ from sim.model.problems import PlanError
 from sim.model.scenario import apply_scenario, load_scenario, scenario_from_dict
 from sim.serve import headline
 from sim.serve.request import Issue, RequestError, WhatIf
-from sim.studies.slip import zero_variance
+from sim.analysis.slip_propagation import zero_variance
 
 SHIFT_EPS = 0.01  # days: smaller shifts are float32 rounding, not movement
 CACHE_SIZE = 32  # what-ifs kept (a repeated request is answered at once)

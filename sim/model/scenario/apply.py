@@ -191,9 +191,9 @@ class _Applier:
         for path, row in spec.get("items", ()):
             self._new("items", "id", row["id"], path, self._new_item(row, path))
         for path, row in spec.get("links", ()):
-            if row.get("lag_days", 0.0) < 0:
-                self.flag(f"{path}.lag_days", row["lag_days"], "lag_days must be >= 0 (leads are not supported)",
-                          "model an overlap with an SS link and a positive lag")
+            wrong = v.negative_lag(row.get("lag_days", 0.0))
+            if wrong is not None:
+                self.flag(f"{path}.lag_days", row["lag_days"], wrong, v.NEGATIVE_LAG_HINT)
                 continue
             link = Link(row["pred"], row["succ"], row["type"], row.get("lag_days", 0.0), "", f"scenario {self.file}")
             ids = {it.id for it in self.plan.items}
