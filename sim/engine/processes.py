@@ -52,6 +52,9 @@ class _Topology:
         self.fixed = model.fixed.tolist()
         self.item_shocks = [[j for j, sh in enumerate(model.shocks) if sh.affects[i]] for i in range(n)]
         self.affects = [tuple(bool(sh.affects[i]) for sh in model.shocks) for i in range(n)]
+        patterns = {a: k for k, a in enumerate(dict.fromkeys(self.affects))}
+        self.pattern_of = [patterns[a] for a in self.affects]  # items hit by the same shocks share pauses
+        self.patterns = list(patterns)
         self.cal = [model.calendars[c] for c in model.item_calendar.tolist()]
         # a unit with at least as much capacity as it has items can never make one wait
         binding = model.binding_units()
@@ -85,6 +88,7 @@ class _Replication:
         ps, pe = draws.pause_start[row].tolist(), draws.pause_end[row].tolist()
         # the replication's fired pauses, sorted by start once (ties in shock order, as a stable sort)
         self.fired = sorted((ps[j], j, pe[j]) for j in range(len(ps)) if ps[j] < np.inf)
+        self._pauses: dict[int, list] = {}  # affects pattern -> its fired pauses, built on first use
         n = model.n_items
         self.start = [float("nan")] * n
         self.finish = [float("nan")] * n
@@ -153,8 +157,11 @@ class _Replication:
         """Start and natural finish of item ``i`` beginning no earlier than ``t`` (calendar and pauses)."""
         cal = self.topo.cal[i]
         if self.fired:
-            aff = self.topo.affects[i]
-            pauses = [(s, e) for s, j, e in self.fired if aff[j]]
+            k = self.topo.pattern_of[i]
+            pauses = self._pauses.get(k)
+            if pauses is None:
+                aff = self.topo.patterns[k]
+                pauses = self._pauses[k] = [(s, e) for s, j, e in self.fired if aff[j]]
             if pauses:
                 return advance_with_pauses1(cal, t, self.work[i], pauses)
         return t, cal.advance1(t, self.work[i])
@@ -163,7 +170,11 @@ class _Replication:
     def _free(self, i: int) -> None:
         start, t = self._work(i, self.es[i])
         self._started(i, start)
-        self._gate(i, t, 0)
+        if self.m.ff_preds[i]:
+            self._gate(i, t, 0)
+        else:  # no FF gate: finished now (the release queue is being drained by the caller)
+            self.finish[i] = t
+            self._member_done(i, t)
 
     def _gate(self, i: int, t: float, k: int) -> None:
         """FF gates of item ``i`` from the ``k``-th on; then its finish."""
