@@ -457,6 +457,34 @@ def _cmd_slip(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_responses(args: argparse.Namespace) -> int:
+    from sim.report.cost_views import RESPONSES_FILE
+    from sim.studies.responses import response_table
+
+    plan = _slip_plan(args)
+    if not plan.responses:
+        raise UsageError(f"{args.params}: no responses.csv rows: nothing to rank")
+    try:
+        table = response_table(plan, runs=args.runs, seed=args.seed, target=args.target)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    measure = args.target or "expected number of targets met"
+    print(f"responses ranked by {measure} gained per 亿元 ({int(table['runs'].iloc[0])} paired replications):")
+    for r in table.itertuples():
+        print(f"  {r.id:<22} {r.cost_cny_100m:6.2f} 亿元  gain {r.gain:+.4f} ± {r.se_gain:.4f}  "
+              f"per 亿元 {r.gain_per_100m:+.4f}  best target {r.best_target} {r.best_target_gain:+.3f}  "
+              f"{r.name_en}")
+    if args.out:
+        if not args.out.is_dir():
+            raise UsageError(f"--out {args.out}: not a directory (give a run directory to add the ranking "
+                             "to its report)")
+        tmp = args.out / (RESPONSES_FILE + ".partial")
+        table.to_csv(tmp, index=False, encoding="utf-8")
+        tmp.replace(args.out / RESPONSES_FILE)
+        print(f"results: {args.out / RESPONSES_FILE}")
+    return 0
+
+
 def _write_tables(out: Path, kind: str, force: bool, tables: dict) -> None:
     """CSV tables into a new directory ``out`` (staged, renamed into place when complete)."""
     from sim.safety import StagedDir
@@ -504,6 +532,15 @@ def _add_scenario_commands(sub) -> None:
     p.add_argument("--out", type=Path, default=None, help="directory for slip_*.csv (optional)")
     _add_force(p)
     p.set_defaults(func=_cmd_slip, runs=2000)
+
+    p = sub.add_parser("responses", help="pre/post-mitigation results of each response (responses.csv) on common "
+                                         "random numbers, ranked by target probability gained per 亿元")
+    p.add_argument("--target", default=None, help="rank by this target's P(met) (default: expected targets met)")
+    p.add_argument("--scenario", type=Path, default=None, help="apply this scenario first")
+    _add_run_options(p)
+    p.add_argument("--out", type=Path, default=None, help="a run directory: write responses.csv there (its report "
+                                                          "then shows the ranking)")
+    p.set_defaults(func=_cmd_responses, runs=2000)
 
     p = sub.add_parser("tolerance", help="largest slip of an item keeping P(target met) >= confidence "
                                          "(default 2000 runs)")

@@ -166,8 +166,8 @@ def test_summary(plan) -> None:
     assert "OH_GOV    5  瓯海区政府" in text
     assert "Links: 2 (FS 1, SYNC 1)" in text
     assert "KPIs: 3 (counter 2, index 1)" in text
-    assert "by rule: item_by 1, all_of 1, k_of_n 1, kpi_ge 1, kpi_cagr_ge 1" in text
-    assert "by section: headline 3, block 1, transport 1" in text
+    assert "by rule: item_by 1, all_of 1, k_of_n 1, kpi_ge 1, kpi_cagr_ge 1, invest_ge 1" in text
+    assert "by section: headline 3, block 1, transport 2" in text
     assert "Calendar windows: construction 3, office 2" in text
 
 

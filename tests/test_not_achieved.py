@@ -61,3 +61,17 @@ def test_report_shows_not_achieved_in_tables_and_workbook(tmp_path):
     contingency = pd.read_csv(out / "analysis" / "contingency.csv")
     row = contingency[contingency["id"] == never["id"].iloc[0]].iloc[0]
     assert pd.isna(row["p80"]) and pd.isna(row["contingency_p80_days"])
+
+
+def test_a_kpi_target_reached_at_day_0_is_dated_the_as_of_date():
+    # issue 10 item 12: day-0 events were dated one day before the as-of date
+    from sim.analysis.summary import kpi_event_days
+    from sim.model.enums import TargetRule
+
+    days = np.array([0.0, 0.0, 40.0, np.inf])
+    kpi = kpi_event_days(days, TargetRule.KPI_GE)
+    assert date_of(kpi[0], AS_OF) == AS_OF and date_of(kpi[2], AS_OF) == date_of(40.0, AS_OF)
+    assert kpi[3] == np.inf
+    # an item finished yesterday (a fact) is still dated yesterday
+    item = kpi_event_days(days, TargetRule.ITEM_BY)
+    assert date_of(item[0], AS_OF) == date(2020, 1, 15)

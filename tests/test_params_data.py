@@ -39,7 +39,9 @@ COLUMNS = {
     "duration_classes.csv": "project_type name_en name_zh dist p1 p2 p3 floor in_progress_sigma_scaling ref_median ref_p90 source",
     "factors.csv": "id name_en name_zh loading members source",
     "factor_correlations.csv": "a b rho source",
-    "risks.csv": "id name_zh name_en probability dist p1 p2 p3 targets mode phase source",
+    "risks.csv": "id name_zh name_en probability dist p1 p2 p3 targets mode phase source "
+                 "cost_dist cost_p1 cost_p2 cost_p3 cost_source",
+    "cost_classes.csv": "project_type name_en dist p1 p2 p3 rho_schedule standing_per_year profile_a profile_b source",
     "shocks.csv": "id name_zh name_en probability window_start window_end dist p1 p2 p3 affects source",
     "calendar.csv": "calendar start end name_en source",
     "kpis.csv": "id name_zh name_en kind unit_en baseline rate_per_year rate_cv measure attrition_years "
@@ -51,7 +53,8 @@ ID_COLUMN = {"assumptions.csv": "key", "units.csv": "id", "items.csv": "id", "du
              "factors.csv": "id", "risks.csv": "id", "shocks.csv": "id", "kpis.csv": "id", "targets.csv": "id"}
 # files whose every row states a number or choice the plan does not give
 SOURCED = ("assumptions.csv", "units.csv", "items.csv", "links.csv", "duration_classes.csv", "factors.csv",
-           "factor_correlations.csv", "risks.csv", "shocks.csv", "kpis.csv", "kpi_boosts.csv", "targets.csv")
+           "factor_correlations.csv", "risks.csv", "shocks.csv", "kpis.csv", "kpi_boosts.csv", "targets.csv",
+           "cost_classes.csv")
 
 
 @functools.cache
@@ -226,6 +229,8 @@ def test_target_references_exist_and_fit_their_rule():
             assert len(refs) == 1 and refs[0] in kpis and r["threshold"] != "", r["id"]
         elif r["rule"] == "item_by":
             assert len(refs) == 1 and refs[0] in items, r["id"]
+        elif r["rule"] == "invest_ge":  # refs are selectors of invested items (params/README.md)
+            assert float(r["threshold"]) > 0 and all(":" in ref or ref in items for ref in refs), r["id"]
         else:
             assert r["rule"] in ("all_of", "k_of_n"), r["id"]
             assert all(ref in items or ref in targets for ref in refs), r["id"]

@@ -45,7 +45,7 @@ def test_open_lists_any_campaign_the_file_names(params: Path) -> None:
     (params / "plan.yaml").write_text(text, encoding="utf-8")
     items = (params / "items.csv").read_text(encoding="utf-8")
     (params / "items.csv").write_text(items.replace(",transport,", ",mobility,"), encoding="utf-8")
-    for name in ("factors.csv", "shocks.csv"):
+    for name in ("factors.csv", "shocks.csv", "targets.csv"):
         body = (params / name).read_text(encoding="utf-8").replace("campaign:transport", "campaign:mobility")
         (params / name).write_text(body, encoding="utf-8")
     plan = load_plan(params)

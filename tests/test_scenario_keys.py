@@ -58,6 +58,7 @@ add:
       calendar: construction
       outdoor: true
       resource_unit: NEW_U
+      investment_cny_100m: 3.0
   links:
     - {pred: T01, succ: T99, type: FS, lag_days: 1m}
   risks:
@@ -80,6 +81,7 @@ calendars:
   construction: [{start: 2020-08-01, end: 2020-08-10, name_en: extra stop}]
 items:
   T13: {multiplier: {dist: discrete, values: [1.0, 1.5], weights: [0.7, 0.3]}, duration_days: 500,
+        investment_cny_100m: 9.5,
         status: not_started, plan_start: 2020-03-01, plan_finish: 2023-12-31, start_aspirational: true,
         finish_aspirational: true, project_type: expressway, calendar: office, outdoor: false,
         resource_unit: OH_GOV, name_zh: 通海大道（情景）, name_en: Tonghai (scenario)}
@@ -99,6 +101,12 @@ kpis:
 targets:
   HHITECH: {threshold: 950, deadline: 2022-06-30, k: null, refs: [KPI_HITECH], rule: kpi_ge, section: headline,
             name_zh: 高企950, name_en: 950 hi-tech firms}
+cost_classes:
+  arterial: {multiplier: {dist: lognormal_sigma, p1: 1.3, p2: 0.2}, rho_schedule: 0.5, standing_per_year: 0.1,
+             profile_a: 3, profile_b: 2}
+responses:
+  RS_FIX: {cost_cny_100m: 2.5, value: 0.5}
+apply_responses: [RS_FIX]
 adjust:
   - {select: [campaign:environment], status: [not_started], multiplier_scale: 1.2, wait_scale: 0.5}
 slip:
@@ -108,7 +116,8 @@ slip:
 
 def _paths(data: dict) -> set[str]:
     """The dotted keys a scenario mapping uses, ids left out (the form of schema_keys())."""
-    by_id = {"duration_classes", "units", "items", "factors", "risks", "shocks", "kpis", "targets"}
+    by_id = {"duration_classes", "units", "items", "factors", "risks", "shocks", "kpis", "targets", "cost_classes",
+             "responses"}
     out = set()
     for key, value in data.items():
         if key in by_id:

@@ -21,7 +21,8 @@ from sim.model.enums import Status
 from sim.serve.app import create_app
 from sim.serve.request import RequestError, parse_request
 from sim.serve.whatif import Base
-from sim.studies.slip import simulate_met, with_slip
+from sim.analysis.slip_propagation import with_slip
+from sim.studies.slip import simulate_met
 from conftest import ROOT
 
 CONFIG = RunConfig(runs=400, seed=20200116, workers=1, executor=Executor.INLINE)
@@ -273,3 +274,22 @@ def test_every_problem_is_said_in_both_languages(client):
         assert any("\u4e00" <= c <= "\u9fff" for c in issue["message_zh"])
     assert res["error_zh"].endswith("（另有 3 处）") and res["error"].endswith("(and 3 more)")
     assert "T09" in res["issues"][0]["message_zh"]
+
+
+def test_whatif_cost_is_the_paired_difference_of_the_programme_cost(client, plan):
+    """Programme cost (issue 15): P50 and the paired mean difference, recomputed from run_chunk's costs."""
+    from sim.engine.compiled import compile_plan
+    from sim.engine.replicate import run_chunk
+
+    res = client.post("/api/whatif", json={"slips": [{"item": "T14", "by": 6, "unit": "months"}]}).json()
+    cost = res["cost"]
+
+    def total(p):
+        return run_chunk(compile_plan(p), seed=CONFIG.seed, chunk=0, rows=CONFIG.runs).cost.sum(axis=1).astype(float)
+
+    base, slipped = total(plan), total(with_slip(plan, "T14", parse_duration("6m")))
+    d = slipped - base
+    assert cost["difference"] == pytest.approx(d.mean(), rel=1e-9)
+    assert cost["difference_se"] == pytest.approx(d.std(ddof=1) / np.sqrt(d.size), rel=1e-9)
+    assert cost["p50"] == pytest.approx(float(np.quantile(slipped, 0.5)), rel=1e-9)
+    assert cost["difference"] > 0  # six months later costs the standing cost of the delay

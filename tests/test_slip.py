@@ -12,9 +12,8 @@ from sim.engine.compiled import compile_plan
 from sim.engine.replicate import run_chunk
 from sim.engine.runner import Executor, RunConfig
 from sim.model.enums import DistFamily
-from sim.studies.slip import (
-    deterministic_slip, probabilistic_slip, simulate_met, tolerance, tolerance_lines, with_slip, zero_variance,
-)
+from sim.analysis.slip_propagation import with_slip, zero_variance
+from sim.studies.slip import deterministic_slip, probabilistic_slip, simulate_met, tolerance, tolerance_lines
 from conftest import MINI_PARAMS as FIXTURE
 
 CONFIG = RunConfig(runs=1000, seed=11, workers=1, executor=Executor.INLINE)

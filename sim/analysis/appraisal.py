@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.drivers import KPI_RULES, achieved_days, item_days
-from sim.analysis.summary import contingency_days, day_quantiles, prob_se
+from sim.analysis.summary import contingency_days, day_quantiles, kpi_event_days, prob_se
 from sim.engine.compiled import CompiledModel
 from sim.model.clock import DAYS_PER_YEAR, date_of, day_of, end_of
 from sim.engine.replicate import column
@@ -56,7 +56,7 @@ def contingency_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFra
                      **_quantile_dates(finish[:, k], model.plan_finish_day[k], model.as_of)})
     for t, spec in enumerate(model.targets):
         rows.append({"kind": "target", "id": spec.id, "plan": date_of(spec.deadline_day, model.as_of),
-                     **_quantile_dates(achieved[:, t], spec.deadline_day, model.as_of)})
+                     **_quantile_dates(kpi_event_days(achieved[:, t], spec.rule), spec.deadline_day, model.as_of)})
     return pd.DataFrame(rows)
 
 

@@ -219,7 +219,9 @@ def plan_certain(model: CompiledModel) -> Forecast:
     finish = np.where(model.fixed, model.fixed_finish, np.maximum(model.plan_finish_day, 1.0))[None, :]
     path = np.full((1, len(model.kpis), len(model.kpi_grid)), 1e30)
     path[:, :, int(np.searchsorted(model.kpi_grid, 0.0))] = 1.0  # the growth base at day 0 (the grid may start earlier)
-    achieved, met = evaluate_targets(model, finish, path)
+    # the plan taken as certain spends its planned investment: every completion rate is 1
+    invest = {it.target: np.ones(1) for it in model.cost.invest} if model.cost is not None else None
+    achieved, met = evaluate_targets(model, finish, path, invest=invest)
     return Forecast(
         "plan", model.as_of,
         {iid: finish[:, k] for k, iid in enumerate(model.item_ids)},

@@ -57,6 +57,22 @@ def day_quantiles(days: np.ndarray, qs, *, method: str = "linear") -> np.ndarray
     return q
 
 
+def kpi_event_days(days: np.ndarray, rule) -> np.ndarray:
+    """Achieved days of a target for dating: a KPI target already reached at day 0 is reached on the as-of date.
+
+    Day 0 is the start of the as-of date; by the end-of-day convention of
+    :func:`sim.model.clock.date_of` it would be dated the day before, which is right
+    for an item finished yesterday but not for a KPI that is at its threshold when
+    the forecast starts.
+    """
+    from sim.model.enums import TargetRule
+
+    days = np.asarray(days, dtype=np.float64)
+    if rule in (TargetRule.KPI_GE, TargetRule.KPI_CAGR_GE):
+        return np.where(days == 0, 1.0, days)
+    return days
+
+
 def mean_day(days: np.ndarray) -> float:
     """Mean of ``days``; +inf when any replication never gets there."""
     days = np.asarray(days, dtype=np.float64)
@@ -121,7 +137,8 @@ def target_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     for spec in model.targets:
         t = by_id[spec.id]
         met = records[column("met", spec.id)].to_numpy(dtype=np.float64)
-        ach = np.minimum(records[column("achieved", spec.id)].to_numpy(dtype=np.float64), FAR_DAY)
+        ach = np.minimum(kpi_event_days(records[column("achieved", spec.id)].to_numpy(dtype=np.float64), t.rule),
+                         FAR_DAY)
         p = float(met.mean())
         lo, hi = wilson(np.array([p]), n)
         # an order statistic, never an interpolation between a day and "never reached"

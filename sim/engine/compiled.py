@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -36,6 +36,7 @@ class RiskInstance:
     impact: Distribution
     phase: RiskPhase
     items: np.ndarray  # item indices hit
+    impact_scale: float = 1.0  # a response's effect on the impact (schedule and cost); 1 = none
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,8 @@ class CompiledModel:
     real_start: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cond_cdf: np.ndarray = field(default_factory=lambda: np.zeros(0))  # multiplier draws conditioned above this quantile
     can_wait: np.ndarray = field(default_factory=lambda: np.zeros(0))  # bool: the item's start is still ahead (start-phase risks apply)
+    cost: object = None  # sim.engine.cost.CostSpec: the cost model (compiled by sim.engine.cost)
+    branches: tuple = ()  # sim.engine.branching.BranchSpec per branches.csv row
     meta: dict = field(default_factory=dict)
 
     @property
@@ -196,7 +199,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
     targets = _targets(plan, pos)
     kpi_specs = _kpis(plan, pos)
     grid = _kpi_grid(as_of, checkpoint_days, targets, origins=[k.origin_day for k in kpi_specs])
-    return CompiledModel(
+    model = CompiledModel(
         plan=plan,
         item_ids=ids,
         index=pos,
@@ -232,6 +235,18 @@ def compile_plan(plan: Plan) -> CompiledModel:
         can_wait=can_wait,
         real_start=real_start,
     )
+    from sim.engine.cost import compile_costs  # the cost model reads the compiled schedule
+
+    from sim.engine.branching import compile_branches
+
+    from sim.engine.responses import apply_response
+
+    model = replace(model, cost=compile_costs(plan, model), branches=compile_branches(plan, model))
+    by_id = {r.id: r for r in plan.responses}
+    for rid in plan.applied_responses:  # a scenario's post-mitigation plan (same draws: parameters only)
+        if rid in by_id:
+            model = apply_response(model, by_id[rid])
+    return model
 
 
 def _topological_groups(plan: Plan) -> tuple[list[int], list[tuple[int, ...]]]:

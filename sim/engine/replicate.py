@@ -14,6 +14,8 @@ import pyarrow as pa
 
 from sim.engine import streams
 from sim.engine.compiled import CompiledModel
+from sim.engine.branching import apply_branches, branch_mask, cost_presence, needs_schedule
+from sim.engine.cost import invest_ratios, sample_costs
 from sim.engine.forward import forward_pass
 from sim.engine.kpis import kpi_paths
 from sim.engine.options import Engine
@@ -46,6 +48,9 @@ class ChunkRecord:
     factor: np.ndarray  # (rows, factors) float32
     kpi_rate: np.ndarray  # (rows, kpis) float32
     table: pa.Table | None = field(default=None, repr=False)  # built by a worker, to spare the parent
+    cost: np.ndarray | None = None  # (rows, invested items) float32, 亿元 (sim.engine.cost)
+    invest: np.ndarray | None = None  # (rows, invest_ge targets) float32: 年度投资完成率
+    branch: np.ndarray | None = None  # (rows, branches) uint8: the branch's condition held
 
     def arrow(self, model: CompiledModel, kinds: frozenset[str] | None = None) -> pa.Table:
         """The record as an Arrow table (built once; ``kinds`` as in :meth:`to_table`)."""
@@ -91,6 +96,19 @@ class ChunkRecord:
             cols[column("factor", f)] = factor[:, j]
         for j, k in enumerate(model.kpis):
             cols[column("rate", k.id)] = kpi_rate[:, j]
+        # money columns come last, so that every schedule column keeps its place and values
+        spec = model.cost
+        if spec is not None and self.cost is not None:
+            cost = np.asfortranarray(self.cost)
+            for j, iid in enumerate(spec.ids):
+                cols[column("cost", iid)] = cost[:, j]
+            invest = np.asfortranarray(self.invest)
+            for j, it in enumerate(spec.invest):
+                cols[column("invest", model.targets[it.target].id)] = invest[:, j]
+        if model.branches and self.branch is not None:
+            branch = np.asfortranarray(self.branch)
+            for k, b in enumerate(model.branches):
+                cols[column("branch", b.id)] = branch[:, k]
         return pa.table(cols)
 
 
@@ -118,12 +136,23 @@ def simulate_chunk(model: CompiledModel, cs: ChunkStreams, *, rows: int = stream
     """Simulate the first ``rows`` replications of the chunk whose streams are ``cs``."""
     chunk = cs.chunk
     draws = draw(model, cs).rows(slice(0, rows))
-    if choose_engine(model, engine) is Engine.SIMPY:
-        start, finish = simulate_rows(model, draws)
-    else:
-        start, finish = forward_pass(model, draws)
+    schedule = simulate_rows if choose_engine(model, engine) is Engine.SIMPY else forward_pass
+    fired = np.zeros((rows, 0), dtype=bool)
+    if model.branches:  # conditional gates (sim.engine.branching): the same engine on the switched draws
+        first = schedule(model, draws)[1] if needs_schedule(model) else None
+        fired = branch_mask(model, draws, first)
+        draws = apply_branches(model, draws, fired)
+    start, finish = schedule(model, draws)
     path = kpi_paths(model, finish, draws.kpi_rate, cs)
-    achieved, met = evaluate_targets(model, finish, path)
+    cost = sample_costs(model, draws, finish, seed=cs.seed, chunk=cs.chunk, lhs=cs.lhs)
+    for i, present in cost_presence(model, fired).items():
+        j = model.cost.column(i)
+        if j is not None:
+            cost[:, j] *= present
+    ratios = invest_ratios(model, start, finish, cost)
+    achieved, met = evaluate_targets(model, finish, path, invest=ratios)
+    invest = np.column_stack([ratios[it.target] for it in model.cost.invest]) if model.cost.invest \
+        else np.zeros((rows, 0))
     ck = np.searchsorted(model.kpi_grid, model.checkpoint_days)
     f32 = np.float32
     return ChunkRecord(
@@ -140,6 +169,9 @@ def simulate_chunk(model: CompiledModel, cs: ChunkStreams, *, rows: int = stream
         shock_length=_shock_lengths(draws),
         factor=draws.factor.astype(f32),
         kpi_rate=draws.kpi_rate.astype(f32),
+        cost=cost.astype(f32),
+        invest=invest.astype(f32),
+        branch=fired.astype(np.uint8),
     )
 
 

@@ -37,9 +37,10 @@ class Draws:
     risk_fired: np.ndarray  # (n, risk instances) bool
     factor: np.ndarray  # (n, factors) latent normal G
     kpi_rate: np.ndarray  # (n, kpis) sampled rate (per year) or growth
+    z: np.ndarray | None = None  # (n, items) latent schedule normal of the copula (the cost copula reads it)
 
     def rows(self, sl: slice | np.ndarray) -> Draws:
-        return Draws(**{k: v[sl] for k, v in self.__dict__.items()})
+        return Draws(**{k: (None if v is None else v[sl]) for k, v in self.__dict__.items()})
 
 
 def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False) -> Draws:
@@ -63,7 +64,8 @@ def draw(model: CompiledModel, cs: ChunkStreams) -> Draws:
     eps = np.empty((size, n_items))
     for i, iid in enumerate(model.item_ids):
         eps[:, i] = cs.normals(f"item/{iid}/eps", size=size)
-    u = norm_cdf(common + idio_w[None, :] * eps)
+    z = common + idio_w[None, :] * eps  # the copula's latent normal (the cost copula reads it)
+    u = norm_cdf(z)
     cond = model.cond_cdf
     ip = np.flatnonzero(cond > 0)  # in progress on the as-of date: R given R > elapsed share
     if ip.size:
@@ -82,7 +84,7 @@ def draw(model: CompiledModel, cs: ChunkStreams) -> Draws:
     work[:, model.fixed] = 0.0
     pause_start, pause_end = _shock_windows(model, cs, size)
     kpi_rate = _kpi_rates(model, cs, size)
-    return Draws(mult, work, wait, pause_start, pause_end, fired, factor, kpi_rate)
+    return Draws(mult, work, wait, pause_start, pause_end, fired, factor, kpi_rate, z)
 
 
 def _add_risks(model: CompiledModel, cs: ChunkStreams, size: int, work: np.ndarray,
@@ -99,6 +101,9 @@ def _add_risks(model: CompiledModel, cs: ChunkStreams, size: int, work: np.ndarr
     add = np.zeros((size, n_r))
     rows, cols = np.nonzero(fired)  # impacts only where the risk fired
     add[rows, cols] = ppf_elements(tuple(r.impact for r in model.risks), u_imp[rows, cols], cols)
+    for r, risk in enumerate(model.risks):
+        if risk.impact_scale != 1.0:  # a response acting on the impact (sim.engine.responses)
+            add[:, r] *= risk.impact_scale
     wait_ranks, work_ranks = _risk_ranks(model)
     for risks, items in wait_ranks:
         wait[:, items] += add[:, risks]

@@ -16,8 +16,13 @@ from sim.model.clock import DAYS_PER_YEAR
 from sim.model.enums import TargetRule
 
 
-def evaluate_targets(model: CompiledModel, finish: np.ndarray, kpi_path: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``achieved`` (rows, targets) float and ``met`` (rows, targets) bool."""
+def evaluate_targets(model: CompiledModel, finish: np.ndarray, kpi_path: np.ndarray,
+                     invest: dict[int, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``achieved`` (rows, targets) float and ``met`` (rows, targets) bool.
+
+    ``invest`` holds the completion rate of each ``invest_ge`` target (target index -> rows),
+    computed by :func:`sim.engine.cost.invest_ratios`; such a target is achieved at its deadline.
+    """
     rows = finish.shape[0]
     n_t = len(model.targets)
     achieved = np.full((rows, n_t), np.inf)
@@ -56,6 +61,13 @@ def evaluate_targets(model: CompiledModel, finish: np.ndarray, kpi_path: np.ndar
                     cagr = np.where(base > 0, (value / base) ** (1.0 / years) - 1.0, -np.inf)
                 met[:, t] = cagr >= spec.threshold
                 achieved[:, t] = np.where(met[:, t], spec.deadline_day, np.inf)
+            continue
+        if spec.rule is TargetRule.INVEST_GE:
+            ratio = (invest or {}).get(t)
+            if ratio is None:
+                raise ValueError(f"target {spec.id}: rule invest_ge needs the investment completion rates")
+            met[:, t] = ratio >= spec.threshold
+            achieved[:, t] = np.where(met[:, t], spec.deadline_day, np.inf)
             continue
         ref_day = np.concatenate([finish[:, spec.item_refs], achieved[:, spec.target_refs]], axis=1)
         ref_ok = np.concatenate(

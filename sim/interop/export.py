@@ -31,6 +31,10 @@ FIELDS = (  # (key, label, kind)
     ("p90_finish", "SIM P90 finish", "date"),
     ("p_by_plan", "SIM P(by plan date)", "number"),
     ("criticality", "SIM criticality", "number"),
+    # money (issue 15): only items with an investment figure carry them (blank elsewhere)
+    ("p50_cost", "SIM P50 cost (CNY 100 m)", "number"),
+    ("p90_cost", "SIM P90 cost (CNY 100 m)", "number"),
+    ("p_within_budget", "SIM P(cost <= budget)", "number"),
 )
 DATE_IDS = [188743945 + k for k in range(10)]  # Date1..Date10
 NUMBER_IDS = [188743767 + k for k in range(5)] + [188743982 + k for k in range(15)]  # Number1..Number20
@@ -51,6 +55,15 @@ def results_frame(run_dir: Path) -> pd.DataFrame:
         items["criticality"] = items["id"].map(prog).fillna(0.0)
     else:
         items["criticality"] = _criticality(run_dir, items)
+    costs_csv = run_dir / "costs.csv"
+    cost_cols = ["p50_cost", "p90_cost", "p_within_budget"]
+    if costs_csv.is_file():
+        costs = pd.read_csv(costs_csv, encoding="utf-8").set_index("id")
+        for c in cost_cols:
+            items[c] = items["id"].map(costs[c])
+    else:
+        for c in cost_cols:
+            items[c] = float("nan")
     return items
 
 
@@ -117,21 +130,13 @@ def _convert_with_mpxj(src: Path, kind: str, out: Path) -> Path:
     """``src`` (a format read through MPXJ, such as .mpp) written as MSPDI or XER by MPXJ into ``out``, so
     that the export annotates the whole project (InteropError with how to install MPXJ when it cannot)."""
     from sim.interop.schedule import ImportError_
-    from sim.interop.viampxj import start_jvm
+    from sim.interop.viampxj import convert_with_mpxj
     if out.exists():
         raise InteropError(f"{out} exists (an interrupted export, or not ours): move it away first")
     try:
-        start_jvm(src)
+        convert_with_mpxj(src, kind, out)
     except ImportError_ as exc:
         raise InteropError(str(exc)) from None
-    import jpype
-    from org.mpxj.reader import UniversalProjectReader
-    from org.mpxj.writer import FileFormat, UniversalProjectWriter
-    try:
-        project = UniversalProjectReader().read(str(src))
-        UniversalProjectWriter(FileFormat.MSPDI if kind == "MSPDI" else FileFormat.XER).write(project, str(out))
-    except jpype.JException as exc:
-        raise InteropError(f"{src}: MPXJ could not convert it to {kind}: {exc.getMessage()}") from None
     return out
 
 

@@ -9,6 +9,10 @@ Without them :func:`read_with_mpxj` raises a one-line :class:`ImportError_` sayi
 The mapping is the own readers' (docs/interop.md): P6 sources (XER, PMXML) take the P6 planned dates,
 MS Project sources baseline 0, else the scheduled dates; summary and WBS tasks are groups; the project
 node or summary task is left out of the WBS path; whatever is seen but not mapped is listed.
+
+The JVM runs in a child process (``python -c ... _child``), never in the caller's: a process that
+hosts a JVM must not fork (a forked worker pool deadlocks on the JVM's threads), and the simulator
+forks workers. The child sends the schedule back as JSON (dates as ISO strings), never as a pickle.
 """
 
 from __future__ import annotations
@@ -53,9 +57,9 @@ def start_jvm(path: Path | str = "") -> None:
 
 
 def mpxj_available() -> str | None:
-    """None when MPXJ and a JVM can be used here, else the reason (for tests that skip)."""
+    """None when MPXJ and a JVM can be used here, else the reason (for tests that skip; starts no JVM)."""
     try:
-        start_jvm("MPXJ")
+        _check_installed("MPXJ")
     except ImportError_ as exc:
         return str(exc)
     return None
@@ -90,13 +94,137 @@ def _enum(value) -> str:
 
 
 def read_with_mpxj(path: Path) -> Schedule:
-    """Read ``path`` with MPXJ's UniversalProjectReader into a :class:`Schedule`."""
+    """Read ``path`` with MPXJ's UniversalProjectReader into a :class:`Schedule` (in a child process)."""
     from sim.model.inputfile import InputFileError, read_input_bytes
     path = Path(path)
     try:  # a regular file of bounded size (MPXJ then reads it by its path)
         read_input_bytes(path)
     except InputFileError as exc:
         raise ImportError_(f"{path}: {exc}") from None
+    return _schedule_from_json(_in_child(path, "read", str(path)))
+
+
+def convert_with_mpxj(src: Path, kind: str, out: Path) -> None:
+    """Write ``src`` as ``kind`` (``MSPDI`` or ``XER``) to ``out`` with MPXJ (in a child process)."""
+    _in_child(Path(src), "convert", str(src), kind, str(out))
+
+
+def _check_installed(path: Path | str) -> None:
+    """ImportError_ unless jpype1 and mpxj import and a JVM can be found (nothing is started here)."""
+    try:
+        import jpype
+        import mpxj  # noqa: F401
+    except ImportError:
+        raise ImportError_(f"{path}: reading this format needs MPXJ, which is not installed: {INSTALL}") from None
+    try:
+        jpype.getDefaultJVMPath()
+    except (jpype.JVMNotFoundException, jpype.JVMNotSupportedException) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ImportError_(f"{path}: MPXJ needs a Java runtime and none could be found ({reason}): "
+                           f"{INSTALL}") from None
+
+
+def _in_child(path: Path, *args: str) -> dict:
+    """Run :func:`_child` with ``args`` in a new Python process; its JSON answer (ImportError_ on error)."""
+    import json
+    import subprocess
+    import sys
+    _check_installed(path)
+    root = str(Path(__file__).resolve().parents[2])
+    code = (f"import sys; sys.path.insert(0, {root!r}); "
+            "from sim.interop.viampxj import _child; sys.exit(_child(sys.argv[1:]))")
+    try:
+        res = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                             timeout=1800, encoding="utf-8")
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ImportError_(f"{path}: could not run MPXJ ({exc})") from None
+    lines = res.stdout.strip().splitlines()
+    try:
+        answer = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        last = (res.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ImportError_(f"{path}: MPXJ stopped (exit {res.returncode}): {last}")
+    if "error" in answer:
+        raise ImportError_(str(answer["error"]))
+    return answer
+
+
+def _child(argv: list[str]) -> int:
+    """The child process: ``read FILE`` or ``convert SRC KIND OUT``; one JSON line on stdout."""
+    import json
+    out: dict[str, object]
+    try:
+        if argv[0] == "read":
+            out = {"schedule": _schedule_to_json(_read_here(Path(argv[1])))}
+        else:
+            _convert_here(Path(argv[1]), argv[2], Path(argv[3]))
+            out = {"written": argv[3]}
+    except ImportError_ as exc:
+        out = {"error": str(exc)}
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+def _convert_here(src: Path, kind: str, out: Path) -> None:
+    start_jvm(src)
+    import jpype
+    from org.mpxj.reader import UniversalProjectReader
+    from org.mpxj.writer import FileFormat, UniversalProjectWriter
+    try:
+        project = UniversalProjectReader().read(str(src))
+        UniversalProjectWriter(FileFormat.MSPDI if kind == "MSPDI" else FileFormat.XER).write(project, str(out))
+    except jpype.JException as exc:
+        raise ImportError_(f"{src}: MPXJ could not convert it to {kind}: {exc.getMessage()}") from None
+
+
+_DATES = ("plan_start", "plan_finish", "actual_start", "actual_finish", "constraint_date")
+
+
+def _schedule_to_json(s: Schedule) -> dict:
+    import dataclasses
+
+    def enc(value):
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, dict):
+            return {k: enc(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [enc(v) for v in value]
+        return value
+    return enc(dataclasses.asdict(s))
+
+
+def _schedule_from_json(answer: dict) -> Schedule:
+    """A :class:`Schedule` from the child's JSON (fields checked by the dataclasses themselves)."""
+    from sim.interop.schedule import Unmapped
+    d = answer["schedule"]
+
+    def day(v):
+        return dt.date.fromisoformat(v) if v else None
+    tasks = []
+    for t in d["tasks"]:
+        t = {**t, **{k: day(t[k]) for k in _DATES}}
+        for k in ("wbs", "wbs_codes", "resources"):
+            t[k] = tuple(t[k])
+        t["three_point"] = tuple(t["three_point"]) if t["three_point"] else None
+        tasks.append(Task(**t))
+    calendars = {}
+    for uid, c in d["calendars"].items():
+        c = {**c, "holidays": [(day(a), day(b)) for a, b in c["holidays"]],
+             "working_weekdays": tuple(c["working_weekdays"]) if c["working_weekdays"] is not None else None}
+        calendars[uid] = Calendar(**c)
+    return Schedule(source=d["source"], format=d["format"], name=d["name"], status_date=day(d["status_date"]),
+                    start=day(d["start"]), finish=day(d["finish"]), tasks=tasks,
+                    links=[Link(**ln) for ln in d["links"]], calendars=calendars,
+                    resources={u: Resource(**r) for u, r in d["resources"].items()},
+                    unmapped=[Unmapped(**u) for u in d["unmapped"]], notes=list(d["notes"]),
+                    encoding=d["encoding"])
+
+
+def _read_here(path: Path) -> Schedule:
+    """Read ``path`` with MPXJ in this process (the child's side of :func:`read_with_mpxj`)."""
     start_jvm(path)
     import jpype
     from org.mpxj.reader import UniversalProjectReader

@@ -434,53 +434,58 @@ class Cells:
         self._blank(column, required=required, what="one or more entries separated by ';'")
         return split_list(self.raw(column))
 
-    def distribution(self, *, required: bool, nonnegative: str = "") -> Distribution | None:
+    def distribution(self, *, required: bool, nonnegative: str = "", prefix: str = "") -> Distribution | None:
         """The distribution stated by ``dist, p1, p2, p3`` (and ``floor`` when the file has it).
 
         ``nonnegative`` names what the distribution is (e.g. ``the duration multiplier``)
-        when it must not take negative values.
+        when it must not take negative values. ``prefix`` reads a second distribution of the
+        same row, e.g. ``cost_dist, cost_p1, ...`` (without a floor).
         """
-        if not any(self.raw(c) for c in _DIST_COLUMNS):
+        columns = tuple(prefix + c for c in _DIST_COLUMNS)
+        if not any(self.raw(c) for c in columns):
             if required:
-                self._blank("dist", required=True, what="a distribution family, e.g. pert")
+                self._blank(columns[0], required=True, what="a distribution family, e.g. pert")
             return None
-        family = self.choice("dist", FAMILY_CHOICE)
-        floor = self.number("floor")
+        family = self.choice(columns[0], FAMILY_CHOICE)
+        floor = self.number("floor") if not prefix else None
         if family is None:
             return None
         if registry_family(family).tabulated:
-            dist = self._discrete(floor, family)
+            dist = self._discrete(floor, family, columns)
         else:
-            dist = self._parametric(family, floor)
+            dist = self._parametric(family, floor, columns)
         if dist is not None:
-            shown = ",".join(self.raw(c) for c in _DIST_COLUMNS).rstrip(",")
+            shown = ",".join(self.raw(c) for c in columns).rstrip(",")
             messages = dist.problems()
             for message in messages:
-                self.flag("dist,p1,p2,p3", shown, message, "correct the parameters (see params/README.md, Distributions)")
+                self.flag(",".join(columns), shown, message,
+                          "correct the parameters (see params/README.md, Distributions)")
             if nonnegative and not messages:
                 from sim.model.distribution import negative_problem
 
                 message = negative_problem(dist, nonnegative)
                 if message:
-                    self.flag("dist,p1,p2,p3", shown, message, "give values >= 0 (or a floor of 0)")
+                    self.flag(",".join(columns), shown, message, "give values >= 0 (or a floor of 0)")
         return dist
 
-    def _parametric(self, family: str, floor: float | None) -> Distribution | None:
-        cells = [self.raw(c) for c in _DIST_COLUMNS[1:]]
+    def _parametric(self, family: str, floor: float | None,
+                    columns: tuple[str, ...] = _DIST_COLUMNS) -> Distribution | None:
+        cells = [self.raw(c) for c in columns[1:]]
         while cells and not cells[-1]:
             cells.pop()
         if "" in cells:
-            gap = _DIST_COLUMNS[1 + cells.index("")]
+            gap = columns[1 + cells.index("")]
             self.flag(gap, "", f"{gap} is empty but a later parameter is given", "fill the parameters from p1 on")
             return None
-        values = [self.number(c) for c in _DIST_COLUMNS[1:1 + len(cells)]]
+        values = [self.number(c) for c in columns[1:1 + len(cells)]]
         if any(v is None for v in values):
             return None
         return Distribution(family, tuple(values), floor=floor)
 
-    def _discrete(self, floor: float | None, family: str) -> Distribution | None:
+    def _discrete(self, floor: float | None, family: str,
+                  columns: tuple[str, ...] = _DIST_COLUMNS) -> Distribution | None:
         parsed = []
-        for column in ("p1", "p2"):
+        for column in columns[1:3]:
             value = self.raw(column)
             try:
                 parsed.append(tuple(float(x) for x in value.split("|")) if value else ())

@@ -135,6 +135,82 @@ class Risk:
     mode: RiskMode = RiskMode.EACH
     phase: RiskPhase = RiskPhase.DURATION
     source: str = ""
+    # cost impact when it fires, as a share of each hit item's investment (None: a schedule-only risk);
+    # ``impact`` fixed at 0 makes a cost-only risk
+    cost_impact: Distribution | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CostClass:
+    """Reference class of cost for a project type (docs/calibration.md §10).
+
+    ``multiplier`` is C = outturn cost / budget (the plan's investment figure). Its latent
+    normal is correlated with the item's schedule latent normal with ``rho_schedule``
+    (Gaussian copula). ``standing_per_year`` is the extra cost, as a share of the budget,
+    per year of finish after the plan date. Spending follows a Beta(``profile_a``,
+    ``profile_b``) S-curve over the item's working time.
+    """
+
+    project_type: str
+    name_en: str
+    multiplier: Distribution
+    rho_schedule: float = 0.0
+    standing_per_year: float = 0.0
+    profile_a: float = 2.0
+    profile_b: float = 2.0
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A mitigation or response of the register, with its cost and effect (responses.csv).
+
+    ``effect`` is ``probability`` (the risks' probability times ``value``), ``impact`` (their
+    schedule and cost impact times ``value``) or ``duration`` (the planned work of the
+    items ``acts_on`` selects times ``value``). ``acts_on`` holds risk ids for the first two,
+    item selectors for ``duration``.
+    """
+
+    id: str
+    name_zh: str
+    name_en: str
+    cost_cny_100m: float
+    effect: str
+    acts_on: tuple[str, ...]
+    value: float
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """A conditional gate (branches.csv): when ``condition`` holds, ``item`` switches to an alternative.
+
+    ``condition``: ``not_finished`` (item ``ref`` not finished by the end of ``date``) or
+    ``risk_fired`` (risk ``ref``, a risk id or an instance key ``RISK/ITEM``, fired).
+    ``action``: ``duration`` (the item's work times ``value``), ``delay`` (its start ``value``
+    days later), ``add`` (a contingent item: it has work only when the condition holds) or
+    ``drop`` (the deliverable is dropped: the item never finishes, and the targets on it fail).
+    """
+
+    id: str
+    item: str
+    condition: str
+    ref: str
+    action: str
+    value: float = 1.0
+    date: date | None = None
+    name_en: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSpend:
+    """The plan's own investment figure for one item and calendar year (亿元)."""
+
+    item: str
+    year: int
+    amount_cny_100m: float
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +338,11 @@ class Plan:
     kpi_boosts: tuple[KpiBoost, ...]
     targets: tuple[Target, ...]
     assumptions: tuple[Assumption, ...] = ()
+    cost_classes: tuple[CostClass, ...] = ()  # cost_classes.csv (empty: no cost model)
+    planned_spend: tuple[PlannedSpend, ...] = ()  # investment_plan.csv (the plan's annual figures)
+    responses: tuple[Response, ...] = ()  # responses.csv (mitigations with a cost and an effect)
+    branches: tuple[Branch, ...] = ()  # branches.csv (conditional gates)
+    applied_responses: tuple[str, ...] = ()  # responses in effect (a scenario's apply_responses)
     origin: str = ""  # where it was loaded from (for messages and the manifest)
     checkpoints: tuple[date, ...] = field(default=())  # KPI record dates (year ends)
     meta: object = None  # sim.model.planmeta.PlanMeta: title, end dates, campaigns, sections (plan.yaml)
@@ -274,6 +355,13 @@ class Plan:
             if it.id == item_id:
                 return it
         raise KeyError(item_id)
+
+    def cost_class(self, project_type: str) -> "CostClass | None":
+        """The cost class of ``project_type``, or None."""
+        for c in self.cost_classes:
+            if c.project_type == project_type:
+                return c
+        return None
 
     def assumption(self, key: str, default: str | None = None) -> str | None:
         for a in self.assumptions:

@@ -57,6 +57,9 @@ class TargetRule(StrEnum):
     K_OF_N = "k_of_n"  # at least k refs met by the deadline
     KPI_GE = "kpi_ge"  # KPI value at the deadline >= threshold
     KPI_CAGR_GE = "kpi_cagr_ge"  # index KPI: compound annual growth from as-of >= threshold
+    # 年度投资完成率: investment spent in the deadline's calendar year (up to the deadline) by the items the refs
+    # select, over the plan's investment for that period, >= threshold (refs are selectors)
+    INVEST_GE = "invest_ge"
 
 
 class RiskMode(StrEnum):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sim.model import planmeta
+from sim.model import branchload, costload, planmeta
 from sim.model import validate as v
 from sim.model.csvio import Cells, Table, parse_date, read_table, split_list
 from sim.model.distribution import Distribution
@@ -72,6 +72,8 @@ SCHEMA: dict[str, tuple[tuple[str, ...], bool]] = {
     "kpi_boosts.csv": (("kpi", "item", "step", "rate_per_year", "source"), False),
     "targets.csv": (("id", "name_zh", "name_en", "section", "rule", "refs", "k", "threshold", "deadline",
                      "text_zh", "source"), True),
+    **costload.SCHEMA,
+    **branchload.SCHEMA,
 }
 
 #: The column holding each file's id (unique within the file).
@@ -264,9 +266,9 @@ def _link(c: Cells, cat: v.Catalog) -> Link:
     for column, value in (("pred", pred), ("succ", succ)):
         c.extend(v.unknown_refs(c.file, c.line, column, [value], cat.item_ids, what="item", home="items.csv id"))
     lag = c.number("lag_days", default=0.0)
-    if lag is not None and lag < 0:  # the engine cannot act before an event happens (params/README.md)
-        c.flag("lag_days", c.raw("lag_days"), f"lag_days must be >= 0, got {lag:g} (leads are not supported)",
-               "model an overlap with an SS link and a positive lag")
+    wrong = None if lag is None else v.negative_lag(lag)  # the engine cannot act before an event happens
+    if wrong is not None:
+        c.flag("lag_days", c.raw("lag_days"), wrong, v.NEGATIVE_LAG_HINT)
     return Link(pred, succ, c.choice("type", LinkType), lag, c.raw("note"), c.raw("source"))
 
 
@@ -311,6 +313,7 @@ def _risk(c: Cells, cat: v.Catalog) -> Risk:
         impact=c.distribution(required=True), targets=targets,
         mode=c.choice("mode", RiskMode, default=RiskMode.EACH),
         phase=c.choice("phase", RiskPhase, default=RiskPhase.DURATION), source=c.raw("source"),
+        cost_impact=c.distribution(required=False, prefix="cost_"),
     )
 
 
@@ -403,6 +406,8 @@ _BUILDERS: dict[str, Builder] = {
     "kpis.csv": _kpi,
     "kpi_boosts.csv": _kpi_boost,
     "targets.csv": _target,
+    **costload.BUILDERS,
+    **branchload.BUILDERS,
 }
 
 
@@ -415,16 +420,20 @@ def _plan_problems(records: Mapping[str, list], tables: Tables, catalog: v.Catal
                                 f"there is no {DEFAULT_CALENDAR!r} calendar",
                                 "add its rows (the Spring Festival stoppages); `sim calendar` generates them"))
     problems += v.link_problems(records["links.csv"])
-    problems += v.dependency_cycles(_link_edges(tables.get("links.csv")))
+    problems += [v.at_lines(p) for p in v.dependency_cycles(_link_edges(tables.get("links.csv")))]
     items = [item for _, item in records["items.csv"]]
     problems += v.loading_problems(records["factors.csv"], items)
     factor_ids = [f.id for _, f in records["factors.csv"]]
     problems += v.correlation_problems(records["factor_correlations.csv"], factor_ids)
     targets = records["targets.csv"]
-    problems += v.target_cycles(_target_refs(tables.get("targets.csv")))
+    problems += [v.at_lines(p) for p in v.target_cycles(_target_refs(tables.get("targets.csv")))]
     as_of = _as_of(records["assumptions.csv"])
     if as_of is not None:
         problems += v.deadline_problems(targets, as_of) + v.actuals_problems(records["items.csv"], as_of)
+    problems += costload.cost_problems(records["items.csv"], records[costload.COST_CLASSES],
+                                       records[costload.INVESTMENT_PLAN], tables)
+    problems += branchload.branch_problems(records[branchload.BRANCHES], records["items.csv"], records["links.csv"],
+                                           tables, as_of)
     return problems
 
 
@@ -503,6 +512,8 @@ def _assemble(records: Mapping[str, list], tables: Tables, *, origin: str,
         factor_correlations=rows("factor_correlations.csv"), risks=rows("risks.csv"), shocks=rows("shocks.csv"),
         calendar_windows=rows("calendar.csv"), kpis=rows("kpis.csv"), kpi_boosts=rows("kpi_boosts.csv"),
         targets=rows("targets.csv"), assumptions=rows("assumptions.csv"), origin=origin,
+        cost_classes=rows(costload.COST_CLASSES), planned_spend=rows(costload.INVESTMENT_PLAN),
+        responses=rows(costload.RESPONSES), branches=rows(branchload.BRANCHES),
         checkpoints=_checkpoints(assumptions),
         meta=planmeta.complete(meta, campaigns=[r.campaign for _, r in records["items.csv"]],
                                sections=[t.section for _, t in records["targets.csv"]],
@@ -617,4 +628,6 @@ def _uncertainty_lines(plan: Plan) -> list[str]:
         f"Factors: {len(plan.factors)}, with {len(plan.factor_correlations)} correlations between them",
         f"Duration classes: {len(plan.duration_classes)}",
         "Calendar windows: " + (", ".join(f"{name} {n}" for name, n in calendars.items()) or "none"),
+        *costload.cost_summary(plan),
+        *branchload.branch_summary(plan),
     ]

@@ -10,7 +10,9 @@ class Problem:
     """One thing wrong with an input file.
 
     ``row`` is the 1-based line number in the file as an editor shows it (the
-    header is line 1); None for whole-file problems.
+    header is line 1); None for whole-file problems. ``rows`` lists every record
+    involved when there are several (a dependency cycle), by the same numbering,
+    so that a caller can name them in its own terms (CSV lines, scenario keys).
     """
 
     file: str
@@ -19,6 +21,7 @@ class Problem:
     value: str | None
     message: str
     hint: str = ""
+    rows: tuple[int, ...] = ()
 
     def __str__(self) -> str:
         where = self.file

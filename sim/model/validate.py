@@ -10,6 +10,8 @@ so that a problem can name the line an editor shows.
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
@@ -100,7 +102,7 @@ def duplicate_ids(file: str, column: str, located: Iterable[tuple[int, Hashable]
         if key in ("", None):
             continue
         if key in first:
-            shown = key if isinstance(key, str) else ",".join(map(str, key))
+            shown = key if isinstance(key, str) else ",".join(map(str, key)) if isinstance(key, tuple) else str(key)
             problems.append(Problem(file, line, column, shown, f"duplicate {column} {shown!r}: also on line {first[key]}",
                                     "ids must be unique within a file: rename or delete one of the two rows"))
         else:
@@ -120,6 +122,20 @@ def date_order(file: str, line: int, first: tuple[str, dt.date | None],
 
 # --- dependencies -------------------------------------------------------------------------
 
+NEGATIVE_LAG_HINT = ("use 0 or a positive lag; model an overlap with an SS link and a positive lag from the "
+                     "predecessor's start")
+
+
+def negative_lag(lag_days: float) -> str | None:
+    """What is wrong with a link's lag, or None: the one rule (leads are not supported), for every reader.
+
+    The engine cannot start an item before the event it depends on has happened.
+    """
+    if lag_days < 0:
+        return f"lag_days must be >= 0, got {lag_days:g} (leads are not supported)"
+    return None
+
+
 def link_problems(links: Sequence[Located[Link]]) -> list[Problem]:
     """SYNC links of an item with itself, negative lags, lags on SYNC links, and repeated links.
 
@@ -130,12 +146,9 @@ def link_problems(links: Sequence[Located[Link]]) -> list[Problem]:
         if link.type is LinkType.SYNC and link.pred == link.succ:
             problems.append(Problem(LINKS, line, "succ", link.succ, f"SYNC link of {link.pred} with itself",
                                     "pred and succ must be different items"))
-        if link.lag_days < 0:
-            problems.append(Problem(LINKS, line, "lag_days", f"{link.lag_days:g}",
-                                    "negative lags (leads) are not supported: the discrete-event engine "
-                                    "cannot start an item before the event it depends on has happened",
-                                    "use 0 or a positive lag; model an overlap with an SS link and a "
-                                    "positive lag from the predecessor's start"))
+        lag = negative_lag(link.lag_days)
+        if lag is not None:
+            problems.append(Problem(LINKS, line, "lag_days", f"{link.lag_days:g}", lag, NEGATIVE_LAG_HINT))
         if link.type is LinkType.SYNC and link.lag_days != 0:
             problems.append(Problem(LINKS, line, "lag_days", f"{link.lag_days:g}",
                                     "a SYNC link (同步建成) finishes both items together and takes no lag",
@@ -155,15 +168,24 @@ def dependency_cycles(links: Sequence[Located[Link]]) -> list[Problem]:
     """
     node = _sync_nodes(links)
     edges = [(node(ln.pred), node(ln.succ), (line, ln)) for line, ln in links if ln.type is not LinkType.SYNC]
+    syncs = {frozenset((ln.pred, ln.succ)): line for line, ln in links if ln.type is LinkType.SYNC}
     problems = []
     for cycle in find_cycles(edges):
         lines = sorted({line for line, _ in cycle})
-        text = _render_link_cycle([ln for _, ln in cycle])
+        chain = [ln for _, ln in cycle]
+        hops = {syncs[pair] for pair in _sync_hops(chain) if pair in syncs}
+        text = _render_link_cycle(chain)
         problems.append(Problem(
-            LINKS, lines[0], "pred,succ", text,
-            f"dependency cycle through links.csv {_lines(lines)}",
-            "a task cannot wait for itself: delete or reverse one of these links"))
+            LINKS, lines[0], "pred,succ", text, "dependency cycle",
+            "a task cannot wait for itself: delete or reverse one of these links", rows=(*lines, *sorted(hops))))
     return problems
+
+
+def at_lines(problem: Problem) -> Problem:
+    """``problem`` with the file lines of every record it involves named in its message (CSV callers)."""
+    if len(problem.rows) < 1:
+        return problem
+    return dataclasses.replace(problem, message=f"{problem.message} through {problem.file} {_lines(problem.rows)}")
 
 
 def _lines(lines: Sequence[int]) -> str:
@@ -185,6 +207,12 @@ def _sync_nodes(links: Sequence[Located[Link]]) -> Callable[[str], str]:
             if a != b:
                 parent[max(a, b)] = min(a, b)
     return find
+
+
+def _sync_hops(cycle: Sequence[Link]) -> list[frozenset[str]]:
+    """The item pairs a cycle crosses inside a SYNC group (one link's successor, the next one's predecessor)."""
+    return [frozenset((link.succ, following.pred)) for link, following in zip(cycle, [*cycle[1:], cycle[0]])
+            if link.succ != following.pred]
 
 
 def _render_link_cycle(cycle: Sequence[Link]) -> str:
@@ -334,6 +362,13 @@ def target_rule_problems(line: int, *, rule: TargetRule | None, refs: Sequence[s
         return problems
     if rule is TargetRule.ITEM_BY:
         return _single_ref(line, rule, refs, catalog.item_ids, what="item", home="items.csv id", catalog=catalog)
+    if rule is TargetRule.INVEST_GE:
+        problems = selector_problems(TARGETS, line, "refs", refs, catalog)
+        if threshold is None or threshold <= 0:
+            problems.append(Problem(TARGETS, line, "threshold", "" if threshold is None else f"{threshold:g}",
+                                    "rule invest_ge needs a threshold > 0 (the completion rate, 1 = 100 %)",
+                                    "write e.g. 1 for the year's planned investment completed"))
+        return problems
     problems = _composite_refs(line, refs, catalog)
     if rule is TargetRule.K_OF_N:
         if k is None:
@@ -394,9 +429,8 @@ def target_cycles(targets: Sequence[tuple[int, str, Sequence[str]]]) -> list[Pro
     for cycle in find_cycles(edges):
         text = " -> ".join([cycle[0][1], *(ref for _, _, ref in cycle)])
         lines = sorted({line for line, _, _ in cycle})
-        problems.append(Problem(TARGETS, lines[0], "refs", text,
-                                f"target refs form a cycle through targets.csv {_lines(lines)}",
-                                "a target cannot depend on itself: remove one of these refs"))
+        problems.append(Problem(TARGETS, lines[0], "refs", text, "target refs form a cycle",
+                                "a target cannot depend on itself: remove one of these refs", rows=tuple(lines)))
     return problems
 
 

@@ -38,9 +38,10 @@ from sim.report.html import Chart, headline_view, render
 from sim.report.i18n import pick, run_key, tr
 from sim.report.sources import assumption_views
 from sim.report.style import add_footer, save
+from sim.report.cost_views import cost_chart_jobs, cost_frames, cost_views
 from sim.report.summary import headline_html
 from sim.report.tables import View, views
-from sim.results import OLD_PLAN_PICKLE, PLAN_SNAPSHOT, RECORDS, read_plan_snapshot, write_plan_snapshot, params_hash, read_manifest, read_records
+from sim.results import RecordColumns, OLD_PLAN_PICKLE, PLAN_SNAPSHOT, RECORDS, read_plan_snapshot, write_plan_snapshot, params_hash, read_manifest, read_records
 
 PLAN_FILE = PLAN_SNAPSHOT
 ANALYSIS_DIR = "analysis"
@@ -201,7 +202,7 @@ def chart_stamp(manifest: dict, lang: Lang) -> str:
 
 
 def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str], *, lang: Lang,
-                  out: Path, stamp: str = "", svg: bool = False, workers: int = 1) -> list[Chart]:
+                  out: Path, stamp: str = "", svg: bool = False, workers: int = 1, extra_jobs=()) -> list[Chart]:
     """Draw every chart of the report into ``out`` (PNG, and SVG when ``svg``); returns them with their PNG bytes.
 
     ``workers`` > 1 draws the charts in that many forked processes (the same files).
@@ -249,6 +250,7 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
          lambda: charts.convergence_chart(frames["convergence"], lang=lang,
                                           names={k: pick(v, lang) for k, v in target_n.items()})),
     ]
+    jobs += list(extra_jobs)  # (key, title, make): e.g. the money charts (sim.report.cost_views)
     def draw(k: int) -> Path:
         key, _, make = jobs[k]
         fig = make()
@@ -381,13 +383,19 @@ def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
         if staged[chart_dir].exists():
             shutil.rmtree(staged[chart_dir])  # inside the run directory: a failed attempt of ours
         _notify(progress, f"charts ({lang})")
+        model = compile_plan(plan)
+        money = cost_frames(model, RecordColumns(run_dir), run_dir)  # the money section (issue 15)
+        money_jobs = [(k, tr(title, lang), make) for k, title, make in
+                      cost_chart_jobs(model, money, RecordColumns(run_dir), lang)]
         chart_list = render_charts(plan, frames, focus, lang=lang, out=staged[chart_dir],
                                    stamp=chart_stamp(manifest, lang), svg=svg,
-                                   workers=min(os.cpu_count() or 1, 2))
+                                   workers=min(os.cpu_count() or 1, 2), extra_jobs=money_jobs)
         _notify(progress, f"HTML ({lang})")
         item_n, target_n, driver_n = _names(plan)
         d_names = {k: pick(v, lang) for k, v in driver_n.items()}
         shown = views(frames, lang, driver_names=d_names, plan=plan)
+        for v in cost_views(model, money, lang):
+            shown[v.key] = v
         sources = assumption_views(plan, lang)
         html_tables = [v for k, v in shown.items() if k != "convergence"]
         answer = headline_html(inputs.headline, lang, driver_names=d_names, reference=inputs.reference,

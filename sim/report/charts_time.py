@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
+from sim.model.clock import DAYS_PER_YEAR
 from sim.report.i18n import labelled, name_of, shorten, tr, unit_text
 from sim.report.style import (
     BAND_COLOR,
@@ -31,7 +32,7 @@ def _dates(s: pd.Series) -> pd.Series:
 
 def _year_axis(ax: Axes) -> None:
     lo, hi = ax.get_xlim()
-    years = (hi - lo) / 365.25  # matplotlib date units are days
+    years = (hi - lo) / DAYS_PER_YEAR  # matplotlib date units are days
     ax.xaxis.set_major_locator(YearLocator(1 if years <= 10 else (2 if years <= 20 else 5)))
     ax.xaxis.set_major_formatter(DateFormatter("%Y"))
 

@@ -49,7 +49,7 @@ def difference_chart(comparison: pd.DataFrame, *, max_targets: int = 60) -> Figu
     total = comparison["target"].nunique()
     with styled("en"):
         n = max(len(others), 1)
-        fig = new_figure((2.0 + 3.2 * n, 1.4 + 0.22 * len(targets)))
+        fig = new_figure((max(6.5, 2.0 + 3.2 * n), 1.8 + 0.22 * len(targets)))
         axes = fig.subplots(1, n, sharex=True, sharey=True, squeeze=False)[0]  # one x-scale for every panel
         y = np.arange(len(targets))[::-1]
         shown = comparison[comparison["target"].isin(targets) & (comparison["scenario"] != comparison["reference"])]
@@ -75,7 +75,7 @@ def difference_chart(comparison: pd.DataFrame, *, max_targets: int = 60) -> Figu
         for ax in axes:
             ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         axes[0].set_yticks(y, targets, fontsize=7)
-        fig.suptitle(f"Paired difference in P(target met), 95 % interval (common random numbers): {len(targets)} "
+        fig.suptitle(f"Paired difference in P(target met), 95 % interval (common random numbers):\n{len(targets)} "
                      f"of {total} targets: each scenario's largest significant changes", fontsize=10)
     return fig
 

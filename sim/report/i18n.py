@@ -100,6 +100,19 @@ TEXT: dict[str, tuple[str, str]] = {
     "tbl_merge": ("Merge bias where paths meet", "路径汇合偏差"),
     "tbl_contingency": ("Contingency (days beyond plan)", "进度储备（超出计划天数）"),
     "tbl_convergence": ("Convergence record", "收敛记录"),
+    # money (issue 15)
+    "cost_items": ("Outturn cost per invested item (CNY 100 m)", "各项目总费用（亿元）"),
+    "investment_years": ("Annual investment and P(annual investment completed) by year",
+                         "年度投资及年度投资完成概率"),
+    "investment_units": ("Annual investment by responsible unit, 2020-2022 (CNY 100 m)",
+                         "各责任单位年度投资（2020—2022年，亿元）"),
+    "jcl": ("Joint cost and schedule confidence (JCL)", "费用—进度联合置信度（JCL）"),
+    "uncosted": ("Items without an investment figure (no cost modelled)", "无投资数额的项目（不计费用）"),
+    "responses": ("Responses: target probability gained per CNY 100 m", "应对措施：每亿元提高的目标概率"),
+    "chart_invest_s": ("Cumulative investment (S-curves)", "投资累计完成（S曲线）"),
+    "chart_invest_units": ("Annual investment by responsible unit", "各责任单位年度投资"),
+    "chart_jcl": ("Joint cost and schedule confidence (JCL)", "费用—进度联合置信度（JCL）"),
+    "chart_responses": ("Responses ranked by probability gained per CNY 100 m", "应对措施排序（每亿元提高的概率）"),
 }
 
 # column headers of the tables: (English, 中文)
@@ -108,7 +121,6 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "name": ("name", "名称"),
     "name_zh": ("name (Chinese)", "名称"),
     "name_en": ("name (English)", "英文名称"),
-    "group": ("annex item", "附表条目"),
     "campaign": ("campaign", "大会战"),
     "section": ("section", "类别"),
     "lead_unit": ("lead unit", "牵头单位"),
@@ -132,6 +144,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "deadline": ("deadline", "期限"),
     "p_met": ("P(met)", "达成概率"),
     "aspirational": ("stretch (力争/争取)", "力争/争取"),
+    "evidence": ("evidence", "依据"),
     "se": ("s.e.", "标准误"),
     "ci95_low": ("95 % low", "95%下限"),
     "ci95_high": ("95 % high", "95%上限"),

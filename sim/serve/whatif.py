@@ -11,7 +11,7 @@ and its value in every replication: its difference is exactly 0.
 
 What else slips is shown twice: the mean finish shift per item over the paired
 replications, and the shift in the zero-variance plan (every multiplier 1, no
-risks or shocks, :func:`sim.studies.slip.zero_variance`), each with the chain of links
+risks or shocks, :func:`sim.analysis.slip_propagation.zero_variance`), each with the chain of links
 from a slipped item.
 """
 
@@ -34,12 +34,13 @@ from sim.engine.replicate import Engine, run_chunk
 from sim.engine.runner import RunConfig, run_monte_carlo
 from sim.model import planmeta
 from sim.model.entities import Plan
-from sim.model.enums import LinkType
+from sim.model.enums import LinkType, TargetRule
+from sim.model.select import resolve
 from sim.model.problems import PlanError
 from sim.model.scenario import apply_scenario, load_scenario, scenario_from_dict
 from sim.serve import headline
 from sim.serve.request import Issue, RequestError, WhatIf
-from sim.studies.slip import zero_variance
+from sim.analysis.slip_propagation import zero_variance
 
 SHIFT_EPS = 0.01  # days: smaller shifts are float32 rounding, not movement
 CACHE_SIZE = 32  # what-ifs kept (a repeated request is answered at once)
@@ -53,20 +54,23 @@ class Outcome:
     met: np.ndarray
     finish: np.ndarray
     seconds: float
+    cost: np.ndarray | None = None  # (runs,) programme cost, 亿元 (every invested item)
 
 
 def simulate(plan: Plan, config: RunConfig) -> Outcome:
     """Compile ``plan`` and run ``config`` through the engine's runner (no run directory)."""
     t0 = time.perf_counter()
     model = compile_plan(plan)
-    met, finish = [], []
+    met, finish, cost = [], [], []
 
     def sink(rec) -> None:
         met.append(rec.met.astype(bool))
         finish.append(rec.finish)
+        cost.append(rec.cost.sum(axis=1) if rec.cost is not None else np.zeros(rec.rows))
 
     run_monte_carlo(model, dataclasses.replace(config, precision=None, progress=False), sink)
-    return Outcome(model, np.concatenate(met), np.concatenate(finish), time.perf_counter() - t0)
+    return Outcome(model, np.concatenate(met), np.concatenate(finish), time.perf_counter() - t0,
+                   np.concatenate(cost).astype(np.float64))
 
 
 class Base:
@@ -143,6 +147,7 @@ class Base:
                 "targets": self._targets(out, whatif),
                 "headline": headline.compare(self.base.model, self.base.met, out.met),
                 "moves": self._moves(out, whatif),
+                "cost": _cost(self.base, out),
                 "seconds": 0.0,
                 "cached": False,
             }
@@ -224,6 +229,16 @@ class Base:
         return self._flat_cache[key]
 
 
+def _cost(base: Outcome, out: Outcome) -> dict[str, float] | None:
+    """Programme cost (亿元): P50 and P90 of the what-if, and its paired mean difference from the base."""
+    if base.cost is None or out.cost is None or not base.cost.any():
+        return None
+    d = paired_difference(out.cost, base.cost)
+    q50, q90 = np.quantile(out.cost, [0.5, 0.9])
+    return {"p50": float(q50), "p90": float(q90), "base_mean": float(base.cost.mean()),
+            "difference": d["difference"], "difference_se": d["difference_se"]}
+
+
 def _apply(plan: Plan, overlay: dict) -> Plan:
     try:
         return apply_scenario(plan, scenario_from_dict(overlay, name="what-if", file="<what-if>"))
@@ -279,6 +294,12 @@ class _Graph:
             for ref in t.refs:
                 if ref in kinds:
                     add((kinds[ref], ref), ("target", t.id), "->")
+            if t.rule is TargetRule.INVEST_GE:  # refs are selectors: every item they pick spends into it
+                for iid in resolve(plan, t.refs):
+                    add(("item", iid), ("target", t.id), "-[investment]->")
+        for b in plan.branches:  # a branch's condition item switches the branched item
+            if b.condition == "not_finished":
+                add(("item", b.ref), ("item", b.item), f"-[branch {b.id}]->")
         self.edges = edges
 
     def _search(self, roots: list[str]) -> dict[tuple[str, str], tuple[tuple[str, str], str] | None]:

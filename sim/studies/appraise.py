@@ -191,7 +191,7 @@ def target_table(plan: Plan, snaps: list[Snapshot], ev: pd.DataFrame, actuals: A
                 continue
             p = float(tt.loc[t.id, "p_met"])
             change = np.nan if prev is None or t.id not in prev[1].index else p - float(prev[1].loc[t.id, "p_met"])
-            unobserved = sorted(closure[t.id] & kpi_ids - seen) if prev is not None else []
+            unobserved: list[str] = sorted(closure[t.id] & kpi_ids - seen) if prev is not None else []
             why = ""
             if prev is not None:
                 why = why_text(ev[(ev["to"] == snap.label) & ev["id"].isin(closure[t.id])])

@@ -74,6 +74,7 @@ class BatchResult:
     reference: str | None
     comparison: pd.DataFrame
     files: dict[str, Path] = field(default_factory=dict)
+    money: pd.DataFrame = field(default_factory=pd.DataFrame)  # programme cost per scenario (comparison_money.csv)
 
     @property
     def failed(self) -> list[Outcome]:
@@ -191,6 +192,14 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
         result = BatchResult(out, outcomes, reference, comparison)
         if reference:
             result.files = write_comparison(out, comparison, outcomes, meta)
+            from sim.analysis.investment import money_comparison  # programme cost per scenario (issue 15)
+
+            money = money_comparison(ok, reference=reference)
+            if not money.empty:
+                result.files["money_csv"] = out / "comparison_money.csv"
+                write_atomic(result.files["money_csv"],
+                             lambda p: money.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
+                result.money = money
         write_json(out / "batch.json", meta)
     finally:
         owned.release()
@@ -400,6 +409,11 @@ def summary_lines(result: BatchResult, *, limit: int = 12) -> list[str]:
     cmp = result.comparison
     if cmp.empty or result.reference is None:
         return lines
+    if not result.money.empty:
+        lines.append("programme cost (亿元, invested items): P50 [P10-P90], paired difference against the reference:")
+        for r in result.money.itertuples():
+            lines.append(f"  {r.scenario:<20} {r.p50_cost:8.1f} [{r.p10_cost:.1f}-{r.p90_cost:.1f}]  "
+                         f"Δ mean {r.difference:+.2f} ± {r.difference_se:.2f}")
     lines.append(f"paired differences in P(met) against {result.reference} (95 % interval excludes 0):")
     for name in dict.fromkeys(cmp["scenario"]):
         if name == result.reference:

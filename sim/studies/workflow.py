@@ -48,6 +48,15 @@ def run_plan(
         writer.write_table("items.csv", item_table(model, records))
         writer.write_table("targets.csv", targets)
         writer.write_table("kpis.csv", kpi_table(model, records, targets))
+        # money tables (issue 15): when the plan has costs and the records keep starts and costs (--records full)
+        if model.cost is not None and model.cost.n and f"cost:{model.cost.ids[0]}" in records.columns \
+                and f"start:{model.item_ids[0]}" in records.columns:
+            from sim.analysis.investment import cost_table, investment_table
+            from sim.analysis.jcl import jcl_table
+
+            writer.write_table("costs.csv", cost_table(model, records))
+            writer.write_table("investment.csv", investment_table(model, records))
+            writer.write_table("jcl.csv", jcl_table(model, records))
         writer.write_plan(plan)
         from sim.model.clock import date_of
         from sim.model.holidays import coverage_note

@@ -191,9 +191,9 @@ class _Applier:
         for path, row in spec.get("items", ()):
             self._new("items", "id", row["id"], path, self._new_item(row, path))
         for path, row in spec.get("links", ()):
-            if row.get("lag_days", 0.0) < 0:
-                self.flag(f"{path}.lag_days", row["lag_days"], "lag_days must be >= 0 (leads are not supported)",
-                          "model an overlap with an SS link and a positive lag")
+            wrong = v.negative_lag(row.get("lag_days", 0.0))
+            if wrong is not None:
+                self.flag(f"{path}.lag_days", row["lag_days"], wrong, v.NEGATIVE_LAG_HINT)
                 continue
             link = Link(row["pred"], row["succ"], row["type"], row.get("lag_days", 0.0), "", f"scenario {self.file}")
             ids = {it.id for it in self.plan.items}
@@ -305,6 +305,17 @@ class _Applier:
             corr.append(FactorCorrelation(row["a"], row["b"], row["rho"], f"scenario {self.file}"))
             self.touched[("factor_correlations", "~".join(sorted(pair)))] = path
         self.set(factor_correlations=tuple(corr))
+
+    def _cost_classes(self, changes: Mapping[str, Any]) -> None:
+        self._change("cost_classes", "project_type", changes, what="cost class", home="cost_classes.csv project_type")
+
+    def _responses(self, changes: Mapping[str, Any]) -> None:
+        self._change("responses", "id", changes, what="response", home="responses.csv id")
+
+    def _apply_responses(self, ids_: list) -> None:
+        known = {r.id for r in self.plan.responses}
+        chosen = [r for r in ids_ if self.known("apply_responses", r, known, what="response", home="responses.csv id")]
+        self.set(applied_responses=tuple(dict.fromkeys([*self.plan.applied_responses, *chosen])))
 
     def _risks(self, changes: Mapping[str, Any]) -> None:
         self._change("risks", "id", changes, what="risk", home="risks.csv id")

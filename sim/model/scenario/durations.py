@@ -6,14 +6,14 @@ span after its plan finish, carried by a register risk with probability 1.
 
 from __future__ import annotations
 
-import math
 
 from sim.model import calendar
 from sim.model.calendar import plan_calendar
 from sim.model.clock import end_of
-from sim.model.distribution import Distribution, lognormal_sigma
+from sim.model.distribution import Distribution
 from sim.model.entities import Item, Plan, Risk
-from sim.model.enums import DistFamily, RiskMode, RiskPhase, Status
+from sim.model.enums import RiskMode, RiskPhase, Status
+from sim.model.timing import duration_rules, item_timing
 
 SLIP_PREFIX = "slip."  # id prefix of the risk that carries a slip
 
@@ -29,27 +29,17 @@ def slip_risk(item_id: str, work_days: float, *, days: float | None = None, sour
 def effective_multiplier(plan: Plan, item: Item) -> Distribution:
     """The multiplier distribution the engine uses for ``item`` before any 力争 uplift.
 
-    Mirrors ``sim.engine.compiled`` (checked by tests/test_scenario.py): the
-    item's own distribution, or its reference class's; with a reported
-    percentage complete, sigma scaled by sqrt(share left) (docs/calibration.md
-    §2.1); otherwise the unscaled distribution, which the engine conditions on
-    the elapsed share for an item under way (started before the as-of date).
+    The engine's own rule (:func:`sim.model.timing.item_timing`) with no uplift: the
+    item's own distribution, or its reference class's; with a reported percentage
+    complete, sigma scaled by sqrt(share left) (docs/calibration.md §2.1); otherwise
+    the unscaled distribution, which the engine conditions on the elapsed share for
+    an item under way (started before the as-of date).
     """
-    if item.multiplier is not None:
-        return item.multiplier
-    cls = next(c for c in plan.duration_classes if c.project_type == item.project_type)
-    dist, sigma = cls.multiplier, lognormal_sigma(cls.multiplier)
-    if not (cls.in_progress_sigma_scaling and sigma) or item.status is not Status.IN_PROGRESS:
-        return dist
-    started = item.actual_start
-    if started is None and item.plan_start is not None and (item.plan_start - plan.as_of).days < 0 and (
-            item.duration_days is None or (item.plan_finish - plan.as_of).days + 1 <= 0):
-        started = item.plan_start
-    if started is None or item.percent_complete is None:
-        return dist
-    share = max(1.0 - item.percent_complete, 0.0)
-    return Distribution(DistFamily.LOGNORMAL_SIGMA, (dist.params[0], max(sigma * math.sqrt(share), 1e-9)),
-                        floor=dist.floor)
+    classes, pre_class, _ = duration_rules(plan)
+    timing = item_timing(item, plan_calendar(plan, item.calendar), plan.as_of, classes[item.project_type],
+                         pre_class, 1.0)
+    assert timing.mult is not None  # every branch of item_timing states the multiplier
+    return timing.mult
 
 
 def wait_days(plan: Plan, item: Item) -> int:

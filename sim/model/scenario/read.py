@@ -60,7 +60,9 @@ def load_scenario(path: Path | str) -> Scenario:
         Every problem found, each naming the file and the dotted key path.
     """
     path = Path(path)
-    overlays, digest, problems = [], hashlib.sha256(), []
+    overlays: list[Any] = []
+    problems: list[Problem] = []
+    digest = hashlib.sha256()
     _read_chain(path, [], overlays, digest, problems)
     if problems:
         raise PlanError(problems, what=f"scenario {path}")

@@ -7,7 +7,6 @@ A problem in the new plan is reported against the scenario key that caused it
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Mapping
 
 from sim.model import planmeta
@@ -35,19 +34,6 @@ def catalog_of_plan(plan: Plan) -> v.Catalog:
     )
 
 
-_CSV_LINES = re.compile(r" through [a-z_]+\.csv lines? [\d, ]+")
-
-
-def _cycle_link_keys(text: str) -> list[str]:
-    """Record keys of the links in a printed cycle ``T01 -FS-> T02 -SYNC- T03 -SS-> T01``."""
-    tokens = text.split()
-    keys = []
-    for k in range(1, len(tokens) - 1, 2):
-        kind = tokens[k].strip("->")
-        keys += [f"{tokens[k - 1]}>{tokens[k + 1]}>{kind}", f"{tokens[k + 1]}>{tokens[k - 1]}>{kind}"]
-    return keys
-
-
 def revalidate(plan: Plan, file: str, touched: Mapping[tuple[str, str], str]) -> list[Problem]:
     """The checks of :mod:`sim.model.validate` on the new plan, re-addressed to the scenario's keys."""
     cat = catalog_of_plan(plan)
@@ -60,10 +46,10 @@ def revalidate(plan: Plan, file: str, touched: Mapping[tuple[str, str], str]) ->
         for p in problems:
             record = records[p.row - 1] if p.row and 0 < p.row <= len(records) else None
             column = where(table, key(record), fallback) if record is not None else fallback
-            if table == "links" and p.value and "->" in p.value:  # a cycle: name the scenario's own link in it
-                column = next((touched[("links", k)] for k in _cycle_link_keys(p.value)
-                               if ("links", k) in touched), column)
-            found.append(Problem(file, None, column, p.value, _CSV_LINES.sub("", p.message), p.hint))
+            # several records (a cycle): name the scenario's own one among them
+            involved = [key(records[r - 1]) for r in p.rows if 0 < r <= len(records)]
+            column = next((touched[(table, k)] for k in involved if (table, k) in touched), column)
+            found.append(Problem(file, None, column, p.value, p.message, p.hint))
 
     for it in plan.items:
         if ("items", it.id) not in touched:

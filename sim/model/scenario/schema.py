@@ -44,8 +44,11 @@ ITEM_FIELDS = {
     **_NAMES, "status": choice(Status), "plan_start": nullable(date), "plan_finish": date,
     "start_aspirational": boolean, "finish_aspirational": boolean, "duration_days": nullable(number(low=0)),
     "multiplier": nullable(distribution(days=False)), "project_type": ident, "calendar": ident, "outdoor": boolean,
-    "resource_unit": nullable(ident),
+    "resource_unit": nullable(ident), "investment_cny_100m": nullable(number(low=0)),
 }
+COST_CLASS_FIELDS = {"multiplier": distribution(days=False), "rho_schedule": number(-1, 1),
+                     "standing_per_year": number(low=0), "profile_a": number(above=0), "profile_b": number(above=0)}
+RESPONSE_FIELDS = {"cost_cny_100m": number(low=0), "value": number(low=0)}
 CLASS_FIELDS = {"name_en": text, "multiplier": distribution(days=False), "scale": number(above=0),
                 "sigma_scale": number(above=0), "in_progress_sigma_scaling": boolean}
 ADJUST_FIELDS = {"select": selectors, "status": statuses, "multiplier_scale": number(above=0),
@@ -107,10 +110,14 @@ SCHEMA: dict[str, Callable] = {
     "targets": by_id(record(TARGET_FIELDS)),
     "adjust": list_of(record(ADJUST_FIELDS, required=("select",))),
     "slip": by_id(duration),
+    "cost_classes": by_id(record(COST_CLASS_FIELDS)),
+    "responses": by_id(record(RESPONSE_FIELDS)),
+    "apply_responses": ids,
 }
 #: The order in which the sections of one file are applied (see scenarios/README.md).
-SECTION_ORDER = ("as_of", "assumptions", "remove", "add", "duration_classes", "units", "calendars", "items",
-                 "factors", "correlations", "risks", "shocks", "kpis", "targets", "adjust", "slip")
+SECTION_ORDER = ("as_of", "assumptions", "remove", "add", "duration_classes", "cost_classes", "units", "calendars",
+                 "items", "factors", "correlations", "risks", "shocks", "kpis", "targets", "responses",
+                 "apply_responses", "adjust", "slip")
 
 
 def schema_keys() -> frozenset[str]:
@@ -118,7 +125,8 @@ def schema_keys() -> frozenset[str]:
     nested = {"duration_classes": CLASS_FIELDS, "units": UNIT_FIELDS, "calendars": WINDOW_FIELDS,
               "items": ITEM_FIELDS, "factors": FACTOR_FIELDS, "correlations": CORRELATION_FIELDS,
               "risks": RISK_FIELDS, "shocks": SHOCK_FIELDS, "kpis": KPI_FIELDS, "targets": TARGET_FIELDS,
-              "adjust": ADJUST_FIELDS, "assumptions": dict.fromkeys(ASSUMPTION_KEYS)}
+              "adjust": ADJUST_FIELDS, "assumptions": dict.fromkeys(ASSUMPTION_KEYS),
+              "cost_classes": COST_CLASS_FIELDS, "responses": RESPONSE_FIELDS}
     keys = {k for k in SCHEMA if k not in nested and k not in ("add", "remove")}
     keys |= {f"{k}.{f}" for k, fields in nested.items() for f in fields}
     keys |= {f"add.{k}.{f}" for k, (fields, _) in ADD_RECORDS.items() for f in fields}

@@ -9,7 +9,7 @@ var T = {
     switch_note: '“关闭”：概率设为 0；“必然发生”：概率设为 1；“按计划”：不变。',
     as_planned: '按计划', off: '关闭', certain: '必然发生',
     run: '计算', reset: '重置', running: '计算中…', done: '完成',
-    headline: '总体结论', paired_note: '差值为同一随机数下逐次配对的差（共同随机数），± 为标准误。',
+    cost: '项目总费用（亿元，P50）', headline: '总体结论', paired_note: '差值为同一随机数下逐次配对的差（共同随机数），± 为标准误。',
     moves: '连带延误的事项', moves_note: '平均完成时间推迟（配对重复的均值 ± 标准误）、推迟概率、零方差计划中的推迟，以及从延误事项出发的依赖路径。',
     targets: '各目标达成概率', show_changed: '只看有变化的', show_headline: '总体目标', show_all: '全部',
     filter_ph: '筛选编号或名称',
@@ -32,7 +32,7 @@ var T = {
     switch_note: '"off": probability 0; "certain": probability 1; "as planned": unchanged.',
     as_planned: 'as planned', off: 'off', certain: 'certain',
     run: 'Evaluate', reset: 'Reset', running: 'running…', done: 'done',
-    headline: 'Headline', paired_note: 'Differences are paired replication by replication on common random numbers; ± is the standard error.',
+    cost: 'Programme cost (CNY 100 m, P50)', headline: 'Headline', paired_note: 'Differences are paired replication by replication on common random numbers; ± is the standard error.',
     moves: 'What else slips', moves_note: 'Mean finish shift over the paired replications (± SE), P(later), the shift in the zero-variance plan, and the dependency path from a slipped item.',
     targets: 'P(met) of every target', show_changed: 'changed only', show_headline: 'headline', show_all: 'all',
     filter_ph: 'filter id or name',
@@ -212,7 +212,7 @@ function card(title, big, sub, diff) {
   return c;
 }
 
-function renderCards(h) {
+function renderCards(h, cost) {
   var box = $('#cards'); box.textContent = '';
   (h.end_dates || []).forEach(function (e) {
     var lbl = state.lang === 'zh' ? e.zh : e.en;
@@ -229,6 +229,13 @@ function renderCards(h) {
                  t('base_label') + ' ' + pct(a.base) + ' · Δ ' + pp(a.diff) + ' ± ' + pp(a.se).replace('+', ''), a.diff);
     c.setAttribute('data-end', 'all-headline');
     box.appendChild(c);
+  }
+  if (cost) {  // issue 15: the invested items' outturn cost, paired against the base
+    var k = card(t('cost'), cost.p50.toFixed(1), t('base_label') + ' ' + cost.base_mean.toFixed(1) + ' (mean) · Δ ' +
+                 signed(cost.difference, 2) + ' ± ' + cost.difference_se.toFixed(2) + ' · P90 ' + cost.p90.toFixed(1),
+                 cost.difference);
+    k.setAttribute('data-end', 'cost');
+    box.appendChild(k);
   }
 }
 
@@ -296,7 +303,7 @@ function renderTargets() {
 
 function render() {
   var res = state.result; if (!res) { return; }
-  renderCards(res.headline);
+  renderCards(res.headline, res.cost);
   renderMoves(res.moves);
   renderTargets();
 }
