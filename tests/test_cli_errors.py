@@ -100,6 +100,10 @@ def test_calendar_and_bench_bounds(capsys):
 @pytest.mark.parametrize("file,old,new,words", [
     ("items.csv", "2022-12-31,false,false,2022年基本建成", "9999-12-31,false,false,2022年基本建成", "9999-12-31"),
     ("assumptions.csv", "horizon_years,15", "horizon_years,1000000000", "between 1 and 60"),
+    # an index KPI's growth of 1e9 a year (or a noise of 1e9) overflowed the records to inf, exit 0
+    ("kpis.csv", ",index,CNY 100 m,20,0.30,0.1,,,,0.05,", ",index,CNY 100 m,20,1e9,0.1,,,,0.05,", "kpis.csv:4"),
+    ("kpis.csv", ",index,CNY 100 m,20,0.30,0.1,,,,0.05,", ",index,CNY 100 m,20,0.30,0.1,,,,1e9,", "1e+12"),
+    ("kpis.csv", ",index,CNY 100 m,20,0.30,0.1,,,,0.05,", ",index,CNY 100 m,20,-2,0.1,,,,0.05,", "> -1"),
 ])
 def test_plan_values_out_of_range(tmp_path, capsys, file, old, new, words):
     params = tmp_path / "p"
@@ -130,3 +134,27 @@ def test_report_past_every_checkpoint_and_decided_targets(tmp_path, capsys):
     assert ((targets["ci95_low"] == 0) | (targets["ci95_low"] > 1e-6)).all()
     assert ((targets["ci95_high"] == 1) | (targets["ci95_high"] < 1 - 1e-6)).all()
     assert (targets.loc[targets["p_met"] == 0, "ci95_low"] == 0).all()
+
+
+def test_kpi_growth_bound_is_the_documented_one(tmp_path, capsys):
+    """The bound of load._kpi_growth_problems against its closed form: an index KPI's median growth
+    (1 + rate)^years alone just under / just over MAX_KPI_CHANGE (rate_cv and volatility 0)."""
+    import math
+    from datetime import date
+
+    from sim.model.load import MAX_KPI_CHANGE
+
+    years = (date(2022, 12, 31) - date(2020, 1, 16)).days / 365.25  # the fixture's as-of to its last deadline
+    edge = math.exp(math.log(MAX_KPI_CHANGE) / years) - 1
+    for rate, ok in ((edge * 0.99, True), (edge * 1.01, False)):
+        params = tmp_path / f"p{ok}"
+        shutil.copytree(FIXTURE, params)
+        text = (params / "kpis.csv").read_text(encoding="utf-8")
+        (params / "kpis.csv").write_text(text.replace(",index,CNY 100 m,20,0.30,0.1,,,,0.05,",
+                                                      f",index,CNY 100 m,20,{rate!r},0,,,,0,"), encoding="utf-8")
+        if ok:
+            assert main(["validate", "--params", str(params)]) == 0
+        else:
+            err = _fails(["run", "--no-report", "--params", params, "--runs", "10", "--out", tmp_path / "o"], capsys)
+            assert "kpis.csv:4" in err and "rate_per_year" in err and "Traceback" not in err
+    capsys.readouterr()
