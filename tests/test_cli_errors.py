@@ -142,7 +142,7 @@ def test_kpi_growth_bound_is_the_documented_one(tmp_path, capsys):
     import math
     from datetime import date
 
-    from sim.model.load import MAX_KPI_CHANGE
+    from sim.model.validate import MAX_KPI_CHANGE
 
     years = (date(2022, 12, 31) - date(2020, 1, 16)).days / 365.25  # the fixture's as-of to its last deadline
     edge = math.exp(math.log(MAX_KPI_CHANGE) / years) - 1
@@ -236,3 +236,16 @@ def test_batch_scenario_crash_is_one_line_without_traceback(tmp_path, capsys, mo
     assert "Traceback" not in err
     lines = _batch_stderr_failures(err)
     assert len(lines) == 1 and str(files[1]) in lines[0] and "RuntimeError: disk on fire" in lines[0], err
+
+
+def test_scenario_cannot_overflow_a_kpi(tmp_path, capsys):
+    # the same bound on a plan a scenario changed, addressed to the scenario's key
+    scenario = tmp_path / "boom.yaml"
+    scenario.write_text("description: an index growing 1e9 a year\nkpis:\n  KPI_TECHTRADE: {rate_per_year: 1000000000}\n",
+                        encoding="utf-8")
+    err = _fails([*RUN, "--runs", "10", scenario, "--out", tmp_path / "o"], capsys)
+    assert "boom.yaml" in err and "KPI_TECHTRADE" in err and "1e+12" in err
+    scenario.write_text("description: an index falling 200% a year\nkpis:\n  KPI_TECHTRADE: {rate_per_year: -2}\n",
+                        encoding="utf-8")
+    assert "> -1" in _fails([*RUN, "--runs", "10", scenario, "--out", tmp_path / "o"], capsys)
+    assert not (tmp_path / "o").exists()

@@ -9,7 +9,6 @@ one :class:`~sim.model.problems.PlanError` carrying every problem found.
 
 from __future__ import annotations
 
-import math
 import re
 
 import datetime as dt
@@ -85,11 +84,6 @@ ID_COLUMN = {
 
 DEFAULT_CALENDAR = "construction"
 MAX_HORIZON_YEARS = 60
-# the largest change a KPI may be given over its forecast span: a 10^12-fold growth of an index, 10^12
-# arrivals of a counter (assumption: no indicator of a plan moves this much; with baselines <= 1e9 every
-# value stays far inside the float32 records, whose overflow would otherwise write infinite KPIs)
-MAX_KPI_CHANGE = 1e12
-KPI_TAIL_SD = 4.0  # the tail of the growth draws the bound covers (4 standard deviations, p ~ 3e-5)
 
 #: Values of the optional ``evidence`` column of kpis.csv (docs/calibration.md §9).
 KPI_EVIDENCE = ("", "direct", "related", "none")
@@ -447,40 +441,10 @@ def _plan_problems(records: Mapping[str, list], tables: Tables, catalog: v.Catal
 
 
 def _kpi_growth_problems(records: Mapping[str, list], as_of: dt.date) -> list[Problem]:
-    """KPIs whose rates would change them more than :data:`MAX_KPI_CHANGE` over the forecast span.
-
-    The span runs from the as-of date to the last checkpoint or target deadline (the last day a
-    KPI is read). A counter's expected arrivals are its rate plus its boosts' rates times the span;
-    an index's log growth is its log yearly factor plus its boosts times the span, plus
-    :data:`KPI_TAIL_SD` standard deviations of the per-replication rate (``rate_cv``) and of the
-    monthly noise (``volatility``). Beyond the bound the engine's values overflow to infinity.
-    """
-    from sim.model.clock import DAYS_PER_YEAR
-
+    """KPIs whose rates would change them more than v.MAX_KPI_CHANGE by the last day a KPI is read."""
     last = max([as_of, *_checkpoints(records["assumptions.csv"]), *(t.deadline for _, t in records["targets.csv"])])
-    years = max(1.0, (last - as_of).days / DAYS_PER_YEAR)
-    boosts: dict[str, float] = {}
-    for _, b in records["kpi_boosts.csv"]:
-        boosts[b.kpi] = boosts.get(b.kpi, 0.0) + abs(b.rate_per_year)
-    problems = []
-    for line, k in records["kpis.csv"]:
-        add = boosts.get(k.id, 0.0)
-        if k.kind is KpiKind.COUNTER:
-            change = (k.rate_per_year + add) * years
-            size = f"{change:.3g} expected arrivals"
-        else:
-            log_growth = years * abs(math.log1p(k.rate_per_year)) + years * add
-            log_growth += KPI_TAIL_SD * (k.rate_cv * years + k.volatility * math.sqrt(12 * years))
-            change = math.exp(min(log_growth, 700.0))
-            size = f"a {change:.3g}-fold change (growth, boosts and {KPI_TAIL_SD:g} s.d. of rate_cv and volatility)"
-        if not change <= MAX_KPI_CHANGE:
-            problems.append(Problem(
-                "kpis.csv", line, "rate_per_year", f"{k.rate_per_year:g}",
-                f"KPI {k.id}: over the {years:.1f} years to {last} this gives {size}, "
-                f"more than {MAX_KPI_CHANGE:g}",
-                "check rate_per_year, rate_cv, volatility and the boosts: an index's rate is a yearly growth "
-                "(0.3 for 30%), a counter's the new units a year"))
-    return problems
+    return v.kpi_growth_problems("kpis.csv", records["kpis.csv"], [b for _, b in records["kpi_boosts.csv"]],
+                                 as_of, last)
 
 
 def _meta_dates(records: Mapping[str, list], meta: planmeta.PlanMeta | None) -> list[Problem]:
