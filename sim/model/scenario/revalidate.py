@@ -122,9 +122,9 @@ def revalidate(plan: Plan, file: str, touched: Mapping[tuple[str, str], str]) ->
         if day < plan.as_of:
             found.append(Problem(file, None, touched.get(("assumptions", "checkpoints"), "as_of"), day.isoformat(),
                                  f"checkpoint {day} is before as_of {plan.as_of}", "checkpoints must fall after as_of"))
-    for k in plan.kpis:
-        if ("kpis", k.id) in touched and str(k.kind) == "counter" and k.rate_per_year < 0:
-            found.append(Problem(file, None, f"{touched[('kpis', k.id)]}.rate_per_year", f"{k.rate_per_year:g}",
+    for kpi in plan.kpis:
+        if ("kpis", kpi.id) in touched and str(kpi.kind) == "counter" and kpi.rate_per_year < 0:
+            found.append(Problem(file, None, f"{touched[('kpis', kpi.id)]}.rate_per_year", f"{kpi.rate_per_year:g}",
                                  "a counter's arrival rate must be >= 0", "write a rate of 0 or more"))
         if ("kpis", k.id) in touched and str(k.kind) == "index" and not k.rate_per_year > -1:
             found.append(Problem(file, None, f"{touched[('kpis', k.id)]}.rate_per_year", f"{k.rate_per_year:g}",
