@@ -107,10 +107,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         plan, scenario, scenario_manifest = _scenario_arg(plan, args.scenario, {})
     # the scenario changes the plan as data; the actuals then move it to the as-of date
     plan, extra = _actuals_args(plan, args)
-    if not plan.targets:
-        print(f"sim: {args.params}: the plan has no target (targets.csv has no row): a run forecasts targets; "
-              "add one", file=sys.stderr)
-        return 2
+    _need_targets(plan, args.params, "a run forecasts targets")
     out = args.out or default_run_dir(Path("results"), scenario)
     _disk_estimate(plan, config, quiet=args.quiet)
     run_dir = run_plan(plan, config=config, out=out, scenario=scenario, force=args.force,
@@ -125,6 +122,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     return _write_reports(run_dir, langs=args.lang or ("zh", "en"), plan=plan, compare=args.compare, svg=args.svg,
                           quiet=args.quiet)
+
+
+def _need_targets(plan, params, why: str) -> None:
+    """Refuse, in one line, a command that forecasts or scores targets on a plan without any."""
+    if not plan.targets:
+        raise UsageError(f"{params}: the plan has no target (targets.csv has no row): {why}; add one")
+
+
+def one_line(text: str) -> str:
+    """A message of several lines (a PlanError report) as one line."""
+    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
 
 
 def _stage(text: str) -> None:
@@ -315,6 +323,7 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
     if args.out is not None:
         _check_out(args.out, args.force, "appraisal")
     plan = load_plan(args.params)
+    _need_targets(plan, args.params, "an appraisal forecasts targets")
     actuals = read_actuals(args.actuals, plan)
     out = args.out or default_run_dir(Path("results"), "appraisal")
     try:
@@ -358,6 +367,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         recorded = Path(str(read_manifest(args.runs[0]).get("params") or DEFAULT_PARAMS))
         params = recorded if recorded.is_dir() else DEFAULT_PARAMS
     plan = load_plan(params)
+    _need_targets(plan, params, "a backtest scores targets")
     actuals = read_actuals(args.actuals, plan)
     out = args.out or default_run_dir(Path("results"), "backtest")
     from sim.report.appraisal import is_example
@@ -396,7 +406,7 @@ def _duration_arg(text: str) -> float:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from sim.studies.batch import BatchError, run_batch, summary_lines
+    from sim.studies.batch import BatchError, run_batch, scenario_name, summary_lines
 
     config = _run_config(args)
     if config.records.value == "none":
@@ -408,9 +418,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
         _disk_estimate(load_plan(args.params), config, scenarios=len(args.scenarios))
 
+    files = {scenario_name(f): f for f in args.scenarios}
+
     def event(what: str, name: str, detail: str) -> None:
-        if what == "failed":
-            print(f"{name}: FAILED\n{detail}", file=sys.stderr)
+        if what == "failed":  # one line naming the scenario file (the full error is in batch.json)
+            where = files.get(name, "params as they are, no scenario")
+            print(f"sim batch: scenario {name} ({where}) failed: {one_line(detail)}", file=sys.stderr, flush=True)
         elif not args.quiet:
             print(f"{name}: {what} {detail if what != 'start' else ''}".rstrip(), file=sys.stderr, flush=True)
 
@@ -439,6 +452,7 @@ def _slip_plan(args: argparse.Namespace):
     plan = load_plan(args.params)
     if args.scenario is not None:
         plan, _, _ = _scenario_arg(plan, args.scenario, {})
+    _need_targets(plan, args.params, f"`sim {args.command}` measures the effect on targets")
     return plan
 
 

@@ -268,7 +268,8 @@ def mark_report(run_dir: Path, lang: str, status: str) -> None:
     """Record in the manifest whether the report in ``lang`` was written (atomically rewritten)."""
     path = Path(run_dir) / MANIFEST
     manifest = read_manifest(run_dir)
-    reports = manifest.get("reports") if isinstance(manifest.get("reports"), dict) else {}
+    prior = manifest.get("reports")
+    reports = prior if isinstance(prior, dict) else {}
     manifest["reports"] = {**reports, str(lang): status}
     try:
         write_json(path, manifest)

@@ -197,7 +197,7 @@ def test_cli_batch_exit_codes(tmp_path, scenarios, capsys):
         assert str(tmp_path / "ok" / name) in out  # the console names the files written
     assert main(["batch", *ok, str(scenarios["broken"]), *common, "--out", str(tmp_path / "bad")]) == 1
     err = capsys.readouterr().err
-    assert "broken: FAILED" in err and "slip.T99" in err and "Traceback" not in err
+    assert f"scenario broken ({scenarios['broken']}) failed" in err and "slip.T99" in err and "Traceback" not in err
     assert main(["batch", *ok, str(scenarios["baseline"]), *common, "--out", str(tmp_path / "dup")]) == 2
     assert "unique" in capsys.readouterr().err
 

@@ -100,6 +100,10 @@ def test_calendar_and_bench_bounds(capsys):
 @pytest.mark.parametrize("file,old,new,words", [
     ("items.csv", "2022-12-31,false,false,2022年基本建成", "9999-12-31,false,false,2022年基本建成", "9999-12-31"),
     ("assumptions.csv", "horizon_years,15", "horizon_years,1000000000", "between 1 and 60"),
+    # an index KPI's growth of 1e9 a year (or a noise of 1e9) overflowed the records to inf, exit 0
+    ("kpis.csv", ",index,CNY 100 m,20,0.30,0.1,,,,0.05,", ",index,CNY 100 m,20,1e9,0.1,,,,0.05,", "kpis.csv:4"),
+    ("kpis.csv", ",index,CNY 100 m,20,0.30,0.1,,,,0.05,", ",index,CNY 100 m,20,0.30,0.1,,,,1e9,", "1e+12"),
+    ("kpis.csv", ",index,CNY 100 m,20,0.30,0.1,,,,0.05,", ",index,CNY 100 m,20,-2,0.1,,,,0.05,", "> -1"),
 ])
 def test_plan_values_out_of_range(tmp_path, capsys, file, old, new, words):
     params = tmp_path / "p"
@@ -130,3 +134,118 @@ def test_report_past_every_checkpoint_and_decided_targets(tmp_path, capsys):
     assert ((targets["ci95_low"] == 0) | (targets["ci95_low"] > 1e-6)).all()
     assert ((targets["ci95_high"] == 1) | (targets["ci95_high"] < 1 - 1e-6)).all()
     assert (targets.loc[targets["p_met"] == 0, "ci95_low"] == 0).all()
+
+
+def test_kpi_growth_bound_is_the_documented_one(tmp_path, capsys):
+    """The bound of load._kpi_growth_problems against its closed form: an index KPI's median growth
+    (1 + rate)^years alone just under / just over MAX_KPI_CHANGE (rate_cv and volatility 0)."""
+    import math
+    from datetime import date
+
+    from sim.model.validate import MAX_KPI_CHANGE
+
+    years = (date(2022, 12, 31) - date(2020, 1, 16)).days / 365.25  # the fixture's as-of to its last deadline
+    edge = math.exp(math.log(MAX_KPI_CHANGE) / years) - 1
+    for rate, ok in ((edge * 0.99, True), (edge * 1.01, False)):
+        params = tmp_path / f"p{ok}"
+        shutil.copytree(FIXTURE, params)
+        text = (params / "kpis.csv").read_text(encoding="utf-8")
+        (params / "kpis.csv").write_text(text.replace(",index,CNY 100 m,20,0.30,0.1,,,,0.05,",
+                                                      f",index,CNY 100 m,20,{rate!r},0,,,,0,"), encoding="utf-8")
+        if ok:
+            assert main(["validate", "--params", str(params)]) == 0
+        else:
+            err = _fails(["run", "--no-report", "--params", params, "--runs", "10", "--out", tmp_path / "o"], capsys)
+            assert "kpis.csv:4" in err and "rate_per_year" in err and "Traceback" not in err
+    capsys.readouterr()
+
+
+@pytest.fixture
+def no_target_params(tmp_path):
+    """The small fixture plan with targets.csv reduced to its header (a valid plan without any target)."""
+    params = tmp_path / "no_targets"
+    shutil.copytree(FIXTURE, params)
+    header = (params / "targets.csv").read_text(encoding="utf-8").splitlines()[0]
+    (params / "targets.csv").write_text(header + "\n", encoding="utf-8")
+    return params
+
+
+@pytest.mark.parametrize("command", ["run", "batch", "slip", "tolerance", "responses", "appraise", "backtest"])
+def test_every_command_refuses_a_plan_without_targets(tmp_path, capsys, no_target_params, command):
+    assert main(["validate", "--params", str(no_target_params)]) == 0  # the plan itself is valid
+    scenario = tmp_path / "plain.yaml"
+    scenario.write_text("description: the plan as it is\n", encoding="utf-8")
+    acts = tmp_path / "a.csv"
+    acts.write_text("kind,id,date,reported,value,source,note\nfinish,T05.1,2020-11-30,,,news,\n", encoding="utf-8")
+    common = ["--params", no_target_params, "--runs", "20", "--workers", "1", "--quiet"]
+    argv = {
+        "run": ["run", "--no-report", *common],
+        "batch": ["batch", scenario, *common],
+        "slip": ["slip", "T05.1", "--by", "30", *common],
+        "tolerance": ["tolerance", "T05.1", "--target", "TT05", *common],
+        "responses": ["responses", *common],
+        "appraise": ["appraise", "--years", "2020", "--actuals", acts, *common],
+        "backtest": ["backtest", tmp_path / "good", "--actuals", acts, "--params", no_target_params],
+    }[command]
+    if command == "backtest":  # runs made with targets, scored against params without any
+        assert main([*RUN, "--runs", "20", "--out", str(tmp_path / "good")]) == 0
+    capsys.readouterr()
+    out = tmp_path / "out"
+    err = _fails([*argv, "--out", out], capsys)
+    assert err.startswith("sim: ") and err.count("\n") == 1, err
+    assert "no target" in err and str(no_target_params) in err
+    assert not out.exists() and not Path(f"{out}.partial").exists()
+
+
+def _batch_stderr_failures(err: str) -> list[str]:
+    return [line for line in err.splitlines() if "failed" in line and not line.startswith("sim batch: 1 scenario")]
+
+
+def test_batch_failing_scenario_is_one_line_naming_its_file(tmp_path, capsys):
+    good = tmp_path / "plain.yaml"
+    good.write_text("description: the plan as it is\n", encoding="utf-8")
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("name: not a key of a scenario\n", encoding="utf-8")
+    argv = ["batch", good, bad, "--params", FIXTURE, "--runs", "20", "--workers", "1", "--out", tmp_path / "b"]
+    assert main([str(a) for a in argv]) == 1  # the others completed: exit 1, not 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = _batch_stderr_failures(err)
+    assert len(lines) == 1 and str(bad) in lines[0] and "broken" in lines[0] and "name" in lines[0], err
+    assert (tmp_path / "b" / "comparison.csv").is_file()
+
+
+def test_batch_scenario_crash_is_one_line_without_traceback(tmp_path, capsys, monkeypatch):
+    import sim.studies.workflow as workflow
+
+    real = workflow.run_plan
+
+    def crash_on_second(plan, *, scenario, **kw):
+        if scenario == "second":
+            raise RuntimeError("disk on fire\nsecond line of the message")
+        return real(plan, scenario=scenario, **kw)
+
+    monkeypatch.setattr(workflow, "run_plan", crash_on_second)
+    files = []
+    for name in ("first", "second"):
+        files.append(tmp_path / f"{name}.yaml")
+        files[-1].write_text("description: the plan as it is\n", encoding="utf-8")
+    argv = ["batch", *files, "--params", FIXTURE, "--runs", "20", "--workers", "1", "--quiet", "--out", tmp_path / "b"]
+    assert main([str(a) for a in argv]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = _batch_stderr_failures(err)
+    assert len(lines) == 1 and str(files[1]) in lines[0] and "RuntimeError: disk on fire" in lines[0], err
+
+
+def test_scenario_cannot_overflow_a_kpi(tmp_path, capsys):
+    # the same bound on a plan a scenario changed, addressed to the scenario's key
+    scenario = tmp_path / "boom.yaml"
+    scenario.write_text("description: an index growing 1e9 a year\nkpis:\n  KPI_TECHTRADE: {rate_per_year: 1000000000}\n",
+                        encoding="utf-8")
+    err = _fails([*RUN, "--runs", "10", scenario, "--out", tmp_path / "o"], capsys)
+    assert "boom.yaml" in err and "KPI_TECHTRADE" in err and "1e+12" in err
+    scenario.write_text("description: an index falling 200% a year\nkpis:\n  KPI_TECHTRADE: {rate_per_year: -2}\n",
+                        encoding="utf-8")
+    assert "> -1" in _fails([*RUN, "--runs", "10", scenario, "--out", tmp_path / "o"], capsys)
+    assert not (tmp_path / "o").exists()

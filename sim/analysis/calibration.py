@@ -109,8 +109,12 @@ def lognormal_fit(anchor: Anchor) -> tuple[float, float]:
     ln mean = ln m + sigma^2 / 2, so sigma = -z + sqrt(z^2 + 2 ln mean);
     mean and median: sigma = sqrt(2 ln(mean / median)).
     """
+    if anchor.mean is None:
+        raise ValueError(f"anchor {anchor.key}: a lognormal fit needs the mean")
     if anchor.median is not None:
         return anchor.median, math.sqrt(2.0 * math.log(anchor.mean / anchor.median))
+    if anchor.share_on_time is None:
+        raise ValueError(f"anchor {anchor.key}: a lognormal fit needs the median or the share on time")
     z = -float(special.ndtri(anchor.share_on_time))
     sigma = -z + math.sqrt(z * z + 2.0 * math.log(anchor.mean))
     return math.exp(z * sigma), sigma
@@ -179,7 +183,7 @@ def lone_item_ratios(plan: Plan, project_type: str, *, runs: int, seed: int,
 
     one, days = lone_item_plan(plan, project_type, multiplier)
     model = compile_plan(one)
-    out = []
+    out: list[np.ndarray] = []
     chunk = 0
     while sum(len(x) for x in out) < runs:
         draws = draw_chunk(model, seed=seed, chunk=chunk)

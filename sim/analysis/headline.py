@@ -114,7 +114,7 @@ def _finish_preds(plan) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def planned_finish(model) -> dict[str, date]:
+def planned_finish(model) -> dict[str, date | None]:
     """Each item's finish on the plan's own schedule: planned durations (multiplier 1), planned waits,
     no risk, no shock, the dependency network and calendars as simulated."""
     from sim.model.clock import date_of
@@ -211,7 +211,8 @@ def unreachable_targets(plan, model=None) -> pd.DataFrame:
 
     planned = planned_finish(model if model is not None else compile_plan(plan))
     by_id = {t.id: t for t in plan.targets}
-    preds, memo = _finish_preds(plan), {}
+    preds = _finish_preds(plan)
+    memo: dict[tuple[str, date], list[Blocker] | None] = {}
     rows = []
     for t in plan.targets:
         bl = _target_blockers(plan, planned, t, by_id, preds, memo)

@@ -69,17 +69,17 @@ def _item_gate(model: CompiledModel, i: int, start, finish, natural, draws: Draw
         return advance_with_pauses(cal, day, draws.work[:, i], ps, pe)[1]
 
     ids = model.item_ids
-    names, arrive = [f"{ids[i]} (own)"], [working_from(draws.wait[:, i])]
+    names, arrivals = [f"{ids[i]} (own)"], [working_from(draws.wait[:, i])]
     for p, typ, lag in model.start_preds[i]:
         names.append(f"{ids[p]} ({typ})")
-        arrive.append(working_from((finish[:, p] if typ is LinkType.FS else start[:, p]) + lag))
+        arrivals.append(working_from((finish[:, p] if typ is LinkType.FS else start[:, p]) + lag))
     for p, lag in model.ff_preds[i]:
         names.append(f"{ids[p]} (FF)")
-        arrive.append(finish[:, p] + lag)
+        arrivals.append(finish[:, p] + lag)
     for j in partners:
         names.append(f"{ids[j]} (SYNC)")
-        arrive.append(natural[:, j])
-    arrive = np.column_stack(arrive)
+        arrivals.append(natural[:, j])
+    arrive = np.column_stack(arrivals)
     return _row(ids[i], "item", names, arrive <= model.plan_finish_day[i] + 1e-6, arrive)
 
 

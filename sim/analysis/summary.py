@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,11 @@ def wilson(p: np.ndarray, n: int, z: float = Z95) -> tuple[np.ndarray, np.ndarra
     return lo, hi
 
 
-def day_quantiles(days: np.ndarray, qs, *, method: str = "linear") -> np.ndarray:
+#: np.quantile's ``method`` values used here (numpy types the argument as a literal)
+QuantileMethod = Literal["linear", "inverted_cdf", "higher", "lower", "nearest", "midpoint"]
+
+
+def day_quantiles(days: np.ndarray, qs, *, method: QuantileMethod = "linear") -> np.ndarray:
     """Quantiles ``qs`` of ``days``; +inf ("not achieved") for a quantile that reaches "never".
 
     An interpolated quantile between a finite day and the "never" sentinel

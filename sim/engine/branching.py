@@ -44,7 +44,7 @@ class BranchSpec:
     value: float
 
 
-def compile_branches(plan: "Plan", model: "CompiledModel") -> tuple[BranchSpec, ...]:
+def compile_branches(plan: Plan, model: CompiledModel) -> tuple[BranchSpec, ...]:
     out = []
     for b in plan.branches:
         if b.item not in model.index or (b.condition == "not_finished" and b.ref not in model.index):
@@ -59,12 +59,12 @@ def compile_branches(plan: "Plan", model: "CompiledModel") -> tuple[BranchSpec, 
     return tuple(out)
 
 
-def needs_schedule(model: "CompiledModel") -> bool:
+def needs_schedule(model: CompiledModel) -> bool:
     """Whether a condition reads a finish (so a first schedule pass is needed)."""
     return any(b.condition == "not_finished" for b in model.branches)
 
 
-def branch_mask(model: "CompiledModel", draws: "Draws", finish: np.ndarray | None) -> np.ndarray:
+def branch_mask(model: CompiledModel, draws: Draws, finish: np.ndarray | None) -> np.ndarray:
     """Where each branch's condition holds: bool (rows, branches)."""
     rows = draws.work.shape[0]
     out = np.zeros((rows, len(model.branches)), dtype=bool)
@@ -76,7 +76,7 @@ def branch_mask(model: "CompiledModel", draws: "Draws", finish: np.ndarray | Non
     return out
 
 
-def apply_branches(model: "CompiledModel", draws: "Draws", fired: np.ndarray) -> "Draws":
+def apply_branches(model: CompiledModel, draws: Draws, fired: np.ndarray) -> Draws:
     """Draws with every branch's alternative where its condition holds (branches in file order)."""
     work, wait = draws.work.copy(), draws.wait.copy()
     for k, b in enumerate(model.branches):
@@ -94,7 +94,7 @@ def apply_branches(model: "CompiledModel", draws: "Draws", fired: np.ndarray) ->
     return replace(draws, work=work, wait=wait)
 
 
-def cost_presence(model: "CompiledModel", fired: np.ndarray) -> dict[int, np.ndarray]:
+def cost_presence(model: CompiledModel, fired: np.ndarray) -> dict[int, np.ndarray]:
     """Item index -> 0/1 factor on its cost: a contingent item costs only where added, a dropped one nothing."""
     out: dict[int, np.ndarray] = {}
     for k, b in enumerate(model.branches):

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.clock import DAYS_PER_YEAR
 from sim.engine import streams
 from sim.engine.distributions import norm_cdf, ppf
 from sim.model.distribution import Distribution
@@ -35,7 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from sim.engine.sampling import Draws
     from sim.model.entities import Plan
 
-DAYS_PER_YEAR = 365.25
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class CostSpec:
         return int(hit[0]) if hit.size else None
 
 
-def compile_costs(plan: "Plan", model: "CompiledModel") -> CostSpec:
+def compile_costs(plan: Plan, model: CompiledModel) -> CostSpec:
     """Compile the cost classes, cost risks and investment targets of ``plan``."""
     cols, dists, rho, stand, pa_, pb_ = [], [], [], [], [], []
     for i, iid in enumerate(model.item_ids):
@@ -110,7 +110,7 @@ def compile_costs(plan: "Plan", model: "CompiledModel") -> CostSpec:
     return CostSpec(**{**spec.__dict__, "invest": _invest_targets(plan, model, spec)})
 
 
-def _invest_targets(plan: "Plan", model: "CompiledModel", spec: CostSpec) -> tuple[InvestTarget, ...]:
+def _invest_targets(plan: Plan, model: CompiledModel, spec: CostSpec) -> tuple[InvestTarget, ...]:
     from sim.model.clock import day_of, end_of
     from sim.model.spend import year_span
 
@@ -139,7 +139,7 @@ def _invest_targets(plan: "Plan", model: "CompiledModel", spec: CostSpec) -> tup
     return tuple(out)
 
 
-def sample_costs(model: "CompiledModel", draws: "Draws", finish: np.ndarray, *, seed: int, chunk: int,
+def sample_costs(model: CompiledModel, draws: Draws, finish: np.ndarray, *, seed: int, chunk: int,
                  lhs: bool = False) -> np.ndarray:
     """Outturn cost (亿元) of every invested item: array (rows, cost columns)."""
     spec: CostSpec = model.cost
@@ -166,7 +166,7 @@ def sample_costs(model: "CompiledModel", draws: "Draws", finish: np.ndarray, *, 
     return out
 
 
-def spend_begin(model: "CompiledModel", start: np.ndarray) -> np.ndarray:
+def spend_begin(model: CompiledModel, start: np.ndarray) -> np.ndarray:
     """Day spending begins per row and cost column: the real start of an item under way, else its start."""
     spec: CostSpec = model.cost
     begin = start[:, spec.items].astype(np.float64)
@@ -176,7 +176,7 @@ def spend_begin(model: "CompiledModel", start: np.ndarray) -> np.ndarray:
     return begin
 
 
-def spent_share(model: "CompiledModel", begin: np.ndarray, finish: np.ndarray, t: float) -> np.ndarray:
+def spent_share(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, t: float) -> np.ndarray:
     """Share of each item's cost spent by day ``t``: S-curve of the elapsed working time (rows, columns)."""
     spec: CostSpec = model.cost
     out = np.zeros(begin.shape)
@@ -192,7 +192,7 @@ def spent_share(model: "CompiledModel", begin: np.ndarray, finish: np.ndarray, t
     return out
 
 
-def invest_ratios(model: "CompiledModel", start: np.ndarray, finish: np.ndarray,
+def invest_ratios(model: CompiledModel, start: np.ndarray, finish: np.ndarray,
                   cost: np.ndarray) -> dict[int, np.ndarray]:
     """年度投资完成率 of every ``invest_ge`` target: spending in its period over the plan's (target index -> rows)."""
     spec: CostSpec = model.cost

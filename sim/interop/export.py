@@ -189,8 +189,8 @@ def _write_mspdi(res: pd.DataFrame, out: Path, src: Path | None, uid_of: dict[st
         uid = uid_of.get(row.id)
         task = by_uid.get(uid) if uid is not None else None
         if task is None:
-            if src is not None:
-                continue  # an item the source does not have (e.g. added by a scenario)
+            if src is not None or tasks_el is None:
+                continue  # an item the source does not have (e.g. added by a scenario); a fresh file has Tasks
             task = ET.SubElement(tasks_el, q("Task"))
             for tag, value in (("UID", str(k)), ("ID", str(k)), ("Name", row.name_en), ("WBS", row.id),
                                ("Finish", f"{_iso(row.plan_finish)}T17:00:00")):
@@ -234,9 +234,10 @@ def _write_xer(res: pd.DataFrame, out: Path, src: Path | None, uid_of: dict[str,
     proj_id = next(iter(tasks.values()))["proj_id"] if tasks else "1"
     udftype = tables.setdefault("UDFTYPE", [])
     fields.setdefault("UDFTYPE", list(UDF_FIELDS))
-    labels = {u.get("udf_type_label"): u.get("udf_type_id") for u in udftype}
+    # a row cut short before its id has no id to reuse: its label gets a fresh one
+    labels = {u.get("udf_type_label"): u["udf_type_id"] for u in udftype if "udf_type_id" in u}
     next_id = max([int(u["udf_type_id"]) for u in udftype if u.get("udf_type_id", "").isdigit()] + [900]) + 1
-    ids = {}
+    ids: dict[str, str] = {}
     for key, label, kind in FIELDS:
         if label in labels:
             ids[key] = labels[label]
@@ -254,7 +255,7 @@ def _write_xer(res: pd.DataFrame, out: Path, src: Path | None, uid_of: dict[str,
     n = 0
     for row in res.itertuples(index=False):
         uid = uid_of.get(row.id)
-        if uid not in tasks:
+        if uid is None or uid not in tasks:
             continue
         for key, _label, kind in FIELDS:
             value = getattr(row, key)

@@ -308,12 +308,13 @@ def recurring_days(ex: Element, lo: dt.date | None, hi: dt.date | None) -> list[
         if yearly and dt.date(year, month, 1) < dt.date(lo.year, 1, 1):  # pragma: no cover - month0 >= 1
             year += 1
         while dt.date(year, month, 1) <= hi:
+            hit: dt.date | None
             if kind in ("2", "4"):
-                day = _month_day(year, month, num("MonthDay", 1))
+                hit = _month_day(year, month, num("MonthDay", 1))
             else:
-                day = _nth(year, month, num("MonthPosition", 0), num("MonthItem", 0))
-            if day is not None and lo <= day <= hi:
-                out.append(day)
+                hit = _nth(year, month, num("MonthPosition", 0), num("MonthItem", 0))
+            if hit is not None and lo <= hit <= hi:
+                out.append(hit)
             month += step
             year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
     return out[:limit] if limit else out

@@ -73,6 +73,7 @@ def write_progress_template(plan: Plan, out: Path, *, units: list[str] | None = 
                 cell = ws.cell(row=r, column=j, value=text)
                 cell.font, cell.fill, cell.alignment = bold, fill, Alignment(wrap_text=True)
             ws.column_dimensions[get_column_letter(j)].width = 36 if col.startswith("name") else 14
+        rows: list[tuple[str, str, str, str, dt.date | None, dt.date | None]]
         rows = [("item", i.id, i.name_zh, i.name_en, i.plan_start, i.plan_finish) for i in plan.items
                 if _unit_of_item(i) == unit]
         rows += [("kpi", k.id, k.name_zh, k.name_en, None, None) for k in plan.kpis
@@ -155,18 +156,18 @@ def read_progress_workbook(path: Path, plan: Plan):
                 continue
             source = cell.get("source") or default_source
             when = cell.get("measured_on") or reported
-            facts = []
+            cells_read = []
             if cell.get("type") == "kpi":
                 if cell.get("kpi_value"):
-                    facts.append(("kpi", when, cell["kpi_value"], "kpi_value"))
+                    cells_read.append(("kpi", when, cell["kpi_value"], "kpi_value"))
             else:
                 if cell.get("start"):
-                    facts.append(("start", cell["start"], "", "start"))
+                    cells_read.append(("start", cell["start"], "", "start"))
                 if cell.get("finish"):
-                    facts.append(("finish", cell["finish"], "", "finish"))
+                    cells_read.append(("finish", cell["finish"], "", "finish"))
                 if cell.get("percent_complete"):
-                    facts.append(("progress", when, cell["percent_complete"], "percent_complete"))
-            for kind, date, value, column in facts:
+                    cells_read.append(("progress", when, cell["percent_complete"], "percent_complete"))
+            for kind, date, value, column in cells_read:
                 line += 1
                 w.writerow([kind, cell.get("id", ""), date, reported if kind != "kpi" or not cell.get("measured_on")
                             else reported, value, source, cell.get("note", "")])

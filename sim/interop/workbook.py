@@ -224,20 +224,21 @@ def _meta_from(wb, path: Path) -> PlanMeta:
     _, rows = _table(wb["plan"])
     kv = {r[0]: r[1] if len(r) > 1 else "" for r in rows if r and r[0]}
 
-    def date(text: str, where: str) -> dt.date | None:
-        if not text:
-            return None
+    def given_date(text: str, where: str) -> dt.date:
         try:
             return dt.date.fromisoformat(text[:10])
         except ValueError:
             raise InteropError(f"{path} sheet {where}: {text!r} is not a date YYYY-MM-DD") from None
+
+    def date(text: str, where: str) -> dt.date | None:
+        return given_date(text, where) if text else None
 
     def entries(sheet: str) -> list[list[str]]:
         return _table(wb[sheet])[1] if sheet in wb.sheetnames else []
 
     checkpoints = tuple(d for d in (date(x.strip(), "plan checkpoints") for x in kv.get("checkpoints", "").split(";"))
                         if d)
-    ends = tuple(EndDate(date(r[0], "end_dates"), r[1] or r[0], r[2] or r[1] or r[0]) for r in entries("end_dates")
+    ends = tuple(EndDate(given_date(r[0], "end_dates"), r[1] or r[0], r[2] or r[1] or r[0]) for r in entries("end_dates")
                  if r[0])
     camps = tuple(Label(r[0], r[1] or r[0], r[2] or r[1] or r[0], (r[3] if len(r) > 3 else "").lower() == "true")
                   for r in entries("campaigns") if r[0])

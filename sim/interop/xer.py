@@ -150,13 +150,16 @@ def read_xer(path: Path, *, project: str | None = None) -> Schedule:
     s.name = next((w.get("wbs_name", "") for w in wbs.values() if w.get("proj_node_flag") == "Y"), "") or s.name
 
     def path_of(wbs_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        names, codes, seen = [], [], set()
+        names: list[str] = []
+        codes: list[str] = []
+        seen: set[str] = set()
         while wbs_id in wbs and wbs_id not in seen:
             seen.add(wbs_id)
             w = wbs[wbs_id]
             if w.get("proj_node_flag") == "Y":
                 break
-            names.append(w.get("wbs_name", "")), codes.append(w.get("wbs_short_name", ""))
+            names.append(w.get("wbs_name", ""))
+            codes.append(w.get("wbs_short_name", ""))
             wbs_id = w.get("parent_wbs_id", "")
         return tuple(reversed(names)), tuple(reversed(codes))
 
@@ -176,8 +179,9 @@ def read_xer(path: Path, *, project: str | None = None) -> Schedule:
     three: dict[str, dict[str, float]] = {}
     for u in tables.get("UDFVALUE", []):
         role = udf_role.get(u.get("udf_type_id", ""))
-        if role and _num(u.get("udf_number")) is not None:
-            three.setdefault(u.get("fk_id", ""), {})[role] = _num(u.get("udf_number"))
+        number = _num(u.get("udf_number"))
+        if role and number is not None:
+            three.setdefault(u.get("fk_id", ""), {})[role] = number
     for r in tables.get("RSRC", []):
         s.resources[r["rsrc_id"]] = Resource(r["rsrc_id"], r.get("rsrc_short_name", "") or r["rsrc_id"],
                                              r.get("rsrc_name", ""))
@@ -194,9 +198,9 @@ def read_xer(path: Path, *, project: str | None = None) -> Schedule:
             s.skip(here, f"task_type={kind}", "level-of-effort and WBS-summary activities span others: not a task")
             continue
         h = hours.get(row.get("clndr_id", ""), 8.0) or 8.0
-        names, codes = path_of(row.get("wbs_id", ""))
+        wbs_names, wbs_codes = path_of(row.get("wbs_id", ""))
         t = Task(uid=row["task_id"], code=row.get("task_code", "") or row["task_id"], name=row.get("task_name", ""),
-                 wbs=names, wbs_codes=codes, milestone=kind in ("TT_Mile", "TT_FinMile"), row=here,
+                 wbs=wbs_names, wbs_codes=wbs_codes, milestone=kind in ("TT_Mile", "TT_FinMile"), row=here,
                  calendar=row.get("clndr_id") or None)
         t.plan_start = _date(row.get("target_start_date")) or _date(row.get("early_start_date"))
         t.plan_finish = _date(row.get("target_end_date")) or _date(row.get("early_end_date"))
@@ -227,18 +231,19 @@ def read_xer(path: Path, *, project: str | None = None) -> Schedule:
     ids = {t.uid for t in s.tasks}
     for row, line in zip(tables.get("TASKPRED", []), where.get("TASKPRED", [])):
         here = f"TASKPRED line {line}"
-        kind = LINK_TYPES.get(row.get("pred_type", ""))
+        link_type = LINK_TYPES.get(row.get("pred_type", ""))
         pred, succ = row.get("pred_task_id", ""), row.get("task_id", "")
         if succ not in ids and pred not in ids:
             continue  # a link of another project
         if pred not in ids or succ not in ids:
             s.skip(here, f"{pred} -> {succ}", "one end is not an imported task (another project, LOE or WBS)")
             continue
-        if kind is None:
+        if link_type is None:
             s.skip(here, f"pred_type={row.get('pred_type')}", "unknown link type")
             continue
-        h = hours.get(next((t.calendar for t in s.tasks if t.uid == succ), ""), 8.0) or 8.0
-        s.links.append(Link(pred, succ, kind, (_num(row.get("lag_hr_cnt")) or 0.0) / h, here))
+        succ_cal = next((t.calendar for t in s.tasks if t.uid == succ), "")
+        h = (hours.get(succ_cal, 8.0) if succ_cal is not None else 8.0) or 8.0
+        s.links.append(Link(pred, succ, link_type, (_num(row.get("lag_hr_cnt")) or 0.0) / h, here))
     s.notes.append(f"XER header: {header.split(chr(9))[1] if chr(9) in header else header}; encoding {encoding}")
     return s
 
@@ -253,8 +258,8 @@ def _percent(row: dict[str, str], target_hours: float | None) -> float | None:
         v = _num(row.get("phys_complete_pct"))
         return None if v is None else v / 100.0
     if kind == "CP_Units":
-        act, rem = _num(row.get("act_work_qty")) or 0.0, _num(row.get("remain_work_qty")) or 0.0
-        return act / (act + rem) if act + rem > 0 else None
+        act, left = _num(row.get("act_work_qty")) or 0.0, _num(row.get("remain_work_qty")) or 0.0
+        return act / (act + left) if act + left > 0 else None
     rem = _num(row.get("remain_drtn_hr_cnt"))
     if target_hours and rem is not None:
         return min(max(1.0 - rem / target_hours, 0.0), 1.0)

@@ -463,9 +463,9 @@ class Cells:
             if nonnegative and not messages:
                 from sim.model.distribution import negative_problem
 
-                message = negative_problem(dist, nonnegative)
-                if message:
-                    self.flag(",".join(columns), shown, message, "give values >= 0 (or a floor of 0)")
+                negative = negative_problem(dist, nonnegative)
+                if negative:
+                    self.flag(",".join(columns), shown, negative, "give values >= 0 (or a floor of 0)")
         return dist
 
     def _parametric(self, family: str, floor: float | None,
@@ -478,9 +478,10 @@ class Cells:
             self.flag(gap, "", f"{gap} is empty but a later parameter is given", "fill the parameters from p1 on")
             return None
         values = [self.number(c) for c in columns[1:1 + len(cells)]]
-        if any(v is None for v in values):
+        given = [v for v in values if v is not None]
+        if len(given) < len(values):
             return None
-        return Distribution(family, tuple(values), floor=floor)
+        return Distribution(family, tuple(given), floor=floor)
 
     def _discrete(self, floor: float | None, family: str,
                   columns: tuple[str, ...] = _DIST_COLUMNS) -> Distribution | None:

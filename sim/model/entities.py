@@ -356,7 +356,7 @@ class Plan:
                 return it
         raise KeyError(item_id)
 
-    def cost_class(self, project_type: str) -> "CostClass | None":
+    def cost_class(self, project_type: str) -> CostClass | None:
         """The cost class of ``project_type``, or None."""
         for c in self.cost_classes:
             if c.project_type == project_type:

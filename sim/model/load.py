@@ -352,7 +352,8 @@ def _kpi(c: Cells, cat: v.Catalog) -> Kpi:
         id=c.ident("id"), name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
         kind=kind, unit_en=c.text("unit_en", required=True),
         baseline=c.number("baseline", required=not cumulative, default=0.0, low=0),
-        rate_per_year=c.number("rate_per_year", required=True, low=0 if kind is KpiKind.COUNTER else None),
+        # an index's rate is a growth (1 + rate is its yearly factor): at most -100% a year
+        rate_per_year=c.number("rate_per_year", required=True, **({"low": 0} if kind is KpiKind.COUNTER else {"above": -1})),
         rate_cv=c.number("rate_cv", default=0.0, low=0), measure=measure,
         attrition_years=c.number("attrition_years", above=0),
         renewal_prob=c.number("renewal_prob", default=1.0, low=0, high=1),
@@ -434,7 +435,16 @@ def _plan_problems(records: Mapping[str, list], tables: Tables, catalog: v.Catal
                                        records[costload.INVESTMENT_PLAN], tables)
     problems += branchload.branch_problems(records[branchload.BRANCHES], records["items.csv"], records["links.csv"],
                                            tables, as_of)
+    if as_of is not None:
+        problems += _kpi_growth_problems(records, as_of)
     return problems
+
+
+def _kpi_growth_problems(records: Mapping[str, list], as_of: dt.date) -> list[Problem]:
+    """KPIs whose rates would change them more than v.MAX_KPI_CHANGE by the last day a KPI is read."""
+    last = max([as_of, *_checkpoints(records["assumptions.csv"]), *(t.deadline for _, t in records["targets.csv"])])
+    return v.kpi_growth_problems("kpis.csv", records["kpis.csv"], [b for _, b in records["kpi_boosts.csv"]],
+                                 as_of, last)
 
 
 def _meta_dates(records: Mapping[str, list], meta: planmeta.PlanMeta | None) -> list[Problem]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from sim.model.clock import DAYS_PER_YEAR
 from sim.model.entities import Factor, FactorCorrelation, Item, Link, Target
 from sim.model.enums import LinkType, TargetRule
 from sim.model.problems import Problem
@@ -453,4 +455,48 @@ def actuals_problems(items: Sequence[Located[Item]], as_of: dt.date) -> list[Pro
                 problems.append(Problem("items.csv", line, column, day.isoformat(),
                                         f"{column} {day} is after as_of {as_of}",
                                         "actuals are facts known on as_of: leave it blank or correct the date"))
+    return problems
+
+
+# the largest change a KPI may be given over its forecast span: a 10^12-fold growth of an index, 10^12
+# arrivals of a counter (assumption: no indicator of a plan moves this much; with baselines <= 1e9 every
+# value stays far inside the float32 records, whose overflow would otherwise write infinite KPIs)
+MAX_KPI_CHANGE = 1e12
+KPI_TAIL_SD = 4.0  # the tail of the growth draws the bound covers (4 standard deviations, p ~ 3e-5)
+
+
+def kpi_growth_problems(file: str, located_kpis: Sequence, boosts: Iterable, as_of: dt.date,
+                        last: dt.date) -> list[Problem]:
+    """KPIs whose rates would change them more than :data:`MAX_KPI_CHANGE` from ``as_of`` to ``last``.
+
+    ``located_kpis`` holds (line, Kpi) pairs; ``last`` is the last day a KPI is read (the
+    last checkpoint or target deadline). A counter's expected arrivals are its rate plus its
+    boosts' rates times the span; an index's log growth is its log yearly factor plus its boosts
+    times the span, plus :data:`KPI_TAIL_SD` standard deviations of the per-replication rate
+    (``rate_cv``) and of the monthly noise (``volatility``). Beyond the bound the engine's
+    values overflow to infinity.
+    """
+    years = max(1.0, (last - as_of).days / DAYS_PER_YEAR)
+    added: dict[str, float] = defaultdict(float)
+    for b in boosts:
+        added[b.kpi] += abs(b.rate_per_year)
+    problems = []
+    for line, k in located_kpis:
+        add = added.get(k.id, 0.0)
+        if str(k.kind) == "counter":
+            change = (k.rate_per_year + add) * years
+            size = f"{change:.3g} expected arrivals"
+        elif not k.rate_per_year > -1:  # refused as a rate of its own (an index falls at most 100% a year)
+            continue
+        else:
+            log_growth = years * (abs(math.log1p(k.rate_per_year)) + add)
+            log_growth += KPI_TAIL_SD * (k.rate_cv * years + k.volatility * math.sqrt(12 * years))
+            change = math.exp(min(log_growth, 700.0))
+            size = f"a {change:.3g}-fold change (growth, boosts and {KPI_TAIL_SD:g} s.d. of rate_cv and volatility)"
+        if not change <= MAX_KPI_CHANGE:
+            problems.append(Problem(
+                file, line, "rate_per_year", f"{k.rate_per_year:g}",
+                f"KPI {k.id}: over the {years:.1f} years to {last} this gives {size}, more than {MAX_KPI_CHANGE:g}",
+                "check rate_per_year, rate_cv, volatility and the boosts: an index's rate is a yearly growth "
+                "(0.3 for 30%), a counter's the new units a year"))
     return problems

@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.dates import DateFormatter, YearLocator
 from matplotlib.figure import Figure
 
+from sim.model.clock import DAYS_PER_YEAR
 from sim.analysis.jcl import JointSample, frontier, jcl
 from sim.report.i18n import pick
 from sim.report.style import BAND_COLOR, PALETTE, PLAN_COLOR, new_axes, styled
@@ -121,7 +122,7 @@ def jcl_chart(sample: JointSample, *, as_of: date, levels=(0.7, 0.8), lang: str 
         lo, hi = min(lo, sample.plan_day) - 60, max(hi, sample.plan_day) + 60
         ax.set_xlim(to_date(np.array([lo]))[0], to_date(np.array([hi]))[0])
         ax.set_ylim(min(np.quantile(sample.cost, 0.001), sample.budget) * 0.95, np.quantile(sample.cost, 0.995) * 1.03)
-        ax.xaxis.set_major_locator(YearLocator(base=max(1, int((hi - lo) / 365.25 / 10) + 1)))
+        ax.xaxis.set_major_locator(YearLocator(base=max(1, int((hi - lo) / DAYS_PER_YEAR / 10) + 1)))
         ax.xaxis.set_major_formatter(DateFormatter("%Y"))
         ax.set_xlabel(t("jcl_x", lang))
         ax.set_ylabel(t("jcl_y", lang))

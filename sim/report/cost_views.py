@@ -51,7 +51,8 @@ def cost_views(model: CompiledModel, frames: dict[str, pd.DataFrame], lang) -> l
     inv = frames["investment"]
     last = max((d.year for d in plan.checkpoints), default=plan.as_of.year)
     years = [y for y in sorted(inv["year"].unique()) if y <= last]
-    h = (lambda a, b: a if zh else b)
+    def h(a, b):
+        return a if zh else b
     out = []
     top = inv[inv["level"].isin(["programme", "campaign"]) & inv["year"].isin(years) & (inv["planned"] > 0)]
     rows = []

@@ -173,6 +173,9 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
     emit = on_event or (lambda *_: None)
     out = Path(out)
     plan = load_plan(params_dir)
+    if not plan.targets:  # the baseline, which every scenario is compared with, would have nothing to forecast
+        raise BatchError(f"{params_dir}: the plan has no target (targets.csv has no row): a batch compares "
+                         "the scenarios' targets; add one")
     digest = params_hash(params_dir)
     owned = OwnedDir(out, kind="batch", resume=resume, force=force)
     try:
@@ -227,6 +230,9 @@ def _run_one(plan, file: Path | None, name: str, *, config: RunConfig, out: Path
         extra: dict = {}
         if prepare is not None:
             scenario_plan, extra = prepare(scenario_plan)
+        if not scenario_plan.targets:
+            return Outcome(name, label, "failed", error="the scenario leaves the plan without any target: "
+                           "nothing to forecast", seconds=time.perf_counter() - t0)
         run_plan(scenario_plan, config=config, out=run_dir, scenario=name, params_digest=digest, force=True,
                  extra_manifest={**extra, **(scenario.manifest() if scenario is not None else {}),
                                  "batch_key": key})

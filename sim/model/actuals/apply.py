@@ -21,6 +21,20 @@ from sim.model.timing import plan_timings
 
 # --- applying -----------------------------------------------------------------------------------
 
+def _value(f: Fact) -> float:
+    """The value of a fact that carries one (kpi, kpi_at_least, a shock that happened: read.py checks it)."""
+    if f.value is None:
+        raise ValueError(f"{f.kind} fact {f.id} on {f.date} has no value")
+    return f.value
+
+
+def _threshold(t: Target) -> float:
+    """The threshold of a KPI target (the loaders require one)."""
+    if t.threshold is None:
+        raise ValueError(f"target {t.id} has no threshold")
+    return t.threshold
+
+
 def apply_actuals(plan: Plan, facts: Iterable[Fact], as_of: date, *, notes: list[str] | None = None) -> Plan:
     """The plan as of ``as_of``, given the facts reported by then.
 
@@ -200,7 +214,7 @@ def _kpi_as_of(plan: Plan, new: Plan, k: Kpi, facts: list[Fact], as_of: date, no
     if last is None and bound is None and as_of == plan.as_of:
         return k
     if last is not None:
-        out = _observed(k, float(last.value) - _steps_by(new, k.id, last.date), last.date, as_of)
+        out = _observed(k, float(_value(last)) - _steps_by(new, k.id, last.date), last.date, as_of)
         if last.date < as_of:
             notes.append(f"KPI {k.id}: last observed {last.value:g} on {last.date}, {(as_of - last.date).days} "
                          f"days before the as-of date {as_of}; simulated from that value and date")
@@ -210,7 +224,7 @@ def _kpi_as_of(plan: Plan, new: Plan, k: Kpi, facts: list[Fact], as_of: date, no
     if bound is not None:
         origin = out.origin or as_of
         expected = expected_kpi(replace(out, origin=None), max((bound.date - origin).days, 0) / DAYS_PER_YEAR)
-        floor = float(bound.value) - _steps_by(new, k.id, bound.date)
+        floor = float(_value(bound)) - _steps_by(new, k.id, bound.date)
         if floor > expected:
             out = _observed(k, floor, bound.date, as_of)
             notes.append(f"KPI {k.id}: at least {bound.value:g} on {bound.date} (per actuals), above its expected "
@@ -253,8 +267,8 @@ def _shocks_as_of(shocks: tuple[Shock, ...], as_of: date, notes: list[str],
                   facts: Iterable[Fact] = ()) -> tuple[Shock, ...]:
     facts = list(facts)
     out = []
-    for s in shocks:
-        s = _shock_given_facts(s, [f for f in facts if f.id == s.id], as_of, notes)
+    for shock in shocks:
+        s = _shock_given_facts(shock, [f for f in facts if f.id == shock.id], as_of, notes)
         if s is None:
             continue
         if s.window_end < as_of:
@@ -279,7 +293,7 @@ def _shock_given_facts(s: Shock, facts: list[Fact], as_of: date, notes: list[str
 
     hit = next((f for f in facts if f.value), None)
     if hit is not None:
-        end = hit.date + timedelta(days=int(round(hit.value)))
+        end = hit.date + timedelta(days=int(round(_value(hit))))
         if end <= as_of:
             notes.append(f"shock {s.id}: happened {hit.date} for {hit.value:g} days, over by the as-of date; "
                          "its effect is in the items' facts; dropped")
@@ -349,7 +363,7 @@ def _absolute(plan: Plan, t: Target, k0: Kpi) -> Target:
     if t.rule is not TargetRule.KPI_CAGR_GE:
         return t
     start0 = k0.baseline + _steps_before(plan, k0.id)
-    need = start0 * (1.0 + t.threshold) ** years_to(t.deadline, plan.as_of) if start0 > 0 else math.inf
+    need = start0 * (1.0 + _threshold(t)) ** years_to(t.deadline, plan.as_of) if start0 > 0 else math.inf
     return replace(t, rule=TargetRule.KPI_GE, threshold=need)
 
 
@@ -359,13 +373,13 @@ def _decided(plan: Plan, t: Target, k0: Kpi, facts: list[Fact], new: Plan, notes
     fact within ``window`` days of the deadline decides it (``window`` None: the nearest kpi fact decides)."""
     near = [f for f in facts if f.kind is FactKind.KPI
             and (window is None or abs((f.date - t.deadline).days) <= window)]
-    need = _absolute(plan, t, k0).threshold if t.rule is TargetRule.KPI_CAGR_GE else t.threshold
+    need = _threshold(_absolute(plan, t, k0) if t.rule is TargetRule.KPI_CAGR_GE else t)
     f = min(near, key=lambda f: (abs((f.date - t.deadline).days), f.date), default=None)
     if f is not None:
-        met, seen = float(f.value) >= need, f"observed {f.value:g} on {f.date}"
+        met, seen = float(_value(f)) >= need, f"observed {f.value:g} on {f.date}"
     else:
         bound = [b for b in facts if b.kind is FactKind.KPI_AT_LEAST and abs((b.date - t.deadline).days) <= (window or 0)
-                 and float(b.value) >= need]
+                 and float(_value(b)) >= need]
         if not bound:
             return None
         met, seen = True, f"at least {bound[0].value:g} on {bound[0].date}"

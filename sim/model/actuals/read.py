@@ -7,6 +7,7 @@ of every problem.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -48,14 +49,14 @@ class Fact:
 
     kind: FactKind
     id: str
-    date: date
-    reported: date
+    date: dt.date  # dt.: the field's name hides the type inside the class body
+    reported: dt.date
     value: float | None = None
     source: str = ""
     note: str = ""
     line: int | None = None
 
-    def known_by(self, as_of: date) -> bool:
+    def known_by(self, as_of: dt.date) -> bool:
         """Whether the fact had been reported on or before ``as_of``."""
         return self.reported <= as_of
 
@@ -187,7 +188,7 @@ def _fact(c: Cells, plan: Plan) -> tuple[Fact | None, list[Problem]]:
     if when is not None and reported is not None and reported < when:
         c.flag("reported", reported.isoformat(), f"reported {reported} is before the date {when} of the fact",
                "a fact cannot be known before it happens: reported is on or after date (blank = date)")
-    if not c.ok:
+    if not c.ok or when is None or reported is None:  # a missing date is flagged: not ok
         return None, c.problems
     return Fact(kind, fid, when, reported, value, source, c.raw("note"), c.line), []
 
@@ -232,7 +233,7 @@ def fact_problems(facts: Iterable[Fact], *, file: str) -> list[Problem]:
                                         f"item {iid} is {f.value:.0%} done on {f.date}, after it finished on {finish}",
                                         "correct the progress or the finish"))
         for a, b in zip(progress, progress[1:]):
-            if b.value < a.value:
+            if a.value is not None and b.value is not None and b.value < a.value:
                 problems.append(Problem(file, b.line, "value", f"{b.value:g}",
                                         f"progress of item {iid} falls from {a.value:g} on {a.date} (line {a.line}) "
                                         f"to {b.value:g} on {b.date}", "progress is the share done: it cannot fall"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
@@ -154,13 +155,13 @@ class _Applier:
                           "give pred, succ (and type) of an existing link")
             self.set(links=tuple(ln for ln in self.plan.links if ln not in hit))
         for path, ref in spec.get("kpi_boosts", ()):
-            hit = [b for b in self.plan.kpi_boosts if (b.kpi, b.item) == (ref["kpi"], ref["item"])]
-            if not hit:
+            boosts = [b for b in self.plan.kpi_boosts if (b.kpi, b.item) == (ref["kpi"], ref["item"])]
+            if not boosts:
                 self.flag(path, f"{ref['kpi']} / {ref['item']}", "no such KPI boost in kpi_boosts.csv",
                           "give kpi and item of an existing boost")
-            self.set(kpi_boosts=tuple(b for b in self.plan.kpi_boosts if b not in hit))
+            self.set(kpi_boosts=tuple(b for b in self.plan.kpi_boosts if b not in boosts))
 
-    def _drop_item_refs(self, gone: set[str]) -> None:
+    def _drop_item_refs(self, gone: builtins.set[str]) -> None:  # builtins.: the method set() hides it here
         """Links and boosts of removed items go; their ids leave selector lists."""
         p = self.plan
         self.set(links=tuple(ln for ln in p.links if ln.pred not in gone and ln.succ not in gone),

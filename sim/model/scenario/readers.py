@@ -176,7 +176,8 @@ def dates(r: Reader, value: Any, path: str) -> tuple[dt.date, ...] | None:
         r.flag(path, value, f"{path} must be a list of dates", "e.g. [2020-12-31, 2021-12-31]")
         return None
     out = [date(r, d, f"{path}[{k}]") for k, d in enumerate(value)]
-    return None if None in out else tuple(sorted(out))
+    given = [d for d in out if d is not None]
+    return None if len(given) < len(out) else tuple(sorted(given))
 
 
 def duration(r: Reader, value: Any, path: str) -> float | None:
@@ -264,7 +265,7 @@ def distribution(*, days: bool) -> Callable:
                 r.flag(path, value, f"{path}: p{params.index(None) + 1} is missing but a later parameter is given",
                        "give the parameters from p1 on")
                 return None
-            dist = Distribution(family, tuple(params), floor=got.get("floor"))
+            dist = Distribution(family, tuple(p for p in params if p is not None), floor=got.get("floor"))
         for message in dist.problems():
             r.flag(path, dist.describe() if not registry_family(family).tabulated else value, message,
                    "correct the parameters (see params/README.md, Distributions)")

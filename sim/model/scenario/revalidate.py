@@ -122,10 +122,17 @@ def revalidate(plan: Plan, file: str, touched: Mapping[tuple[str, str], str]) ->
         if day < plan.as_of:
             found.append(Problem(file, None, touched.get(("assumptions", "checkpoints"), "as_of"), day.isoformat(),
                                  f"checkpoint {day} is before as_of {plan.as_of}", "checkpoints must fall after as_of"))
-    for k in plan.kpis:
-        if ("kpis", k.id) in touched and str(k.kind) == "counter" and k.rate_per_year < 0:
-            found.append(Problem(file, None, f"{touched[('kpis', k.id)]}.rate_per_year", f"{k.rate_per_year:g}",
+    for kpi in plan.kpis:
+        if ("kpis", kpi.id) in touched and str(kpi.kind) == "counter" and kpi.rate_per_year < 0:
+            found.append(Problem(file, None, f"{touched[('kpis', kpi.id)]}.rate_per_year", f"{kpi.rate_per_year:g}",
                                  "a counter's arrival rate must be >= 0", "write a rate of 0 or more"))
+        if ("kpis", kpi.id) in touched and str(kpi.kind) == "index" and not kpi.rate_per_year > -1:
+            found.append(Problem(file, None, f"{touched[('kpis', kpi.id)]}.rate_per_year", f"{kpi.rate_per_year:g}",
+                                 "an index's growth rate must be > -1 (-100% a year)", "write a rate above -1"))
+    kpis = list(plan.kpis)
+    last = max([plan.as_of, *plan.checkpoints, *(t.deadline for t in targets)])
+    readdress(v.kpi_growth_problems(file, list(enumerate(kpis, start=1)), plan.kpi_boosts, plan.as_of, last),
+              kpis, "kpis", lambda k: k.id, "kpis")
     boosts_ok = {k.id for k in plan.kpis}, {i.id for i in plan.items}
     for b in plan.kpi_boosts:
         if b.kpi not in boosts_ok[0] or b.item not in boosts_ok[1]:

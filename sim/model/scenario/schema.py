@@ -6,7 +6,7 @@ test that keeps the two in step.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sim.model.enums import LinkType, RiskMode, RiskPhase, Status, TargetRule
@@ -122,7 +122,7 @@ SECTION_ORDER = ("as_of", "assumptions", "remove", "add", "duration_classes", "c
 
 def schema_keys() -> frozenset[str]:
     """Every documented key as a dotted path without ids: ``items.multiplier``, ``add.links.lag_days``, ``slip``."""
-    nested = {"duration_classes": CLASS_FIELDS, "units": UNIT_FIELDS, "calendars": WINDOW_FIELDS,
+    nested: dict[str, Iterable[str]] = {"duration_classes": CLASS_FIELDS, "units": UNIT_FIELDS, "calendars": WINDOW_FIELDS,
               "items": ITEM_FIELDS, "factors": FACTOR_FIELDS, "correlations": CORRELATION_FIELDS,
               "risks": RISK_FIELDS, "shocks": SHOCK_FIELDS, "kpis": KPI_FIELDS, "targets": TARGET_FIELDS,
               "adjust": ADJUST_FIELDS, "assumptions": dict.fromkeys(ASSUMPTION_KEYS),
