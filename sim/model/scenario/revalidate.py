@@ -126,8 +126,8 @@ def revalidate(plan: Plan, file: str, touched: Mapping[tuple[str, str], str]) ->
         if ("kpis", kpi.id) in touched and str(kpi.kind) == "counter" and kpi.rate_per_year < 0:
             found.append(Problem(file, None, f"{touched[('kpis', kpi.id)]}.rate_per_year", f"{kpi.rate_per_year:g}",
                                  "a counter's arrival rate must be >= 0", "write a rate of 0 or more"))
-        if ("kpis", k.id) in touched and str(k.kind) == "index" and not k.rate_per_year > -1:
-            found.append(Problem(file, None, f"{touched[('kpis', k.id)]}.rate_per_year", f"{k.rate_per_year:g}",
+        if ("kpis", kpi.id) in touched and str(kpi.kind) == "index" and not kpi.rate_per_year > -1:
+            found.append(Problem(file, None, f"{touched[('kpis', kpi.id)]}.rate_per_year", f"{kpi.rate_per_year:g}",
                                  "an index's growth rate must be > -1 (-100% a year)", "write a rate above -1"))
     kpis = list(plan.kpis)
     last = max([plan.as_of, *plan.checkpoints, *(t.deadline for t in targets)])
