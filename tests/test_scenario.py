@@ -93,6 +93,7 @@ def test_wrong_keys_and_types(tmp_path, text, column, words):
     ("factors:\n  F_TRANSPORT: {loading: 0.8}\n", "factors.F_TRANSPORT", "> 1"),
     ("as_of: 2021-06-01\n", "as_of", "checkpoint 2020-12-31 is before as_of"),
     ("targets:\n  HBLOCKS: {k: 5}\n", "targets.HBLOCKS", "k = 5"),
+    ("kpis:\n  KPI_TECHTRADE: {rate_per_year: -2}\n", "kpis.KPI_TECHTRADE.rate_per_year", "growth rate must be > -1"),
 ])
 def test_unknown_ids_and_broken_references(tmp_path, plan, text, column, words):
     problems = _problems(_write(tmp_path, text), plan)

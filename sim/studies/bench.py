@@ -358,12 +358,36 @@ def _sim(*args: str) -> list[str]:
 
 
 def _child(cmd: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MiB) of the child and its waited-for children, exit code."""
+    """Wall seconds, peak RSS (MiB) of the largest process of the child's tree, exit code.
+
+    The peak is each process's own high-water mark (``VmHWM`` in /proc), polled: the
+    ``ru_maxrss`` of ``wait4`` would also count the pages of this (large) bench process
+    that the child was forked from before it exec'd.
+    """
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
-    _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _tree_hwm_mib(proc.pid))
+        time.sleep(0.2)
+    return time.perf_counter() - t0, peak, proc.returncode
+
+
+def _tree_hwm_mib(pid: int) -> float:
+    """Largest VmHWM (MiB) among ``pid`` and its descendants (0 where /proc cannot tell)."""
+    best, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    best = max(best, int(line.split()[1]) / 1024)
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return best
 
 
 def _steps(params: Path, workers: int, sz: Sizes, tmp: Path) -> list[Figure]:
