@@ -16,13 +16,14 @@ def headline_lines(run_dir: Path, *, section: str = "headline") -> list[str]:
     sel = targets[targets["section"] == section]
     if sel.empty:
         sel = targets
+    idw = max([6, *(len(str(i)) for i in sel["id"])])  # the widest id keeps the columns aligned
     lines = [
         f"{man['scenario']}: {man['replications']} replications, seed {man['seed']}, "
         f"as of {man['as_of']} ({man['engine']} engine, {man['executor']} x{man['workers']})",
-        f"{'target':<16} {'deadline':<10}  {'P(met)':>7} {'± s.e.':>7}  name",
+        f"{'target':<{idw}} {'deadline':<10}  {'P(met)':>7} {'± s.e.':>7}  name",
     ]
     for r in sel.itertuples():
         lines.append(
-            f"{r.id:<16} {str(r.deadline):<10}  {r.p_met:7.1%} {r.se:7.1%}  {r.name_en} / {r.name_zh}"
+            f"{r.id:<{idw}} {str(r.deadline):<10}  {r.p_met:7.1%} {r.se:7.1%}  {r.name_en} / {r.name_zh}"
         )
     return lines
