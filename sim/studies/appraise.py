@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model.actuals import ITEM_KINDS, KPI_KINDS, Actuals, FactKind, apply_actuals
+from sim.analysis.annual import refs_closure
 from sim.results import write_manifest
 from sim.model.entities import Plan
 
@@ -153,23 +154,6 @@ def _kpi_moves(prev: Snapshot, cur: Snapshot, names, base) -> list[dict]:
                          "detail": f"P50 at {r.checkpoint}: {r.p50_0:.4g} -> {r.p50_1:.4g} ({rel:+.0%})",
                          "days": float(rel), "source": "forecast"})
     return rows
-
-
-def refs_closure(plan: Plan, target_id: str) -> set[str]:
-    """Item and KPI ids a target depends on, through the targets it refers to."""
-    targets = {t.id: t for t in plan.targets}
-    seen, stack, out = set(), [target_id], set()
-    while stack:
-        t = stack.pop()
-        if t in seen:
-            continue
-        seen.add(t)
-        for r in targets[t].refs:
-            if r in targets:
-                stack.append(r)
-            else:
-                out.add(r)
-    return out
 
 
 def target_table(plan: Plan, snaps: list[Snapshot], ev: pd.DataFrame, actuals: Actuals | None = None) -> pd.DataFrame:
