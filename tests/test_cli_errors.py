@@ -249,3 +249,17 @@ def test_scenario_cannot_overflow_a_kpi(tmp_path, capsys):
                         encoding="utf-8")
     assert "> -1" in _fails([*RUN, "--runs", "10", scenario, "--out", tmp_path / "o"], capsys)
     assert not (tmp_path / "o").exists()
+
+
+def test_export_never_deletes_a_users_file_and_reports_a_broken_manifest(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main([*RUN, "--runs", "50", "--out", str(run)]) == 0
+    to = tmp_path / "out.xlsx"
+    mine = tmp_path / "out.xlsx.partial"  # a user's file with the name the export stages under
+    mine.write_text("keep", encoding="utf-8")
+    assert "out.xlsx.partial" in _fails(["export", run, "--to", to], capsys)
+    assert mine.read_text(encoding="utf-8") == "keep" and not to.exists()
+    mine.unlink()
+    (run / "manifest.json").write_text("{not json", encoding="utf-8")
+    assert "manifest.json" in _fails(["export", run, "--to", to], capsys)
+    assert not to.exists()

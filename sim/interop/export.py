@@ -24,6 +24,7 @@ import pandas as pd
 
 from sim.interop.cli import InteropError
 from sim.interop.toparams import MAPPING
+from sim.results import read_manifest
 
 FIELDS = (  # (key, label, kind)
     ("p50_finish", "SIM P50 finish", "date"),
@@ -85,13 +86,18 @@ def _criticality(run_dir: Path, items: pd.DataFrame) -> pd.Series:
 
 def _source_of(run_dir: Path, source: Path | None) -> tuple[Path | None, dict[str, str]]:
     """(source schedule, item id -> source task uid) from --source or the params' import_source.json."""
-    manifest = json.loads((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))
-    params = Path(manifest.get("params", "") or "")
-    mapping_file = params / MAPPING if params else None
+    manifest = read_manifest(Path(run_dir))  # one-line RunDirError for a missing or broken manifest
+    params = manifest.get("params")
+    mapping_file = Path(params) / MAPPING if isinstance(params, str) and params else None
     uid_of: dict[str, str] = {}
     recorded = None
     if mapping_file is not None and mapping_file.is_file():
-        data = json.loads(mapping_file.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(mapping_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise InteropError(f"{mapping_file}: cannot be read ({exc}); re-import the schedule") from None
+        if not isinstance(data, dict) or not isinstance(data.get("tasks", {}), dict):
+            raise InteropError(f"{mapping_file}: not a mapping written by sim import; re-import the schedule")
         uid_of = {iid: uid for uid, iid in data.get("tasks", {}).items()}
         recorded = Path(data["source"]) if data.get("source") else None
     chosen = source or recorded
@@ -109,6 +115,9 @@ def export_run(run_dir: Path, to: Path, *, kind: str, source: Path | None = None
     src, uid_of = _source_of(run_dir, source)
     tmp = to.with_name(to.name + ".partial")
     converted = to.with_name(to.stem + ".source.partial" + to.suffix)  # keeps the suffix the writers check
+    for staging in (tmp, converted):  # removed below: so they must be ours, never a user's file
+        if staging.exists() or staging.is_symlink():
+            raise InteropError(f"{staging} exists (an interrupted export, or not ours): move it away first")
     try:
         if src is not None and kind in ("MSPDI", "XER") and src.suffix.lower() not in (".xml", ".xer", ".xlsx"):
             src = _convert_with_mpxj(src, kind, converted)  # e.g. an .mpp: its tasks keep their unique ids
