@@ -263,3 +263,13 @@ def test_export_never_deletes_a_users_file_and_reports_a_broken_manifest(tmp_pat
     (run / "manifest.json").write_text("{not json", encoding="utf-8")
     assert "manifest.json" in _fails(["export", run, "--to", to], capsys)
     assert not to.exists()
+
+
+def test_export_to_xlsx_leaves_a_file_named_like_its_template_alone(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main([*RUN, "--runs", "50", "--out", str(run)]) == 0
+    mine = tmp_path / "out.xlsx.partial.tpl.xlsx"  # the name the workbook export once used for its scratch template
+    mine.write_text("keep", encoding="utf-8")
+    assert main(["export", str(run), "--to", str(tmp_path / "out.xlsx")]) == 0
+    assert mine.read_text(encoding="utf-8") == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx", "out.xlsx.partial.tpl.xlsx", "run"]

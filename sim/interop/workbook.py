@@ -251,12 +251,17 @@ def _meta_from(wb, path: Path) -> PlanMeta:
 
 def write_results_workbook(run_dir: Path, res, out: Path) -> int:
     """The plan template of the run's params with a ``results`` sheet (one row per item)."""
-    import json
-    manifest = json.loads((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))
-    params = Path(manifest.get("params", "") or "")
-    tmp = out.with_name(out.name + ".tpl.xlsx")
+    import os
+    import tempfile
+
+    from sim.results import read_manifest
+    params_text = read_manifest(Path(run_dir)).get("params")
+    params = Path(params_text) if isinstance(params_text, str) and params_text else None
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tpl.xlsx", dir=out.parent)  # new: ours alone
+    os.close(fd)
+    tmp = Path(tmp_name)
     try:
-        if params.is_dir():
+        if params is not None and params.is_dir():
             write_template(tmp, params=params)
             wb = load_workbook(tmp)
         else:
