@@ -291,7 +291,8 @@ def _actuals_prepare(args: argparse.Namespace):
         return _actuals_args(plan, args)
 
     digest = hashlib.sha256(args.actuals.read_bytes()).hexdigest() if args.actuals and args.actuals.is_file() else None
-    prepare.key = {"as_of": str(args.as_of) if args.as_of else None, "actuals_sha256": digest}
+    prepare.key = {  # type: ignore[attr-defined]  # a function attribute: sim.studies.batch reads it with getattr
+        "as_of": str(args.as_of) if args.as_of else None, "actuals_sha256": digest}
     return prepare
 
 

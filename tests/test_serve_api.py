@@ -148,6 +148,8 @@ def test_saved_scenario_loaded_by_the_scenario_loader_gives_the_same_results(cli
 
 @pytest.mark.parametrize(("body", "status", "field", "words"), [
     ({"slips": [{"item": "T99", "by": 6, "unit": "months"}]}, 422, "slips[0].item", "unknown item 'T99'"),
+    ({"slips": [{"by": 6, "unit": "months"}]}, 422, "slips[0].item", "unknown item None"),
+    ({"slips": [{"item": 14, "by": 6, "unit": "months"}]}, 422, "slips[0].item", "unknown item 14"),
     ({"slips": [{"item": "T14", "by": -6, "unit": "months"}]}, 422, "slips[0].by", "cannot be negative"),
     ({"slips": [{"item": "T14", "to": "2021-01-01"}]}, 422, "slips[0].to", "before T14's plan finish"),
     ({"slips": [{"item": "T14", "to": "2023-02-30"}]}, 422, "slips[0].to", "YYYY-MM-DD"),

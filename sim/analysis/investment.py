@@ -19,7 +19,7 @@ import pandas as pd
 from sim.analysis.summary import prob_se
 from sim.engine.compiled import CompiledModel
 from sim.model.clock import day_of, end_of
-from sim.engine.cost import CostSpec, spend_begin, spent_share
+from sim.engine.cost import spend_begin, spent_share
 from sim.engine.replicate import column
 from sim.model.spend import planned_amount, year_span
 
@@ -28,7 +28,7 @@ QUANTILES = (0.1, 0.5, 0.9)
 
 def cost_table(model: CompiledModel, records) -> pd.DataFrame:
     """Per invested item: budget, mean and P10/P50/P90 outturn cost, P(cost <= budget) with SE."""
-    spec: CostSpec = model.cost
+    spec = model.costs
     plan = model.plan
     n = len(records)
     rows = []
@@ -47,7 +47,7 @@ def cost_table(model: CompiledModel, records) -> pd.DataFrame:
 def unit_shares(model: CompiledModel) -> dict[str, dict[str, float]]:
     """Item id -> {unit: share} (lead units in equal shares, else all units)."""
     out = {}
-    for iid in model.cost.ids:
+    for iid in model.costs.ids:
         it = model.plan.item(iid)
         units = it.lead_units or it.units
         out[iid] = {u: 1.0 / len(units) for u in units}
@@ -62,7 +62,7 @@ def years_of(model: CompiledModel) -> list[int]:
 
 def spending(model: CompiledModel, records, years: list[int]) -> np.ndarray:
     """Spending per replication, invested item and year: array (rows, items, years), 亿元."""
-    spec: CostSpec = model.cost
+    spec = model.costs
     start = np.column_stack([records[column("start", iid)].to_numpy(np.float64) for iid in model.item_ids]) \
         if spec.n else np.zeros((len(records), 0))
     finish = np.column_stack([records[column("finish", iid)].to_numpy(np.float64) for iid in model.item_ids]) \
@@ -79,7 +79,7 @@ def spending(model: CompiledModel, records, years: list[int]) -> np.ndarray:
 
 def planned_by_year(model: CompiledModel, years: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """The plan's investment per invested item and year (items, years) and whether each is assumed."""
-    spec: CostSpec = model.cost
+    spec = model.costs
     plan = model.plan
     figures: dict[str, dict[int, float]] = {}
     for s in plan.planned_spend:
@@ -105,7 +105,7 @@ def investment_table(model: CompiledModel, records, *, threshold: float = 1.0) -
     spending from the as-of date to the year end against the cumulative plan, and
     P(spending >= threshold x planned) with its SE.
     """
-    spec: CostSpec = model.cost
+    spec = model.costs
     if spec is None or not spec.n:
         return pd.DataFrame()
     years = years_of(model)
@@ -123,7 +123,7 @@ def investment_table(model: CompiledModel, records, *, threshold: float = 1.0) -
     for level, key, w in groups:
         s = np.einsum("rjy,j->ry", spend, w)
         pl = w @ planned
-        guess = (assumed & (w[:, None] > 0)).any(axis=0)
+        guess = np.any(assumed & (w[:, None] > 0), axis=0)
         cum, cum_pl = np.cumsum(s, axis=1), np.cumsum(pl)
         for k, y in enumerate(years):
             q = np.quantile(s[:, k], QUANTILES)
@@ -138,7 +138,7 @@ def investment_table(model: CompiledModel, records, *, threshold: float = 1.0) -
 
 def s_curves(model: CompiledModel, records, *, keys: list[str] | None = None, step_days: int = 30) -> pd.DataFrame:
     """Cumulative investment over time (P10/P50/P90 and the plan's even profile) per campaign, monthly."""
-    spec: CostSpec = model.cost
+    spec = model.costs
     plan = model.plan
     start = np.column_stack([records[column("start", iid)].to_numpy(np.float64) for iid in model.item_ids])
     finish = np.column_stack([records[column("finish", iid)].to_numpy(np.float64) for iid in model.item_ids])

@@ -67,7 +67,7 @@ def frontier(finish: np.ndarray, cost: np.ndarray, *, days: np.ndarray, level: f
 
 def scope_sample(model: CompiledModel, records, scope: str, selectors: tuple[str, ...] | None = None) -> JointSample:
     """The joint sample of ``scope``: ``programme`` (every invested item), or the items ``selectors`` pick."""
-    spec = model.cost
+    spec = model.costs
     plan = model.plan
     ids = list(spec.ids) if selectors is None else [i for i in resolve(plan, selectors)]
     invested = [i for i in ids if i in set(spec.ids)]
@@ -78,7 +78,7 @@ def scope_sample(model: CompiledModel, records, scope: str, selectors: tuple[str
     for i in invested:
         cost += records[column("cost", i)].to_numpy(np.float64)
     plan_day = max(float(end_of(plan.item(i).plan_finish, plan.as_of)) for i in ids)
-    budget = float(sum(plan.item(i).investment_cny_100m for i in invested))
+    budget = float(sum(plan.item(i).investment_cny_100m or 0.0 for i in invested))  # invested: figure present
     return JointSample(scope, finish, cost, plan_day, budget)
 
 

@@ -54,6 +54,7 @@ def compile_branches(plan: Plan, model: CompiledModel) -> tuple[BranchSpec, ...]
             out.append(BranchSpec(b.id, model.index[b.item], b.condition, -1, np.array(cols, dtype=np.int64),
                                   np.inf, b.action, b.value))
         else:
+            assert b.date is not None  # sim.model.branchload requires a date for not_finished
             out.append(BranchSpec(b.id, model.index[b.item], b.condition, model.index[b.ref],
                                   np.zeros(0, dtype=np.int64), float(end_of(b.date, plan.as_of)), b.action, b.value))
     return tuple(out)
@@ -72,6 +73,7 @@ def branch_mask(model: CompiledModel, draws: Draws, finish: np.ndarray | None) -
         if b.condition == "risk_fired":
             out[:, k] = draws.risk_fired[:, b.risk_cols].any(axis=1) if b.risk_cols.size else False
         else:
+            assert finish is not None  # a not_finished branch makes needs_schedule true: the caller passes it
             out[:, k] = finish[:, b.ref_item] > b.deadline_day
     return out
 

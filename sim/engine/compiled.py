@@ -13,6 +13,7 @@ import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,10 @@ from sim.model.entities import Plan
 from sim.model.enums import KpiKind, KpiMeasure, LinkType, RiskMode, RiskPhase, TargetRule
 from sim.model.select import resolve
 from sim.model.timing import duration_rules, item_timing
+
+if TYPE_CHECKING:  # compiled by the modules below, which import this one
+    from sim.engine.branching import BranchSpec
+    from sim.engine.cost import CostSpec
 
 
 
@@ -118,9 +123,16 @@ class CompiledModel:
     real_start: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cond_cdf: np.ndarray = field(default_factory=lambda: np.zeros(0))  # multiplier draws conditioned above this quantile
     can_wait: np.ndarray = field(default_factory=lambda: np.zeros(0))  # bool: the item's start is still ahead (start-phase risks apply)
-    cost: object = None  # sim.engine.cost.CostSpec: the cost model (compiled by sim.engine.cost)
-    branches: tuple = ()  # sim.engine.branching.BranchSpec per branches.csv row
+    cost: CostSpec | None = None  # the cost model (compiled by sim.engine.cost; None only before compile_plan sets it)
+    branches: tuple[BranchSpec, ...] = ()  # one per branches.csv row
     meta: dict = field(default_factory=dict)
+
+    @property
+    def costs(self) -> CostSpec:
+        """The cost model, which :func:`compile_plan` always sets."""
+        if self.cost is None:
+            raise ValueError("this model has no cost model (it was not built by compile_plan)")
+        return self.cost
 
     @property
     def n_items(self) -> int:
@@ -175,6 +187,7 @@ def compile_plan(plan: Plan) -> CompiledModel:
         base_wait[k], base_work[k] = t.wait, t.work
         elapsed[k], cond_cdf[k], can_wait[k] = t.elapsed, t.cond_cdf, t.can_wait
         real_start[k] = min(t.real_start, 0.0) if t.real_start == t.real_start else np.nan
+        assert t.mult is not None  # item_timing sets a multiplier on every path
         mult_dist.append(t.mult)
         wait_dist.append(t.wait_dist)
 
@@ -242,10 +255,10 @@ def compile_plan(plan: Plan) -> CompiledModel:
     from sim.engine.responses import apply_response
 
     model = replace(model, cost=compile_costs(plan, model), branches=compile_branches(plan, model))
-    by_id = {r.id: r for r in plan.responses}
+    response_by_id = {r.id: r for r in plan.responses}
     for rid in plan.applied_responses:  # a scenario's post-mitigation plan (same draws: parameters only)
-        if rid in by_id:
-            model = apply_response(model, by_id[rid])
+        if rid in response_by_id:
+            model = apply_response(model, response_by_id[rid])
     return model
 
 

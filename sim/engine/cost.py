@@ -142,7 +142,7 @@ def _invest_targets(plan: Plan, model: CompiledModel, spec: CostSpec) -> tuple[I
 def sample_costs(model: CompiledModel, draws: Draws, finish: np.ndarray, *, seed: int, chunk: int,
                  lhs: bool = False) -> np.ndarray:
     """Outturn cost (亿元) of every invested item: array (rows, cost columns)."""
-    spec: CostSpec = model.cost
+    spec = model.costs
     rows = finish.shape[0]
     out = np.zeros((rows, spec.n))
     if spec.n and draws.z is None:
@@ -153,6 +153,7 @@ def sample_costs(model: CompiledModel, draws: Draws, finish: np.ndarray, *, seed
             continue
         eta = streams.normals(seed, chunk, f"cost/{iid}/eps", lhs=lhs)[:rows]
         rho = spec.rho[j]
+        assert draws.z is not None  # checked above: this loop runs only when spec.n
         w = rho * draws.z[:, i] + np.sqrt(max(1.0 - rho * rho, 0.0)) * eta
         c = ppf(spec.dist[j], norm_cdf(w))
         late = np.maximum(finish[:, i] - model.plan_finish_day[i], 0.0) / DAYS_PER_YEAR
@@ -168,7 +169,7 @@ def sample_costs(model: CompiledModel, draws: Draws, finish: np.ndarray, *, seed
 
 def spend_begin(model: CompiledModel, start: np.ndarray) -> np.ndarray:
     """Day spending begins per row and cost column: the real start of an item under way, else its start."""
-    spec: CostSpec = model.cost
+    spec = model.costs
     begin = start[:, spec.items].astype(np.float64)
     if model.real_start is not None:
         rs = model.real_start[spec.items]
@@ -178,7 +179,7 @@ def spend_begin(model: CompiledModel, start: np.ndarray) -> np.ndarray:
 
 def spent_share(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, t: float) -> np.ndarray:
     """Share of each item's cost spent by day ``t``: S-curve of the elapsed working time (rows, columns)."""
-    spec: CostSpec = model.cost
+    spec = model.costs
     out = np.zeros(begin.shape)
     for j, i in enumerate(spec.items):
         cal = model.calendars[model.item_calendar[i]]
@@ -195,7 +196,7 @@ def spent_share(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, t: 
 def invest_ratios(model: CompiledModel, start: np.ndarray, finish: np.ndarray,
                   cost: np.ndarray) -> dict[int, np.ndarray]:
     """年度投资完成率 of every ``invest_ge`` target: spending in its period over the plan's (target index -> rows)."""
-    spec: CostSpec = model.cost
+    spec = model.costs
     if not spec.invest:
         return {}
     begin = spend_begin(model, start)

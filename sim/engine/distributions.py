@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from types import SimpleNamespace
+from typing import cast
 
 import numpy as np
 from scipy import special
@@ -76,7 +77,8 @@ def _by_family(dists, indices) -> dict:
 def _family_ppf(fam_name, members: list[Distribution], u: np.ndarray, spread) -> np.ndarray:
     """One family's quantile function with its members' parameters as arrays (``spread`` shapes them)."""
     params = np.array([d.params for d in members], dtype=np.float64).T  # (parameters, members)
-    fake = SimpleNamespace(family=fam_name, params=tuple(spread(p) for p in params))
+    # a stand-in with array parameters: an array_params family's ppf reads only .family and .params
+    fake = cast(Distribution, SimpleNamespace(family=fam_name, params=tuple(spread(p) for p in params)))
     x = family(fam_name).ppf(fake, u)
     floors = np.array([-np.inf if d.floor is None else d.floor for d in members])
     if np.isfinite(floors).any():

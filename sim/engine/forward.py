@@ -152,10 +152,10 @@ def _build_levels(model: CompiledModel) -> _LevelPlan | None:
     group = model.sync_group
     level = np.zeros(len(model.order), dtype=np.int64)
     for g, members in enumerate(model.order):
-        preds = [p for i in members for p, _, _ in model.start_preds[i]] + [p for i in members for p, _ in model.ff_preds[i]]
-        if any(group[p] == g for p in preds):
+        pred_items = [p for i in members for p, _, _ in model.start_preds[i]] + [p for i in members for p, _ in model.ff_preds[i]]
+        if any(group[p] == g for p in pred_items):
             return None
-        level[g] = 1 + max((level[group[p]] for p in preds), default=-1)
+        level[g] = 1 + max((level[group[p]] for p in pred_items), default=-1)
     fixed = np.flatnonzero(model.fixed)
     real = model.real_start
     affects_all = np.zeros((model.n_items, len(model.shocks)), dtype=bool)

@@ -177,6 +177,7 @@ def _lapses(k: KpiSpec, grid: np.ndarray, arrivals: np.ndarray, cs: ChunkStreams
     used here, and are not followed.
     """
     n, g = arrivals.shape
+    assert k.attrition_years  # called only for a stock KPI with attrition (see _counter)
     period = k.attrition_years * DAYS_PER_YEAR
     p_lapse = 1.0 - k.renewal_prob
     rng = cs.generator(f"kpi/{k.id}/lapses")

@@ -107,8 +107,8 @@ class ChunkRecord:
                 cols[column("invest", model.targets[it.target].id)] = invest[:, j]
         if model.branches and self.branch is not None:
             branch = np.asfortranarray(self.branch)
-            for k, b in enumerate(model.branches):
-                cols[column("branch", b.id)] = branch[:, k]
+            for c, b in enumerate(model.branches):
+                cols[column("branch", b.id)] = branch[:, c]
         return pa.table(cols)
 
 
@@ -146,12 +146,12 @@ def simulate_chunk(model: CompiledModel, cs: ChunkStreams, *, rows: int = stream
     path = kpi_paths(model, finish, draws.kpi_rate, cs)
     cost = sample_costs(model, draws, finish, seed=cs.seed, chunk=cs.chunk, lhs=cs.lhs)
     for i, present in cost_presence(model, fired).items():
-        j = model.cost.column(i)
+        j = model.costs.column(i)
         if j is not None:
             cost[:, j] *= present
     ratios = invest_ratios(model, start, finish, cost)
     achieved, met = evaluate_targets(model, finish, path, invest=ratios)
-    invest = np.column_stack([ratios[it.target] for it in model.cost.invest]) if model.cost.invest \
+    invest = np.column_stack([ratios[it.target] for it in model.costs.invest]) if model.costs.invest \
         else np.zeros((rows, 0))
     ck = np.searchsorted(model.kpi_grid, model.checkpoint_days)
     f32 = np.float32

@@ -14,6 +14,7 @@ where ``G`` is jointly normal with the factors' correlation matrix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import special
@@ -40,7 +41,8 @@ class Draws:
     z: np.ndarray | None = None  # (n, items) latent schedule normal of the copula (the cost copula reads it)
 
     def rows(self, sl: slice | np.ndarray) -> Draws:
-        return Draws(**{k: (None if v is None else v[sl]) for k, v in self.__dict__.items()})
+        fields: dict[str, Any] = {k: (None if v is None else v[sl]) for k, v in self.__dict__.items()}
+        return Draws(**fields)
 
 
 def draw_chunk(model: CompiledModel, *, seed: int, chunk: int, lhs: bool = False) -> Draws:
@@ -72,7 +74,7 @@ def draw(model: CompiledModel, cs: ChunkStreams) -> Draws:
         u[:, ip] = np.minimum(cond[ip] + u[:, ip] * (1.0 - cond[ip]), 1.0 - 1e-12)
     mult = ppf_columns(model.mult_dist, u)
     wait = np.zeros((size, n_items))
-    for i in np.flatnonzero(model.base_wait > 0):
+    for i in np.flatnonzero(model.base_wait > 0).tolist():
         wd = model.wait_dist[i]
         key = f"item/{model.item_ids[i]}/wait"
         m = 1.0 if wd is None else ppf(wd, cs.uniforms(key, size=size))

@@ -113,7 +113,8 @@ def branch_problems(branches: Sequence[tuple[int, Branch]], items: Sequence[tupl
                     f"branch {b.id}: the condition's item {b.ref} depends on the branched item {other}, so it "
                     f"can finish after {other} starts", "condition on an item that does not depend on a branched item"))
                 break
-        finite = {u.get("id") for u in (tables.get("units.csv").rows if tables.get("units.csv") else ())
+        units_table = tables.get("units.csv")
+        finite = {u.get("id") for u in (units_table.rows if units_table else ())
                   if u.get("capacity")}
         if x.resource_unit and x.resource_unit in finite and any(
                 by_id[o].resource_unit == x.resource_unit for o in branched if o in by_id):

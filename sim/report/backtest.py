@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.analysis.backtest import EPS
-from sim.report.style import new_figure, styled
+from sim.report.style import figure_of, new_figure, styled
 
 DPI = 120
 
@@ -22,7 +22,7 @@ DPI = 120
 def plot_reliability(rel: pd.DataFrame, *, ax: Axes | None = None, footer: str = "") -> Figure:
     """Reliability diagram: observed frequency against forecast probability, one series per forecaster."""
     with styled("en"):
-        fig = ax.figure if ax is not None else new_figure((6, 5.5), layout=None)
+        fig = figure_of(ax) if ax is not None else new_figure((6, 5.5), layout=None)
         ax = ax or fig.add_subplot()
         ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfect reliability")
         for name, g in rel.groupby("forecaster", sort=False):

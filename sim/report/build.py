@@ -19,10 +19,13 @@ import json
 import os
 import shutil
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from sim.analysis.bundle import TABLES, RunSettings, analyse
 from sim.analysis.criticality import PROGRAMME_ID
@@ -162,7 +165,8 @@ def gantt_campaigns(plan: Plan, items: pd.DataFrame) -> list[str]:
     """Campaigns whose items the Gantt chart shows: not external, in plan order, while they fit GANTT_ROWS."""
     external = planmeta.external_campaigns(plan)
     counts = items["campaign"].value_counts()
-    chosen, total = [], 0
+    chosen: list[str] = []
+    total = 0
     for c in planmeta.campaigns(plan):
         if c.id in external or not counts.get(c.id, 0):
             continue
@@ -174,8 +178,8 @@ def gantt_campaigns(plan: Plan, items: pd.DataFrame) -> list[str]:
 def _names(plan: Plan) -> tuple[dict, dict, dict]:
     items = {i.id: (i.name_zh, i.name_en) for i in plan.items}
     targets = {t.id: (t.name_zh, t.name_en) for t in plan.targets}
-    targets[PROGRAMME_ID] = tuple(tr("programme_end", lang, end=planmeta.programme_end_label(plan, lang))
-                                  for lang in (Lang.ZH, Lang.EN))
+    zh, en = (tr("programme_end", lang, end=planmeta.programme_end_label(plan, lang)) for lang in (Lang.ZH, Lang.EN))
+    targets[PROGRAMME_ID] = (zh, en)
     drivers = {r.id: (r.name_zh, r.name_en) for r in plan.risks} | {s.id: (s.name_zh, s.name_en) for s in plan.shocks}
     return items, targets, drivers
 
@@ -215,7 +219,7 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
     items = frames["items"]
     gantt_rows = items[items["campaign"].isin(gantt_campaigns(plan, items))]
     labels = {s.id: planmeta.section_label(plan, s.id, lang) for s in planmeta.sections(plan)}
-    jobs = []
+    jobs: list[tuple[str, str, Callable[..., Figure]]] = []  # each called with no argument
     for section, rows in frames["targets"].groupby("section", sort=False):
         title = f"{tr('chart_targets', lang)}{tr('colon', lang)}{planmeta.section_label(plan, section, lang)}"
         jobs.append((f"targets_{section}", title,
@@ -264,10 +268,11 @@ def render_charts(plan: Plan, frames: dict[str, pd.DataFrame], focus: list[str],
     return [Chart(key, title, png.read_bytes()) for (key, title, _), png in zip(jobs, paths)]
 
 
-_DRAW = None  # the drawing function of _in_parallel, inherited by forked workers (closures do not pickle)
+_DRAW: Callable[[int], Path] | None = None  # the drawing function of _in_parallel, inherited by forked workers (closures do not pickle)
 
 
 def _draw_job(k: int):
+    assert _DRAW is not None  # set by _in_parallel before it forks
     return _DRAW(k)
 
 
@@ -340,9 +345,18 @@ def met_records(run_dir: Path) -> pd.DataFrame:
     return read_records(run_dir, columns=["rep"] + [c for c in names if c.startswith("met:")])
 
 
+class WrittenReport(TypedDict):
+    """What :func:`write_report` wrote, and in which language."""
+
+    html: Path
+    xlsx: Path
+    charts: Path
+    lang: Lang
+
+
 def write_report(run_dir: Path, *, lang: str = "zh", plan: Plan | None = None,
                  driver_runs: int = DRIVER_RUNS, compare: Path | None = None, svg: bool = False,
-                 inputs: ReportInputs | None = None, progress=None) -> dict[str, Path]:
+                 inputs: ReportInputs | None = None, progress=None) -> WrittenReport:
     """Write the HTML report, the workbook and the charts of ``run_dir`` in ``lang``.
 
     Parameters
@@ -445,7 +459,7 @@ def _assumptions_view(sources: list[View], lang: Lang) -> View:
 
 def write_reports(run_dir: Path, *, langs=(Lang.ZH, Lang.EN), plan: Plan | None = None,
                   driver_runs: int = DRIVER_RUNS, compare: Path | None = None, svg: bool = False,
-                  progress=None) -> tuple[ReportInputs, dict[str, dict]]:
+                  progress=None) -> tuple[ReportInputs, dict[str, WrittenReport]]:
     """:func:`write_report` for each language in ``langs``, the analysis and headline computed once.
 
     Returns the shared inputs (with the headline) and, per language, the paths written.

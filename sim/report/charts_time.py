@@ -112,7 +112,7 @@ def gantt_chart(items: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None
         y = np.arange(len(df))
         lo, hi = _dates(df["p10_finish"]), _dates(df["p90_finish"])
         late = _dates(df["p50_finish"]) > _dates(df["plan_finish"])
-        ax.hlines(y, lo, hi, colors=np.where(late, PALETTE[1], PALETTE[0]), lw=5, alpha=0.55)
+        ax.hlines(y, lo, hi, colors=np.where(late, PALETTE[1], PALETTE[0]).tolist(), lw=5, alpha=0.55)
         ax.plot(_dates(df["p50_finish"]), y, "o", color="#222", ms=3.5)
         ax.plot(_dates(df["plan_finish"]), y, "D", color=PLAN_COLOR, ms=5, mec="white")
         ax.set_yticks(y, [labelled(r["id"], name_of(r, lang), 40) for _, r in df.iterrows()], fontsize=7)

@@ -35,7 +35,7 @@ def chart_targets(comparison: pd.DataFrame, *, max_targets: int = 60) -> list[st
     chosen = list(dict.fromkeys(t for g in groups for t in g[:share]))
     rest = [t for t in dict.fromkeys(moved["target"]) if t not in chosen]
     order = {t: k for k, t in enumerate(dict.fromkeys(comparison["target"]))}
-    return sorted((chosen + rest)[:max_targets], key=order.get)
+    return sorted((chosen + rest)[:max_targets], key=order.__getitem__)
 
 
 def difference_chart(comparison: pd.DataFrame, *, max_targets: int = 60) -> Figure:

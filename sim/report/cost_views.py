@@ -105,7 +105,7 @@ def cost_views(model: CompiledModel, frames: dict[str, pd.DataFrame], lang) -> l
             j["budget_p70_by_p90_finish"].map(lambda x: _money(x, zh)),
         h("JCL 80% 所需投资（亿元，P90日期）", "budget for JCL 80 % by the P90 finish"):
             j["budget_p80_by_p90_finish"].map(lambda x: _money(x, zh))})))
-    unc = [plan.item(i) for i in model.cost.uncosted]
+    unc = [plan.item(i) for i in model.costs.uncosted]
     out.append(View("uncosted", pd.DataFrame({
         h("项目", "item"): [i.id for i in unc], h("名称", "name"): [i.name_zh if zh else i.name_en for i in unc],
         h("大会战", "campaign"): [planmeta.campaign_label(plan, i.campaign, lang) for i in unc]})))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Literal
 from pathlib import Path
 
 import matplotlib
@@ -54,12 +55,21 @@ def styled(lang: Lang | str) -> Iterator[Lang]:
 def new_axes(ax: Axes | None, *, size: tuple[float, float]) -> tuple[Figure, Axes]:
     """``ax`` and its figure, or a new figure of ``size`` inches with one axes."""
     if ax is not None:
-        return ax.figure, ax
+        return figure_of(ax), ax
     fig = new_figure(size)
     return fig, fig.add_subplot()
 
 
-def new_figure(size: tuple[float, float], *, layout: str | None = "constrained") -> Figure:
+def figure_of(ax: Axes) -> Figure:
+    """The figure ``ax`` draws on (the charts never use subfigures)."""
+    fig = ax.figure
+    if not isinstance(fig, Figure):
+        raise TypeError("a chart cannot be drawn on an axes inside a subfigure")
+    return fig
+
+
+def new_figure(size: tuple[float, float], *,
+               layout: Literal["constrained", "compressed", "tight"] | None = "constrained") -> Figure:
     """A figure of ``size`` inches on an Agg canvas (no pyplot, no window, nothing global).
 
     ``layout=None`` for a figure that calls ``tight_layout`` itself (e.g. to leave room for a footer).
@@ -84,7 +94,7 @@ def add_footer(fig: Figure, text: str, *, lang: Lang | str, height_in: float = 0
     else:  # fixed positions: squeeze every axes into the part above the band
         for ax in fig.axes:
             pos = ax.get_position()
-            ax.set_position([pos.x0, band + pos.y0 * (1 - band), pos.width, pos.height * (1 - band)])
+            ax.set_position((pos.x0, band + pos.y0 * (1 - band), pos.width, pos.height * (1 - band)))
     with plt.rc_context(rc(lang)):
         fig.text(0.005, band * 0.25, text, fontsize=7, color="#555555", ha="left", va="bottom")
 

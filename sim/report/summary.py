@@ -153,6 +153,7 @@ def driver_label(driver: str, names: dict[str, str], lang) -> str:
 
 def changes_html(h: Headline, lang, target_names: dict[str, str]) -> str:
     ch = h.changes
+    assert ch is not None  # the caller shows this section only when there are changes
     prog = ch[ch["metric"] != "p_met"]
     sig = ch[(ch["metric"] == "p_met") & ch["significant"]].copy()
     sig = sig.assign(_a=-sig["difference"].abs()).sort_values(["_a", "target"]).head(20)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import socket
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ def _message_glyphs() -> str:
     from sim.report.webfont import cjk_characters
     from sim.serve import request, whatif
 
-    return cjk_characters("".join(Path(m.__file__).read_text(encoding="utf-8") for m in (api, request, whatif)))
+    return cjk_characters("".join(Path(inspect.getfile(m)).read_text(encoding="utf-8") for m in (api, request, whatif)))
 
 
 @functools.lru_cache(maxsize=4)

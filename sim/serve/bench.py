@@ -11,6 +11,7 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from sim.engine.runner import Executor, RunConfig
 from sim.model.entities import Plan
@@ -18,7 +19,7 @@ from sim.serve.api import clean
 from sim.serve.request import parse_request
 from sim.serve.whatif import Base
 
-REQUESTS = (
+REQUESTS: tuple[dict[str, Any], ...] = (
     {"slips": [{"item": "T14", "by": 6, "unit": "months"}]},
     {"slips": [{"item": "T14", "by": 3, "unit": "months"}, {"item": "T03", "by": 90, "unit": "days"}]},
     {"slips": [{"item": "T14", "to": "2023-12-31"}], "risks": {"R_FUNDING": "off"}},

@@ -49,7 +49,7 @@ def compare(model: CompiledModel, base_met: np.ndarray, whatif_met: np.ndarray) 
     if head:
         b, w = hl.p_all_met(plan, base_rec, head), hl.p_all_met(plan, what_rec, head)
         k = [cols[t] for t in head]
-        d = paired_difference(whatif_met[:, k].all(axis=1), base_met[:, k].all(axis=1))
+        d = paired_difference(np.asarray(whatif_met[:, k].all(axis=1)), np.asarray(base_met[:, k].all(axis=1)))
         p_all = {"targets": b["targets"], "base": b["p"], "whatif": w["p"], "diff": d["difference"],
                  "se": d["difference_se"]}
     return {"end_dates": out, "p_all_headline": p_all}

@@ -149,7 +149,7 @@ class _Checker:
             if not isinstance(iid, str) or iid not in items:
                 hint = unknown_hint(str(iid), list(items), home="items.csv id")
                 self.bad(f"{where}.item", iid, f"unknown item {iid!r}; {hint}",
-                         f"未知事项 {iid!r}" + (f"；是否为 {'、'.join(close)}？" if (close := _close(iid, items)) else
+                         f"未知事项 {iid!r}" + (f"；是否为 {'、'.join(close)}？" if (close := _close(str(iid), items)) else
                                                 "；请从列表中选择事项编号"))
                 continue
             if iid in seen:

@@ -141,7 +141,7 @@ class Base:
             t0 = time.perf_counter()
             plan = self.whatif_plan(whatif)
             out = self.base if whatif.empty else simulate(plan, self.config)
-            result = {
+            result: dict[str, Any] = {
                 "runs": int(self.base.met.shape[0]),
                 "seed": self.config.seed,
                 "targets": self._targets(out, whatif),
@@ -195,7 +195,7 @@ class Base:
         names = {it.id: it for it in self.plan.items}
         as_of = self.plan.as_of
         paths = self.graph.paths(roots)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for k, iid in enumerate(base_ids):
             if iid not in col:
                 continue
@@ -297,9 +297,9 @@ class _Graph:
             if t.rule is TargetRule.INVEST_GE:  # refs are selectors: every item they pick spends into it
                 for iid in resolve(plan, t.refs):
                     add(("item", iid), ("target", t.id), "-[investment]->")
-        for b in plan.branches:  # a branch's condition item switches the branched item
-            if b.condition == "not_finished":
-                add(("item", b.ref), ("item", b.item), f"-[branch {b.id}]->")
+        for br in plan.branches:  # a branch's condition item switches the branched item
+            if br.condition == "not_finished":
+                add(("item", br.ref), ("item", br.item), f"-[branch {br.id}]->")
         self.edges = edges
 
     def _search(self, roots: list[str]) -> dict[tuple[str, str], tuple[tuple[str, str], str] | None]:
@@ -325,8 +325,8 @@ class _Graph:
             if node[0] != "item":
                 continue
             chain, cur = [node[1]], node
-            while parent[cur] is not None:
-                prev, how = parent[cur]
+            while (step := parent[cur]) is not None:
+                prev, how = step
                 chain += [how, prev[1]]
                 cur = prev
             out[node[1]] = " ".join(reversed(chain))

@@ -160,10 +160,10 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
     names = [scenario_name(f) for f in files]
     if not names:
         raise BatchError("no scenario files given")
-    for name, file in zip(names, files):
+    for name, given in zip(names, files):
         why = safe_name(name)
         if why:
-            raise BatchError(f"{file}: the scenario's name {why}; rename the file")
+            raise BatchError(f"{given}: the scenario's name {why}; rename the file")
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise BatchError(f"scenario names must be unique in a batch, repeated: {', '.join(dupes)}")
@@ -393,7 +393,7 @@ def _met_records(run_dir: Path) -> pd.DataFrame:
 def _key_items(finishes: dict, reference: str, ids: list[str], limit: int = KEY_ITEMS) -> list[str]:
     """Items whose median finish moves most between the reference and any scenario (none if nothing moves)."""
     ref = finishes[reference]
-    shift = {}
+    shift: dict[str, float] = {}
     for n, f in finishes.items():
         if n == reference:
             continue

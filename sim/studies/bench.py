@@ -141,6 +141,12 @@ def load_limit() -> float:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+def _draw_floors(usage: list[tuple[str, int]], base: int, chunks: int) -> None:
+    """The stream floor of ``chunks`` chunks from chunk ``base`` on."""
+    for c in range(chunks):
+        draw_floor(usage, seed=1, chunk=base + c)
+
+
 def _cpu(fn) -> float:
     """Seconds of this process's CPU spent in ``fn()`` (single-threaded work: wall would count others)."""
     t0 = time.process_time()
@@ -256,7 +262,7 @@ def _per_replication(model, tight, sz: Sizes, tmp: Path):
     c0 = 100  # chunks not used above (cold streams, as in a run)
     for r in range(sz.rounds):
         base = c0 + r * chunks
-        t["floor"].append(_cpu(lambda: [draw_floor(usage, seed=1, chunk=base + c) for c in range(chunks)])
+        t["floor"].append(_cpu(lambda: _draw_floors(usage, base, chunks))
                           / (chunks * streams.CHUNK))
         t["vector"].append(_cpu(lambda: _whole(model, Engine.VECTOR, base, chunks, streams.CHUNK, tmp))
                            / (chunks * streams.CHUNK))
@@ -299,11 +305,11 @@ def _simpy_events(model) -> float:
         count[0] += 1
         return real(self)
 
-    simpy.Environment.step = step
+    simpy.Environment.step = step  # type: ignore[method-assign]  # counting SimPy events, restored below
     try:
         simulate_rows(model, draw_chunk(model, seed=1, chunk=0).rows(slice(0, 50)))
     finally:
-        simpy.Environment.step = real
+        simpy.Environment.step = real  # type: ignore[method-assign]  # restore the patched method
     return count[0] / 50
 
 

@@ -22,6 +22,12 @@ from sim.model.entities import Plan, Response
 TARGETS_MET = "targets_met"
 
 
+def _total_cost(rec: ChunkRecord) -> np.ndarray:
+    """A chunk's outturn cost per row (亿元), summed over the invested items."""
+    assert rec.cost is not None  # run_chunk always samples the cost model
+    return rec.cost.sum(axis=1)
+
+
 def paired_runs(model: CompiledModel, responses, *, runs: int, seed: int,
                 engine: Engine = Engine.AUTO) -> tuple[list[ChunkRecord], dict[str, list[ChunkRecord]]]:
     """Baseline records and each response's records, chunk by chunk on the same seed."""
@@ -52,11 +58,11 @@ def response_table(plan: Plan, *, runs: int = 2000, seed: int = 20200116, target
         raise KeyError(f"unknown target {target!r}: use one of the targets.csv ids")
     base, post = paired_runs(model, responses, runs=runs, seed=seed, engine=engine)
     met0 = np.concatenate([r.met for r in base]).astype(np.float64)
-    cost0 = np.concatenate([r.cost.sum(axis=1) for r in base]).astype(np.float64)
+    cost0 = np.concatenate([_total_cost(r) for r in base]).astype(np.float64)
     rows = []
     for resp in responses:
         met1 = np.concatenate([r.met for r in post[resp.id]]).astype(np.float64)
-        cost1 = np.concatenate([r.cost.sum(axis=1) for r in post[resp.id]]).astype(np.float64)
+        cost1 = np.concatenate([_total_cost(r) for r in post[resp.id]]).astype(np.float64)
         if target is None:
             y0, y1, measure = met0.sum(axis=1), met1.sum(axis=1), TARGETS_MET
         else:
