@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -296,15 +297,31 @@ def write_json(path: Path, data: dict) -> Path:
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write a file whole or not at all: ``write`` fills a temporary file beside ``path``, renamed into place."""
+    """Write a file whole or not at all: ``write`` fills a temporary file beside ``path``, renamed into place.
+
+    The temporary file is created exclusively (``mkstemp``), so it can never be a file someone else made,
+    and only that file is removed if ``write`` fails. It gets the permissions a plain ``open`` would give.
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    tmp = Path(name)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
 
 
 def _json_default(o):

@@ -187,3 +187,37 @@ def test_a_full_disk_during_the_report_keeps_the_run_and_says_the_report_is_miss
     assert main(["report", str(out), "--lang", "en", "--driver-runs", "50"]) == 0
     assert json.loads((out / "manifest.json").read_text())["reports"]["en"] == "written"
     assert (out / "report.en.html").is_file()
+
+
+def test_write_atomic_never_touches_a_file_beside_the_target(tmp_path):
+    """The staging file is created exclusively: a user's file with any hidden name beside the target survives."""
+    import os
+
+    from sim.results import write_atomic
+
+    target = tmp_path / "table.csv"
+    # the name the writer used to stage under (pid-based), and a glob of plausible others
+    theirs = [tmp_path / f".table.csv.tmp{os.getpid()}.csv", tmp_path / ".table.csv.tmp.csv"]
+    for f in theirs:
+        f.write_text("user data", encoding="utf-8")
+    write_atomic(target, lambda p: p.write_text("a,b\n1,2\n", encoding="utf-8"))
+    assert target.read_text(encoding="utf-8") == "a,b\n1,2\n"
+    for f in theirs:
+        assert f.read_text(encoding="utf-8") == "user data"
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+    def failing(p):
+        p.write_text("half", encoding="utf-8")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_atomic(tmp_path / "other.csv", failing)
+    assert not (tmp_path / "other.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name] + [f.name for f in theirs])
+
+
+def _umask():
+    import os
+    m = os.umask(0)
+    os.umask(m)
+    return m
