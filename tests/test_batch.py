@@ -229,9 +229,13 @@ def test_killed_batch_process_resumes(tmp_path, scenarios):
     cmd = [sys.executable, "-m", "sim.cli", "batch", *files, *args]
     cut = tmp_path / "cut"
     proc = subprocess.Popen([*cmd, "--out", str(cut)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not (cut / "runs" / "baseline" / "manifest.json").is_file() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # wait for the first scenario's committed run (generous: a loaded CI machine is slow), then kill
+    deadline = time.monotonic() + 600
+    while not (cut / "runs" / "baseline" / "manifest.json").is_file():
+        assert proc.poll() is None, "the batch ended before it could be killed"
+        assert time.monotonic() < deadline, "the first scenario did not finish within 600 s"
+        time.sleep(0.01)
+    assert proc.poll() is None, "the batch finished before it could be killed: nothing left to resume"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (cut / "comparison.csv").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,29 @@ def test_binding_plan_binds_and_peer_pass_is_a_cpm_pass():
     d = draw_chunk(m, seed=1, chunk=0).rows(slice(0, 10))
     f = fs_only_pass(m, d.work)
     assert (f >= d.work - 1e-9).all()  # a finish is at least its own duration after day 0
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="Linux /proc only")
+def test_load_watch_counts_its_own_cpu_as_its_own():
+    """The bench's own work (here: a child process spinning) is in its own tree's CPU time, and the
+    machine's busy time includes it, so it is not taken for load from other processes."""
+    import subprocess
+    import sys
+
+    from sim.studies.bench import _own_tree_seconds, _system_busy_seconds
+
+    own0, busy0 = _own_tree_seconds(), _system_busy_seconds()
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt=time.process_time()\n"
+                              "while time.process_time() - t < 0.6: pass\ntime.sleep(5)"])
+    try:
+        import time
+        deadline = time.monotonic() + 60
+        while _own_tree_seconds() - own0 < 0.5:  # the live child's CPU is seen before it is reaped
+            assert time.monotonic() < deadline, "the spinning child's CPU time never showed in the tree"
+            time.sleep(0.05)
+        busy1 = _system_busy_seconds()
+    finally:
+        child.kill()
+        child.wait()
+    tick = 1 / os.sysconf("SC_CLK_TCK")
+    assert busy1 - busy0 >= 0.5 - 2 * tick
