@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -149,17 +150,21 @@ class RecordColumns:
     """Lazy access to a run's record columns, read a block at a time.
 
     ``records[name]`` returns a Series like a DataFrame column; the block of
-    ``block`` columns that follows ``name`` in the file is read with it and kept
-    until a column outside it is asked for. Summaries walk the columns in file
-    order, so a 100,000-replication run is read once, never held whole.
+    ``block`` columns that follows ``name`` in the file is read with it. The most
+    recently used blocks are kept up to ``cache_bytes`` in all (at least one
+    block), so a summary that alternates between two kinds of column (an item's
+    finish and its cost) does not re-read the file, while a 100,000-replication
+    run is still never held whole.
     """
 
-    def __init__(self, run_dir: Path, *, block: int = 64):
+    def __init__(self, run_dir: Path, *, block: int = 64, cache_bytes: int = 128 * 2**20):
         self._file = pq.ParquetFile(Path(run_dir) / RECORDS)
         self._names = self._file.schema_arrow.names
         self._pos = {n: i for i, n in enumerate(self._names)}
         self._block = block
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache_bytes = cache_bytes
+        self._blocks: OrderedDict[int, dict[str, np.ndarray]] = OrderedDict()  # block start -> columns
+        self._held = 0  # bytes in self._blocks
 
     def __len__(self) -> int:
         return self._file.metadata.num_rows
@@ -169,12 +174,23 @@ class RecordColumns:
         return list(self._names)
 
     def __getitem__(self, name: str) -> pd.Series:
-        if name not in self._cache:
-            first = self._pos[name]  # KeyError names the column, as a DataFrame would
-            names = self._names[first:first + self._block]
-            table = self._file.read(columns=names)
-            self._cache = {n: table.column(n).to_numpy() for n in names}
-        return pd.Series(self._cache[name], name=name, copy=False)
+        first = self._pos[name]  # KeyError names the column, as a DataFrame would
+        start = first - first % self._block
+        cols = self._blocks.get(start)
+        if cols is None:
+            table = self._file.read(columns=self._names[start:start + self._block])
+            cols = {n: table.column(n).to_numpy() for n in table.column_names}
+            self._blocks[start] = cols
+            self._held += sum(a.nbytes for a in cols.values())
+            self._evict()
+        else:
+            self._blocks.move_to_end(start)
+        return pd.Series(cols[name], name=name, copy=False)
+
+    def _evict(self) -> None:
+        while len(self._blocks) > 1 and self._held > self._cache_bytes:
+            _, dropped = self._blocks.popitem(last=False)
+            self._held -= sum(a.nbytes for a in dropped.values())
 
 
 def records_estimate_bytes(model: CompiledModel, runs: int, kinds: frozenset[str] | None = None) -> int:

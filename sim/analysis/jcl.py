@@ -65,12 +65,16 @@ def frontier(finish: np.ndarray, cost: np.ndarray, *, days: np.ndarray, level: f
     return np.array([budget_for(finish, cost, day=float(d), level=level) for d in days])
 
 
-def scope_sample(model: CompiledModel, records, scope: str, selectors: tuple[str, ...] | None = None) -> JointSample:
-    """The joint sample of ``scope``: ``programme`` (every invested item), or the items ``selectors`` pick."""
+def scope_sample(model: CompiledModel, records, scope: str, selectors: tuple[str, ...] | None = None, *,
+                 ids: tuple[str, ...] | None = None) -> JointSample:
+    """The joint sample of ``scope``: ``programme`` (every invested item), the items ``selectors`` pick,
+    or exactly the item ``ids`` given."""
     spec = model.costs
     plan = model.plan
-    ids = list(spec.ids) if selectors is None else [i for i in resolve(plan, selectors)]
-    invested = [i for i in ids if i in set(spec.ids)]
+    if ids is None:
+        ids = tuple(spec.ids) if selectors is None else resolve(plan, selectors)
+    known = set(spec.ids)
+    invested = [i for i in ids if i in known]
     if not ids:
         raise ValueError(f"scope {scope}: no items")
     finish = np.max(np.column_stack([records[column("finish", i)].to_numpy(np.float64) for i in ids]), axis=1)
@@ -93,12 +97,14 @@ def jcl_table(model: CompiledModel, records, *, levels=(0.7, 0.8)) -> pd.DataFra
         return pd.DataFrame()
     plan = model.plan
     scopes: list[tuple[str, str, tuple[str, ...] | None]] = [("programme", "all", None)]
+    invested = set(spec.ids)
     for c in sorted({plan.item(i).campaign for i in spec.ids}):
-        scopes.append(("campaign", c, tuple(i for i in spec.ids if plan.item(i).campaign == c)))
+        # in plan order, as a selector of these ids would resolve them (the budget's sum order)
+        scopes.append(("campaign", c, tuple(it.id for it in plan.items if it.id in invested and it.campaign == c)))
     scopes += [("item", i, (i,)) for i in spec.ids]
     rows = []
     for level, key, sel in scopes:
-        s = scope_sample(model, records, key, sel)
+        s = scope_sample(model, records, key, ids=sel)
         p, se = jcl(s.finish, s.cost, day=s.plan_day, budget=s.budget)
         row = {"level": level, "key": key, "plan_date": _date(model, s.plan_day), "budget": s.budget,
                "p_time": float(np.mean(s.finish <= s.plan_day)), "p_cost": float(np.mean(s.cost <= s.budget)),

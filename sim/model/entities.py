@@ -7,6 +7,7 @@ Pure data: no SimPy, no I/O, no randomness. Dates are ``datetime.date`` here
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 
 from sim.model.distribution import Distribution
@@ -351,10 +352,16 @@ class Plan:
 
     def item(self, item_id: str) -> Item:
         """The item with id ``item_id`` (KeyError if there is none)."""
+        return self._items_by_id[item_id]
+
+    @cached_property
+    def _items_by_id(self) -> dict[str, Item]:
+        # an index built on first use (the plan is frozen, so it cannot go stale); the first of
+        # duplicate ids wins, as the linear search did (validation rejects duplicates anyway)
+        index: dict[str, Item] = {}
         for it in self.items:
-            if it.id == item_id:
-                return it
-        raise KeyError(item_id)
+            index.setdefault(it.id, it)
+        return index
 
     def cost_class(self, project_type: str) -> CostClass | None:
         """The cost class of ``project_type``, or None."""

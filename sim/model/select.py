@@ -50,16 +50,25 @@ def parse_selector(selector: str) -> tuple[Selector | None, str]:
 def matches(item: Item, selector: str) -> bool:
     """Whether ``item`` is matched by one ``selector``."""
     prefix, value = parse_selector(selector)
+    return _matches_parsed(item, prefix, value)
+
+
+def _matches_parsed(item: Item, prefix: Selector | None, value: str) -> bool:
     if prefix is None:
         return item.id == value
-    return {
-        Selector.ALL: True,
-        Selector.OUTDOOR: item.outdoor,
-        Selector.TYPE: item.project_type == value,
-        Selector.CAMPAIGN: item.campaign == value,
-        Selector.UNIT: value in item.units,
-        Selector.GROUP: item.group == value,
-    }[prefix]
+    if prefix is Selector.ALL:
+        return True
+    if prefix is Selector.OUTDOOR:
+        return item.outdoor
+    if prefix is Selector.TYPE:
+        return item.project_type == value
+    if prefix is Selector.CAMPAIGN:
+        return item.campaign == value
+    if prefix is Selector.UNIT:
+        return value in item.units
+    if prefix is Selector.GROUP:
+        return item.group == value
+    raise AssertionError(f"selector prefix {prefix!r} has no rule")  # Selector gained a member
 
 
 def resolve(plan_or_items: Plan | Iterable[Item], selectors: Sequence[str]) -> tuple[str, ...]:
@@ -84,9 +93,11 @@ def resolve(plan_or_items: Plan | Iterable[Item], selectors: Sequence[str]) -> t
         before a plan exists.
     """
     items = plan_or_items.items if isinstance(plan_or_items, Plan) else plan_or_items
-    for s in selectors:
-        parse_selector(s)
-    return tuple(item.id for item in items if any(matches(item, s) for s in selectors))
+    parsed = [parse_selector(s) for s in selectors]  # each selector parsed once, not once per item
+    ids = {value for prefix, value in parsed if prefix is None}
+    others = [(prefix, value) for prefix, value in parsed if prefix is not None]
+    return tuple(item.id for item in items
+                 if item.id in ids or any(_matches_parsed(item, prefix, value) for prefix, value in others))
 
 
 def selector_problem(selector: str, *, item_ids: Collection[str] | None, groups: Collection[str] | None,
