@@ -174,6 +174,10 @@ class RecordColumns:
         return list(self._names)
 
     def __getitem__(self, name: str) -> pd.Series:
+        return pd.Series(self.array(name), name=name, copy=False)
+
+    def array(self, name: str) -> np.ndarray:
+        """Column ``name`` as its stored numpy array (read-only use; no Series is built)."""
         first = self._pos[name]  # KeyError names the column, as a DataFrame would
         start = first - first % self._block
         cols = self._blocks.get(start)
@@ -185,12 +189,19 @@ class RecordColumns:
             self._evict()
         else:
             self._blocks.move_to_end(start)
-        return pd.Series(cols[name], name=name, copy=False)
+        return cols[name]
 
     def _evict(self) -> None:
         while len(self._blocks) > 1 and self._held > self._cache_bytes:
             _, dropped = self._blocks.popitem(last=False)
             self._held -= sum(a.nbytes for a in dropped.values())
+
+
+def record_array(records: pd.DataFrame | RecordColumns, name: str, dtype=np.float64) -> np.ndarray:
+    """Record column ``name`` as a numpy array of ``dtype``, from a DataFrame or a :class:`RecordColumns`
+    (the latter without building a Series: summaries read thousands of columns)."""
+    values = records.array(name) if isinstance(records, RecordColumns) else records[name].to_numpy()
+    return np.asarray(values, dtype=dtype)
 
 
 def records_estimate_bytes(model: CompiledModel, runs: int, kinds: frozenset[str] | None = None) -> int:

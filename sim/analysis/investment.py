@@ -19,8 +19,9 @@ import pandas as pd
 from sim.analysis.summary import prob_se
 from sim.engine.compiled import CompiledModel
 from sim.model.clock import day_of, end_of
-from sim.engine.cost import spend_begin, spent_share
+from sim.engine.cost import spend_begin, spent_share, spent_shares
 from sim.engine.replicate import column
+from sim.results import record_array
 from sim.model.spend import planned_amount, year_span
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -34,7 +35,7 @@ def cost_table(model: CompiledModel, records) -> pd.DataFrame:
     rows = []
     for j, iid in enumerate(spec.ids):
         it = plan.item(iid)
-        c = records[column("cost", iid)].to_numpy(dtype=np.float64)
+        c = record_array(records, column("cost", iid))
         q = np.quantile(c, QUANTILES)
         p = float(np.mean(c <= spec.budget[j] * (1 + 1e-6)))
         rows.append({"id": iid, "campaign": it.campaign, "name_zh": it.name_zh, "name_en": it.name_en,
@@ -63,17 +64,17 @@ def years_of(model: CompiledModel) -> list[int]:
 def spending(model: CompiledModel, records, years: list[int]) -> np.ndarray:
     """Spending per replication, invested item and year: array (rows, items, years), 亿元."""
     spec = model.costs
-    start = np.column_stack([records[column("start", iid)].to_numpy(np.float64) for iid in model.item_ids]) \
+    start = np.column_stack([record_array(records, column("start", iid)) for iid in model.item_ids]) \
         if spec.n else np.zeros((len(records), 0))
-    finish = np.column_stack([records[column("finish", iid)].to_numpy(np.float64) for iid in model.item_ids]) \
+    finish = np.column_stack([record_array(records, column("finish", iid)) for iid in model.item_ids]) \
         if spec.n else np.zeros((len(records), 0))
-    cost = np.column_stack([records[column("cost", iid)].to_numpy(np.float64) for iid in spec.ids]) \
+    cost = np.column_stack([record_array(records, column("cost", iid)) for iid in spec.ids]) \
         if spec.n else np.zeros((len(records), 0))
     begin = spend_begin(model, start) if spec.n else start
     as_of = model.plan.as_of
     edges = [float(day_of(year_span(y, as_of)[0], as_of)) for y in years] + \
         [float(end_of(date(years[-1], 12, 31), as_of))]
-    shares = [spent_share(model, begin, finish, t) for t in edges]
+    shares = spent_shares(model, begin, finish, edges)
     return np.stack([(shares[k + 1] - shares[k]) * cost for k in range(len(years))], axis=2)
 
 
@@ -140,9 +141,9 @@ def s_curves(model: CompiledModel, records, *, keys: list[str] | None = None, st
     """Cumulative investment over time (P10/P50/P90 and the plan's even profile) per campaign, monthly."""
     spec = model.costs
     plan = model.plan
-    start = np.column_stack([records[column("start", iid)].to_numpy(np.float64) for iid in model.item_ids])
-    finish = np.column_stack([records[column("finish", iid)].to_numpy(np.float64) for iid in model.item_ids])
-    cost = np.column_stack([records[column("cost", iid)].to_numpy(np.float64) for iid in spec.ids])
+    start = np.column_stack([record_array(records, column("start", iid)) for iid in model.item_ids])
+    finish = np.column_stack([record_array(records, column("finish", iid)) for iid in model.item_ids])
+    cost = np.column_stack([record_array(records, column("cost", iid)) for iid in spec.ids])
     begin = spend_begin(model, start)
     last = end_of(max(model.checkpoints), plan.as_of) if model.checkpoints else 3 * 365
     days = np.arange(0, last + 1, step_days, dtype=np.float64)

@@ -27,6 +27,7 @@ import pandas as pd
 from sim.engine.compiled import CompiledModel
 from sim.model.clock import end_of
 from sim.engine.replicate import column
+from sim.results import record_array
 from sim.model.select import resolve
 
 
@@ -77,10 +78,10 @@ def scope_sample(model: CompiledModel, records, scope: str, selectors: tuple[str
     invested = [i for i in ids if i in known]
     if not ids:
         raise ValueError(f"scope {scope}: no items")
-    finish = np.max(np.column_stack([records[column("finish", i)].to_numpy(np.float64) for i in ids]), axis=1)
+    finish = np.max(np.column_stack([record_array(records, column("finish", i)) for i in ids]), axis=1)
     cost = np.zeros(finish.shape)
     for i in invested:
-        cost += records[column("cost", i)].to_numpy(np.float64)
+        cost += record_array(records, column("cost", i))
     plan_day = max(float(end_of(plan.item(i).plan_finish, plan.as_of)) for i in ids)
     budget = float(sum(plan.item(i).investment_cny_100m or 0.0 for i in invested))  # invested: figure present
     return JointSample(scope, finish, cost, plan_day, budget)

@@ -21,6 +21,9 @@ from sim.engine.compiled import CompiledModel
 from sim.model.clock import FAR_DAY, date_of, end_of
 from sim.engine.replicate import column
 from sim.model import planmeta
+from sim.results import record_array
+
+BLOCK = 64  # columns whose quantiles are taken in one call (one call per column costs more than the sort)
 
 Z95 = 1.959964  # standard normal 97.5th percentile: 95 % two-sided intervals
 QUANTILES = (0.10, 0.50, 0.80, 0.90)
@@ -53,12 +56,19 @@ def day_quantiles(days: np.ndarray, qs, *, method: QuantileMethod = "linear") ->
 
     An interpolated quantile between a finite day and the "never" sentinel
     (:data:`FAR_DAY`) is no date at all: a quantile is "never" as soon as the
-    upper order statistic it uses is.
+    upper order statistic it uses is. ``days`` of shape (replications, columns)
+    gives one column of quantiles per column, shape (len(qs), columns).
+
+    >>> day_quantiles(np.array([1.0, 2.0, 3.0, 4.0]), [0.5])
+    array([2.5])
+    >>> day_quantiles(np.array([1.0, 2.0, 3.0, FAR_DAY]), [0.5, 0.9]).tolist()
+    [2.5, inf]
     """
     capped = np.minimum(np.asarray(days, dtype=np.float64), FAR_DAY)
-    q = np.atleast_1d(np.quantile(capped, qs, method=method)).astype(np.float64)
-    upper = np.atleast_1d(np.quantile(capped, qs, method="higher"))
-    q[upper >= FAR_DAY] = np.inf
+    q = np.atleast_1d(np.quantile(capped, qs, axis=0, method=method)).astype(np.float64)
+    if (capped >= FAR_DAY).any():  # else no order statistic is "never" (and the second sort is spared)
+        upper = np.atleast_1d(np.quantile(capped, qs, axis=0, method="higher"))
+        q[upper >= FAR_DAY] = np.inf
     return q
 
 
@@ -100,10 +110,10 @@ def item_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     n = len(records)
     end_day = end_of(planmeta.programme_end(plan), plan.as_of)
     rows = []
+    finishes = _Blocks(records, [column("finish", iid) for iid in model.item_ids], QUANTILES)
     for k, iid in enumerate(model.item_ids):
         it = by_id[iid]
-        f = records[column("finish", iid)].to_numpy(dtype=np.float64)
-        q = day_quantiles(f, QUANTILES)
+        f, q = finishes.values(k), finishes.quantiles(k)
         p_plan = float(np.mean(f <= model.plan_finish_day[k]))
         p_end = float(np.mean(f <= end_day))
         p80_day, p90_day = q[2], q[3]
@@ -133,21 +143,55 @@ def item_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+class _Blocks:
+    """Columns ``names`` and their :func:`day_quantiles`, taken :data:`BLOCK` columns at a time.
+
+    ``values(k)`` and ``quantiles(k)`` give column ``k``'s; only the current block is held
+    (columns are asked for in order). ``prepare(k, values)``, if given, maps column ``k``
+    before its quantiles are taken.
+    """
+
+    def __init__(self, records, names: list[str], qs, *, method: QuantileMethod = "linear", prepare=None):
+        self._records, self._names, self._qs, self._method, self._prepare = records, names, qs, method, prepare
+        self._lo = -1
+        self._values = self._q = np.empty((0, 0))
+
+    def _load(self, k: int) -> int:
+        lo = k - k % BLOCK
+        if lo != self._lo:
+            cols = [record_array(self._records, name) for name in self._names[lo:lo + BLOCK]]
+            if self._prepare is not None:
+                cols = [self._prepare(lo + j, c) for j, c in enumerate(cols)]
+            self._values = np.column_stack(cols)
+            self._q = day_quantiles(self._values, self._qs, method=self._method)
+            self._lo = lo
+        return k - lo
+
+    def values(self, k: int) -> np.ndarray:
+        j = self._load(k)
+        return np.ascontiguousarray(self._values[:, j])  # sums as over the column alone
+
+    def quantiles(self, k: int) -> np.ndarray:
+        j = self._load(k)
+        return self._q[:, j]
+
+
 def target_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     """Per target: P(met) with standard error and 95 % interval; P50/P80 of the achieved date."""
     plan = model.plan
     by_id = {t.id: t for t in plan.targets}
     n = len(records)
     rows = []
-    for spec in model.targets:
+    rules = [by_id[spec.id].rule for spec in model.targets]
+    # an order statistic, never an interpolation between a day and "never reached"
+    achieved = _Blocks(records, [column("achieved", spec.id) for spec in model.targets], [0.5, 0.8],
+                       method="inverted_cdf", prepare=lambda k, a: kpi_event_days(a, rules[k]))
+    for k, spec in enumerate(model.targets):
         t = by_id[spec.id]
-        met = records[column("met", spec.id)].to_numpy(dtype=np.float64)
-        ach = np.minimum(kpi_event_days(records[column("achieved", spec.id)].to_numpy(dtype=np.float64), t.rule),
-                         FAR_DAY)
+        met = record_array(records, column("met", spec.id))
         p = float(met.mean())
         lo, hi = wilson(np.array([p]), n)
-        # an order statistic, never an interpolation between a day and "never reached"
-        q50, q80 = day_quantiles(ach, [0.5, 0.8], method="inverted_cdf")
+        q50, q80 = achieved.quantiles(k)
         rows.append(
             {
                 "id": t.id,
@@ -187,7 +231,7 @@ def kpi_table(model: CompiledModel, records: pd.DataFrame, targets: pd.DataFrame
     for k in plan.kpis:
         linked = linked_of.get(k.id, [])
         for d in model.checkpoints:
-            v = records[column("kpi", k.id, d.isoformat())].to_numpy(dtype=np.float64)
+            v = record_array(records, column("kpi", k.id, d.isoformat()))
             q10, q50, q90 = np.quantile(v, [0.1, 0.5, 0.9])
             row = {
                 "id": k.id,

@@ -179,17 +179,28 @@ def spend_begin(model: CompiledModel, start: np.ndarray) -> np.ndarray:
 
 def spent_share(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, t: float) -> np.ndarray:
     """Share of each item's cost spent by day ``t``: S-curve of the elapsed working time (rows, columns)."""
+    return spent_shares(model, begin, finish, (t,))[0]
+
+
+def spent_shares(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, ts) -> list[np.ndarray]:
+    """:func:`spent_share` at each day of ``ts``; each item's working clock at its begin and finish read once."""
     spec = model.costs
-    out = np.zeros(begin.shape)
+    out = [np.zeros(begin.shape) for _ in ts]
+    clock_at: dict[tuple[int, float], np.ndarray] = {}  # (calendar, t) -> working clock at t
     for j, i in enumerate(spec.items):
-        cal = model.calendars[model.item_calendar[i]]
+        c = model.item_calendar[i]
+        cal = model.calendars[c]
         b, f = begin[:, j], finish[:, i].astype(np.float64)
         wb, wf = cal.work_at(b), cal.work_at(f)
         span = wf - wb
-        with np.errstate(invalid="ignore", divide="ignore"):
-            x = np.where(span > 0, (cal.work_at(np.full(b.shape, t)) - wb) / np.where(span > 0, span, 1.0),
-                         (t >= f).astype(np.float64))
-        out[:, j] = s_curve(x, spec.profile_a[j], spec.profile_b[j])
+        running = span > 0
+        denom = np.where(running, span, 1.0)
+        for share, t in zip(out, ts):
+            if (c, t) not in clock_at:
+                clock_at[(c, t)] = cal.work_at(np.full(b.shape, t))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                x = np.where(running, (clock_at[(c, t)] - wb) / denom, (t >= f).astype(np.float64))
+            share[:, j] = s_curve(x, spec.profile_a[j], spec.profile_b[j])
     return out
 
 
@@ -200,15 +211,10 @@ def invest_ratios(model: CompiledModel, start: np.ndarray, finish: np.ndarray,
     if not spec.invest:
         return {}
     begin = spend_begin(model, start)
-    shares: dict[float, np.ndarray] = {}
-
-    def share(t: float) -> np.ndarray:
-        if t not in shares:
-            shares[t] = spent_share(model, begin, finish, t)
-        return shares[t]
-
+    days = sorted({d for it in spec.invest for d in (it.lo_day, it.hi_day)})
+    shares = dict(zip(days, spent_shares(model, begin, finish, days)))
     out = {}
     for it in spec.invest:
-        spent = ((share(it.hi_day) - share(it.lo_day))[:, it.cols] * cost[:, it.cols]).sum(axis=1)
+        spent = ((shares[it.hi_day] - shares[it.lo_day])[:, it.cols] * cost[:, it.cols]).sum(axis=1)
         out[it.target] = spent / it.planned if it.planned > 0 else np.full(spent.shape, np.inf)
     return out

@@ -355,6 +355,12 @@ class Plan:
         return self._items_by_id[item_id]
 
     @cached_property
+    def derived(self) -> dict:
+        """A memo of what is derived from this plan by pure functions (e.g. which items a selector
+        matches, :func:`sim.model.select.resolve`); the plan is frozen, so it cannot go stale."""
+        return {}
+
+    @cached_property
     def _items_by_id(self) -> dict[str, Item]:
         # an index built on first use (the plan is frozen, so it cannot go stale); the first of
         # duplicate ids wins, as the linear search did (validation rejects duplicates anyway)

@@ -92,12 +92,19 @@ def resolve(plan_or_items: Plan | Iterable[Item], selectors: Sequence[str]) -> t
         For a malformed selector (unknown prefix); validation reports these
         before a plan exists.
     """
-    items = plan_or_items.items if isinstance(plan_or_items, Plan) else plan_or_items
+    if isinstance(plan_or_items, Plan):
+        items, memo = plan_or_items.items, plan_or_items.derived
+    else:
+        items, memo = tuple(plan_or_items), {}
     parsed = [parse_selector(s) for s in selectors]  # each selector parsed once, not once per item
     ids = {value for prefix, value in parsed if prefix is None}
-    others = [(prefix, value) for prefix, value in parsed if prefix is not None]
-    return tuple(item.id for item in items
-                 if item.id in ids or any(_matches_parsed(item, prefix, value) for prefix, value in others))
+    for prefix, value in parsed:
+        if prefix is not None:
+            key = ("select", prefix, value)
+            if key not in memo:  # one pass over the items per distinct selector of a plan
+                memo[key] = frozenset(it.id for it in items if _matches_parsed(it, prefix, value))
+            ids |= memo[key]
+    return tuple(item.id for item in items if item.id in ids)
 
 
 def selector_problem(selector: str, *, item_ids: Collection[str] | None, groups: Collection[str] | None,
