@@ -215,8 +215,33 @@ def test_batch_on_dask_matches_local(tmp_path, scenarios):
                           read_records(tmp_path / "dask" / "runs" / "slipped").to_numpy())
 
 
+def test_scenarios_in_parallel_give_the_sequential_results(tmp_path, scenarios):
+    """Two scenario workers (one scenario per core) give byte-identical run tables and records, the same
+    comparison, the outcomes in job order, and a failing scenario is still reported as failed."""
+    from sim.studies.batch import scenario_workers
+
+    files = _files(scenarios, "slipped", "baseline", "broken", "copy")
+    parallel = dataclasses.replace(CONFIG, executor=Executor.POOL, workers=2)
+    assert scenario_workers(parallel, 4) == 2 and scenario_workers(CONFIG, 4) == 1
+    events = []
+    seq = run_batch(files, params_dir=FIXTURE, config=CONFIG, out=tmp_path / "seq")
+    par = run_batch(files, params_dir=FIXTURE, config=parallel, out=tmp_path / "par",
+                    on_event=lambda what, name, _: events.append((what, name)))
+    assert [(o.name, o.status) for o in par.outcomes] == [(o.name, o.status) for o in seq.outcomes]
+    assert [o.status for o in par.outcomes] == ["done", "done", "failed", "done"]
+    assert sorted(events) == sorted([(w, n) for n in ("slipped", "baseline", "broken", "copy")
+                                     for w in ("start", "done" if n != "broken" else "failed")])
+    pd.testing.assert_frame_equal(seq.comparison, par.comparison)
+    for name in ("baseline", "slipped", "copy"):
+        a, b = tmp_path / "seq" / "runs" / name, tmp_path / "par" / "runs" / name
+        for f in sorted(a.glob("*.csv")) + [a / "records.parquet"]:
+            assert f.read_bytes() == (b / f.name).read_bytes(), f"{name}/{f.name} differs"
+    assert (tmp_path / "seq" / "comparison.csv").read_bytes() == (tmp_path / "par" / "comparison.csv").read_bytes()
+
+
 @pytest.mark.slow
-def test_killed_batch_process_resumes(tmp_path, scenarios):
+@pytest.mark.parametrize("workers", ["1", "2"])  # scenarios one at a time, or one per worker process
+def test_killed_batch_process_resumes(tmp_path, scenarios, workers):
     """A `sim batch` process killed (SIGKILL) after its first scenario resumes to the same comparison."""
     import os
     import signal
@@ -225,7 +250,7 @@ def test_killed_batch_process_resumes(tmp_path, scenarios):
     import time
 
     files = [str(scenarios[n]) for n in ("baseline", "slipped", "copy")]
-    args = ["--params", str(FIXTURE), "--runs", "20000", "--seed", "9", "--workers", "1", "--quiet"]
+    args = ["--params", str(FIXTURE), "--runs", "20000", "--seed", "9", "--workers", workers, "--quiet"]
     cmd = [sys.executable, "-m", "sim.cli", "batch", *files, *args]
     cut = tmp_path / "cut"
     proc = subprocess.Popen([*cmd, "--out", str(cut)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

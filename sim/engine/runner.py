@@ -227,6 +227,22 @@ def _die_with_parent() -> None:
         pass
 
 
+_BATCH_STATE: object = None  # what a scenario worker of a batch shares with its parent (sim.studies.batch)
+
+
+def init_batch_worker(state: object) -> None:
+    """Initializer of a batch's scenario workers: keep ``state`` (inherited by fork, never pickled)
+    and end with the parent."""
+    global _BATCH_STATE
+    _BATCH_STATE = state
+    _die_with_parent()
+
+
+def batch_worker_state() -> object:
+    """The state :func:`init_batch_worker` kept in this worker."""
+    return _BATCH_STATE
+
+
 def _pool_chunk(chunk: int, rows: int, config: RunConfig) -> ChunkRecord:
     assert _WORKER_MODEL is not None
     rec = simulate_chunk(_WORKER_MODEL, config.streams(chunk), rows=rows, engine=config.engine)

@@ -29,7 +29,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -181,12 +181,12 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
     try:
         (out / "runs").mkdir(exist_ok=True)
         outcomes: list[Outcome] = []
-        for name, file in jobs:
-            emit("start", name, str(file) if file else "params as they are (no scenario)")
-            outcome = _run_one(plan, file, name, config=config, out=out, digest=digest, resume=resume,
-                               prepare=prepare)
+        task = _Task(plan, config, out, digest, resume, prepare)
+        order = {name: k for k, (name, _) in enumerate(jobs)}
+        for outcome in _outcomes(task, jobs, emit):  # as they finish
             outcomes.append(outcome)
-            emit(outcome.status, name, outcome.error or outcome.run_dir)
+            outcomes.sort(key=lambda o: order[o.name])  # batch.json lists them in job order
+            emit(outcome.status, outcome.name, outcome.error or outcome.run_dir)
             write_json(out / "batch.json", _batch_meta(config, params_dir, digest, outcomes))
         ok = {o.name: Path(o.run_dir) for o in outcomes if o.status != "failed"}
         reference = BASELINE if BASELINE in ok else None
@@ -207,6 +207,109 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
     finally:
         owned.release()
     return result
+
+
+@dataclass(frozen=True)
+class _Task:
+    """What every scenario of a batch shares (handed to the scenario workers once, by fork)."""
+
+    plan: Plan
+    config: RunConfig
+    out: Path
+    digest: str
+    resume: bool
+    prepare: Prepare | None
+
+    def run(self, name: str, file: Path | None, config: RunConfig | None = None) -> Outcome:
+        return _run_one(self.plan, file, name, config=config or self.config, out=self.out, digest=self.digest,
+                        resume=self.resume, prepare=self.prepare)
+
+
+def scenario_workers(config: RunConfig, scenarios: int) -> int:
+    """How many scenarios run at once: one per worker, each on one core, when the run would use a
+    process pool and there is more than one scenario; else 1 (chunks of one scenario at a time
+    over the executor the run chose, e.g. Dask).
+
+    A scenario per core spares the pool's parent its share of every replication (receiving and
+    writing records) and runs the summaries in parallel too; every record is bit-identical for any
+    executor and worker count, so the results are the same.
+    """
+    import os
+
+    from sim.engine.options import Executor
+
+    if config.scheduler or config.executor not in (None, Executor.POOL):
+        return 1
+    return max(1, min(config.workers or os.cpu_count() or 1, scenarios))
+
+
+def _outcomes(task: _Task, jobs: list[tuple[str, Path | None]], emit: Event):
+    """The outcome of every job as it finishes; scenarios run :func:`scenario_workers` at a time,
+    each announced (``start``) when it starts."""
+    def start(name: str, file: Path | None) -> None:
+        emit("start", name, str(file) if file else "params as they are (no scenario)")
+
+    workers = scenario_workers(task.config, len(jobs))
+    if workers == 1:
+        for name, file in jobs:
+            start(name, file)
+            yield task.run(name, file)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sim.engine.options import Executor
+    from sim.engine.runner import init_batch_worker
+
+    single = replace(task.config, executor=Executor.INLINE, workers=1, progress=False)
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    todo = list(jobs)
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_batch_worker, initargs=(task,))
+    try:
+        running: dict[Future[Outcome], tuple[str, Path | None]] = {}
+        while todo or running:
+            while todo and len(running) < workers:
+                name, file = todo.pop(0)
+                start(name, file)
+                running[pool.submit(_run_in_worker, name, file, single)] = (name, file)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in done:
+                name, file = running.pop(fut)
+                try:
+                    yield fut.result()
+                except BrokenProcessPool:  # a worker died (killed, out of memory): its pool is gone
+                    broken = True
+                    yield Outcome(name, str(file) if file is not None else "", "failed",
+                                  error="a scenario worker process ended without a result (killed, or out of "
+                                        "memory?); run the batch again with --resume")
+            if broken:  # every scenario still running went with the pool; the rest get a new one
+                for name, file in running.values():
+                    yield Outcome(name, str(file) if file is not None else "", "failed",
+                                  error="a scenario worker process ended without a result (killed, or out of "
+                                        "memory?); run the batch again with --resume")
+                running.clear()
+                pool = _replace_pool(pool, workers, ctx, task)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _replace_pool(pool, workers: int, ctx, task: _Task):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.engine.runner import init_batch_worker
+
+    pool.shutdown(wait=False, cancel_futures=True)
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_batch_worker, initargs=(task,))
+
+
+def _run_in_worker(name: str, file: Path | None, config: RunConfig) -> Outcome:
+    from sim.engine.runner import batch_worker_state
+
+    task = batch_worker_state()
+    assert isinstance(task, _Task)
+    return task.run(name, file, config)
 
 
 def _run_one(plan, file: Path | None, name: str, *, config: RunConfig, out: Path, digest: str, resume: bool,
