@@ -12,7 +12,7 @@ branched item, nor share a finite-capacity unit with one.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sim.model import validate as v
 from sim.model.csvio import Cells, Table
@@ -72,7 +72,7 @@ def _downstream(succ: dict[str, set[str]], start: str) -> set[str]:
 
 
 def branch_problems(branches: Sequence[tuple[int, Branch]], items: Sequence[tuple[int, Item]],
-                    links: Sequence[tuple[int, Link]], tables: dict[str, Table | None], as_of) -> list[Problem]:
+                    links: Sequence[tuple[int, Link]], tables: Mapping[str, Table | None], as_of) -> list[Problem]:
     """The checks across branches.csv, items.csv, links.csv and risks.csv."""
     problems: list[Problem] = []
     table = tables.get(BRANCHES)
