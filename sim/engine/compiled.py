@@ -22,6 +22,7 @@ from sim.model.clock import day_of, end_of
 from sim.model.distribution import Distribution
 from sim.model.entities import Plan
 from sim.model.enums import KpiKind, KpiMeasure, LinkType, RiskMode, RiskPhase, TargetRule
+from sim.model.links import kind as link_kind
 from sim.model.select import resolve
 from sim.model.timing import duration_rules, item_timing
 
@@ -274,7 +275,7 @@ def _topological_groups(plan: Plan) -> tuple[list[int], list[tuple[int, ...]]]:
         return a
 
     for ln in plan.links:
-        if ln.type is LinkType.SYNC:
+        if link_kind(ln.type).symmetric:
             ra, rb = find(idx[ln.pred]), find(idx[ln.succ])
             if ra != rb:
                 parent[max(ra, rb)] = min(ra, rb)
@@ -285,7 +286,7 @@ def _topological_groups(plan: Plan) -> tuple[list[int], list[tuple[int, ...]]]:
     succ: dict[int, set[int]] = defaultdict(set)
     indeg = {r: 0 for r in members}
     for ln in plan.links:
-        if ln.type is LinkType.SYNC:
+        if link_kind(ln.type).symmetric:
             continue
         a, b = root[idx[ln.pred]], root[idx[ln.succ]]
         if a != b and b not in succ[a]:
@@ -307,14 +308,23 @@ def _topological_groups(plan: Plan) -> tuple[list[int], list[tuple[int, ...]]]:
 
 
 def _links(plan: Plan, pos: dict[str, int]):
+    """Per item: the links that gate its start ``(pred, type, lag)`` and its finish ``(pred, lag)``.
+
+    The classification is :mod:`sim.model.links`: a start-gating link (FS, SS) references the
+    predecessor's ``kind(type).pred_end`` (``refs_finish``); a finish-gating one (FF) its finish;
+    symmetric links (SYNC) are groups (:func:`_topological_groups`), in neither list.
+    """
     n = len(pos)
     start_preds: list[list] = [[] for _ in range(n)]
     ff_preds: list[list] = [[] for _ in range(n)]
     for ln in plan.links:
         a, b = pos[ln.pred], pos[ln.succ]
-        if ln.type in (LinkType.FS, LinkType.SS):
+        link = link_kind(ln.type)
+        if link.gates_start:
             start_preds[b].append((a, ln.type, float(ln.lag_days)))
-        elif ln.type is LinkType.FF:
+        elif link.gates_finish:
+            if not link.refs_finish:  # no registered type waits for a start to allow a finish
+                raise ValueError(f"link type {ln.type}: a finish gated by the predecessor's start is not supported")
             ff_preds[b].append((a, float(ln.lag_days)))
     return tuple(tuple(x) for x in start_preds), tuple(tuple(x) for x in ff_preds)
 

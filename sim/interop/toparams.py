@@ -32,6 +32,7 @@ from pathlib import Path
 
 from sim.interop.schedule import Schedule, Task, safe_id
 from sim.model.load import SCHEMA
+from sim.model.links import LINKS
 from sim.model.planmeta import EndDate, Label, PlanMeta, dump_meta
 
 REPORT = "import_report.md"
@@ -55,6 +56,10 @@ def _csv(rows: list[dict], columns: tuple[str, ...]) -> str:
     for r in rows:
         w.writerow({c: ("" if r.get(c) is None else r.get(c)) for c in columns})
     return buf.getvalue()
+
+
+# link types a schedule's predecessor links map to: the directed ones of the registry
+_DIRECTED_TYPES = frozenset(str(t) for t, k in LINKS.items() if not k.symmetric)
 
 
 def _d(day: dt.date | None) -> str:
@@ -235,7 +240,7 @@ def build_files(s: Schedule, *, duration_class: str = DEFAULT_DURATION_CLASS) ->
             s.skip(ln.row, f"SF link {mapping.get(ln.pred, ln.pred)} -> {mapping.get(ln.succ, ln.succ)} "
                            f"lag {ln.lag_days:g} d", "start-to-finish links are not supported by the simulator")
             continue
-        if ln.type not in ("FS", "SS", "FF"):
+        if ln.type not in _DIRECTED_TYPES:  # FS, SS, FF (SF was skipped above)
             s.skip(ln.row, f"link type {ln.type}", "unknown link type")
             continue
         key = (mapping[ln.pred], mapping[ln.succ], ln.type)
