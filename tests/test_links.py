@@ -43,3 +43,6 @@ def test_the_compiled_model_classifies_links_as_the_registry_says() -> None:
     for ln in plan.links:
         same = model.sync_group[pos[ln.pred]] == model.sync_group[pos[ln.succ]]
         assert same if kind(ln.type).symmetric else True
+    # what the engines are to read instead of naming FS/SS (sim.engine.forward, sim.engine.processes)
+    assert model.start_pred_on_finish() == tuple(tuple(t is LinkType.FS for _, t, _ in preds)
+                                                 for preds in model.start_preds)

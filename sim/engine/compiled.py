@@ -148,6 +148,14 @@ class CompiledModel:
         users = np.bincount(self.item_resource[self.item_resource >= 0], minlength=len(self.resource_capacity))
         return users > np.asarray(self.resource_capacity, dtype=np.int64)
 
+    def start_pred_on_finish(self) -> tuple[tuple[bool, ...], ...]:
+        """Per item, per entry of ``start_preds``: whether it waits for the predecessor's finish
+        (FS) rather than its start (SS), as the link-type registry says (:mod:`sim.model.links`).
+
+        For the engines, so that they read the classification instead of naming link types.
+        """
+        return tuple(tuple(link_kind(typ).refs_finish for _, typ, _ in preds) for preds in self.start_preds)
+
     def has_contention(self) -> bool:
         """True if some unit's capacity can bind, so only the SimPy engine simulates the plan."""
         return bool(self.binding_units().any())
