@@ -333,11 +333,11 @@ def _cmd_appraise(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:
-        import pandas as pd
+        from sim.results import read_table
 
         w = snapshot_wide(table)
         w = w if not w.empty else snapshot_wide(table, None)
-        changes = pd.read_csv(Path(out) / "appraisal_changes.csv", dtype={"year": str})
+        changes = read_table(Path(out), "appraisal_changes.csv", dtype={"year": str})
         nodata = {(r.year, r.id) for r in changes.itertuples() if r.status == "no_data"}
         shown = w.copy().astype(object)
         for (tid, name), row in w.iterrows():
@@ -493,20 +493,21 @@ def _cmd_responses(args: argparse.Namespace) -> int:
         if not args.out.is_dir():
             raise UsageError(f"--out {args.out}: not a directory (give a run directory to add the ranking "
                              "to its report)")
-        tmp = args.out / (RESPONSES_FILE + ".partial")
-        table.to_csv(tmp, index=False, encoding="utf-8")
-        tmp.replace(args.out / RESPONSES_FILE)
+        from sim.results import write_table
+
+        write_table(args.out, RESPONSES_FILE, table)
         print(f"results: {args.out / RESPONSES_FILE}")
     return 0
 
 
 def _write_tables(out: Path, kind: str, force: bool, tables: dict) -> None:
     """CSV tables into a new directory ``out`` (staged, renamed into place when complete)."""
+    from sim.results import write_table
     from sim.safety import StagedDir
 
     with StagedDir(out, kind=kind, force=force) as stage:
         for name, df in tables.items():
-            df.to_csv(stage / name, index=False)
+            write_table(stage, name, df)
     print(f"results: {out}")
 
 

@@ -110,7 +110,7 @@ class RunWriter:
         return self.partial / RECORDS
 
     def write_table(self, name: str, df: pd.DataFrame) -> None:
-        df.to_csv(self.partial / name, index=False, encoding="utf-8")
+        write_table(self.partial, name, df)
 
     def write_plan(self, plan) -> None:
         """Keep the plan the run simulated beside its records."""
@@ -255,6 +255,79 @@ def read_records(run_dir: Path, columns: list[str] | None = None) -> pd.DataFram
     return pd.read_parquet(Path(run_dir) / RECORDS, columns=columns)
 
 
+def record_names(run_dir: Path) -> list[str]:
+    """The record columns of a run (``rep``, ``met:<target>``, ...), from the Parquet schema only."""
+    return list(pq.ParquetFile(Path(run_dir) / RECORDS).schema_arrow.names)
+
+
+def read_record_kind(run_dir: Path, kind: str) -> pd.DataFrame:
+    """``rep`` and every record column of one kind (``met`` -> ``met:<target>`` ...) of a run."""
+    prefix = f"{kind}:"
+    return read_records(run_dir, columns=["rep"] + [c for c in record_names(run_dir) if c.startswith(prefix)])
+
+
+def has_table(directory: Path, name: str) -> bool:
+    """Whether the run, batch or appraisal ``directory`` holds the table ``name`` (e.g. ``costs.csv``)."""
+    return (Path(directory) / name).is_file()
+
+
+def read_table(directory: Path, name: str, *, dtype: dict | None = None) -> pd.DataFrame:
+    """A CSV table of a run, batch or appraisal directory, as written by the tool.
+
+    ``name`` is relative to the directory (``items.csv``, ``analysis/criticality.csv``,
+    ``appraisal_changes.csv``); ``dtype`` as for :func:`pandas.read_csv` (e.g. ids kept as
+    text). A file without columns (e.g. ``kpis.csv`` of a plan without KPIs) reads as an
+    empty frame.
+    """
+    try:
+        return pd.read_csv(Path(directory) / name, encoding="utf-8", dtype=dtype)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def write_table(directory: Path, name: str, df: pd.DataFrame, **to_csv) -> Path:
+    """Write ``df`` as the CSV table ``name`` of ``directory`` atomically (UTF-8, no index; ``to_csv`` options)."""
+    path = Path(directory) / name
+    write_atomic(path, lambda p: df.to_csv(p, index=False, encoding="utf-8", **to_csv))
+    return path
+
+
+CACHE_STAMP = "meta.json"  # what a cache folder of a run directory was computed from
+
+
+def read_cached_tables(run_dir: Path, folder: str, stamp: dict, names) -> dict[str, pd.DataFrame] | None:
+    """The tables ``names`` cached in ``run_dir/folder`` when its stamp equals ``stamp``, else None.
+
+    A missing or unreadable stamp means the cache is stale (it is recomputed, never trusted).
+    """
+    meta = Path(run_dir) / folder / CACHE_STAMP
+    try:
+        current = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        current = None
+    if current != stamp:
+        return None
+    return {k: read_table(Path(run_dir) / folder, f"{k}.csv") for k in names}
+
+
+def write_cached_tables(run_dir: Path, folder: str, stamp: dict, tables: dict[str, pd.DataFrame]) -> None:
+    """Cache ``tables`` as ``run_dir/folder/<name>.csv`` with the stamp they were computed from."""
+    directory = Path(run_dir) / folder
+    directory.mkdir(exist_ok=True)
+    for k, df in tables.items():
+        write_table(directory, f"{k}.csv", df)
+    text = json.dumps(stamp, indent=2) + "\n"
+    write_atomic(directory / CACHE_STAMP, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def manifest_if_readable(run_dir: Path) -> dict | None:
+    """The manifest of ``run_dir``, or None when it is missing or broken (e.g. to decide whether to reuse it)."""
+    try:
+        return read_manifest(run_dir)
+    except RunDirError:
+        return None
+
+
 def read_manifest(run_dir: Path) -> dict:
     """The manifest of a run directory; :class:`RunDirError` naming the file when it is missing or broken."""
     path = Path(run_dir) / MANIFEST
@@ -320,6 +393,18 @@ def write_json(path: Path, data: dict) -> Path:
     """Write ``data`` as a manifest-style JSON file (staged and renamed into place)."""
     text = manifest_text(data)
     write_atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+    return Path(path)
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write a UTF-8 text file (a page, a Markdown summary) atomically."""
+    write_atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
+    return Path(path)
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write a binary file (a chart's PNG) atomically."""
+    write_atomic(Path(path), lambda p: p.write_bytes(data))
     return Path(path)
 
 

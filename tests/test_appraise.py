@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from sim.model.actuals import Actuals, Fact, FactKind, apply_actuals
-from sim.studies.appraise import refs_closure, snapshot_dates, why_text
+from sim.analysis.annual import refs_closure
+from sim.analysis.snapshot_events import why_text
+from sim.studies.appraise import snapshot_dates
 from sim.cli import main
 from sim.model.load import load_plan
 from conftest import MINI_PARAMS as FIXTURE

@@ -231,3 +231,19 @@ def test_outdoor_selector_matches_items_marked_outdoor():
     assert resolve(plan, ["outdoor"]) == marked
     flipped = tuple(dataclasses.replace(i, outdoor=not i.outdoor) for i in plan.items)
     assert set(resolve(flipped, ["outdoor"])) == {i.id for i in plan.items} - set(marked)
+
+
+def test_a_needed_field_that_is_unusable_drops_the_record_and_never_reaches_the_plan() -> None:
+    """Cells.needed keeps a record's fields typed: the placeholder only ever sits in a dropped record."""
+    from sim.model.csvio import NO_DATE, Cells, parse_csv
+
+    table, problems = parse_csv("id,deadline,rho\nA,2021-13-01,\nB,2021-12-31,0.5\n", file="t.csv")
+    assert table is not None and not problems
+    bad, good = (Cells(table, row) for row in table.rows)
+    assert bad.needed_date("deadline") == NO_DATE and bad.needed_number("rho", required=True) != 0.5
+    assert not bad.ok and [p.column for p in bad.problems] == ["deadline", "rho"]
+    assert good.needed_date("deadline") == dt.date(2021, 12, 31) and good.needed_number("rho", required=True) == 0.5
+    assert good.ok
+    # a None from an optional cell that a record still needs marks the row incomplete even without a problem
+    absent = Cells(table, table.rows[0])
+    assert absent.needed(absent.number("missing_column"), 1.0) == 1.0 and not absent.ok and not absent.problems

@@ -9,6 +9,7 @@ from test_report_support import reported_run
 
 from sim.report import build
 from sim.report.fonts import resolve_lang
+from sim.results import read_table
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -29,7 +30,7 @@ def test_every_chart_is_stamped_with_the_as_of_date(lang, tmp_path, monkeypatch)
     model = build.compile_plan(plan)
     frames = build.analysis_tables(run_dir, plan, model)
     for name in ("items", "targets", "kpis"):
-        frames[name] = build.read_table(run_dir / f"{name}.csv")
+        frames[name] = read_table(run_dir, f"{name}.csv")
     focus = build.focus_targets(frames["targets"], frames)
     charts = build.render_charts(plan, frames, focus, lang=resolve_lang(lang), out=tmp_path, stamp=stamp)
     assert charts and len(seen) == len(charts)

@@ -28,7 +28,7 @@ simulation happens here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise
 
@@ -46,12 +46,13 @@ NOISE_Z = 2.0  # a change within NOISE_Z x its s.e. is not a change
 
 @dataclass(frozen=True)
 class SnapshotTables:
-    """One snapshot's label, as-of date and run tables (items.csv, targets.csv)."""
+    """One snapshot's label, as-of date and run tables (items.csv, targets.csv, kpis.csv)."""
 
     label: str
     as_of: date
     items: pd.DataFrame
     targets: pd.DataFrame
+    kpis: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _known(facts: Iterable, as_of: date) -> list:

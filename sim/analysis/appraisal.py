@@ -9,7 +9,7 @@
   with the target line;
 * :func:`s_curve_table` -- cumulative probability of finishing by each date.
 * :func:`snapshot_wide` -- targets x appraisal snapshots of P(met) (from
-  :func:`sim.studies.appraise.target_table`).
+  :func:`sim.analysis.snapshot_events.target_table`).
 
 Days are converted to dates only here, at the edge (end-of-day convention of
 :func:`sim.engine.compiled.date_of`).

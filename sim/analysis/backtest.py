@@ -97,7 +97,7 @@ def item_outcomes(plan: Plan, facts: Iterable[Fact]) -> dict[str, Outcome]:
                                  met=fin.date <= it.plan_finish, known_on=fin.reported)
             continue
         # unfinished on c: progress below 1 on c, or started on c (so not finished the day before)
-        marks = [(f.date, f) for f in fs if (f.kind is FactKind.PROGRESS and f.value < 1)
+        marks = [(f.date, f) for f in fs if (f.kind is FactKind.PROGRESS and _value(f) < 1)
                  or f.kind is FactKind.UNFINISHED]
         marks += [(f.date - timedelta(days=1), f) for f in fs if f.kind is FactKind.START]
         if not marks:
@@ -113,9 +113,9 @@ def target_outcomes(plan: Plan, facts: Iterable[Fact], items: dict[str, Outcome]
     """Outcome of every target the facts decide (met or not met by its deadline)."""
     facts = list(facts)
     targets = {t.id: t for t in plan.targets}
-    memo: dict[str, tuple[bool | None, date | None, date | None]] = {}
+    memo: dict[str, Decision] = {}
 
-    def ref(r: str, deadline: date) -> tuple[bool | None, date | None, date | None]:
+    def ref(r: str, deadline: date) -> Decision:
         if r in targets:
             return decide(r)
         o = items.get(r)
@@ -127,7 +127,7 @@ def target_outcomes(plan: Plan, facts: Iterable[Fact], items: dict[str, Outcome]
             return False, o.known_on, None
         return None, None, None
 
-    def decide(tid: str) -> tuple[bool | None, date | None, date | None]:
+    def decide(tid: str) -> Decision:
         if tid in memo:
             return memo[tid]
         t = targets[tid]
@@ -139,15 +139,15 @@ def target_outcomes(plan: Plan, facts: Iterable[Fact], items: dict[str, Outcome]
         yes = [p for p in parts if p[0] is True]
         no = [p for p in parts if p[0] is False]
         # the achieved date is known when every ref is an item with a finish date (ITEM_BY, ALL_OF)
-        dates = [p[2] for p in parts]
-        achieved = (max(dates) if need == len(t.refs) and dates and all(dates)
+        dates = [p[2] for p in parts if p[2] is not None]
+        achieved = (max(dates) if need == len(t.refs) and dates and len(dates) == len(parts)
                     and not any(r in targets for r in t.refs) else None)
         if len(yes) >= need:
-            chosen = sorted(yes, key=lambda p: p[1])[:need]  # decided once the need-th ref was known
-            memo[tid] = (True, max(p[1] for p in chosen), achieved)
+            chosen = sorted(yes, key=_known_on)[:need]  # decided once the need-th ref was known
+            memo[tid] = (True, max(map(_known_on, chosen)), achieved)
         elif len(no) > len(t.refs) - need:
-            chosen = sorted(no, key=lambda p: p[1])[: len(t.refs) - need + 1]
-            memo[tid] = (False, max(p[1] for p in chosen), achieved)
+            chosen = sorted(no, key=_known_on)[: len(t.refs) - need + 1]
+            memo[tid] = (False, max(map(_known_on, chosen)), achieved)
         else:
             memo[tid] = (None, None, None)
         return memo[tid]
@@ -160,23 +160,49 @@ def target_outcomes(plan: Plan, facts: Iterable[Fact], items: dict[str, Outcome]
     return out
 
 
-def _kpi_outcome(plan: Plan, t, facts: list[Fact]) -> tuple[bool | None, date | None, date | None]:
+# (met, known on, achieved): a ref's or a target's decision as far as the facts tell (None: unknown)
+Decision = tuple[bool | None, date | None, date | None]
+
+
+def _known_on(d: Decision) -> date:
+    """When a decided ref became known (a decided ref always has the date its facts were reported)."""
+    if d[1] is None:
+        raise ValueError(f"a decided outcome {d} has no report date")
+    return d[1]
+
+
+def _value(f: Fact) -> float:
+    """The value of a progress or KPI fact (reading the actuals requires one for these kinds)."""
+    if f.value is None:
+        raise ValueError(f"{f.kind} fact of {f.id} on {f.date} has no value")
+    return f.value
+
+
+def _threshold(t) -> float:
+    """The threshold of a KPI target (loading the plan requires one for the KPI rules)."""
+    if t.threshold is None:
+        raise ValueError(f"KPI target {t.id} has no threshold")
+    return float(t.threshold)
+
+
+def _kpi_outcome(plan: Plan, t, facts: list[Fact]) -> Decision:
     kpi = next(r for r in t.refs if any(k.id == r for k in plan.kpis))
     near = [f for f in facts if f.kind is FactKind.KPI and f.id == kpi
             and abs((f.date - t.deadline).days) <= KPI_WINDOW_DAYS]
     if not near:
         # a lower bound near the deadline decides "met" when it reaches the threshold (KPI_GE only)
         bound = [f for f in facts if f.kind is FactKind.KPI_AT_LEAST and f.id == kpi and t.rule is TargetRule.KPI_GE
-                 and abs((f.date - t.deadline).days) <= KPI_WINDOW_DAYS and f.value >= t.threshold]
+                 and abs((f.date - t.deadline).days) <= KPI_WINDOW_DAYS and _value(f) >= _threshold(t)]
         if bound:
             return True, min(f.reported for f in bound), None
         return None, None, None
     f = min(near, key=lambda f: (abs((f.date - t.deadline).days), f.date))
     if t.rule is TargetRule.KPI_GE:
-        return bool(f.value >= t.threshold), f.reported, None
+        return bool(_value(f) >= _threshold(t)), f.reported, None
     base = next(k.baseline for k in plan.kpis if k.id == kpi)
     years = years_to(t.deadline, plan.as_of)
-    met = base > 0 and f.value > 0 and (f.value / base) ** (1 / years) - 1 >= t.threshold
+    value = _value(f)
+    met = base > 0 and value > 0 and (value / base) ** (1 / years) - 1 >= _threshold(t)
     return bool(met), f.reported, None
 
 

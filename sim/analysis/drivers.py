@@ -29,7 +29,8 @@ from sim.model.clock import FAR_DAY
 from sim.engine.forward import pauses_for
 from sim.engine.replicate import column
 from sim.engine.sampling import Draws, draw_chunk
-from sim.model.enums import LinkType, TargetRule
+from sim.model.enums import TargetRule
+from sim.model.links import kind as link_kind
 
 TOL_DAYS = 0.01  # records are float32: about 2e-4 day of rounding at day 2,000
 KPI_RULES = (TargetRule.KPI_GE, TargetRule.KPI_CAGR_GE)
@@ -127,8 +128,9 @@ def chain_links(model: CompiledModel, start: np.ndarray, finish: np.ndarray, dra
             es = draws.wait[:, i].copy()
             by = np.full(n, -1, dtype=np.int64)
             for p, typ, lag in model.start_preds[i]:
-                ref = (finish[:, p] if typ is LinkType.FS else start[:, p]) + lag
-                by = np.where(ref > es, 2 * p + (1 if typ is LinkType.FS else 0), by)
+                on_finish = link_kind(typ).refs_finish  # FS: the predecessor's finish; SS: its start
+                ref = (finish[:, p] if on_finish else start[:, p]) + lag
+                by = np.where(ref > es, 2 * p + (1 if on_finish else 0), by)
                 es = np.maximum(es, ref)
             ps, pe = pauses_for(model, draws, i)
             cal = model.calendars[model.item_calendar[i]]

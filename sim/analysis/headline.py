@@ -29,7 +29,8 @@ import pandas as pd
 from sim.analysis.summary import Z95, prob_se
 from sim.engine.replicate import column
 from sim.model import planmeta
-from sim.model.enums import LinkType, TargetRule
+from sim.model.enums import TargetRule
+from sim.model.links import FINISH_REFERENCING, kind as link_kind
 
 # Bands of P(met) (assumption: the usual P80 confidence level of schedule risk analysis for green,
 # an even chance for red; docs/calibration.md cites P80 as the common contingency level).
@@ -37,7 +38,7 @@ GREEN_FROM = 0.8
 RED_BELOW = 0.5
 
 # links that keep the successor's finish at or after the predecessor's finish
-_FINISH_BINDING = (LinkType.FS, LinkType.FF, LinkType.SYNC)
+_FINISH_BINDING = FINISH_REFERENCING  # FS, FF, SYNC (sim.model.links)
 
 
 def rag(p: float) -> str:
@@ -109,7 +110,7 @@ def _finish_preds(plan) -> dict[str, list[tuple[str, str]]]:
     for ln in plan.links:
         if ln.type in _FINISH_BINDING and ln.lag_days >= 0:
             out.setdefault(ln.succ, []).append((str(ln.type), ln.pred))
-        if ln.type is LinkType.SYNC:  # finish together: binding both ways
+        if link_kind(ln.type).symmetric:  # SYNC, finish together: binding both ways
             out.setdefault(ln.pred, []).append((str(ln.type), ln.succ))
     return out
 

@@ -176,13 +176,10 @@ def money_comparison(runs: dict, *, reference: str) -> pd.DataFrame:
     p50_cost, p90_cost, difference, difference_se`` (亿元, every invested item summed; the
     difference pairs replications by ``rep``, common random numbers). Empty when no run has costs.
     """
-    import pyarrow.parquet as pq
-
-    from sim.results import RECORDS, read_records
+    from sim.results import read_records, record_names
 
     def totals(run_dir) -> pd.Series | None:
-        names = pq.ParquetFile(run_dir / RECORDS).schema_arrow.names
-        cols = [c for c in names if c.startswith("cost:")]
+        cols = [c for c in record_names(run_dir) if c.startswith("cost:")]
         if not cols:
             return None
         rec = read_records(run_dir, columns=["rep", *cols]).set_index("rep")

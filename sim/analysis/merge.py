@@ -34,7 +34,8 @@ from sim.model.clock import FAR_DAY
 from sim.engine.forward import pauses_for
 from sim.engine.replicate import column
 from sim.engine.sampling import Draws
-from sim.model.enums import LinkType, TargetRule
+from sim.model.enums import TargetRule
+from sim.model.links import kind as link_kind
 
 
 def merge_bias(model: CompiledModel, records: pd.DataFrame, *, draws: Draws | None = None) -> pd.DataFrame:
@@ -72,7 +73,7 @@ def _item_gate(model: CompiledModel, i: int, start, finish, natural, draws: Draw
     names, arrivals = [f"{ids[i]} (own)"], [working_from(draws.wait[:, i])]
     for p, typ, lag in model.start_preds[i]:
         names.append(f"{ids[p]} ({typ})")
-        arrivals.append(working_from((finish[:, p] if typ is LinkType.FS else start[:, p]) + lag))
+        arrivals.append(working_from((finish[:, p] if link_kind(typ).refs_finish else start[:, p]) + lag))
     for p, lag in model.ff_preds[i]:
         names.append(f"{ids[p]} (FF)")
         arrivals.append(finish[:, p] + lag)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 
-from sim.results import read_manifest
+from sim.results import read_manifest, read_table
 
 
 def headline_lines(run_dir: Path, *, section: str = "headline") -> list[str]:
     """The headline targets of a run as aligned text lines: P(met) ± standard error."""
-    targets = pd.read_csv(Path(run_dir) / "targets.csv")
+    targets = read_table(Path(run_dir), "targets.csv")
     man = read_manifest(run_dir)
     sel = targets[targets["section"] == section]
     if sel.empty:

@@ -20,7 +20,8 @@ from sim.engine.replicate import Engine, run_chunk
 from sim.model.clock import date_of
 from sim.model.distribution import Distribution
 from sim.model.entities import Assumption, Plan
-from sim.model.enums import LinkType, TargetRule
+from sim.model.enums import TargetRule
+from sim.model.links import kind as link_kind
 from sim.model.scenario import apply_scenario, scenario_from_dict
 
 SCHEDULE_RULES = (TargetRule.ITEM_BY, TargetRule.ALL_OF, TargetRule.K_OF_N)
@@ -120,15 +121,13 @@ def _driving_links(plan: Plan, s: dict, moved: set[str], item: str) -> dict[str,
     """For each moved item, the moved predecessor whose link binds in the slipped schedule, and the link type."""
     parent: dict[str, tuple[str, str]] = {}
     for ln in plan.links:
-        pairs = [(ln.pred, ln.succ)] + ([(ln.succ, ln.pred)] if ln.type is LinkType.SYNC else [])
+        link = link_kind(ln.type)  # which end of a it references, which end of b it constrains (sim.model.links)
+        pairs = [(ln.pred, ln.succ)] + ([(ln.succ, ln.pred)] if link.symmetric else [])
         for a, b in pairs:
             if b not in moved or a not in moved or b == item or a == b:
                 continue
-            lag = ln.lag_days
-            binds = {LinkType.FS: abs(s["start"][b] - (s["finish"][a] + lag)) <= _EPS,
-                     LinkType.SS: abs(s["start"][b] - (s["start"][a] + lag)) <= _EPS,
-                     LinkType.FF: abs(s["finish"][b] - (s["finish"][a] + lag)) <= _EPS,
-                     LinkType.SYNC: abs(s["finish"][b] - s["finish"][a]) <= _EPS}[ln.type]
+            ref = s[link.pred_end][a] + ln.lag_days if link.lag_allowed else s[link.pred_end][a]
+            binds = abs(s[link.succ_end][b] - ref) <= _EPS
             if binds and (b not in parent or parent[b][1].endswith("?")):
                 parent[b] = (a, str(ln.type))
             elif b not in parent:

@@ -22,6 +22,7 @@ from sim.model.clock import day_of, end_of
 from sim.model.distribution import Distribution
 from sim.model.entities import Plan
 from sim.model.enums import KpiKind, KpiMeasure, LinkType, RiskMode, RiskPhase, TargetRule
+from sim.model.links import kind as link_kind
 from sim.model.select import resolve
 from sim.model.timing import duration_rules, item_timing
 
@@ -146,6 +147,14 @@ class CompiledModel:
         """Per finite-capacity unit: can it make an item wait (more items use it than its capacity)?"""
         users = np.bincount(self.item_resource[self.item_resource >= 0], minlength=len(self.resource_capacity))
         return users > np.asarray(self.resource_capacity, dtype=np.int64)
+
+    def start_pred_on_finish(self) -> tuple[tuple[bool, ...], ...]:
+        """Per item, per entry of ``start_preds``: whether it waits for the predecessor's finish
+        (FS) rather than its start (SS), as the link-type registry says (:mod:`sim.model.links`).
+
+        For the engines, so that they read the classification instead of naming link types.
+        """
+        return tuple(tuple(link_kind(typ).refs_finish for _, typ, _ in preds) for preds in self.start_preds)
 
     def has_contention(self) -> bool:
         """True if some unit's capacity can bind, so only the SimPy engine simulates the plan."""
@@ -274,7 +283,7 @@ def _topological_groups(plan: Plan) -> tuple[list[int], list[tuple[int, ...]]]:
         return a
 
     for ln in plan.links:
-        if ln.type is LinkType.SYNC:
+        if link_kind(ln.type).symmetric:
             ra, rb = find(idx[ln.pred]), find(idx[ln.succ])
             if ra != rb:
                 parent[max(ra, rb)] = min(ra, rb)
@@ -285,7 +294,7 @@ def _topological_groups(plan: Plan) -> tuple[list[int], list[tuple[int, ...]]]:
     succ: dict[int, set[int]] = defaultdict(set)
     indeg = {r: 0 for r in members}
     for ln in plan.links:
-        if ln.type is LinkType.SYNC:
+        if link_kind(ln.type).symmetric:
             continue
         a, b = root[idx[ln.pred]], root[idx[ln.succ]]
         if a != b and b not in succ[a]:
@@ -307,14 +316,23 @@ def _topological_groups(plan: Plan) -> tuple[list[int], list[tuple[int, ...]]]:
 
 
 def _links(plan: Plan, pos: dict[str, int]):
+    """Per item: the links that gate its start ``(pred, type, lag)`` and its finish ``(pred, lag)``.
+
+    The classification is :mod:`sim.model.links`: a start-gating link (FS, SS) references the
+    predecessor's ``kind(type).pred_end`` (``refs_finish``); a finish-gating one (FF) its finish;
+    symmetric links (SYNC) are groups (:func:`_topological_groups`), in neither list.
+    """
     n = len(pos)
     start_preds: list[list] = [[] for _ in range(n)]
     ff_preds: list[list] = [[] for _ in range(n)]
     for ln in plan.links:
         a, b = pos[ln.pred], pos[ln.succ]
-        if ln.type in (LinkType.FS, LinkType.SS):
+        link = link_kind(ln.type)
+        if link.gates_start:
             start_preds[b].append((a, ln.type, float(ln.lag_days)))
-        elif ln.type is LinkType.FF:
+        elif link.gates_finish:
+            if not link.refs_finish:  # no registered type waits for a start to allow a finish
+                raise ValueError(f"link type {ln.type}: a finish gated by the predecessor's start is not supported")
             ff_preds[b].append((a, float(ln.lag_days)))
     return tuple(tuple(x) for x in start_preds), tuple(tuple(x) for x in ff_preds)
 

@@ -43,23 +43,24 @@ NUMBER_IDS = [188743767 + k for k in range(5)] + [188743982 + k for k in range(1
 
 def results_frame(run_dir: Path) -> pd.DataFrame:
     """One row per item: id, plan dates and the exported fields (criticality 0 when never on the path)."""
+    from sim.report.build import ANALYSIS_DIR
+    from sim.results import has_table, read_table
+
     run_dir = Path(run_dir)
-    items_csv = run_dir / "items.csv"
-    if not items_csv.is_file():
+    if not has_table(run_dir, "items.csv"):
         raise InteropError(f"{run_dir}: not a run directory (no items.csv)")
-    items = pd.read_csv(items_csv, encoding="utf-8")
-    crit_path = run_dir / "analysis" / "criticality.csv"
-    if crit_path.is_file():
-        crit = pd.read_csv(crit_path, encoding="utf-8")
+    items = read_table(run_dir, "items.csv")
+    crit_name = f"{ANALYSIS_DIR}/criticality.csv"
+    if has_table(run_dir, crit_name):
+        crit = read_table(run_dir, crit_name)
         from sim.analysis.criticality import PROGRAMME_ID
         prog = crit[crit["target"] == PROGRAMME_ID].set_index("item")["criticality"]
         items["criticality"] = items["id"].map(prog).fillna(0.0)
     else:
         items["criticality"] = _criticality(run_dir, items)
-    costs_csv = run_dir / "costs.csv"
     cost_cols = ["p50_cost", "p90_cost", "p_within_budget"]
-    if costs_csv.is_file():
-        costs = pd.read_csv(costs_csv, encoding="utf-8").set_index("id")
+    if has_table(run_dir, "costs.csv"):
+        costs = read_table(run_dir, "costs.csv").set_index("id")
         for c in cost_cols:
             items[c] = items["id"].map(costs[c])
     else:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from sim.interop.schedule import Schedule, Task, safe_id
 from sim.model.load import SCHEMA
+from sim.model.links import LINKS
 from sim.model.planmeta import EndDate, Label, PlanMeta, dump_meta
 
 REPORT = "import_report.md"
@@ -55,6 +56,10 @@ def _csv(rows: list[dict], columns: tuple[str, ...]) -> str:
     for r in rows:
         w.writerow({c: ("" if r.get(c) is None else r.get(c)) for c in columns})
     return buf.getvalue()
+
+
+# link types a schedule's predecessor links map to: the directed ones of the registry
+_DIRECTED_TYPES = frozenset(str(t) for t, k in LINKS.items() if not k.symmetric)
 
 
 def _d(day: dt.date | None) -> str:
@@ -102,7 +107,9 @@ def write_params_dir(out: Path, files: dict[str, str]) -> None:
 
 def build_files(s: Schedule, *, duration_class: str = DEFAULT_DURATION_CLASS) -> tuple[dict[str, str], dict]:
     """The params files (name -> text) for ``s`` and a summary."""
-    tasks = [t for t in s.tasks if t.plan_finish is not None or t.actual_finish is not None]
+    # (task, its finish): the planned finish, or the actual one when the plan gives none
+    dated = [(t, f) for t in s.tasks if (f := t.plan_finish or t.actual_finish) is not None]
+    tasks = [t for t, _ in dated]
     for t in s.tasks:
         if t not in tasks:
             s.skip(t.row, f"task {t.code}", "no planned or actual finish date")
@@ -110,9 +117,10 @@ def build_files(s: Schedule, *, duration_class: str = DEFAULT_DURATION_CLASS) ->
         raise ValueError(f"{s.source}: no task with a finish date to import")
     as_of = s.status_date
     if as_of is None:
-        as_of = min(t.plan_start or t.plan_finish for t in tasks)
+        # the earliest planned date of a task (its start, or its finish when it has no start)
+        as_of = min(start for t in tasks if (start := t.plan_start or t.plan_finish) is not None)
         s.notes.append(f"the file has no status/data date: as_of = the earliest planned start {as_of}")
-    end = max((t.plan_finish or t.actual_finish) for t in tasks)
+    end = max(f for _, f in dated)
     if s.finish and s.finish > end:
         end = s.finish
     # campaigns: the first WBS level below the prefix every task shares
@@ -152,10 +160,10 @@ def build_files(s: Schedule, *, duration_class: str = DEFAULT_DURATION_CLASS) ->
     items, targets, mapping = [], [], {}
     item_ids: set[str] = set()
     weekly: dict[str, tuple[int, ...] | None] = {}
-    for seq, t in enumerate(tasks, start=1):
+    for seq, (t, finish) in enumerate(dated, start=1):
         iid = safe_id(t.code, item_ids)
         mapping[t.uid] = iid
-        start, finish = t.plan_start, t.plan_finish or t.actual_finish
+        start = t.plan_start
         if start and finish and start > finish:
             s.skip(t.row, f"plan_start {start} after plan_finish {finish}", "plan_start set to plan_finish")
             start = finish
@@ -168,7 +176,7 @@ def build_files(s: Schedule, *, duration_class: str = DEFAULT_DURATION_CLASS) ->
         if actual_finish and actual_finish > as_of:
             actual_finish = None
         status = "done" if actual_finish else "in_progress" if actual_start else "not_started"
-        if status == "done" and actual_start is None:
+        if actual_finish is not None and actual_start is None:  # done (status above)
             actual_start = start if start and start <= actual_finish else actual_finish
         pct = t.percent_complete if status == "in_progress" else None
         source = [f"{s.format} {t.row}"]
@@ -199,8 +207,8 @@ def build_files(s: Schedule, *, duration_class: str = DEFAULT_DURATION_CLASS) ->
                               f"over the planned {base:g}")
             else:
                 s.skip(t.row, f"three-point {t.three_point}", "needs min <= likely <= max and a planned duration > 0")
-        cal = cal_ids.get(t.calendar or "", "construction")
-        weekly[cal] = s.calendars[t.calendar].working_weekdays if t.calendar in s.calendars else None
+        cal_id = cal_ids.get(t.calendar or "", "construction")
+        weekly[cal_id] = s.calendars[t.calendar].working_weekdays if t.calendar in s.calendars else None
         units = [unit_ids[r] for r in dict.fromkeys(t.resources)]
         items.append({
             "id": iid, "group": safe_id(".".join(t.wbs_codes) or iid, set(), prefix="G"),
@@ -208,7 +216,7 @@ def build_files(s: Schedule, *, duration_class: str = DEFAULT_DURATION_CLASS) ->
             "units": ";".join(["*" + units[0], *units[1:]]) if units else "", "project_type": IMPORTED_TYPE,
             "status": status, "plan_start": _d(start or finish), "plan_finish": _d(finish),
             "start_aspirational": "false", "finish_aspirational": "false", "plan_text_zh": "",
-            "dist": dist, "p1": p1, "p2": p2, "p3": p3, "calendar": cal, "outdoor": "false",
+            "dist": dist, "p1": p1, "p2": p2, "p3": p3, "calendar": cal_id, "outdoor": "false",
             "resource_unit": "", "source": "; ".join(source), "actual_start": _d(actual_start),
             "actual_finish": _d(actual_finish), "percent_complete": "" if pct is None else _fmt(pct),
         })
@@ -219,7 +227,7 @@ def build_files(s: Schedule, *, duration_class: str = DEFAULT_DURATION_CLASS) ->
             targets.append({"id": safe_id(f"TG_{iid}", item_ids), "name_zh": t.name, "name_en": f"{t.name}: by {finish}",
                             "section": MILESTONE_SECTION, "rule": "item_by", "refs": iid, "deadline": _d(finish),
                             "source": f"{s.format} milestone {t.row}"})
-    open_items = [r["id"] for r in items if r["status"] != "done"]
+    open_items = [str(r["id"]) for r in items if r["status"] != "done"]
     if open_items and end < as_of:
         s.skip("project", f"finish {end}", f"before the status date {as_of}: no programme target")
     elif open_items:
@@ -232,7 +240,7 @@ def build_files(s: Schedule, *, duration_class: str = DEFAULT_DURATION_CLASS) ->
             s.skip(ln.row, f"SF link {mapping.get(ln.pred, ln.pred)} -> {mapping.get(ln.succ, ln.succ)} "
                            f"lag {ln.lag_days:g} d", "start-to-finish links are not supported by the simulator")
             continue
-        if ln.type not in ("FS", "SS", "FF"):
+        if ln.type not in _DIRECTED_TYPES:  # FS, SS, FF (SF was skipped above)
             s.skip(ln.row, f"link type {ln.type}", "unknown link type")
             continue
         key = (mapping[ln.pred], mapping[ln.succ], ln.type)
@@ -240,7 +248,7 @@ def build_files(s: Schedule, *, duration_class: str = DEFAULT_DURATION_CLASS) ->
             s.skip(ln.row, f"{key}", "the same link twice (kept once)")
             continue
         seen.add(key)
-        succ_cal = next((r["calendar"] for r in items if r["id"] == key[1]), "construction")
+        succ_cal = next((str(r["calendar"]) for r in items if r["id"] == key[1]), "construction")
         week = weekly.get(succ_cal)
         factor = 7.0 / len(week) if week else 1.0
         links.append({"pred": key[0], "succ": key[1], "type": ln.type, "lag_days": _fmt(ln.lag_days * factor),
@@ -250,15 +258,17 @@ def build_files(s: Schedule, *, duration_class: str = DEFAULT_DURATION_CLASS) ->
     calendar_rows = []
     for uid, cid in cal_ids.items():
         cal = s.calendars.get(uid)
-        windows = [(lo, hi) for lo, hi in (cal.holidays if cal else []) if hi >= as_of - dt.timedelta(days=366)]
-        for lo, hi in windows:
-            calendar_rows.append({"calendar": cid, "start": _d(lo), "end": _d(hi),
-                                  "name_en": f"{cal.name}: non-working exception",
-                                  "source": f"{s.format} calendar {uid} ({cal.name})"})
+        cal_name = cal.name if cal else uid
+        windows = [(first, last) for first, last in (cal.holidays if cal else [])
+                   if last >= as_of - dt.timedelta(days=366)]
+        for first, last in windows:  # only when the calendar exists
+            calendar_rows.append({"calendar": cid, "start": _d(first), "end": _d(last),
+                                  "name_en": f"{cal_name}: non-working exception",
+                                  "source": f"{s.format} calendar {uid} ({cal_name})"})
         if not windows:
-            day = as_of - dt.timedelta(days=1)
-            calendar_rows.append({"calendar": cid, "start": _d(day), "end": _d(day),
-                                  "name_en": f"{cal.name if cal else uid}: no non-working exception (placeholder "
+            eve = as_of - dt.timedelta(days=1)
+            calendar_rows.append({"calendar": cid, "start": _d(eve), "end": _d(eve),
+                                  "name_en": f"{cal_name}: no non-working exception (placeholder "
                                              "window before as_of so that the calendar exists)",
                                   "source": f"{s.format} calendar {uid}"})
         if cal and cal.working_weekdays and len(cal.working_weekdays) < 7:

@@ -12,12 +12,12 @@ branched item, nor share a finite-capacity unit with one.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sim.model import validate as v
 from sim.model.csvio import Cells, Table
 from sim.model.entities import Branch, Item, Link
-from sim.model.enums import LinkType
+from sim.model.links import kind as link_kind
 from sim.model.problems import Problem
 
 BRANCHES = "branches.csv"
@@ -54,9 +54,10 @@ BUILDERS = {BRANCHES: branch}
 def _graph(links: Sequence[tuple[int, Link]]) -> dict[str, set[str]]:
     succ: dict[str, set[str]] = defaultdict(set)
     for _, ln in links:
-        if ln.type in (LinkType.FS, LinkType.SS, LinkType.SYNC):
+        k = link_kind(ln.type)
+        if k.gates_start or k.symmetric:
             succ[ln.pred].add(ln.succ)
-        if ln.type is LinkType.SYNC:
+        if k.symmetric:
             succ[ln.succ].add(ln.pred)
     return succ
 
@@ -72,7 +73,7 @@ def _downstream(succ: dict[str, set[str]], start: str) -> set[str]:
 
 
 def branch_problems(branches: Sequence[tuple[int, Branch]], items: Sequence[tuple[int, Item]],
-                    links: Sequence[tuple[int, Link]], tables: dict[str, Table | None], as_of) -> list[Problem]:
+                    links: Sequence[tuple[int, Link]], tables: Mapping[str, Table | None], as_of) -> list[Problem]:
     """The checks across branches.csv, items.csv, links.csv and risks.csv."""
     problems: list[Problem] = []
     table = tables.get(BRANCHES)
@@ -82,7 +83,7 @@ def branch_problems(branches: Sequence[tuple[int, Branch]], items: Sequence[tupl
     succ = _graph(links)
     start_links: dict[str, set[str]] = defaultdict(set)  # predecessors whose finish gates a start (FS, SYNC)
     for _, ln in links:
-        if ln.type in (LinkType.FS, LinkType.SYNC):
+        if link_kind(ln.type).refs_finish and (link_kind(ln.type).gates_start or link_kind(ln.type).symmetric):
             start_links[ln.succ].add(ln.pred)
     risks = tables.get("risks.csv")
     risk_ids = None if risks is None else {r.get("id") for r in risks.rows}

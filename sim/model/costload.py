@@ -15,7 +15,7 @@ with an investment, and an item's yearly figures must not exceed its investment.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sim.model import validate as v
 from sim.model.csvio import Cells, Table, split_list
@@ -40,11 +40,11 @@ def cost_class(c: Cells, cat: v.Catalog) -> CostClass:
     ptype = c.ident("project_type")
     return CostClass(
         project_type=ptype, name_en=c.text("name_en"),
-        multiplier=c.distribution(required=True),
-        rho_schedule=c.number("rho_schedule", default=0.0, low=-1, high=1),
-        standing_per_year=c.number("standing_per_year", default=0.0, low=0),
-        profile_a=c.number("profile_a", default=2.0, above=0),
-        profile_b=c.number("profile_b", default=2.0, above=0),
+        multiplier=c.needed_distribution(),
+        rho_schedule=c.needed_number("rho_schedule", default=0.0, low=-1, high=1),
+        standing_per_year=c.needed_number("standing_per_year", default=0.0, low=0),
+        profile_a=c.needed_number("profile_a", default=2.0, above=0),
+        profile_b=c.needed_number("profile_b", default=2.0, above=0),
         source=c.raw("source"),
     )
 
@@ -56,7 +56,7 @@ def planned_spend(c: Cells, cat: v.Catalog) -> PlannedSpend:
         c.extend(v.unknown_refs(c.file, c.line, "item", [item], cat.item_ids, what="item", home="items.csv id"))
     year = c.positive_int("year", required=True)
     return PlannedSpend(item=item, year=year or 0,
-                        amount_cny_100m=c.number("amount_cny_100m", required=True, low=0), source=c.raw("source"))
+                        amount_cny_100m=c.needed_number("amount_cny_100m", required=True, low=0), source=c.raw("source"))
 
 
 def response(c: Cells, cat: v.Catalog) -> Response:
@@ -69,15 +69,15 @@ def response(c: Cells, cat: v.Catalog) -> Response:
         c.extend(v.selector_problems(c.file, c.line, "acts_on", acts_on, cat))
     return Response(id=c.ident("id"), name_zh=c.text("name_zh", required=True),
                     name_en=c.text("name_en", required=True),
-                    cost_cny_100m=c.number("cost_cny_100m", required=True, low=0), effect=effect, acts_on=acts_on,
-                    value=c.number("value", required=True, low=0), source=c.raw("source"))
+                    cost_cny_100m=c.needed_number("cost_cny_100m", required=True, low=0), effect=effect, acts_on=acts_on,
+                    value=c.needed_number("value", required=True, low=0), source=c.raw("source"))
 
 
 BUILDERS = {COST_CLASSES: cost_class, INVESTMENT_PLAN: planned_spend, RESPONSES: response}
 
 
 def cost_problems(items: Sequence[tuple[int, Item]], classes: Sequence[tuple[int, CostClass]],
-                  spends: Sequence[tuple[int, PlannedSpend]], tables: dict[str, Table | None]) -> list[Problem]:
+                  spends: Sequence[tuple[int, PlannedSpend]], tables: Mapping[str, Table | None]) -> list[Problem]:
     """Checks across items.csv, cost_classes.csv and investment_plan.csv."""
     problems: list[Problem] = []
     cc_table = tables.get(COST_CLASSES)
@@ -124,7 +124,7 @@ def cost_problems(items: Sequence[tuple[int, Item]], classes: Sequence[tuple[int
     return problems
 
 
-def _response_problems(tables: dict[str, Table | None]) -> list[Problem]:
+def _response_problems(tables: Mapping[str, Table | None]) -> list[Problem]:
     """Risk ids of probability/impact responses must be risks.csv ids; ids unique."""
     table, risks = tables.get(RESPONSES), tables.get("risks.csv")
     if table is None:

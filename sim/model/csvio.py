@@ -277,6 +277,9 @@ _FALSE = frozenset({"false", "0", "no"})
 _DIST_COLUMNS = ("dist", "p1", "p2", "p3")
 
 E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
+NO_DATE = dt.date.min  # stands in for an unusable date in a record that is dropped (Cells.needed)
+_NO_DISTRIBUTION = Distribution.fixed(0.0)  # likewise for a distribution
 
 
 class Cells:
@@ -330,6 +333,33 @@ class Cells:
             else:
                 self._incomplete = True
         return True
+
+    def needed(self, value: T | None, placeholder: T) -> T:
+        """``value`` for a field the record cannot lack, ``placeholder`` when it is None.
+
+        A None comes from a cell that was blank, wrong or absent, which is already
+        reported (or the column's absence is); the row is marked incomplete, so
+        :attr:`ok` is False and the record built with the placeholder is dropped: it
+        never reaches a plan. This keeps the records' fields typed as what a plan holds.
+        """
+        if value is None:
+            self._incomplete = True
+            return placeholder
+        return value
+
+    def needed_number(self, column: str, *, required: bool = False, default: float | None = None,
+                      low: float | None = None, high: float | None = None, above: float | None = None) -> float:
+        """:meth:`number` for a field the record cannot lack (see :meth:`needed`)."""
+        return self.needed(self.number(column, required=required, default=default, low=low, high=high,
+                                       above=above), math.nan)
+
+    def needed_date(self, column: str) -> dt.date:
+        """A required :meth:`date` for a field the record cannot lack (see :meth:`needed`)."""
+        return self.needed(self.date(column, required=True), NO_DATE)
+
+    def needed_distribution(self, *, nonnegative: str = "") -> Distribution:
+        """A required :meth:`distribution` for a field the record cannot lack (see :meth:`needed`)."""
+        return self.needed(self.distribution(required=True, nonnegative=nonnegative), _NO_DISTRIBUTION)
 
     def text(self, column: str, *, required: bool = False) -> str:
         """The cell as text; ``required`` makes a blank cell a problem."""

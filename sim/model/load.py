@@ -9,6 +9,7 @@ one :class:`~sim.model.problems.PlanError` carrying every problem found.
 
 from __future__ import annotations
 
+import math
 import re
 
 import datetime as dt
@@ -19,7 +20,7 @@ from typing import Any
 
 from sim.model import branchload, costload, planmeta
 from sim.model import validate as v
-from sim.model.csvio import Cells, Table, parse_date, read_table, split_list
+from sim.model.csvio import NO_DATE, Cells, Table, parse_date, read_table, split_list
 from sim.model.distribution import Distribution
 from sim.model.entities import (
     Assumption,
@@ -231,6 +232,7 @@ def _item(c: Cells, cat: v.Catalog) -> Item:
                             what="unit", home="units.csv id"))
     start, finish = c.date("plan_start"), c.date("plan_finish", required=True)
     c.extend(v.date_order(c.file, c.line, ("plan_start", start), ("plan_finish", finish)))
+    plan_finish = c.needed(finish, NO_DATE)
     c.number("seq", low=0)
     # progress facts: optional columns (not yet in params/README.md), read when present
     actual_start, actual_finish = c.date("actual_start"), c.date("actual_finish")
@@ -239,7 +241,7 @@ def _item(c: Cells, cat: v.Catalog) -> Item:
         id=c.ident("id"), group=c.ident("group"), campaign=_open_choice(c, "campaign", cat.campaigns),
         name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
         units=units, lead_units=leads, project_type=c.raw("project_type"), status=c.choice("status", Status),
-        plan_finish=finish, plan_start=start,
+        plan_finish=plan_finish, plan_start=start,
         start_aspirational=c.boolean("start_aspirational", default=False),
         finish_aspirational=c.boolean("finish_aspirational", default=False),
         plan_text_zh=c.raw("plan_text_zh"),
@@ -269,18 +271,18 @@ def _link(c: Cells, cat: v.Catalog) -> Link:
     wrong = None if lag is None else v.negative_lag(lag)  # the engine cannot act before an event happens
     if wrong is not None:
         c.flag("lag_days", c.raw("lag_days"), wrong, v.NEGATIVE_LAG_HINT)
-    return Link(pred, succ, c.choice("type", LinkType), lag, c.raw("note"), c.raw("source"))
+    return Link(pred, succ, c.choice("type", LinkType), c.needed(lag, math.nan), c.raw("note"), c.raw("source"))
 
 
 def _duration_class(c: Cells, cat: v.Catalog) -> DurationClass:
-    mult = c.distribution(required=True, nonnegative="the duration multiplier")
+    mult = c.needed_distribution(nonnegative="the duration multiplier")
     # optional columns: the published reference class when the multiplier is narrowed (docs/calibration.md §2.4)
     med, p90 = c.number("ref_median", above=0), c.number("ref_p90", above=0)
     reference = None
     if (med is None) != (p90 is None):
         c.flag("ref_median,ref_p90", f"{med},{p90}", "give both ref_median and ref_p90, or neither",
                "the reference class is a lognormal stated by its median and P90 (params/README.md)")
-    elif med is not None:
+    elif med is not None and p90 is not None:
         reference = Distribution(DistFamily.LOGNORMAL, (med, p90))
         for message in reference.problems():
             c.flag("ref_median,ref_p90", f"{med},{p90}", message, "the reference class needs P90 > median")
@@ -292,7 +294,7 @@ def _duration_class(c: Cells, cat: v.Catalog) -> DurationClass:
 def _factor(c: Cells, cat: v.Catalog) -> Factor:
     members = c.entries("members", required=True)
     c.extend(v.selector_problems(c.file, c.line, "members", members, cat))
-    return Factor(c.ident("id"), c.number("loading", required=True, low=0, high=1), members,
+    return Factor(c.ident("id"), c.needed_number("loading", required=True, low=0, high=1), members,
                   c.raw("name_en"), c.raw("source"), name_zh=c.raw("name_zh") or "")
 
 
@@ -301,7 +303,7 @@ def _correlation(c: Cells, cat: v.Catalog) -> FactorCorrelation:
     for column, value in (("a", a), ("b", b)):
         c.extend(v.unknown_refs(c.file, c.line, column, [value], cat.factor_ids,
                                 what="factor", home="factors.csv id"))
-    return FactorCorrelation(a, b, c.number("rho", required=True, low=-1, high=1), c.raw("source"))
+    return FactorCorrelation(a, b, c.needed_number("rho", required=True, low=-1, high=1), c.raw("source"))
 
 
 def _risk(c: Cells, cat: v.Catalog) -> Risk:
@@ -309,8 +311,8 @@ def _risk(c: Cells, cat: v.Catalog) -> Risk:
     c.extend(v.selector_problems(c.file, c.line, "targets", targets, cat))
     return Risk(
         id=c.ident("id"), name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
-        probability=c.number("probability", required=True, low=0, high=1),
-        impact=c.distribution(required=True), targets=targets,
+        probability=c.needed_number("probability", required=True, low=0, high=1),
+        impact=c.needed_distribution(), targets=targets,
         mode=c.choice("mode", RiskMode, default=RiskMode.EACH),
         phase=c.choice("phase", RiskPhase, default=RiskPhase.DURATION), source=c.raw("source"),
         cost_impact=c.distribution(required=False, prefix="cost_"),
@@ -324,15 +326,16 @@ def _shock(c: Cells, cat: v.Catalog) -> Shock:
     c.extend(v.date_order(c.file, c.line, ("window_start", start), ("window_end", end)))
     return Shock(
         id=c.ident("id"), name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
-        probability=c.number("probability", required=True, low=0, high=1), window_start=start, window_end=end,
-        length=c.distribution(required=True, nonnegative="the shock length"), affects=affects, source=c.raw("source"),
+        probability=c.needed_number("probability", required=True, low=0, high=1),
+        window_start=c.needed(start, NO_DATE), window_end=c.needed(end, NO_DATE),
+        length=c.needed_distribution(nonnegative="the shock length"), affects=affects, source=c.raw("source"),
     )
 
 
 def _calendar_window(c: Cells, cat: v.Catalog) -> CalendarWindow:
     start, end = c.date("start", required=True), c.date("end", required=True)
     c.extend(v.date_order(c.file, c.line, ("start", start), ("end", end)))
-    return CalendarWindow(c.ident("calendar"), start, end, c.raw("name_en"), c.raw("source"))
+    return CalendarWindow(c.ident("calendar"), c.needed(start, NO_DATE), c.needed(end, NO_DATE), c.raw("name_en"), c.raw("source"))
 
 
 def _kpi(c: Cells, cat: v.Catalog) -> Kpi:
@@ -351,13 +354,13 @@ def _kpi(c: Cells, cat: v.Catalog) -> Kpi:
     return Kpi(
         id=c.ident("id"), name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
         kind=kind, unit_en=c.text("unit_en", required=True),
-        baseline=c.number("baseline", required=not cumulative, default=0.0, low=0),
+        baseline=c.needed_number("baseline", required=not cumulative, default=0.0, low=0),
         # an index's rate is a growth (1 + rate is its yearly factor): at most -100% a year
-        rate_per_year=c.number("rate_per_year", required=True, **({"low": 0} if kind is KpiKind.COUNTER else {"above": -1})),
-        rate_cv=c.number("rate_cv", default=0.0, low=0), measure=measure,
+        rate_per_year=c.needed_number("rate_per_year", required=True, **({"low": 0} if kind is KpiKind.COUNTER else {"above": -1})),
+        rate_cv=c.needed_number("rate_cv", default=0.0, low=0), measure=measure,
         attrition_years=c.number("attrition_years", above=0),
-        renewal_prob=c.number("renewal_prob", default=1.0, low=0, high=1),
-        volatility=c.number("volatility", default=0.0, low=0), units=units, group=c.raw("group"),
+        renewal_prob=c.needed_number("renewal_prob", default=1.0, low=0, high=1),
+        volatility=c.needed_number("volatility", default=0.0, low=0), units=units, group=c.raw("group"),
         source=c.raw("source"), evidence=evidence, lead_units=leads,
     )
 
@@ -366,7 +369,7 @@ def _kpi_boost(c: Cells, cat: v.Catalog) -> KpiBoost:
     kpi, item = c.ident("kpi"), c.ident("item")
     c.extend(v.unknown_refs(c.file, c.line, "kpi", [kpi], cat.kpi_ids, what="KPI", home="kpis.csv id"))
     c.extend(v.unknown_refs(c.file, c.line, "item", [item], cat.item_ids, what="item", home="items.csv id"))
-    return KpiBoost(kpi, item, c.number("step", default=0.0), c.number("rate_per_year", default=0.0),
+    return KpiBoost(kpi, item, c.needed_number("step", default=0.0), c.needed_number("rate_per_year", default=0.0),
                     c.raw("source"))
 
 
@@ -378,7 +381,7 @@ def _target(c: Cells, cat: v.Catalog) -> Target:
     return Target(
         id=c.ident("id"), name_zh=c.text("name_zh", required=True), name_en=c.text("name_en", required=True),
         section=section, rule=rule, refs=refs,
-        deadline=c.date("deadline", required=True), k=k, threshold=threshold, text_zh=c.raw("text_zh"),
+        deadline=c.needed_date("deadline"), k=k, threshold=threshold, text_zh=c.raw("text_zh"),
         source=c.raw("source"),
         # optional column: the target is written 力争/争取 (params/README.md)
         aspirational=bool(c.boolean("aspirational", default=False)),
@@ -516,8 +519,13 @@ def _assemble(records: Mapping[str, list], tables: Tables, *, origin: str,
         return tuple(record for _, record in records[file])
 
     assumptions = records["assumptions.csv"]
+    as_of = _as_of(assumptions)
+    if as_of is None:  # _assumption_problems reports a missing as_of, so load_plan raised before assembling
+        raise PlanError([Problem("assumptions.csv", None, "key", "as_of",
+                                 "the assumption as_of (day 0 of the forecast) is missing",
+                                 "add a row: as_of,2020-01-16,date,plan date")], what=origin)
     return Plan(
-        as_of=_as_of(assumptions), items=rows("items.csv"), links=rows("links.csv"), units=rows("units.csv"),
+        as_of=as_of, items=rows("items.csv"), links=rows("links.csv"), units=rows("units.csv"),
         duration_classes=rows("duration_classes.csv"), factors=rows("factors.csv"),
         factor_correlations=rows("factor_correlations.csv"), risks=rows("risks.csv"), shocks=rows("shocks.csv"),
         calendar_windows=rows("calendar.csv"), kpis=rows("kpis.csv"), kpi_boosts=rows("kpi_boosts.csv"),

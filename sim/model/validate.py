@@ -23,7 +23,8 @@ import numpy as np
 
 from sim.model.clock import DAYS_PER_YEAR
 from sim.model.entities import Factor, FactorCorrelation, Item, Link, Target
-from sim.model.enums import LinkType, TargetRule
+from sim.model.enums import TargetRule
+from sim.model.links import directed, kind as link_kind
 from sim.model.problems import Problem
 from sim.model.select import resolve, selector_problem, unknown_hint
 
@@ -145,13 +146,13 @@ def link_problems(links: Sequence[Located[Link]]) -> list[Problem]:
     """
     problems = []
     for line, link in links:
-        if link.type is LinkType.SYNC and link.pred == link.succ:
+        if link_kind(link.type).symmetric and link.pred == link.succ:
             problems.append(Problem(LINKS, line, "succ", link.succ, f"SYNC link of {link.pred} with itself",
                                     "pred and succ must be different items"))
         lag = negative_lag(link.lag_days)
         if lag is not None:
             problems.append(Problem(LINKS, line, "lag_days", f"{link.lag_days:g}", lag, NEGATIVE_LAG_HINT))
-        if link.type is LinkType.SYNC and link.lag_days != 0:
+        if not link_kind(link.type).lag_allowed and link.lag_days != 0:
             problems.append(Problem(LINKS, line, "lag_days", f"{link.lag_days:g}",
                                     "a SYNC link (同步建成) finishes both items together and takes no lag",
                                     "leave lag_days blank or 0, or use an FF link for a lagged finish"))
@@ -169,8 +170,8 @@ def dependency_cycles(links: Sequence[Located[Link]]) -> list[Problem]:
     pass links read from rows that have problems in other cells.
     """
     node = _sync_nodes(links)
-    edges = [(node(ln.pred), node(ln.succ), (line, ln)) for line, ln in links if ln.type is not LinkType.SYNC]
-    syncs = {frozenset((ln.pred, ln.succ)): line for line, ln in links if ln.type is LinkType.SYNC}
+    edges = [(node(ln.pred), node(ln.succ), (line, ln)) for line, ln in links if directed(ln.type)]
+    syncs = {frozenset((ln.pred, ln.succ)): line for line, ln in links if not directed(ln.type)}
     problems = []
     for cycle in find_cycles(edges):
         lines = sorted({line for line, _ in cycle})
@@ -204,7 +205,7 @@ def _sync_nodes(links: Sequence[Located[Link]]) -> Callable[[str], str]:
         return x
 
     for _, link in links:
-        if link.type is LinkType.SYNC:
+        if not directed(link.type):
             a, b = find(link.pred), find(link.succ)
             if a != b:
                 parent[max(a, b)] = min(a, b)

@@ -1,7 +1,7 @@
 """The appraisal page (年度比拼) in Chinese and English: charts, per-year tables, changes and their reasons.
 
 The tables come from :mod:`sim.analysis.annual` (per year, campaign, unit and
-section) and :func:`sim.studies.appraise.target_table`; the page uses the report's CSS,
+section) and :func:`sim.analysis.snapshot_events.target_table`; the page uses the report's CSS,
 sortable tables and embedded CJK font (:mod:`sim.report.html`). "No data" is
 shown as such, never as 0 % or 100 %.
 """

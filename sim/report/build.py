@@ -15,7 +15,6 @@ replications (without each risk, on the run's random numbers), once.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import warnings
@@ -44,7 +43,8 @@ from sim.report.style import add_footer, save
 from sim.report.cost_views import cost_chart_jobs, cost_frames, cost_views
 from sim.report.summary import headline_html
 from sim.report.tables import View, views
-from sim.results import RecordColumns, OLD_PLAN_PICKLE, PLAN_SNAPSHOT, RECORDS, read_plan_snapshot, write_plan_snapshot, params_hash, read_manifest, read_records
+from sim.results import RecordColumns, OLD_PLAN_PICKLE, PLAN_SNAPSHOT, read_plan_snapshot, write_plan_snapshot, params_hash, read_manifest, read_records
+from sim.results import read_cached_tables, read_record_kind, read_table, write_cached_tables
 
 PLAN_FILE = PLAN_SNAPSHOT
 ANALYSIS_DIR = "analysis"
@@ -111,28 +111,16 @@ def analysis_tables(run_dir: Path, plan: Plan, model: CompiledModel, *, driver_r
     """The tables of :func:`sim.analysis.bundle.analyse`, from ``analysis/`` when still valid."""
     run_dir = Path(run_dir)
     man = read_manifest(run_dir)
-    folder = run_dir / ANALYSIS_DIR
     stamp = {"version": ANALYSIS_VERSION, "replications": man.get("replications"), "seed": man.get("seed"),
              "created_utc": man.get("created_utc"), "driver_runs": driver_runs}
-    meta = folder / "meta.json"
-    if meta.exists() and json.loads(meta.read_text(encoding="utf-8")) == stamp:
-        return {k: read_table(folder / f"{k}.csv") for k in TABLES}
+    cached = read_cached_tables(run_dir, ANALYSIS_DIR, stamp, TABLES)
+    if cached is not None:
+        return cached
     records = read_records(run_dir) if records is None else records
     tables = analyse(plan, model, records, RunSettings.from_manifest(man), driver_runs=driver_runs)
-    folder.mkdir(exist_ok=True)
-    for k, df in tables.items():
-        df.to_csv(folder / f"{k}.csv", index=False, encoding="utf-8")
-    meta.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+    write_cached_tables(run_dir, ANALYSIS_DIR, stamp, tables)
     # round-trip through CSV so a fresh and a cached report are built from identical tables
-    return {k: read_table(folder / f"{k}.csv") for k in TABLES}
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """A CSV table of the run directory; an empty frame for a file without columns (e.g. no KPIs)."""
-    try:
-        return pd.read_csv(path, encoding="utf-8")
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
+    return {k: read_table(run_dir / ANALYSIS_DIR, f"{k}.csv") for k in TABLES}
 
 
 def focus_targets(targets: pd.DataFrame, tables: dict[str, pd.DataFrame], *, limit: int = 4,
@@ -324,7 +312,7 @@ def prepare_report(run_dir: Path, *, plan: Plan | None = None, driver_runs: int 
     _notify(progress, "analysis (cached after the first report: risk-effect re-runs, criticality, tables)")
     frames = analysis_tables(run_dir, plan, model, driver_runs=driver_runs)
     for name in ("items", "targets", "kpis"):
-        frames[name] = read_table(run_dir / f"{name}.csv")
+        frames[name] = read_table(run_dir, f"{name}.csv")
     _notify(progress, "headline")
     reference, ref_name = None, ""
     if compare is not None:
@@ -339,10 +327,7 @@ def prepare_report(run_dir: Path, *, plan: Plan | None = None, driver_runs: int 
 
 def met_records(run_dir: Path) -> pd.DataFrame:
     """The ``rep`` and ``met:<target>`` columns of a run's records (all the headline reads)."""
-    import pyarrow.parquet as pq
-
-    names = pq.ParquetFile(Path(run_dir) / RECORDS).schema_arrow.names
-    return read_records(run_dir, columns=["rep"] + [c for c in names if c.startswith("met:")])
+    return read_record_kind(run_dir, "met")
 
 
 class WrittenReport(TypedDict):

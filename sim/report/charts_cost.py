@@ -54,7 +54,7 @@ def investment_s_curve_chart(curves: pd.DataFrame, *, as_of: date, names: dict[s
         fig, ax = new_axes(ax, size=(9, 4.8))
         for k, (key, g) in enumerate(curves.groupby("campaign", sort=False)):
             c = PALETTE[k % len(PALETTE)]
-            x = [as_of + timedelta(days=float(d)) for d in g["day"]]
+            x = np.array([as_of + timedelta(days=float(d)) for d in g["day"]], dtype="datetime64[D]")
             label = (names or {}).get(key, key)
             ax.fill_between(x, g["p10"], g["p90"], color=c, alpha=0.18, lw=0)
             ax.plot(x, g["p50"], color=c, lw=1.8, label=f"{label} {t('median', lang)}")

@@ -15,6 +15,7 @@ import pandas as pd
 from sim.analysis.investment import cost_table, investment_table, s_curves
 from sim.analysis.jcl import jcl_table, scope_sample
 from sim.engine.compiled import CompiledModel
+from sim.results import has_table, read_table
 from sim.model import planmeta
 from sim.report import charts_cost
 from sim.report.i18n import pick
@@ -37,8 +38,8 @@ def cost_frames(model: CompiledModel, records, run_dir: Path | None = None) -> d
         return {}
     frames = {"costs": cost_table(model, records), "investment": investment_table(model, records),
               "jcl": jcl_table(model, records), "invest_curves": s_curves(model, records)}
-    if run_dir is not None and (Path(run_dir) / RESPONSES_FILE).exists():
-        frames["responses"] = pd.read_csv(Path(run_dir) / RESPONSES_FILE)
+    if run_dir is not None and has_table(Path(run_dir), RESPONSES_FILE):
+        frames["responses"] = read_table(Path(run_dir), RESPONSES_FILE)
     return frames
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sim.model.links import LINKS
 from sim.report.fonts import Lang
 
 # key: (English, 中文)
@@ -270,8 +271,8 @@ ENUMS: dict[str, tuple[str, str]] = {
     "none": ("none", "无"), "not_started": ("not started", "未开工"), "in_progress": ("in progress", "在建"),
     "done": ("done", "已完成"), "level": ("level", "水平"), "path": ("path", "路径"),
     "green": ("green", "绿"), "amber": ("amber", "黄"), "red": ("red", "红"),
-    "FS": ("FS (finish-start)", "FS（完成—开始）"), "SS": ("SS (start-start)", "SS（开始—开始）"),
-    "FF": ("FF (finish-finish)", "FF（完成—完成）"), "SYNC": ("SYNC (finish together)", "SYNC（同步建成）"),
+    # link types: their labels live in the link-type registry
+    **{str(t): (k.label_en, k.label_zh) for t, k in LINKS.items()},
 }
 ENUM_COLUMNS = ("rule", "kind", "evidence", "mode", "phase", "status", "measure", "target_kind", "band", "type")
 

@@ -34,7 +34,8 @@ from sim.engine.replicate import Engine, run_chunk
 from sim.engine.runner import RunConfig, run_monte_carlo
 from sim.model import planmeta
 from sim.model.entities import Plan
-from sim.model.enums import LinkType, TargetRule
+from sim.model.enums import TargetRule
+from sim.model.links import kind as link_kind
 from sim.model.select import resolve
 from sim.model.problems import PlanError
 from sim.model.scenario import apply_scenario, load_scenario, scenario_from_dict
@@ -274,7 +275,7 @@ class _Graph:
 
         for ln in plan.links:
             add(("item", ln.pred), ("item", ln.succ), f"-{ln.type}->")
-            if ln.type is LinkType.SYNC:
+            if link_kind(ln.type).symmetric:  # SYNC: both ways
                 add(("item", ln.succ), ("item", ln.pred), f"-{ln.type}->")
         limited = {u.id for u in plan.units if u.capacity is not None}
         by_unit: dict[str, list[str]] = {}

@@ -24,16 +24,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from sim.model.actuals import ITEM_KINDS, KPI_KINDS, Actuals, FactKind, apply_actuals
-from sim.analysis.annual import refs_closure
-from sim.results import write_manifest
+from sim.analysis.annual import SnapshotTables
+from sim.analysis.snapshot_events import annual_tables, events, target_table
+from sim.model.actuals import Actuals, apply_actuals
 from sim.model.entities import Plan
-
-KPI_MOVE = 0.05  # relative change of a KPI's P50 worth reporting
-MAX_REASONS = 4
+from sim.results import read_table, write_bytes, write_manifest, write_table, write_text
 
 
 @dataclass(frozen=True)
@@ -80,144 +77,16 @@ def run_snapshots(plan: Plan, actuals: Actuals, *, years, config, out: Path, par
     return snaps
 
 
-# --- what changed between snapshots -------------------------------------------------------------
+# --- the snapshots' tables (what changed between them: sim.analysis.snapshot_events) -------------
 
 def _read(snap: Snapshot, name: str) -> pd.DataFrame:
-    return pd.read_csv(snap.run_dir / name, dtype={"id": str})
+    return read_table(snap.run_dir, name, dtype={"id": str})
 
 
-def events(plan: Plan, actuals: Actuals, snaps: list[Snapshot], *, min_days: int = 30) -> pd.DataFrame:
-    """What happened between consecutive snapshots (one row per event)."""
-    names = {it.id: it.name_en for it in plan.items} | {k.id: k.name_en for k in plan.kpis}
-    rows = []
-    for prev, cur in zip(snaps, snaps[1:]):
-        base = {"from": prev.label, "to": cur.label}
-        new = [f for f in actuals.known_by(cur.as_of) if not f.known_by(prev.as_of)]
-        for f in sorted(new, key=lambda f: (f.date, f.id)):
-            rows.append({**base, "kind": _FACT_EVENT[f.kind], "id": f.id, "name_en": names.get(f.id, ""),
-                         "detail": fact_text(f), "days": 0.0, "source": f.source})
-        reported = {f.id for f in actuals.known_by(cur.as_of) if f.kind in ITEM_KINDS}
-        rows += _slips(prev, cur, names, base, min_days=min_days, reported=reported)
-        rows += _kpi_moves(prev, cur, names, base)
-    return pd.DataFrame(rows, columns=["from", "to", "kind", "id", "name_en", "detail", "days", "source"])
-
-
-_FACT_EVENT = {FactKind.FINISH: "finished", FactKind.START: "started", FactKind.PROGRESS: "progress",
-               FactKind.KPI: "kpi", FactKind.UNFINISHED: "progress", FactKind.KPI_AT_LEAST: "kpi",
-               FactKind.SHOCK: "shock"}
-
-
-def fact_text(f) -> str:
-    """A fact in a few words, e.g. ``finished 2021-12-31`` or ``60% done on 2021-06-30``."""
-    if f.kind is FactKind.PROGRESS:
-        return f"{f.value:.0%} done on {f.date}"
-    if f.kind is FactKind.KPI:
-        return f"observed {f.value:g} on {f.date}"
-    if f.kind is FactKind.UNFINISHED:
-        return f"not finished on {f.date}" + ("" if f.value is None else f", {f.value:.0%} done")
-    if f.kind is FactKind.KPI_AT_LEAST:
-        return f"at least {f.value:g} on {f.date}"
-    if f.kind is FactKind.SHOCK:
-        return f"began {f.date}, {f.value:g} days" if f.value else f"had not happened by {f.date}"
-    return f"{_FACT_EVENT[f.kind]} {f.date}"
-
-
-def _slips(prev: Snapshot, cur: Snapshot, names, base, *, min_days: int, reported: set[str]) -> list[dict]:
-    a = _read(prev, "items.csv").set_index("id")
-    b = _read(cur, "items.csv").set_index("id")
-    common = a.index.intersection(b.index)
-    p0 = pd.to_datetime(a.loc[common, "p50_finish"])
-    p1 = pd.to_datetime(b.loc[common, "p50_finish"])
-    moved = (p1 - p0).dt.days
-    rows = []
-    for iid, days in moved.items():
-        if pd.isna(days) or abs(days) < min_days or p1[iid].date() < cur.as_of:
-            continue  # small moves are noise; an item finished by now is explained by its finish
-        rows.append({**base, "kind": "slipped" if days > 0 else "gained", "id": iid, "name_en": names.get(iid, ""),
-                     "detail": f"P50 finish {p0[iid].date()} -> {p1[iid].date()} ({int(days):+d} d)"
-                               + ("" if iid in reported else ", nothing reported"),
-                     "days": float(days), "source": "forecast"})
-    return sorted(rows, key=lambda r: -abs(r["days"]))
-
-
-def _kpi_moves(prev: Snapshot, cur: Snapshot, names, base) -> list[dict]:
-    a, b = _read(prev, "kpis.csv"), _read(cur, "kpis.csv")
-    if a.empty or b.empty:
-        return []
-    m = a.merge(b, on=["id", "checkpoint"], suffixes=("_0", "_1"))
-    rows = []
-    for kid, g in m.groupby("id", sort=False):
-        r = g.iloc[-1]  # the last checkpoint both snapshots record
-        rel = (r.p50_1 - r.p50_0) / abs(r.p50_0) if r.p50_0 else np.inf if r.p50_1 else 0.0
-        if abs(rel) >= KPI_MOVE:
-            rows.append({**base, "kind": "kpi", "id": kid, "name_en": names.get(kid, ""),
-                         "detail": f"P50 at {r.checkpoint}: {r.p50_0:.4g} -> {r.p50_1:.4g} ({rel:+.0%})",
-                         "days": float(rel), "source": "forecast"})
-    return rows
-
-
-def target_table(plan: Plan, snaps: list[Snapshot], ev: pd.DataFrame, actuals: Actuals | None = None) -> pd.DataFrame:
-    """Every target at every snapshot: P(met), standard error, change from the previous snapshot, why.
-
-    ``kpi_unobserved`` lists the target's KPIs with no value reported by the
-    snapshot (after the baseline): their start is the roll-forward assumption
-    (actuals/README.md), so a change there is not information.
-    """
-    rows = []
-    closure = {t.id: refs_closure(plan, t.id) for t in plan.targets}
-    kpi_ids = {k.id for k in plan.kpis}
-    prev = None
-    for snap in snaps:
-        tt = _read(snap, "targets.csv").set_index("id")
-        seen = {f.id for f in (actuals.known_by(snap.as_of) if actuals else ()) if f.kind in KPI_KINDS}
-        for t in plan.targets:
-            if t.id not in tt.index:
-                continue
-            p = float(tt.loc[t.id, "p_met"])
-            change = np.nan if prev is None or t.id not in prev[1].index else p - float(prev[1].loc[t.id, "p_met"])
-            unobserved: list[str] = sorted(closure[t.id] & kpi_ids - seen) if prev is not None else []
-            why = ""
-            if prev is not None:
-                why = why_text(ev[(ev["to"] == snap.label) & ev["id"].isin(closure[t.id])])
-                if unobserved and abs(change) > 0:
-                    why = "; ".join(filter(None, [why, f"no value reported for {', '.join(unobserved)}: "
-                                                       "simulated from the plan date"]))
-            rows.append({"snapshot": snap.label, "as_of": snap.as_of, "id": t.id, "section": t.section,
-                         "name_zh": t.name_zh, "name_en": t.name_en, "deadline": t.deadline, "p_met": p,
-                         "se": float(tt.loc[t.id, "se"]), "change": change, "why": why,
-                         "kpi_unobserved": ";".join(unobserved)})
-        prev = (snap, tt)
-    return pd.DataFrame(rows)
-
-
-def why_text(ev: pd.DataFrame) -> str:
-    """The reasons for a change, most important first: finishes, starts, slips, gains, KPI moves."""
-    if ev.empty:
-        return ""
-    order = {"finished": 0, "started": 1, "progress": 2, "slipped": 3, "gained": 4, "kpi": 5, "shock": 6}
-    ev = ev.assign(o=ev["kind"].map(order), m=-ev["days"].abs()).sort_values(["o", "m"])
-    parts = [f"{r.id} {r.detail}" for r in ev.itertuples()]
-    more = len(parts) - MAX_REASONS
-    return "; ".join(parts[:MAX_REASONS]) + (f"; +{more} more" if more > 0 else "")
-
-
-def snapshot_tables(snaps: list[Snapshot]):
-    """The run tables of each snapshot, for :mod:`sim.analysis.annual`."""
-    from sim.analysis.annual import SnapshotTables
-
-    return [SnapshotTables(s.label, s.as_of, _read(s, "items.csv"), _read(s, "targets.csv")) for s in snaps]
-
-
-def annual_tables(plan: Plan, actuals: Actuals, snaps: list[Snapshot], table: pd.DataFrame) -> dict:
-    """Per year: items due and done per campaign and per lead unit, target changes and targets per section."""
-    from sim.analysis import annual
-
-    st = snapshot_tables(snaps)
-    changes = annual.target_changes(plan, actuals.facts, st)
-    return {"campaigns": annual.due_table(plan, actuals.facts, st, by="campaign"),
-            "units": annual.due_table(plan, actuals.facts, st, by="unit"),
-            "changes": changes, "sections": annual.target_due_table(changes), "targets": table,
-            "why": {(str(r.snapshot), r.id): r.why for r in table.itertuples() if isinstance(r.why, str) and r.why}}
+def snapshot_tables(snaps: list[Snapshot]) -> list[SnapshotTables]:
+    """The run tables of each snapshot (items, targets, KPIs), for :mod:`sim.analysis.snapshot_events`."""
+    return [SnapshotTables(s.label, s.as_of, _read(s, "items.csv"), _read(s, "targets.csv"), _read(s, "kpis.csv"))
+            for s in snaps]
 
 
 def appraise(plan: Plan, actuals: Actuals, *, years, config, out: Path, params_digest: str = "",
@@ -259,25 +128,26 @@ def _appraise_into(out: Path, plan: Plan, actuals: Actuals, *, years, config, pa
     from sim.report.html import Chart
 
     snaps = run_snapshots(plan, actuals, years=years, config=config, out=out, params_digest=params_digest)
-    ev = events(plan, actuals, snaps, min_days=min_days)
-    table = target_table(plan, snaps, ev, actuals)
-    tables = annual_tables(plan, actuals, snaps, table)
+    st = snapshot_tables(snaps)
+    ev = events(plan, actuals, st, min_days=min_days)
+    table = target_table(plan, st, ev, actuals)
+    tables = annual_tables(plan, actuals, st, table)
     for name, df in (("targets", table), ("events", ev), ("campaigns", tables["campaigns"]),
                      ("units", tables["units"]), ("changes", tables["changes"]), ("sections", tables["sections"])):
-        df.to_csv(out / f"appraisal_{name}.csv", index=False, encoding="utf-8")
+        write_table(out, f"appraisal_{name}.csv", df)
     for code in langs:
         lang = Lang(code)
         charts = []
         for key, fig in (("status", plot_status(tables["campaigns"], plan, lang=lang)),
                          ("targets", plot_targets(tables["changes"], plan, lang=lang))):
             png = png_bytes(fig)
-            (out / f"appraisal_{key}.{lang}.png").write_bytes(png)
+            write_bytes(out / f"appraisal_{key}.{lang}.png", png)
             charts.append(Chart(f"appraisal_{key}", fig.axes[0].get_title(loc="left"), png))
         page = appraisal_page(lang=lang, plan=plan, actuals=actuals, snaps=snaps, tables=tables, charts=charts,
                               replications=config.runs)
-        (out / f"appraisal.{lang}.html").write_text(page, encoding="utf-8")
+        write_text(out / f"appraisal.{lang}.html", page)
     md = summary_markdown(tables["campaigns"], tables["changes"], tables["sections"], actuals=actuals, snaps=snaps)
-    (out / "appraisal.md").write_text(md, encoding="utf-8")
+    write_text(out / "appraisal.md", md)
     meta = {"actuals": actuals.manifest(), "plan_as_of": plan.as_of, "years": sorted(set(map(int, years))),
             "snapshots": [{"label": s.label, "as_of": s.as_of, "run": str(final / "snapshots" / s.label)}
                           for s in snaps]}

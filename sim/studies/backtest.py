@@ -66,7 +66,7 @@ def backtest_runs(run_dirs, *, plan: Plan, actuals, out, params_digest: str = ""
         Whether to compute the reference-class baseline (an engine run per forecast).
     """
     from sim.report.backtest import backtest_markdown, write_charts
-    from sim.results import read_manifest, read_records, write_manifest
+    from sim.results import read_manifest, read_records, write_manifest, write_table
 
     from sim.safety import StagedDir
 
@@ -99,13 +99,13 @@ def backtest_runs(run_dirs, *, plan: Plan, actuals, out, params_digest: str = ""
         paired = paired_differences(table) if len(table) else pd.DataFrame()
         footer = (f"actuals {actuals.file} (sha256 {actuals.sha256[:12]}), outcomes as of {actuals.latest}; "
                   f"log scores clip p to [{EPS:g}, {1 - EPS:g}]")
-        table.to_csv(out / "outcomes.csv", index=False)
-        summary.to_csv(out / "scores.csv", index=False)
-        paired.to_csv(out / "paired.csv", index=False)
+        write_table(out, "outcomes.csv", table)
+        write_table(out, "scores.csv", summary)
+        write_table(out, "paired.csv", paired)
         if len(table):
             rel, hist = reliability(table), pit_histogram(table)
-            rel.to_csv(out / "reliability.csv", index=False)
-            hist.to_csv(out / "pit.csv", index=False)
+            write_table(out, "reliability.csv", rel)
+            write_table(out, "pit.csv", hist)
             write_charts(out, rel, hist, summary, footer=footer)
         (out / "backtest.md").write_text(backtest_markdown(summary, table, actuals=actuals, notes=notes,
                                                            paired=paired),

@@ -25,8 +25,6 @@ is written atomically (a temporary file renamed into place).
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -37,12 +35,12 @@ import pandas as pd
 
 import sim
 from sim.engine import streams
-from sim.analysis.summary import paired_difference
+from sim.analysis import scenarios
 from sim.engine.replicate import column
 from sim.engine.runner import RunConfig
 from sim.model.entities import Plan
 from sim.model.problems import PlanError
-from sim.results import write_atomic, write_json
+from sim.results import read_record_kind, read_records, read_table, write_atomic, write_json, write_table
 
 BASELINE = "baseline"
 Event = Callable[[str, str, str], None]  # (what, scenario, detail)
@@ -98,13 +96,10 @@ def batch_key(config: RunConfig, *, params_hash: str, scenario_hash: str) -> dic
 
 def is_finished(run_dir: Path, key: dict) -> bool:
     """Whether ``run_dir`` is a complete run made with ``key`` (see module docstring)."""
-    from sim.results import MANIFEST, RECORDS
+    from sim.results import RECORDS, manifest_if_readable
 
-    try:
-        manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return (run_dir / RECORDS).is_file() and manifest.get("batch_key") == key
+    manifest = manifest_if_readable(run_dir)
+    return manifest is not None and (run_dir / RECORDS).is_file() and manifest.get("batch_key") == key
 
 
 def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out: Path, resume: bool = False,
@@ -200,8 +195,7 @@ def run_batch(files: Sequence[Path], *, params_dir: Path, config: RunConfig, out
             money = money_comparison(ok, reference=reference)
             if not money.empty:
                 result.files["money_csv"] = out / "comparison_money.csv"
-                write_atomic(result.files["money_csv"],
-                             lambda p: money.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
+                write_table(out, "comparison_money.csv", money, float_format="%.6g")
                 result.money = money
         write_json(out / "batch.json", meta)
     finally:
@@ -353,15 +347,13 @@ def _batch_meta(config: RunConfig, params_dir: Path, digest: str, outcomes: list
             "package_version": sim.__version__, "scenarios": [asdict(o) for o in outcomes]}
 
 
-# --- analysis: the paired comparison ---------------------------------------------------------
+# --- the paired comparison: read the runs, compare them (sim.analysis.scenarios) -----------------
 
 def _target_info(run_dir: Path) -> pd.DataFrame:
-    return pd.read_csv(run_dir / "targets.csv", dtype={"id": str})
+    return read_table(run_dir, "targets.csv", dtype={"id": str})
 
 
 def _met(run_dir: Path, target_ids: list[str]) -> pd.DataFrame:
-    from sim.results import read_records
-
     cols = [column("met", t) for t in target_ids]
     rec = read_records(run_dir, columns=["rep", *cols]).sort_values("rep").set_index("rep")
     return rec.rename(columns=dict(zip(cols, target_ids)))
@@ -370,48 +362,13 @@ def _met(run_dir: Path, target_ids: list[str]) -> pd.DataFrame:
 def compare(runs: dict[str, Path], *, reference: str) -> pd.DataFrame:
     """P(met) of every target per scenario and its paired difference against ``reference``.
 
-    Parameters
-    ----------
-    runs
-        Scenario name -> finished run directory, in batch order.
-    reference
-        The scenario the others are compared with.
-
-    Returns
-    -------
-    DataFrame
-        One row per (scenario, target): ``scenario, target, section, name_en,
-        name_zh, deadline, runs, p_met, se, p_reference, difference,
-        difference_se, ci95_low, ci95_high, excludes_zero``. The difference is
-        NaN for a target the reference does not have.
+    ``runs``: scenario name -> finished run directory, in batch order. The table is
+    :func:`sim.analysis.scenarios.compare` of their targets tables and met records.
     """
     infos = {name: _target_info(d) for name, d in runs.items()}
-    ref_info = infos[reference]
-    ref_met = _met(runs[reference], list(ref_info["id"]))
-    rows = []
-    for name, run_dir in runs.items():
-        info = infos[name]
-        met = ref_met if name == reference else _met(run_dir, list(info["id"]))
-        reps = met.index.intersection(ref_met.index)
-        for t in info.itertuples(index=False):
-            x = met[t.id].to_numpy(dtype=np.float64)
-            p = float(x.mean())
-            row = {"scenario": name, "target": t.id, "section": t.section, "name_en": t.name_en,
-                   "name_zh": t.name_zh, "deadline": t.deadline, "runs": len(x), "p_met": p,
-                   "se": math.sqrt(p * (1 - p) / len(x)), "reference": reference}
-            row.update(paired_difference(met.loc[reps, t.id].to_numpy(dtype=np.float64),
-                               ref_met.loc[reps, t.id].to_numpy(dtype=np.float64)
-                               if t.id in ref_met.columns else None))
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def wide(comparison: pd.DataFrame, value: str) -> pd.DataFrame:
-    """One row per target, one column per scenario, of ``value`` (e.g. ``p_met`` or ``difference``)."""
-    order = list(dict.fromkeys(comparison["scenario"]))
-    targets = list(dict.fromkeys(comparison["target"]))
-    table = comparison.pivot(index="target", columns="scenario", values=value)
-    return table.reindex(index=targets, columns=order)
+    ref_met = _met(runs[reference], list(infos[reference]["id"]))
+    met = {name: ref_met if name == reference else _met(d, list(infos[name]["id"])) for name, d in runs.items()}
+    return scenarios.compare(infos, met, reference=reference)
 
 
 # --- files: CSV, Excel, chart, HTML (drawn by sim.report.comparison) -----------------------------
@@ -429,14 +386,14 @@ def write_comparison(out: Path, comparison: pd.DataFrame, outcomes: list[Outcome
     runs = {o.name: Path(o.run_dir) for o in outcomes if o.status != "failed"}
     reference = meta.get("reference")
     headlines, curves, item_names = _headline_inputs(runs, reference, comparison)
-    write_atomic(files["csv"], lambda p: comparison.to_csv(p, index=False, encoding="utf-8", float_format="%.6g"))
+    write_table(out, files["csv"].name, comparison, float_format="%.6g")
     if not headlines.empty:
         files["headline_csv"] = out / "comparison_headline.csv"
-        write_atomic(files["headline_csv"], lambda p: headlines.to_csv(p, index=False, encoding="utf-8",
-                                                                   float_format="%.6g"))
+        write_table(out, files["headline_csv"].name, headlines, float_format="%.6g")
     status = pd.DataFrame([asdict(o) for o in outcomes])
-    write_atomic(files["xlsx"], lambda p: comparison_workbook(p, comparison, p_met=wide(comparison, "p_met"),
-                                                         difference=wide(comparison, "difference"),
+    write_atomic(files["xlsx"], lambda p: comparison_workbook(p, comparison,
+                                                         p_met=scenarios.wide(comparison, "p_met"),
+                                                         difference=scenarios.wide(comparison, "difference"),
                                                          scenarios=status, headlines=headlines))
     diff_png = png_bytes(difference_chart(comparison), lang="en")
     write_atomic(files["png"], lambda p: p.write_bytes(diff_png))
@@ -453,14 +410,11 @@ def write_comparison(out: Path, comparison: pd.DataFrame, outcomes: list[Outcome
     return files
 
 
-KEY_ITEMS = 4  # items whose S-curves are overlaid across scenarios
-
-
 def _headline_inputs(runs: dict[str, Path], reference: str | None, comparison: pd.DataFrame):
     """Per-scenario headline rows, S-curves of the key items on shared grids, and the items' names."""
     from sim.analysis.appraisal import s_curves_across
     from sim.analysis.headline import scenario_headlines
-    from sim.results import read_plan_snapshot, read_records
+    from sim.results import read_plan_snapshot
 
     empty = pd.DataFrame()
     if not runs or reference not in runs:
@@ -469,7 +423,7 @@ def _headline_inputs(runs: dict[str, Path], reference: str | None, comparison: p
         plans = {n: read_plan_snapshot(d) for n, d in runs.items()}
     except Exception:  # noqa: BLE001 - an old run without a snapshot: the comparison still gets written
         return empty, empty, {}
-    met = {n: _met_records(d) for n, d in runs.items()}
+    met = {n: read_record_kind(d, "met") for n, d in runs.items()}
     headlines = scenario_headlines({n: (plans[n], met[n]) for n in runs}, reference=reference)
     ref_plan = plans[reference]
     ids = [it.id for it in ref_plan.items]
@@ -478,34 +432,10 @@ def _headline_inputs(runs: dict[str, Path], reference: str | None, comparison: p
         have = [i for i in ids if i in {it.id for it in plans[n].items}]
         rec = read_records(d, columns=["rep"] + [column("finish", i) for i in have]).sort_values("rep")
         finishes[n] = {i: rec[column("finish", i)].to_numpy(dtype=np.float64) for i in have}
-    key = _key_items(finishes, reference, ids)
+    key = scenarios.key_items(finishes, reference, ids)
     curves = s_curves_across(finishes, key, ref_plan.as_of) if key else empty
     names = {it.id: it.name_zh or it.name_en for it in ref_plan.items}
     return headlines, curves, names
-
-
-def _met_records(run_dir: Path) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
-    from sim.results import RECORDS, read_records
-
-    names = pq.ParquetFile(Path(run_dir) / RECORDS).schema_arrow.names
-    return read_records(run_dir, columns=["rep"] + [c for c in names if c.startswith("met:")])
-
-
-def _key_items(finishes: dict, reference: str, ids: list[str], limit: int = KEY_ITEMS) -> list[str]:
-    """Items whose median finish moves most between the reference and any scenario (none if nothing moves)."""
-    ref = finishes[reference]
-    shift: dict[str, float] = {}
-    for n, f in finishes.items():
-        if n == reference:
-            continue
-        for i in ids:
-            if i in f and i in ref:
-                d = abs(float(np.median(f[i]) - np.median(ref[i])))
-                shift[i] = max(shift.get(i, 0.0), d)
-    moved = sorted((i for i in shift if shift[i] > 0.5), key=lambda i: (-shift[i], ids.index(i)))
-    return moved[:limit]
 
 
 # --- terminal view -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from sim.model.calendar import plan_calendar, planned_work_days
 from sim.model.clock import DAYS_PER_YEAR, end_of, years_to
 from sim.model.entities import Item, Kpi, Plan, Risk, Shock, Target
 from sim.model.enums import KpiKind, KpiMeasure, RiskPhase, Status, TargetRule
+from sim.model.links import kind as link_kind
 from sim.model.select import resolve
 from sim.model.timing import plan_timings
 
@@ -106,18 +107,21 @@ def _contradictions(new: Plan, notes: list[str]) -> None:
         succ, pred = items.get(ln.succ), items.get(ln.pred)
         if succ is None or pred is None or succ.actual_start is None or succ.actual_finish is not None:
             continue
-        if ln.type.value == "FS":
+        link = link_kind(ln.type)
+        if not link.gates_start:
+            continue
+        if link.refs_finish:  # FS
             done = pred.actual_finish
             if done is None and pred.status is Status.DONE:
                 continue
             if done is None or done > succ.actual_start:
                 shown = "has no finish fact" if done is None else f"finished only on {done}"
-                notes.append(f"item {succ.id} started on {succ.actual_start} but its FS predecessor {pred.id} {shown}: "
+                notes.append(f"item {succ.id} started on {succ.actual_start} but its {ln.type} predecessor {pred.id} {shown}: "
                              f"the start of {succ.id} is used and the link is taken as met")
-        elif ln.type.value == "SS":
+        else:  # SS: the predecessor's start
             began = pred.actual_start or pred.actual_finish
             if pred.status is Status.NOT_STARTED and began is None:
-                notes.append(f"item {succ.id} started on {succ.actual_start} but its SS predecessor {pred.id} has no "
+                notes.append(f"item {succ.id} started on {succ.actual_start} but its {ln.type} predecessor {pred.id} has no "
                              f"start fact: the start of {succ.id} is used and the link is taken as met")
 
 
