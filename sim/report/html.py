@@ -255,7 +255,26 @@ def _provenance(manifest: dict, lang: Lang = Lang.EN) -> str:
     rows = [(k, manifest.get(k)) for k in keys if k in manifest]
     t = manifest.get("timings_seconds") or {}
     rows += [(f"timings_seconds.{k}", v) for k, v in t.items()]
-    return '<dl class="prov">' + "".join(f"<dt>{esc(run_key(k, lang))}</dt><dd>{esc(v)}</dd>" for k, v in rows) + "</dl>"
+    return ('<dl class="prov">' + "".join(f"<dt>{esc(run_key(k, lang))}</dt><dd>{esc(_prov_value(k, v, lang))}</dd>"
+                                          for k, v in rows) + "</dl>")
+
+
+_PROV_WORDS = {True: ("yes", "是"), False: ("no", "否"), "vector": ("vectorised", "向量化"),
+               "simpy": ("SimPy (resource limits)", "SimPy（含资源约束）"), "inline": ("one process", "单进程"),
+               "pool": ("process pool", "多进程"), "dask": ("Dask", "Dask")}
+
+
+def _prov_value(key: str, value, lang: Lang) -> str:
+    """A provenance value as a person reads it: yes/no, the engine in words, a standard error in %, seconds rounded."""
+    zh = Lang(lang) is Lang.ZH
+    if isinstance(value, bool) or (key in ("engine", "executor") and value in _PROV_WORDS):
+        en, cn = _PROV_WORDS[value]
+        return cn if zh else en
+    if key == "max_target_se" and isinstance(value, (int, float)):
+        return f"{100 * value:.2f}%"
+    if key.startswith("timings_seconds.") and isinstance(value, (int, float)):
+        return f"{value:.1f}"
+    return str(value)
 
 
 def render(
