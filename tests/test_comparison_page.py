@@ -7,7 +7,6 @@ import re
 
 import numpy as np
 import pandas as pd
-import pytest
 from matplotlib.text import Text
 
 from sim.report.comparison import comparison_html, difference_chart, s_curve_overlay_chart
