@@ -53,3 +53,55 @@ def test_appraisal_status_bars_count_small_segments_beside_the_bar():
     fig = plot_status(camp, load_plan(MINI_PARAMS), lang=Lang.EN)
     texts = [t.get_text() for t in fig.findobj(Text) if t.get_visible()]
     assert "96" in texts and any("done late 1" in t and "no report 2" in t for t in texts), texts
+
+
+def _headline(p_all: float, effects_all: list[float]):
+    from sim.analysis.headline import Headline
+
+    targets = pd.DataFrame({"id": ["TG_A_2020", "TG_A_2021"], "name_zh": ["同名目标"] * 2,
+                            "name_en": ["A target with a long shared name that a narrow label column cuts"] * 2,
+                            "p_met": [0.0, 0.3], "band": ["red", "red"]})
+    drivers = pd.DataFrame({"driver": ["R1", "R2"], "effect_expected_met": [0.5, -0.1],
+                            "effect_expected_met_se": [0.1, 0.1], "effect_p_all": effects_all})
+    return Headline(end_dates=pd.DataFrame(columns=["label_zh", "label_en", "end_date", "expected_met", "targets",
+                                                    "p10", "p90"]),
+                    p_all={"targets": 2, "p": p_all, "se": (p_all * (1 - p_all) / 2000) ** 0.5},
+                    targets=targets, unreachable=pd.DataFrame(), drivers=drivers, replications=2000)
+
+
+def test_answer_keeps_ids_whole_and_says_nothing_empty():
+    from sim.report.summary import headline_html
+
+    for lang in ("en", "zh"):
+        html = headline_html(_headline(0.0, [0.0, -0.0001]), lang, driver_names={})
+        assert '<span class="tid">TG_A_2020</span>' in html and '<span class="tid">TG_A_2021</span>' in html
+        assert "+0.0" not in html and "-0.0" not in html and "± 0.0%" not in html
+        assert "2000" in html.split("<ul class='kpis'>")[1].split("</ul>")[0]  # "in none of 2000 replications"
+        assert "all headline met" not in html and "全部主要目标</th>" not in html  # a column of zeros is left out
+    moved = headline_html(_headline(0.2, [0.0, -0.02]), "en", driver_names={})
+    assert "all headline met" in moved and "-2.0 pp" in moved and ">0.0 pp<" in moved and "± 0.9%" in moved
+
+
+def test_money_charts_hide_nothing_and_draw_no_empty_campaign():
+    from datetime import date
+
+    from sim.analysis.jcl import JointSample
+    from sim.report.charts_cost import investment_s_curve_chart, jcl_chart, pct_se
+
+    days = np.arange(0, 400, 100.0)
+    curves = pd.concat([pd.DataFrame({"campaign": "money", "day": days, "p10": days, "p50": 2 * days,
+                                      "p90": 3 * days, "planned": 2 * days}),
+                        pd.DataFrame({"campaign": "none", "day": days, "p10": 0.0, "p50": 0.0, "p90": 0.0,
+                                      "planned": 0.0})])
+    fig = investment_s_curve_chart(curves, as_of=date(2020, 1, 1), names={"money": "M", "none": "N"}, lang="en")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels and all(lab.startswith("M ") for lab in labels)  # the campaign with no money is not a 0 line
+    rng = np.random.default_rng(1)
+    sample = JointSample(scope="all", finish=rng.normal(1000, 100, 500), cost=rng.normal(900, 50, 500), plan_day=900.0,
+                         budget=850.0)
+    fig = jcl_chart(sample, as_of=date(2020, 1, 1), lang="zh")
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    assert not ax.get_legend().get_window_extent(r).overlaps(ax.get_window_extent(r))  # below, not on the dots
+    assert pct_se(0.0001) == "< 0.1%" and pct_se(0.0) == "0.0%" and pct_se(0.012) == "1.2%"
