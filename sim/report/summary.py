@@ -154,9 +154,9 @@ def headline_html(h: Headline, lang, *, driver_names: dict[str, str], reference:
                        + (f'<td class="num" data-v="{float(r["effect_p_all"])!r}">'
                           f"{_signed_pp(float(r['effect_p_all']), lang)}</td>" if with_all else "")
                        + "</tr>" for _, r in top.iterrows())
-        head = ("因素", "达成目标数", "全部主要目标") if str(lang) == "zh" else ("driver", "targets met",
-                                                                          "all headline met")
-        head = head if with_all else head[:2]
+        words = ["因素", "达成目标数", "全部主要目标"] if str(lang) == "zh" else ["driver", "targets met",
+                                                                           "all headline met"]
+        head = words if with_all else words[:2]
         parts.append(f'<h3>{esc(w("drivers", lang))}</h3><p class="note">{esc(w("drivers_note", lang, end=end_label))}'
                      f'</p><div class="scroll short"><table class="sortable"><thead><tr>'
                      + "".join(f"<th>{esc(x)}</th>" for x in head) + f"</tr></thead><tbody>{rows}</tbody></table></div>")
