@@ -111,6 +111,8 @@ transparent calc(80% - 1px),#bbb calc(80% - 1px),#bbb 80%,transparent 80%)}
 div.hbar .fill{display:block;height:100%;min-width:2px}
 div.hbar .fill.green{background:#2e7d32}div.hbar .fill.amber{background:#f9a825}div.hbar .fill.red{background:#c62828}
 div.hbar .val{white-space:nowrap;font-variant-numeric:tabular-nums;text-align:right}
+@media (max-width:600px){div.hbar{grid-template-columns:minmax(0,1fr) 4.2em;row-gap:0}
+div.hbar .lab{grid-column:1/-1;justify-content:flex-start}}
 """
 
 
