@@ -74,7 +74,7 @@ def test_failed_scenario_is_reported_and_others_kept(tmp_path, scenarios):
     assert status == {"broken": "failed", "baseline": "done", "slipped": "done"}
     assert set(pd.read_csv(out / "comparison.csv")["scenario"]) == {"baseline", "slipped"}
     sheets = pd.read_excel(out / "comparison.xlsx", sheet_name=None)
-    assert set(sheets) == {"headline", "comparison", "p_met", "difference", "scenarios"}
+    assert set(sheets) == {"headline", "headline_p_all", "comparison", "p_met", "difference", "scenarios"}
     assert not list(out.rglob("*.partial"))
 
 
@@ -303,3 +303,11 @@ def test_batch_headline_rows_overlays_and_formatted_outputs(tmp_path, scenarios)
     p_met = ws.cell(row=2, column=hdr.index("P(met)") + 1)
     assert deadline.is_date and deadline.number_format == "yyyy-mm-dd"
     assert p_met.number_format == "0.0%" and ws.freeze_panes and ws.auto_filter.ref
+    wb = openpyxl.load_workbook(out / "comparison.xlsx")
+    head_ws = wb["headline"]  # expected targets met: dates as dates, counts to 2 decimals (one format a column)
+    hdr = [c.value for c in head_ws[1]]
+    assert head_ws.cell(row=2, column=hdr.index("end_date") + 1).is_date
+    assert head_ws.cell(row=2, column=hdr.index("value") + 1).number_format == "0.00"
+    ws_p = wb["headline_p_all"]  # P(all headline met) in %
+    hdr = [c.value for c in ws_p[1]]
+    assert ws_p.cell(row=2, column=hdr.index("value") + 1).number_format == "0.0%"

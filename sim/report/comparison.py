@@ -162,15 +162,24 @@ def comparison_workbook(path: Path, comparison: pd.DataFrame, *, p_met: pd.DataF
                         scenarios: pd.DataFrame, headlines: pd.DataFrame | None = None) -> None:
     """Write the comparison workbook to ``path`` with the report workbook's writer (formats, filters, widths).
 
-    Sheets: ``headline`` (per-scenario figures and paired differences), ``comparison``
+    Sheets: ``headline`` (expected targets met per end date, per scenario, with paired differences),
+    ``headline_p_all`` (P(all headline targets met) likewise), ``comparison``
     (the long table), ``p_met`` and ``difference`` (targets x scenarios) and ``scenarios``.
     """
     from sim.report.excel import write_workbook
 
     sheets = {}
     if headlines is not None and not headlines.empty:
-        h = headlines.copy()
-        sheets["headline"] = View("headline", h, frozenset(), frozenset())
+        # counts and probabilities apart, so each column has one format: expected targets met to 2
+        # decimals, P(all headline met) in %; end dates as dates
+        h = headlines.drop(columns=["label_zh", "label_en"], errors="ignore")
+        counts = h[h["metric"] == "expected_met"]
+        probs = h[h["metric"] != "expected_met"].drop(columns=["end_date"])
+        two = tuple((c, "0.00") for c in ("value", "se", "difference", "difference_se", "ci95_low", "ci95_high"))
+        sheets["headline"] = View("headline", counts, frozenset({"end_date"}), frozenset(), numbers=two)
+        if len(probs):
+            sheets["headline_p_all"] = View("headline_p_all", probs, frozenset(),
+                                            frozenset(c for c, _ in two))
     sheets["comparison"] = _pct_view("comparison", comparison)
     sheets["p_met"] = _pct_view("p_met", p_met.reset_index(), pct=tuple(p_met.columns))
     sheets["difference"] = _pct_view("difference", difference.reset_index(), pct=tuple(difference.columns))
