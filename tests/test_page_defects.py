@@ -105,3 +105,30 @@ def test_money_charts_hide_nothing_and_draw_no_empty_campaign():
     ax = fig.axes[0]
     assert not ax.get_legend().get_window_extent(r).overlaps(ax.get_window_extent(r))  # below, not on the dots
     assert pct_se(0.0001) == "< 0.1%" and pct_se(0.0) == "0.0%" and pct_se(0.012) == "1.2%"
+
+
+def test_kpi_panels_share_one_legend_below_them():
+    from sim.report.charts_time import kpi_fans_figure
+
+    fan = pd.concat([pd.DataFrame({"id": k, "date": ["2020-01-16", "2020-12-31", "2022-12-31"], "p10": [0, 1, 2],
+                                   "p50": [0, 2, 4], "p90": [0, 3, 9], "target": [np.nan, np.nan, 5.0]})
+                     for k in ("K1", "K2")])
+    kpis = pd.DataFrame({"id": ["K1", "K2"], "name_zh": ["甲", "乙"], "name_en": ["a", "b"], "unit": ["", ""]})
+    fig = kpi_fans_figure(fan, kpis, lang="zh")
+    assert all(ax.get_legend() is None for ax in fig.axes)  # none inside a panel, over its band
+    (legend,) = fig.legends
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    assert not any(legend.get_window_extent(r).overlaps(ax.get_window_extent(r)) for ax in fig.axes)
+
+
+def test_scorecard_says_early_work_not_a_bare_share_when_nothing_is_due():
+    from datetime import date
+
+    from sim.report import charts
+
+    sc = pd.DataFrame({"unit": ["U", "U"], "name_zh": ["单位"] * 2, "name_en": ["unit"] * 2,
+                       "year_end": [date(2020, 12, 31), date(2021, 12, 31)], "expected_share": [0.03, 0.0],
+                       "planned_share": [0.0, 0.0]})
+    texts = [t.get_text() for t in charts.scorecard_chart(sc, lang="zh").findobj(Text)]
+    assert "无到期事项（提前完成3%）" in texts and "无到期事项" in texts and "无到期事项 (3%)" not in texts

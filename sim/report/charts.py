@@ -160,7 +160,9 @@ def scorecard_chart(scorecard: pd.DataFrame, *, lang: str = "en", ax: Axes | Non
         im = ax.imshow(np.where(due, values, np.nan), cmap=cmap, vmin=0, vmax=1, aspect="auto")
         for (i, j), v in np.ndenumerate(values):
             if not due[i, j]:
-                text, colour = f"{tr('nothing_due', lang)} ({v:.0%})", "#555"
+                # nothing due, yet some of the unit's later items expected done by then: say it is early work
+                text = tr("nothing_due_early", lang, v=f"{v:.0%}") if round(v, 2) > 0 else tr("nothing_due", lang)
+                colour = "#555"
             else:
                 text = f"{v:.0%} ({tr('planned', lang)} {plan.iat[i, j]:.0%})"
                 colour = "white" if (v < 0.2 or v > 0.85) else "black"

@@ -71,6 +71,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "pp": ("pp", "个百分点"),
     "p_met_short": ("P(met)", "达成概率"),
     "nothing_due": ("nothing due", "无到期事项"),
+    "nothing_due_early": ("nothing due ({v} done early)", "无到期事项（提前完成{v}）"),
     "merged_curves": ("identical curves drawn once: {ids}", "曲线相同、合并显示：{ids}"),
     "chart_kpi": ("KPIs {first}–{last} against their targets", "{first}—{last}年指标与目标"),
     "band": ("P10–P90", "P10—P90"),
