@@ -439,7 +439,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if not args.quiet:
         print("\n".join(summary_lines(result)))
     print(f"results: {out}")
-    for path in result.files.values():  # the files a person opens (comparison.html first)
+    for path in result.files.values():  # the files a person opens (comparison.zh.html and .en.html first)
         print(f"  {path}")
     if result.failed:
         print(f"sim batch: {len(result.failed)} scenario(s) failed: {', '.join(o.name for o in result.failed)}",

@@ -67,13 +67,14 @@ def test_failed_scenario_is_reported_and_others_kept(tmp_path, scenarios):
     (failed,) = result.failed
     assert failed.name == "broken" and "slip.T99" in failed.error and "unknown item" in failed.error
     out = tmp_path / "b"
-    for name in ("comparison.csv", "comparison.xlsx", "comparison.png", "comparison.html", "batch.json"):
+    for name in ("comparison.csv", "comparison.xlsx", "comparison.zh.png", "comparison.en.png", "comparison.zh.html",
+                 "comparison.en.html", "batch.json"):
         assert (out / name).stat().st_size > 0, name
     status = {s["name"]: s["status"] for s in json.loads((out / "batch.json").read_text())["scenarios"]}
     assert status == {"broken": "failed", "baseline": "done", "slipped": "done"}
     assert set(pd.read_csv(out / "comparison.csv")["scenario"]) == {"baseline", "slipped"}
     sheets = pd.read_excel(out / "comparison.xlsx", sheet_name=None)
-    assert set(sheets) == {"headline", "comparison", "p_met", "difference", "scenarios"}
+    assert set(sheets) == {"headline", "headline_p_all", "comparison", "p_met", "difference", "scenarios"}
     assert not list(out.rglob("*.partial"))
 
 
@@ -193,7 +194,8 @@ def test_cli_batch_exit_codes(tmp_path, scenarios, capsys):
     assert main(["batch", *ok, *common, "--out", str(tmp_path / "ok")]) == 0
     out = capsys.readouterr().out
     assert "slipped: " in out and "targets change" in out and "results:" in out
-    for name in ("comparison.html", "comparison.xlsx", "comparison.csv", "comparison_headline.csv"):
+    for name in ("comparison.zh.html", "comparison.en.html", "comparison.xlsx", "comparison.csv",
+                 "comparison_headline.csv"):
         assert str(tmp_path / "ok" / name) in out  # the console names the files written
     assert main(["batch", *ok, str(scenarios["broken"]), *common, "--out", str(tmp_path / "bad")]) == 1
     err = capsys.readouterr().err
@@ -291,8 +293,8 @@ def test_batch_headline_rows_overlays_and_formatted_outputs(tmp_path, scenarios)
     the items the slip moves, the report's page and font, and a workbook formatted like the report's."""
     import openpyxl
 
-    result = run_batch(_files(scenarios, "baseline", "slipped", "copy"), params_dir=FIXTURE, config=CONFIG,
-                       out=tmp_path / "b")
+    run_batch(_files(scenarios, "baseline", "slipped", "copy"), params_dir=FIXTURE, config=CONFIG,
+               out=tmp_path / "b")
     out = tmp_path / "b"
     head = pd.read_csv(out / "comparison_headline.csv")
     assert set(head["scenario"]) == {"baseline", "slipped", "copy"}
@@ -314,13 +316,23 @@ def test_batch_headline_rows_overlays_and_formatted_outputs(tmp_path, scenarios)
     assert row["value"] == pytest.approx(a.mean(), rel=1e-5)
     assert row["difference"] == pytest.approx((a - b).mean(), rel=1e-5, abs=1e-9)
     assert row["difference_se"] == pytest.approx((a - b).std(ddof=1) / math.sqrt(len(a)), rel=1e-5)
-    assert (out / "comparison_s_curves.png").is_file()
-    page = (out / "comparison.html").read_text(encoding="utf-8")
-    assert "@font-face" in page and 'class="top"' in page and 'id="summary"' in page
-    assert page.count("data:image/png;base64,") == 2  # differences and S-curves, embedded
+    for lang in ("zh", "en"):
+        assert (out / f"comparison_s_curves.{lang}.png").is_file()
+        page = (out / f"comparison.{lang}.html").read_text(encoding="utf-8")
+        assert 'class="top"' in page and 'id="summary"' in page
+        assert page.count("data:image/png;base64,") == 2  # differences and S-curves, embedded
+    assert "@font-face" in (out / "comparison.zh.html").read_text(encoding="utf-8")  # Chinese without a system font
     ws = openpyxl.load_workbook(out / "comparison.xlsx")["comparison"]
     hdr = [c.value for c in ws[1]]
     deadline = ws.cell(row=2, column=hdr.index("deadline") + 1)
     p_met = ws.cell(row=2, column=hdr.index("P(met)") + 1)
     assert deadline.is_date and deadline.number_format == "yyyy-mm-dd"
     assert p_met.number_format == "0.0%" and ws.freeze_panes and ws.auto_filter.ref
+    wb = openpyxl.load_workbook(out / "comparison.xlsx")
+    head_ws = wb["headline"]  # expected targets met: dates as dates, counts to 2 decimals (one format a column)
+    hdr = [c.value for c in head_ws[1]]
+    assert head_ws.cell(row=2, column=hdr.index("end_date") + 1).is_date
+    assert head_ws.cell(row=2, column=hdr.index("value") + 1).number_format == "0.00"
+    ws_p = wb["headline_p_all"]  # P(all headline met) in %
+    hdr = [c.value for c in ws_p[1]]
+    assert ws_p.cell(row=2, column=hdr.index("value") + 1).number_format == "0.0%"

@@ -41,13 +41,19 @@ window.addEventListener('load', function () {
                first_figure_bottom: Math.round((summary.querySelector('ul.kpis') || summary).getBoundingClientRect().bottom),
                height: window.innerHeight};
     }
+    var clipped = [];  // a target id cut by its label box (issue 13: ids keep same-named targets apart)
+    document.querySelectorAll('div.hbar .lab').forEach(function (lab) {
+      var id = lab.querySelector('.tid'); if (!id) { return; }
+      var a = lab.getBoundingClientRect(), b = id.getBoundingClientRect();
+      if (b.left < a.left - 1 || b.right > a.right + 1) { clipped.push(id.textContent); }
+    });
     var paged = Array.prototype.slice.call(document.querySelectorAll('table.paged')).map(function (t) {
       return t.tBodies[0].rows.length; });
     var out = document.createElement('pre');
     out.id = 'browser-check';
     out.textContent = JSON.stringify({
       images: imgs.length, broken: broken, overflow: overflow.slice(0, 20), viewport: vw,
-      scrollWidth: document.documentElement.scrollWidth, summary: first, paged: paged,
+      scrollWidth: document.documentElement.scrollWidth, summary: first, paged: paged, clipped: clipped,
       fonts: document.fonts.status
     });
     document.body.appendChild(out);
@@ -117,9 +123,31 @@ def test_report_renders_in_headless_chromium(tmp_path, lang, width):
     assert result["overflow"] == [], f"elements wider than the {width}px page: {result['overflow']}"
     assert width - 20 <= result["viewport"] <= width  # the page really is this wide (less a scroll bar)
     assert result["scrollWidth"] <= result["viewport"]
+    assert result["clipped"] == [], f"target ids cut in the headline bars: {result['clipped']}"
     assert result["fonts"] == "loaded"
     # the answer comes first: its heading and the expected-number figures are on the first screen
     summary = result["summary"]
     assert summary is not None, "no #summary section"
     assert summary["first_figure_bottom"] <= summary["height"], summary
     assert all(n > 0 for n in result["paged"])  # long tables show their first page
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1280, 390])
+def test_headline_bars_never_cut_a_long_target_id(tmp_path, width):
+    """Same-named targets (one per year) are told apart by their ids: at every width the id shows whole."""
+    import pandas as pd
+
+    from sim.report.html import page
+    from sim.report.summary import BARS_CSS, bars_html
+
+    ids = [f"TG_HL_CHOKEPOINT_PROJECTS_{y}" for y in (2020, 2021, 2022)]
+    targets = pd.DataFrame({"id": ids, "name_zh": ["“卡脖子”核心技术攻关项目"] * 3,
+                            "name_en": ["Choke-point core technology projects (cumulative): at least 30"] * 3,
+                            "p_met": [0.31, 0.32, 0.0], "band": ["red"] * 3})
+    html = tmp_path / "bars.html"
+    html.write_text(page("bars", f'<section id="summary"><h2>x</h2>{bars_html(targets, "en")}</section>', "en",
+                         css=BARS_CSS), encoding="utf-8")
+    result = browser_check(html, tmp_path, width=width)
+    assert result["clipped"] == [], f"target ids cut at {width}px: {result['clipped']}"
+    assert result["overflow"] == []

@@ -92,3 +92,26 @@ def test_identical_s_curves_are_drawn_once_and_said_so():
     lines = [ln for ln in fig.axes[0].get_lines() if ln.get_linewidth() == 1.6]
     assert len(lines) == 2
     assert any("A = B" in t for t in _texts(fig))
+
+
+def test_tornado_says_earlier_for_a_negative_p80_shift_and_thick_single_bars():
+    drv = pd.DataFrame({"driver": ["R1", "R2", "R3"], "target": "X", "effect_p_met": [0.05, -0.03, 0.01],
+                        "effect_se": [0.001] * 3, "p80_shift_days": [12.0, -3.0, 0.2], "mean_shift_se": [1.0] * 3})
+    for lang, later, earlier, same in (("en", "P80 later by 12 days", "P80 earlier by 3 days", "P80 unchanged"),
+                                       ("zh", "P80推迟 12天", "P80提前 3天", "P80不变")):
+        text = " ".join(_texts(charts.tornado_chart(drv, target="X", lang=lang)))
+        assert later in text and earlier in text and same in text and "-3" not in text
+    one = charts.tornado_chart(drv.head(1), target="X", lang="en")
+    lo, hi = one.axes[0].get_ylim()
+    assert hi - lo >= 3  # one driver gets a bar as thick as in a list of three, not the whole axes
+
+
+def test_provenance_reads_as_words_not_python_values():
+    from sim.report.html import _provenance
+
+    man = {"engine": "vector", "executor": "inline", "stopped_by_precision": False, "max_target_se": 0.0111803342,
+           "timings_seconds": {"total": 2.48312}}
+    zh = _provenance(man, "zh")
+    assert "False" not in zh and "否" in zh and "1.12%" in zh and "向量化" in zh and "2.5<" in zh
+    en = _provenance(man, "en")
+    assert "False" not in en and ">no<" in en and "0.0111803342" not in en

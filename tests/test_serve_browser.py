@@ -9,6 +9,7 @@ exactly unchanged, and fit the page at 1280 and 390 px without horizontal overfl
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -148,6 +149,13 @@ def test_no_horizontal_overflow_in_either_language(server, browser, width):
         assert found["overflow"] == [], f"{lang} language at {width}px: {found['overflow']}"
         assert found["scrollWidth"] <= found["viewport"]
         title = page.inner_text("header.top h1")
+        # every word follows the toggle: the status line, units and the base label (issue 13)
+        lang_now = page.evaluate("document.documentElement.lang")
+        words = page.inner_text("#status") + " " + page.inner_text("#cards") + " " + page.inner_text("#base-info")
+        if lang_now == "zh":
+            assert "完成" in words and " pp" not in words and "(mean)" not in words and "as it is" not in words, words
+        else:
+            assert "done" in words and not re.search("[\u4e00-\u9fff]", words), words
         page.click("#lang")
         assert page.inner_text("header.top h1") != title  # the toggle switches zh <-> en
     page.close()

@@ -9,6 +9,8 @@ shown as such, never as 0 % or 100 %.
 from __future__ import annotations
 
 import io
+import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from sim.report.fonts import Lang
 from sim.report.html import Chart, Marked, esc, figure_html, page, table_html
 from sim.report.i18n import labelled, name_of
 from sim.report.style import new_figure, styled
-from sim.report.tables import View
+from sim.report.tables import PCT, View
 
 DPI = 130
 STATUS_COLORS = {"done_on_time": "#66a182", "done_late": "#edae49", "open": "#d1495b", "no_report": "#d9d9d9"}
@@ -83,6 +85,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "forecast": ("forecast", "预测"),
     "reported": ("new report", "有新报告"),
     "unreported": ("nothing reported", "无报告"),
+    "none_such": ("none in these years", "这几年没有此类情况"),
     "none": ("no change", "无变动"),
     "mixed": ("new report on some items, none on others", "部分事项有新报告、部分无报告"),
     "mixed_changes": ("Changes with new reports on some items and none on others", "部分有新报告的变动"),
@@ -123,14 +126,21 @@ def plot_status(campaigns: pd.DataFrame, plan, *, lang: Lang) -> Figure:
         y = np.arange(len(rows))
         left = np.zeros(len(rows))
         room = 0.04 * max(float(rows[list(STATUS_COLORS)].to_numpy().sum(axis=1).max()) if len(rows) else 1.0, 1.0)
+        outside: list[list[str]] = [[] for _ in range(len(rows))]  # counts too small to fit in their segment
         for status, color in STATUS_COLORS.items():
             w = rows[status].to_numpy(dtype=float)
             ax.barh(y, w, left=left, color=color, edgecolor="white", hatch="//" if status == "no_report" else None,
                     label=tx(status, lang))
             for yi, (x0, wi) in enumerate(zip(left, w)):
-                if wi >= max(room, 1):  # a count only where it fits inside its segment
+                if wi >= max(room, 1):  # a count inside its segment where it fits
                     ax.text(x0 + wi / 2, yi, f"{int(wi)}", ha="center", va="center", fontsize=8)
+                elif wi > 0:
+                    outside[yi].append(f"{tx(status, lang)} {int(wi)}")
             left += w
+        for yi, (end, words) in enumerate(zip(left, outside)):
+            if words:  # small segments are counted beside the bar, so no count is left unsaid
+                ax.annotate(" · ".join(words), (end, yi), xytext=(4, 0), textcoords="offset points", va="center",
+                            fontsize=7, color="#444")
         ax.set_yticks(y, labels)
         ax.set_xlabel(tx("chart_status_x", lang))
         ax.set_title(tx("chart_status", lang), loc="left")
@@ -193,13 +203,44 @@ def _due_view(key: str, df: pd.DataFrame, names: dict[str, str], lang: Lang) -> 
     return View(key, out)
 
 
+# the reasons of a change (sim.studies.appraise.why_text and fact_text) are English data; the zh page says them in
+# Chinese, phrase by phrase (ids, dates and numbers unchanged)
+_WHY_ZH = (
+    (re.compile(r"P50 finish (\S+) -> (\S+) \(([+-]\d+) d\)"), r"P50完成日 \1 → \2（\3天）"),
+    (re.compile(r"P50 at (\S+): (\S+) -> (\S+) \(([^)]*)\)"), r"\1的P50 \2 → \3（\4）"),
+    (re.compile(r", nothing reported"), "，无任何报告"),
+    (re.compile(r"no value reported for ([^:;]+): simulated from the plan date"), r"\1无报告值：自计划日期起模拟"),
+    (re.compile(r"\bfinished (\d{4}-\d\d-\d\d)"), r"\1完成"),
+    (re.compile(r"\bstarted (\d{4}-\d\d-\d\d)"), r"\1开工"),
+    (re.compile(r"(\d+)% done on (\d{4}-\d\d-\d\d)"), r"\2完成\1%"),
+    (re.compile(r"not finished on (\d{4}-\d\d-\d\d)"), r"\1未完成"),
+    (re.compile(r"observed (\S+) on (\d{4}-\d\d-\d\d)"), r"\2实测\1"),
+    (re.compile(r"at least (\S+) on (\d{4}-\d\d-\d\d)"), r"\2至少\1"),
+    (re.compile(r"began (\d{4}-\d\d-\d\d), (\S+) days"), r"\1发生，持续\2天"),
+    (re.compile(r"had not happened by (\d{4}-\d\d-\d\d)"), r"截至\1未发生"),
+    (re.compile(r"; \+(\d+) more\b"), r"；另有\1条"),
+    (re.compile(r"（\+inf%）"), "（原为0）"),
+    (re.compile(r"; "), "；"),
+)
+
+
+def why_in(text, lang: Lang) -> str:
+    """A change's reasons in ``lang`` (they are stored in English)."""
+    text = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
+    if Lang(lang) is not Lang.ZH:
+        return text
+    for pattern, repl in _WHY_ZH:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def _changes_view(key: str, df: pd.DataFrame, lang: Lang, why: dict) -> View:
     out = pd.DataFrame({
         "year": df["year"], "id": df["id"], "name": [name_of(r, lang) for r in df.itertuples()],
         "deadline": df["deadline"], "status": [tx(s, lang) for s in df["status"]],
         "p_met_year_ago": df["p_met_year_ago"], "p_met": [_pct(v, lang) for v in df["p_met"]],
         "change": [_pp(v, lang) for v in df["change"]], "change_kind": [tx(k, lang) for k in df["change_kind"]],
-        "why": [why.get((r.year, r.id), "") or r.new_facts for r in df.itertuples()],
+        "why": [why_in(why.get((r.year, r.id), "") or r.new_facts, lang) for r in df.itertuples()],
     })
     return View(key, out, frozenset({"deadline"}))
 
@@ -226,7 +267,7 @@ def _wide_view(table: pd.DataFrame, changes: pd.DataFrame, plan, lang: Lang) -> 
             row[col[s]] = Marked(tx("no_data", lang)) if (s, tid) in nodata else float(r.p_met)
         rows.append(row)
     df = pd.DataFrame(rows, columns=["id", "name", *col.values()])
-    return View("headline_wide", df)
+    return View("headline_wide", df, pct=frozenset(PCT) | frozenset(col.values()))  # P(met) in %, not 0.128
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -283,7 +324,9 @@ def appraisal_page(*, lang: Lang, plan, actuals, snaps: Sequence, tables: dict, 
     ]
     parts = []
     for key, view in blocks:
-        parts.append(f'<h3 id="t-{key}">{esc(tx(key, lang))}</h3>{table_html(view, lang, limit=100_000)}')
+        inner = (table_html(view, lang, limit=100_000) if len(view.frame)
+                 else f'<p class="note">{esc(tx("none_such", lang))}</p>')  # an empty list is "none", not "no data"
+        parts.append(f'<h3 id="t-{key}">{esc(tx(key, lang))}</h3>{inner}')
     parts.append(f"<details><summary>{esc(tx('unreported_changes', lang, n=len(unrep)))}</summary>"
                  f'<p class="note">{esc(tx("unreported_text", lang))}</p>'
                  f"{table_html(_changes_view('unreported', unrep, lang, why), lang, limit=100_000)}</details>")

@@ -28,6 +28,15 @@ def signed(x: float, digits: int = 1) -> str:
     return f"{0.0:.{digits}f}" if r == 0 else f"{r:+.{digits}f}"
 
 
+def p80_shift_text(days: float, lang: Lang | str) -> str:
+    """"P80 later by 5 days", "P80 earlier by 3 days" or "P80 unchanged" (never "later by -3")."""
+    d = round(float(days))
+    if d == 0:
+        return tr("p80_same", lang)
+    gap = "" if Lang(lang) is Lang.ZH else " "
+    return f"{tr('p80_shift' if d > 0 else 'p80_earlier', lang)} {abs(d)}{gap}{tr('days', lang)}"
+
+
 def bar_labels(ax: Axes, y, values, *, fmt=lambda v: f"{v:.0%}", fontsize: float = 7, at=None) -> None:
     """Value labels just right of each bar (``at`` gives where each label starts; default the value)."""
     at = values if at is None else at
@@ -111,6 +120,8 @@ def tornado_chart(
         v, e = df["_v"].to_numpy(dtype=float), df["_e"].to_numpy(dtype=float)
         ax.barh(y, v, color=np.where(v >= 0, PALETTE[1], PALETTE[4]), height=0.65)
         ax.errorbar(v, y, xerr=e, fmt="none", ecolor="#333", capsize=2, lw=0.9)
+        pad = max(3 - len(df), 0) / 2  # one or two drivers: bars as thick as in a longer list, centred
+        ax.set_ylim(-0.5 - pad, len(df) - 0.5 + pad)
         labels = [labelled(d, pick((names or {}).get(d, (d, d)), lang)) for d in df["driver"]]
         ax.set_yticks(y, labels, fontsize=8)
         ax.axvline(0, color="#333", lw=0.8)
@@ -119,7 +130,7 @@ def tornado_chart(
             if not np.isfinite(n):
                 continue
             text = (f"{tr('p_met_short', lang)} {signed(-100 * n)} {tr('pp', lang)}" if by_days
-                    else f"{tr('p80_shift', lang)} {signed(n, 0)} {tr('days', lang)}")
+                    else p80_shift_text(n, lang))
             ax.annotate(text, (r, yy), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7,
                         color="#444")
         hi = max(float(reach.max()) if len(v) else 1.0, 1.0)
@@ -149,7 +160,9 @@ def scorecard_chart(scorecard: pd.DataFrame, *, lang: str = "en", ax: Axes | Non
         im = ax.imshow(np.where(due, values, np.nan), cmap=cmap, vmin=0, vmax=1, aspect="auto")
         for (i, j), v in np.ndenumerate(values):
             if not due[i, j]:
-                text, colour = f"{tr('nothing_due', lang)} ({v:.0%})", "#555"
+                # nothing due, yet some of the unit's later items expected done by then: say it is early work
+                text = tr("nothing_due_early", lang, v=f"{v:.0%}") if round(v, 2) > 0 else tr("nothing_due", lang)
+                colour = "#555"
             else:
                 text = f"{v:.0%} ({tr('planned', lang)} {plan.iat[i, j]:.0%})"
                 colour = "white" if (v < 0.2 or v > 0.85) else "black"

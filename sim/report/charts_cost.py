@@ -44,6 +44,11 @@ def t(key: str, lang: str, **fmt) -> str:
     return text.format(**fmt) if fmt else text
 
 
+def pct_se(se: float) -> str:
+    """A standard error in %, "< 0.1%" below the shown precision (never an exact-looking "0.0%")."""
+    return "0.0%" if se == 0 else ("< 0.1%" if se < 0.0005 else f"{se:.1%}")
+
+
 def investment_s_curve_chart(curves: pd.DataFrame, *, as_of: date, names: dict[str, str] | None = None,
                              lang: str = "en", ax: Axes | None = None) -> Figure:
     """Cumulative investment per campaign over time: P10–P90 band, P50 and the plan's even profile.
@@ -52,7 +57,10 @@ def investment_s_curve_chart(curves: pd.DataFrame, *, as_of: date, names: dict[s
     """
     with styled(lang) as lang:
         fig, ax = new_axes(ax, size=(9, 4.8))
-        for k, (key, g) in enumerate(curves.groupby("campaign", sort=False)):
+        groups = [(key, g) for key, g in curves.groupby("campaign", sort=False)
+                  if float(np.nanmax(np.abs(g[["p90", "planned"]].to_numpy(dtype=float)), initial=0.0)) > 0]
+        # a campaign with no invested item would be a flat zero line read as "nothing invested": left out
+        for k, (key, g) in enumerate(groups):
             c = PALETTE[k % len(PALETTE)]
             x = np.array([as_of + timedelta(days=float(d)) for d in g["day"]], dtype="datetime64[D]")
             label = (names or {}).get(key, key)
@@ -115,7 +123,7 @@ def jcl_chart(sample: JointSample, *, as_of: date, levels=(0.7, 0.8), lang: str 
             ax.plot(to_date(days[ok]), b[ok], color=PALETTE[(k + 1) % len(PALETTE)], lw=1.8,
                     label=t("frontier", lang, p=round(lv * 100)))
         ax.plot(to_date(np.array([sample.plan_day])), [sample.budget], marker="D", ms=9, color=PLAN_COLOR,
-                mec="white", ls="", label=f"{t('plan_point', lang)}: JCL {p:.1%} ± {se:.1%}")
+                mec="white", ls="", label=f"{t('plan_point', lang)}: JCL {p:.1%} ± {pct_se(se)}")
         ax.axvline(to_date(np.array([sample.plan_day]))[0], color=PLAN_COLOR, lw=0.6, ls=":")
         ax.axhline(sample.budget, color=PLAN_COLOR, lw=0.6, ls=":")
         lo, hi = np.quantile(sample.finish, [0.0, 0.98])
@@ -127,7 +135,8 @@ def jcl_chart(sample: JointSample, *, as_of: date, levels=(0.7, 0.8), lang: str 
         ax.set_xlabel(t("jcl_x", lang))
         ax.set_ylabel(t("jcl_y", lang))
         ax.set_title(t("jcl_title", lang))
-        ax.legend(loc="upper left", fontsize=8, frameon=False)
+        # below the axes: the scatter fills every corner, so a legend inside would hide replications
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=8, frameon=False)
         return fig
 
 

@@ -12,6 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.dates import DateFormatter, YearLocator
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
 from sim.model.clock import DAYS_PER_YEAR
@@ -136,10 +137,11 @@ def gantt_chart(items: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None
 
 
 def kpi_fan_chart(fan: pd.DataFrame, *, title: str, unit: str = "", lang: str = "en",
-                  ax: Axes | None = None) -> Figure:
+                  ax: Axes | None = None, legend: bool = True) -> Figure:
     """One KPI from the as-of date to the programme end: P10–P90 band, median, target line.
 
-    ``fan`` is the KPI's rows of :func:`sim.analysis.appraisal.kpi_fan_table`.
+    ``fan`` is the KPI's rows of :func:`sim.analysis.appraisal.kpi_fan_table`; ``legend=False``
+    for a panel of :func:`kpi_fans_figure`, which has one legend for all.
     """
     with styled(lang) as lang:
         fig, ax = new_axes(ax, size=(5, 3.4))
@@ -157,7 +159,8 @@ def kpi_fan_chart(fan: pd.DataFrame, *, title: str, unit: str = "", lang: str = 
         ax.set_title(shorten(title, 40), fontsize=9.5)
         ax.set_ylabel(unit, fontsize=8)
         ax.set_xticks(d, [x.strftime("%Y-%m") for x in d], fontsize=8)
-        ax.legend(fontsize=7, loc="upper left")
+        if legend:
+            ax.legend(fontsize=7, loc="upper left")
     return fig
 
 
@@ -174,6 +177,11 @@ def kpi_fans_figure(fan: pd.DataFrame, kpis: pd.DataFrame, *, lang: str = "en", 
             ax = fig.add_subplot(rows, min(cols, len(ids)), k + 1)
             row = info.loc[kid] if kid in info.index else pd.Series({"name_zh": kid, "name_en": kid})
             kpi_fan_chart(fan[fan["id"] == kid], title=name_of(row, eff),
-                          unit=unit_text(str(row.get("unit", "") or ""), eff), lang=eff, ax=ax)
+                          unit=unit_text(str(row.get("unit", "") or ""), eff), lang=eff, ax=ax, legend=False)
+        if ids:  # one legend below the panels: a legend in each panel covered its band
+            handles = [Patch(color=BAND_COLOR, alpha=0.7, label=tr("band", eff)),
+                       Line2D([], [], color=PALETTE[0], lw=1.8, marker="o", ms=3.5, label=tr("median", eff)),
+                       Line2D([], [], color=PLAN_COLOR, ls="--", lw=1.3, marker="X", ms=6, label=tr("target_line", eff))]
+            fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=9, frameon=False)
         fig.suptitle(title or tr("chart_kpi", eff, first="", last=""), fontsize="x-large")
     return fig

@@ -33,7 +33,7 @@ def write_workbook(path: Path, sheets: dict[str, View], *, lang: Lang) -> Path:
             ws.append([_cell_value(v) for v in row])
         for j, col in enumerate(df.columns, start=1):
             pct = PCT if view.pct is None else view.pct
-            fmt = "yyyy-mm-dd" if col in view.dates else ("0.0%" if col in pct else None)
+            fmt = "yyyy-mm-dd" if col in view.dates else ("0.0%" if col in pct else dict(view.numbers).get(col))
             width = max([len(str(header(col, lang))) * (2 if lang is Lang.ZH else 1)]
                         + [min(len(str(v)), 60) for v in df[col].head(200)]) + 2
             ws.column_dimensions[get_column_letter(j)].width = min(max(width, 8), 60)

@@ -57,13 +57,13 @@ table{border-collapse:collapse;font-size:.8rem;width:100%}
 th,td{padding:3px 6px;border-bottom:1px solid #eceef1;text-align:left;vertical-align:top}
 th{background:#eef2f6;position:sticky;top:0;cursor:pointer;white-space:nowrap;user-select:none}
 th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th.num{text-align:right}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.date{white-space:nowrap}
 td.long{min-width:11em;max-width:30em}
 dl.prov{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 14px;font-size:.85rem;margin:0}
 dl.prov dt{font-weight:bold}dl.prov dd{margin:0;overflow-wrap:anywhere}
 p.note{font-size:.8rem;color:#666;margin:4px 0}
-td.nodata{color:#777;font-style:italic;white-space:nowrap}
+td.nodata{color:#777;font-style:italic;white-space:nowrap;text-align:right}
 details summary{cursor:pointer;margin:6px 0}
 div.tools{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin:4px 0;font-size:.85rem}
 div.tools input{flex:1 1 160px;max-width:320px;padding:3px 6px}
@@ -148,8 +148,8 @@ def esc(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _cell(col: str, value, dates: frozenset[str]) -> str:
-    """One <td> with display text and a sort key (data-v)."""
+def _cell(col: str, value, dates: frozenset[str], pct=PCT) -> str:
+    """One <td> with display text and a sort key (data-v); ``pct`` are the probability columns."""
     if isinstance(value, Marked):
         key = "" if value.sort is None else repr(float(value.sort))
         cls = "num" if value.sort is not None else "nodata"
@@ -164,7 +164,7 @@ def _cell(col: str, value, dates: frozenset[str]) -> str:
         return f'<td data-v="{int(value)}">{"✓" if value else ""}</td>'
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         v = float(value)
-        if col in PCT:
+        if col in pct:
             text = f"{v:.1%}"
         elif float(v).is_integer() and abs(v) < 1e15:
             text = f"{int(v)}"
@@ -178,14 +178,28 @@ def _cell(col: str, value, dates: frozenset[str]) -> str:
     return f'<td{cls} data-v="{esc(text)}">{esc(text)}</td>'
 
 
-def _kind(col: str, series: pd.Series, dates: frozenset[str]) -> str:
+def _kind(col: str, series: pd.Series, dates: frozenset[str], pct=PCT) -> str:
     if col in dates:
         return "date"
     if pd.api.types.is_bool_dtype(series):
         return "bool"
     if pd.api.types.is_numeric_dtype(series):
-        return "pct" if col in PCT else "num"
+        return "pct" if col in pct else "num"
     return "text"
+
+
+def _numeric(series: pd.Series) -> bool:
+    """Whether a column shows numbers (numeric, or numbers mixed with "no data" marks): its header aligns right."""
+    if pd.api.types.is_bool_dtype(series):
+        return False
+    if pd.api.types.is_numeric_dtype(series):
+        return True
+    vals = [v for v in series if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    def number(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    return (all(number(v) or isinstance(v, Marked) for v in vals)
+            and any(number(v) or (isinstance(v, Marked) and v.sort is not None) for v in vals))
 
 
 def _json_value(v, kind: str):
@@ -222,16 +236,18 @@ def table_html(view: View, lang: Lang, *, limit: int | None = None) -> str:
     df = view.frame
     if df.empty:
         return f'<p class="note">{esc(tr("no_data", lang))}</p>'
-    head = "".join(f"<th>{esc(header(c, lang))}</th>" for c in df.columns)
+    pct = PCT if view.pct is None else view.pct
+    right = ' class="num"'
+    head = "".join(f"<th{right if _numeric(df[c]) else ''}>{esc(header(c, lang))}</th>" for c in df.columns)
     if len(df) <= STATIC_ROWS:
         body = []
         for row in df.itertuples(index=False):
-            cells = "".join(_cell(c, v.item() if hasattr(v, "item") else v, view.dates)
+            cells = "".join(_cell(c, v.item() if hasattr(v, "item") else v, view.dates, pct)
                             for c, v in zip(df.columns, row))
             body.append(f"<tr>{cells}</tr>")
         return (f'<div class="scroll"><table class="sortable static"><thead><tr>{head}</tr></thead>'
                 f'<tbody>{"".join(body)}</tbody></table></div>')
-    kinds = [_kind(c, df[c], view.dates) for c in df.columns]
+    kinds = [_kind(c, df[c], view.dates, pct) for c in df.columns]
     rows = [[_json_value(v.item() if hasattr(v, "item") else v, k) for v, k in zip(row, kinds)]
             for row in df.itertuples(index=False)]
     data = _json_script({"kinds": kinds, "rows": rows, "page": PAGE_ROWS})
@@ -255,7 +271,26 @@ def _provenance(manifest: dict, lang: Lang = Lang.EN) -> str:
     rows = [(k, manifest.get(k)) for k in keys if k in manifest]
     t = manifest.get("timings_seconds") or {}
     rows += [(f"timings_seconds.{k}", v) for k, v in t.items()]
-    return '<dl class="prov">' + "".join(f"<dt>{esc(run_key(k, lang))}</dt><dd>{esc(v)}</dd>" for k, v in rows) + "</dl>"
+    return ('<dl class="prov">' + "".join(f"<dt>{esc(run_key(k, lang))}</dt><dd>{esc(_prov_value(k, v, lang))}</dd>"
+                                          for k, v in rows) + "</dl>")
+
+
+_PROV_WORDS = {True: ("yes", "是"), False: ("no", "否"), "vector": ("vectorised", "向量化"),
+               "simpy": ("SimPy (resource limits)", "SimPy（含资源约束）"), "inline": ("one process", "单进程"),
+               "pool": ("process pool", "多进程"), "dask": ("Dask", "Dask")}
+
+
+def _prov_value(key: str, value, lang: Lang) -> str:
+    """A provenance value as a person reads it: yes/no, the engine in words, a standard error in %, seconds rounded."""
+    zh = Lang(lang) is Lang.ZH
+    if isinstance(value, bool) or (key in ("engine", "executor") and value in _PROV_WORDS):
+        en, cn = _PROV_WORDS[value]
+        return cn if zh else en
+    if key == "max_target_se" and isinstance(value, (int, float)):
+        return f"{100 * value:.2f}%"
+    if key.startswith("timings_seconds.") and isinstance(value, (int, float)):
+        return f"{value:.1f}"
+    return str(value)
 
 
 def render(

@@ -66,10 +66,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "chart_tornado_x": ("Lowers P(met) by (percentage points)", "使达成概率降低（百分点）"),
     "chart_tornado_days": ("Delays the P80 date by (days; P(met) hardly moves)", "使P80日期推迟（天；达成概率几乎不变）"),
     "p80_shift": ("P80 later by", "P80推迟"),
+    "p80_earlier": ("P80 earlier by", "P80提前"),
+    "p80_same": ("P80 unchanged", "P80不变"),
     "days": ("days", "天"),
     "pp": ("pp", "个百分点"),
     "p_met_short": ("P(met)", "达成概率"),
     "nothing_due": ("nothing due", "无到期事项"),
+    "nothing_due_early": ("nothing due ({v} done early)", "无到期事项（提前完成{v}）"),
     "merged_curves": ("identical curves drawn once: {ids}", "曲线相同、合并显示：{ids}"),
     "chart_kpi": ("KPIs {first}–{last} against their targets", "{first}—{last}年指标与目标"),
     "band": ("P10–P90", "P10—P90"),
@@ -90,6 +93,42 @@ TEXT: dict[str, tuple[str, str]] = {
     "colon": (": ", "："),
     "kpi_other": ("KPIs at most risk (lowest P(target met))", "风险最大的其他指标（目标达成概率最低）"),
     "programme_end": ("All items planned by {end}", "{end}前计划完成的全部事项"),
+    # scenario comparison (sim batch)
+    "cmp_title": ("Scenario comparison", "情景比较"),
+    "cmp_subtitle": ("reference: {ref} · {runs} replications per scenario", "参照情景：{ref} · 每个情景 {runs} 次重复"),
+    "cmp_headline": ("Headline by scenario", "各情景主要结论"),
+    "cmp_targets": ("Targets", "各目标"),
+    "cmp_scenarios": ("Scenarios", "情景"),
+    "cmp_intro": ("{runs} replications per scenario, seed {seed}, common random numbers; params {params} "
+                  "(sha256 {digest}). Each cell: P(target met); below it the paired difference against "
+                  "<b>{ref}</b> with its 95 % interval (difference ± 1.96 sd(d)/√n over replications). "
+                  "Shaded: the interval excludes zero (red lower, green higher).",
+                  "每个情景 {runs} 次重复，随机种子 {seed}，共同随机数；参数 {params}（sha256 {digest}）。"
+                  "每格为目标达成概率；其下为相对参照情景<b>{ref}</b>的配对差及其95%区间（差值 ± 1.96·sd(d)/√n）。"
+                  "底色：区间不含零（红为降低，绿为提高）。"),
+    "cmp_scenario": ("scenario", "情景"),
+    "cmp_reference": ("reference", "参照"),
+    "cmp_expected_met": ("expected targets met, {label}", "{label}预计达成目标数"),
+    "cmp_p_all": ("P(all {n} headline targets met)", "全部{n}项主要目标均达成的概率"),
+    "cmp_due": ("{n} due", "到期{n}项"),
+    "cmp_same": ("no change (same draws)", "无变化（相同随机数）"),
+    "cmp_status": ("status", "状态"),
+    "cmp_file": ("file", "文件"),
+    "cmp_error": ("error", "错误"),
+    "status_done": ("done", "完成"),
+    "status_reused": ("reused (unchanged inputs)", "沿用（输入未变）"),
+    "status_failed": ("failed", "失败"),
+    "cmp_diff_title": ("Paired difference in P(target met) against {ref}, 95 % interval (common random numbers):\n"
+                       "{shown} of {total} targets, each scenario's largest significant changes",
+                       "相对{ref}的目标达成概率配对差及95%区间（共同随机数）：\n"
+                       "共{total}个目标中的{shown}个，各情景变化最大且显著者"),
+    "cmp_diff_x": ("Δ P(met) against {ref} (percentage points)", "相对{ref}的达成概率差（百分点）"),
+    "cmp_none": ("no scenario to compare", "没有可比较的情景"),
+    "cmp_lower": ("lower (interval excludes 0)", "降低（区间不含0）"),
+    "cmp_higher": ("higher (interval excludes 0)", "提高（区间不含0）"),
+    "cmp_unclear": ("interval includes 0", "区间含0"),
+    "cmp_chart_diff": ("Paired differences in P(met)", "达成概率配对差"),
+    "cmp_scurves": ("S-curves of key items across scenarios: P(finished by date)", "关键事项各情景完成概率S曲线"),
     # sections and campaigns
     # tables
     "tbl_targets": ("Targets", "目标"),

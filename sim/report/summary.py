@@ -20,6 +20,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "expected_met": ("{label}: {mean:.1f} of {n} targets due expected met (P10–P90: {p10:.0f}–{p90:.0f})",
                      "{label}：到期 {n} 项目标中预计达成 {mean:.1f} 项（P10—P90：{p10:.0f}—{p90:.0f}）"),
     "p_all": ("P(all {n} headline targets met): {p:.1%} ± {se:.1%}", "全部 {n} 项主要目标均达成的概率：{p:.1%} ± {se:.1%}"),
+    "p_all_never": ("P(all {n} headline targets met): 0.0% (in none of {runs} replications)",
+                    "全部 {n} 项主要目标均达成的概率：0.0%（{runs} 次重复中无一次）"),
+    "p_all_always": ("P(all {n} headline targets met): 100.0% (in all {runs} replications)",
+                     "全部 {n} 项主要目标均达成的概率：100.0%（{runs} 次重复中每次均达成）"),
     "head_bars": ("Headline targets by P(met)", "主要目标达成概率（由低到高）"),
     "bands": ("green: P(met) ≥ {g:.0%}; amber: {r:.0%}–{g:.0%}; red: below {r:.0%}; dashed lines at {r:.0%} and {g:.0%}",
               "绿：达成概率 ≥ {g:.0%}；黄：{r:.0%}—{g:.0%}；红：低于 {r:.0%}；虚线为 {r:.0%} 与 {g:.0%}"),
@@ -68,8 +72,8 @@ def _end_label(row, lang) -> str:
 
 def _signed_pp(x: float, lang) -> str:
     v = round(100 * x, 1)
-    v = 0.0 if v == 0 else v  # never "-0.0"
-    return f"{v:+.1f} {w('pp', lang)}" if str(lang) == "zh" else f"{v:+.1f} pp"
+    text = "0.0" if v == 0 else f"{v:+.1f}"  # never "-0.0" or "+0.0"
+    return f"{text} {w('pp', lang)}" if str(lang) == "zh" else f"{text} pp"
 
 
 def bars_html(targets: pd.DataFrame, lang) -> str:
@@ -85,7 +89,10 @@ def bars_html(targets: pd.DataFrame, lang) -> str:
         name = _name(r, lang)
         label = f'{name} · {r["id"]}' if name and name != r["id"] else str(r["id"])  # the name first: it is read
         mark = " ⊘" if bool(r.get("unreachable", False)) else ""
-        rows.append(f'<div class="hbar"><span class="lab" title="{esc(label)}">{esc(label)}</span>'
+        # the name shrinks with an ellipsis, the id never: targets sharing a name (one per year) stay apart
+        shown = (f'<span class="nm">{esc(name)}</span><span class="tid">{esc(r["id"])}</span>'
+                 if name and name != r["id"] else f'<span class="tid">{esc(r["id"])}</span>')
+        rows.append(f'<div class="hbar"><span class="lab" title="{esc(label)}">{shown}</span>'
                     f'<span class="track"><span class="fill {esc(r["band"])}" style="width:{100 * p:.2f}%"></span></span>'
                     f'<span class="val">{p:.1%}{mark}</span></div>')
     return f'<div class="bars" role="list">{"".join(rows)}</div>'
@@ -95,14 +102,26 @@ BARS_CSS = """
 div.bars{max-width:860px;margin:4px 0 6px}
 div.hbar{display:grid;grid-template-columns:minmax(0,40%) minmax(0,1fr) 4.2em;gap:6px;align-items:center;font-size:.82rem;
 line-height:1.5}
-div.hbar .lab{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;text-align:right}
+div.hbar .lab{display:flex;justify-content:flex-end;white-space:nowrap;overflow:hidden;min-width:0}
+div.hbar .lab .nm{overflow:hidden;text-overflow:ellipsis;min-width:0}
+div.hbar .lab .tid{flex:0 0 auto;color:#555;font-size:.85em;padding-left:.4em}
 div.hbar .track{display:flex;align-items:center;height:1.1em;border-left:1px solid #888;
 background:linear-gradient(90deg,transparent calc(50% - 1px),#bbb calc(50% - 1px),#bbb 50%,transparent 50%,
 transparent calc(80% - 1px),#bbb calc(80% - 1px),#bbb 80%,transparent 80%)}
 div.hbar .fill{display:block;height:100%;min-width:2px}
 div.hbar .fill.green{background:#2e7d32}div.hbar .fill.amber{background:#f9a825}div.hbar .fill.red{background:#c62828}
 div.hbar .val{white-space:nowrap;font-variant-numeric:tabular-nums;text-align:right}
+@media (max-width:600px){div.hbar{grid-template-columns:minmax(0,1fr) 4.2em;row-gap:0}
+div.hbar .lab{grid-column:1/-1;justify-content:flex-start}}
 """
+
+
+def p_all_text(h: Headline, lang) -> str:
+    """P(all headline met) ± s.e.; at 0 % or 100 % it says in how many replications, not a bare "± 0.0%"."""
+    n, p, se = h.p_all["targets"], float(h.p_all["p"]), float(h.p_all["se"])
+    if se == 0 and p in (0.0, 1.0) and h.replications:
+        return w("p_all_never" if p == 0 else "p_all_always", lang, n=n, runs=h.replications)
+    return w("p_all", lang, n=n, p=p, se=se)
 
 
 def headline_html(h: Headline, lang, *, driver_names: dict[str, str], reference: str = "",
@@ -114,7 +133,7 @@ def headline_html(h: Headline, lang, *, driver_names: dict[str, str], reference:
         cards.append(w("expected_met", lang, label=_end_label(r, lang), mean=r["expected_met"], n=int(r["targets"]),
                        p10=r["p10"], p90=r["p90"]))
     if h.p_all["targets"]:
-        cards.append(w("p_all", lang, n=h.p_all["targets"], p=h.p_all["p"], se=h.p_all["se"]))
+        cards.append(p_all_text(h, lang))
     parts = [f'<section id="summary" class="answer"><h2>{esc(w("bottom_line", lang))}</h2>',
              "<ul class='kpis'>" + "".join(f"<li>{esc(c)}</li>" for c in cards) + "</ul>"]
     parts.append(f'<h3>{esc(w("head_bars", lang))}</h3>{bars_html(h.targets, lang)}'
@@ -128,13 +147,18 @@ def headline_html(h: Headline, lang, *, driver_names: dict[str, str], reference:
                      f"</p><ul>{items}</ul>")
     if not h.drivers.empty:
         top = h.drivers.head(8)
+        # P(all headline met) moves with no driver (e.g. it is 0 % with and without each): a column of
+        # "0.0 pp" says nothing, so it is left out
+        with_all = bool((top["effect_p_all"].abs() * 100 >= 0.05).any())
         rows = "".join(f"<tr><td>{esc(driver_label(r['driver'], driver_names, lang))}</td>"
                        f'<td class="num" data-v="{float(r["effect_expected_met"])!r}">'
                        f"{float(r['effect_expected_met']):+.2f} ± {float(r['effect_expected_met_se']):.2f}</td>"
-                       f'<td class="num" data-v="{float(r["effect_p_all"])!r}">'
-                       f"{_signed_pp(float(r['effect_p_all']), lang)}</td></tr>" for _, r in top.iterrows())
-        head = ("因素", "达成目标数", "全部主要目标") if str(lang) == "zh" else ("driver", "targets met",
-                                                                          "all headline met")
+                       + (f'<td class="num" data-v="{float(r["effect_p_all"])!r}">'
+                          f"{_signed_pp(float(r['effect_p_all']), lang)}</td>" if with_all else "")
+                       + "</tr>" for _, r in top.iterrows())
+        words = ["因素", "达成目标数", "全部主要目标"] if str(lang) == "zh" else ["driver", "targets met",
+                                                                           "all headline met"]
+        head = words if with_all else words[:2]
         parts.append(f'<h3>{esc(w("drivers", lang))}</h3><p class="note">{esc(w("drivers_note", lang, end=end_label))}'
                      f'</p><div class="scroll short"><table class="sortable"><thead><tr>'
                      + "".join(f"<th>{esc(x)}</th>" for x in head) + f"</tr></thead><tbody>{rows}</tbody></table></div>")
@@ -182,7 +206,7 @@ def summary_lines(h: Headline, lang="en", *, driver_names: dict[str, str] | None
         lines.append("  " + w("expected_met", lang, label=_end_label(r, lang), mean=r["expected_met"],
                                 n=int(r["targets"]), p10=r["p10"], p90=r["p90"]))
     if h.p_all["targets"]:
-        lines.append("  " + w("p_all", lang, n=h.p_all["targets"], p=h.p_all["p"], se=h.p_all["se"]))
+        lines.append("  " + p_all_text(h, lang))
     t = h.targets
     if not t.empty:
         idw = max(len(str(x)) for x in t["id"])

@@ -44,6 +44,7 @@ class View:
     frame: pd.DataFrame
     dates: frozenset[str] = frozenset()
     pct: frozenset[str] | None = None  # probability columns; None: the report's (:data:`PCT`)
+    numbers: tuple[tuple[str, str], ...] = ()  # (column, Excel number format) of other numeric columns
 
 
 def as_date(value) -> date | None:

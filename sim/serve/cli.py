@@ -54,7 +54,7 @@ def _base_plan(args: argparse.Namespace):
     from sim.results import MANIFEST, read_manifest, read_plan_snapshot
 
     if args.run_dir is None:
-        return load_plan(args.params), f"{args.params}/ as it is", DEFAULT_SEED
+        return load_plan(args.params), f"{args.params}/", DEFAULT_SEED  # words around it are the page's (app.js)
     if not (args.run_dir / MANIFEST).is_file():
         raise UsageError(f"{args.run_dir}: not a run directory (no {MANIFEST})")
     try:
@@ -62,5 +62,5 @@ def _base_plan(args: argparse.Namespace):
     except ValueError as exc:
         raise UsageError(f"{args.run_dir / MANIFEST}: not JSON ({exc})") from None
     plan = read_plan_snapshot(args.run_dir)
-    label = f"run {args.run_dir} (scenario {manifest.get('scenario', '?')})"
+    label = f"{args.run_dir} · {manifest.get('scenario', '?')}"
     return plan, label, RunConfig.from_manifest(manifest).seed

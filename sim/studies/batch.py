@@ -15,7 +15,7 @@ Layout of a batch directory ``OUT``::
 
     OUT/runs/<scenario>/     one run directory per scenario (sim.studies.workflow.run_plan)
     OUT/batch.json           status of every scenario (done, reused, failed + error)
-    OUT/comparison.csv|xlsx|html|png
+    OUT/comparison.csv|xlsx, comparison.<lang>.html|png
 
 A scenario is finished when its run directory is complete (never a
 ``.partial``) and its manifest's ``batch_key`` (seed, runs, params hash,
@@ -26,6 +26,7 @@ is written atomically (a temporary file renamed into place).
 from __future__ import annotations
 
 import time
+from functools import partial
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -373,16 +374,20 @@ def compare(runs: dict[str, Path], *, reference: str) -> pd.DataFrame:
 
 # --- files: CSV, Excel, chart, HTML (drawn by sim.report.comparison) -----------------------------
 
-def write_comparison(out: Path, comparison: pd.DataFrame, outcomes: list[Outcome], meta: dict) -> dict[str, Path]:
-    """Write comparison.csv, .xlsx, .png and .html into ``out``, each atomically."""
-    from sim.report.comparison import comparison_html, comparison_workbook, difference_chart
+LANGS = ("zh", "en")  # the comparison page and its charts, one per language
 
-    out = Path(out)
-    files = {"csv": out / "comparison.csv", "xlsx": out / "comparison.xlsx", "png": out / "comparison.png",
-             "html": out / "comparison.html"}
+
+def write_comparison(out: Path, comparison: pd.DataFrame, outcomes: list[Outcome], meta: dict) -> dict[str, Path]:
+    """Write comparison.csv and .xlsx, and per language comparison.<lang>.html and its charts, each atomically."""
+    from sim.report.comparison import comparison_html, comparison_workbook, difference_chart, s_curve_overlay_chart
+    from sim.report.fonts import Lang
     from sim.report.html import Chart
+    from sim.report.i18n import tr
     from sim.report.style import png_bytes
 
+    out = Path(out)
+    files = {f"html_{lang}": out / f"comparison.{lang}.html" for lang in LANGS}
+    files.update({"xlsx": out / "comparison.xlsx", "csv": out / "comparison.csv"})
     runs = {o.name: Path(o.run_dir) for o in outcomes if o.status != "failed"}
     reference = meta.get("reference")
     headlines, curves, item_names = _headline_inputs(runs, reference, comparison)
@@ -395,19 +400,24 @@ def write_comparison(out: Path, comparison: pd.DataFrame, outcomes: list[Outcome
                                                          p_met=scenarios.wide(comparison, "p_met"),
                                                          difference=scenarios.wide(comparison, "difference"),
                                                          scenarios=status, headlines=headlines))
-    diff_png = png_bytes(difference_chart(comparison), lang="en")
-    write_atomic(files["png"], lambda p: p.write_bytes(diff_png))
-    charts = [Chart("differences", "Paired differences in P(met) · 达成概率配对差", diff_png)]
-    if not curves.empty:
-        from sim.report.comparison import s_curve_overlay_chart
-
-        curve_png = png_bytes(s_curve_overlay_chart(curves, names=item_names), lang="zh")
-        files["s_curves_png"] = out / "comparison_s_curves.png"
-        write_atomic(files["s_curves_png"], lambda p: p.write_bytes(curve_png))
-        charts.append(Chart("s_curves", "S-curves of key items across scenarios · 关键事项各情景S曲线", curve_png))
-    page = comparison_html(comparison, outcomes, meta, headlines=headlines, charts=charts)
-    write_atomic(files["html"], lambda p: p.write_text(page, encoding="utf-8"))
+    for code in LANGS:
+        lang = Lang(code)
+        diff_png = png_bytes(difference_chart(comparison, lang=lang), lang=lang)
+        files[f"png_{code}"] = out / f"comparison.{code}.png"
+        write_atomic(files[f"png_{code}"], partial(_put_bytes, data=diff_png))
+        charts = [Chart("differences", tr("cmp_chart_diff", lang), diff_png)]
+        if not curves.empty:
+            curve_png = png_bytes(s_curve_overlay_chart(curves, names=item_names, lang=lang), lang=lang)
+            files[f"s_curves_png_{code}"] = out / f"comparison_s_curves.{code}.png"
+            write_atomic(files[f"s_curves_png_{code}"], partial(_put_bytes, data=curve_png))
+            charts.append(Chart("s_curves", tr("cmp_scurves", lang), curve_png))
+        page = comparison_html(comparison, outcomes, meta, lang=lang, headlines=headlines, charts=charts)
+        write_atomic(files[f"html_{code}"], partial(_put_bytes, data=page.encode("utf-8")))
     return files
+
+
+def _put_bytes(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
 
 
 def _headline_inputs(runs: dict[str, Path], reference: str | None, comparison: pd.DataFrame):
@@ -434,7 +444,7 @@ def _headline_inputs(runs: dict[str, Path], reference: str | None, comparison: p
         finishes[n] = {i: rec[column("finish", i)].to_numpy(dtype=np.float64) for i in have}
     key = scenarios.key_items(finishes, reference, ids)
     curves = s_curves_across(finishes, key, ref_plan.as_of) if key else empty
-    names = {it.id: it.name_zh or it.name_en for it in ref_plan.items}
+    names = {it.id: (it.name_zh or "", it.name_en or "") for it in ref_plan.items}
     return headlines, curves, names
 
 

@@ -23,7 +23,7 @@ var T = {
     expected: '预计达成目标数', of: '共', targets_due: '个目标', p_all: '全部总体目标同时达成的概率',
     base_label: '基准', runs: '次重复', seed: '随机种子', as_of: '基准日', seconds: '秒', cached: '（缓存）',
     no_moves: '没有事项移动。', no_rows: '没有符合条件的目标。', error: '输入有误', green: '绿', amber: '黄', red: '红',
-    yes: '是', slipped: '（延误事项）', unreachable: '按计划无法达成'
+    yes: '是', slipped: '（延误事项）', unreachable: '按计划无法达成', pp: '个百分点', mean_paren: '（均值）'
   },
   en: {
     title: 'What-if: slips and risks', slips: 'Slipped items', add_slip: '+ Add a slip',
@@ -46,7 +46,7 @@ var T = {
     expected: 'Expected targets met', of: 'of', targets_due: 'targets', p_all: 'P(all headline targets met)',
     base_label: 'base', runs: 'replications', seed: 'seed', as_of: 'as of', seconds: 's', cached: ' (cached)',
     no_moves: 'No item moves.', no_rows: 'No target matches.', error: 'Input problem', green: 'green', amber: 'amber', red: 'red',
-    yes: 'yes', slipped: ' (slipped)', unreachable: 'unreachable as planned'
+    yes: 'yes', slipped: ' (slipped)', unreachable: 'unreachable as planned', pp: ' pp', mean_paren: ' (mean)'
   }
 };
 
@@ -65,8 +65,8 @@ function pct(p) { return p === null || p === undefined ? '—' : (100 * p).toFix
 function pp(d) {
   if (d === null || d === undefined) { return '—'; }
   var v = 100 * d;
-  if (Math.abs(v) < 0.05) { return '0.0 pp'; }
-  return (v > 0 ? '+' : '−') + Math.abs(v).toFixed(1) + ' pp';
+  if (Math.abs(v) < 0.05) { return '0.0' + t('pp'); }
+  return (v > 0 ? '+' : '−') + Math.abs(v).toFixed(1) + t('pp');
 }
 function signed(x, digits) {
   if (x === null || x === undefined) { return '—'; }
@@ -161,22 +161,26 @@ function showError(err) {
   box.hidden = false;
 }
 
-function setStatus(text, st) { var s = $('#status'); s.textContent = text; s.setAttribute('data-state', st); }
+/* the status line is kept as a function of the language, so the language toggle re-says it */
+function setStatus(say, st) {
+  state.status = { say: say, st: st };
+  var s = $('#status'); s.textContent = say(); s.setAttribute('data-state', st);
+}
 
 function run() {
   if (state.busy) { return; }
   state.busy = true;
-  setStatus(t('running'), 'running');
+  setStatus(function () { return t('running'); }, 'running');
   var t0 = performance.now();
   post('/api/whatif', readRequest()).then(function (res) {
     showError(null);
     state.result = res;
     render();
     var ms = ((performance.now() - t0) / 1000).toFixed(2);
-    setStatus(t('done') + ' · ' + ms + ' ' + t('seconds') + (res.cached ? t('cached') : ''), 'done');
+    setStatus(function () { return t('done') + ' · ' + ms + ' ' + t('seconds') + (res.cached ? t('cached') : ''); }, 'done');
   }).catch(function (err) {
     showError(err);
-    setStatus(t('error'), 'error');
+    setStatus(function () { return t('error'); }, 'error');
   }).then(function () { state.busy = false; });
 }
 
@@ -231,7 +235,7 @@ function renderCards(h, cost) {
     box.appendChild(c);
   }
   if (cost) {  // issue 15: the invested items' outturn cost, paired against the base
-    var k = card(t('cost'), cost.p50.toFixed(1), t('base_label') + ' ' + cost.base_mean.toFixed(1) + ' (mean) · Δ ' +
+    var k = card(t('cost'), cost.p50.toFixed(1), t('base_label') + ' ' + cost.base_mean.toFixed(1) + t('mean_paren') + ' · Δ ' +
                  signed(cost.difference, 2) + ' ± ' + cost.difference_se.toFixed(2) + ' · P90 ' + cost.p90.toFixed(1),
                  cost.difference);
     k.setAttribute('data-end', 'cost');
@@ -313,6 +317,7 @@ function translate() {
   document.querySelectorAll('[data-t]').forEach(function (e) { e.textContent = t(e.getAttribute('data-t')); });
   document.querySelectorAll('[data-tp]').forEach(function (e) { e.placeholder = t(e.getAttribute('data-tp')); });
   document.title = t('title');
+  if (state.status) { setStatus(state.status.say, state.status.st); }
   $('header.top h1').textContent = t('title');
   $('#lang').textContent = state.lang === 'zh' ? 'EN' : '中文';
   document.querySelectorAll('.slip .item').forEach(function (e) { e.placeholder = t('item_ph'); });
@@ -380,7 +385,7 @@ function init() {
   m.scenarios.forEach(function (s) { sel.appendChild(el('option', { value: s.name }, s.name)); });
   state.result = m.base;
   translate();
-  setStatus(t('done'), 'ready');
+  setStatus(function () { return t('done'); }, 'ready');
 }
 
 init();  // the page's script runs after its body
