@@ -298,7 +298,10 @@ class _Replication:
         self.ffs = topo.ff_preds
         n = topo.n
         # static items are done; dynamic ones report as they finish
-        self.done: list[float | None] = [None if topo.dynamic[i] else finish[i] for i in range(n)]
+        done: list[float | None] = list(finish)
+        for i in topo.dyn_items:
+            done[i] = None
+        self.done = done
         self.on_done: dict[int, list] = {}
         self.group_left = list(topo.group_sizes)
         self.group_max = [-np.inf] * len(topo.group_sizes)
@@ -410,7 +413,8 @@ class _Replication:
 
     def _on_due(self, ev) -> None:
         self._request(ev._value)
-        self._after_step()
+        if self._inits:
+            self._after_step()
 
     def _request(self, i: int) -> None:
         u = self.unit_of[i]
@@ -431,7 +435,8 @@ class _Replication:
         t = now if now > t else t
         start, t = self._work(i, t)
         self._started(i, start)
-        self._drain()
+        if self._ready:
+            self._drain()
         self.t_fin[i] = t
         if t > now:
             self._timeout(t, i, self._on_worked)
@@ -440,14 +445,20 @@ class _Replication:
 
     def _on_worked(self, ev) -> None:
         self._worked(ev._value)
-        self._after_step()
+        if self._inits:
+            self._after_step()
 
     def _worked(self, i: int) -> None:
         """Natural finish: release the unit (the head is served after what is due now), then the FF gates."""
         u = self.unit_of[i]
         self.users[u] -= 1
         self._soon.append((self._try_head, u))
-        self._gates(i, 0)
+        if self.ffs[i]:
+            self._gates(i, 0)
+        elif self.t_fin[i] > self.env._now:  # no FF gate: finished at its natural finish
+            self._timeout(self.t_fin[i], i, self._on_finished)
+        else:
+            self._finished(i)
 
     def _gates(self, i: int, k: int) -> None:
         ffs = self.ffs[i]
@@ -473,13 +484,15 @@ class _Replication:
 
     def _on_finished(self, ev) -> None:
         self._finished(ev._value)
-        self._after_step()
+        if self._inits:
+            self._after_step()
 
     def _finished(self, i: int) -> None:
         t = self.t_fin[i]
         self.finish[i] = t
         self._member_done(i, t)
-        self._drain()
+        if self._ready:
+            self._drain()
 
     def _after_step(self) -> None:
         """The processes released in this step begin (URGENT: before anything else due now)."""
@@ -509,13 +522,14 @@ class _Replication:
         self._replay = self._draining = False
         self._drain()
         self._after_step()
-        env, soon = self.env, self._soon
+        env, soon, inits = self.env, self._soon, self._inits
         step, queue = env.step, env._queue
         while True:
             if soon and (not queue or queue[0][0] > env._now):
                 fn, arg = soon.popleft()
                 fn(arg)
-                self._after_step()
+                if inits:
+                    self._after_step()
             elif queue:
                 step()
             else:
