@@ -5,10 +5,11 @@ resource capacity (a FIFO queue per responsible unit that has one, held from the
 start of work to its natural finish). The reference is *a SimPy process per item*:
 it waits for its earliest start, queues for its unit, works, releases the unit,
 waits for its FF gates and finishes; its successors are released when it starts
-(SS) or when its SYNC group finishes (FS). This module gives exactly those results
-with far fewer events (``tests/simpy_reference.py`` is that reference, written as
-plain SimPy processes and a ``simpy.Resource`` per unit, and
-``tests/test_engine_lazy_processes.py`` compares the two):
+(SS) or when its SYNC group finishes (FS). The previous engine ran exactly that
+for every item that can queue (a generator process, a ``simpy.Resource`` per unit;
+pure waits by callbacks); it is kept as ``tests/simpy_reference.py`` and
+``tests/test_engine_lazy_processes.py`` checks that this module gives the same
+schedule bit for bit, with far fewer events:
 
 * **Static items** (no unit that can bind anywhere among their predecessors, their
   FF gates or their SYNC partners) are pure waits whose times follow from their
@@ -40,13 +41,14 @@ makes no progress and cannot start, so its finish is computed through them with
 Times are recorded from the exact calendar arithmetic, except that an item granted
 its unit starts no earlier than the clock (``max(t, env.now)``), as the reference
 process does; the timeouts' delays are those of the reference, so the clock reads
-the same.
+the same. Only SimPy's public API is used (``Timeout``, ``step``, ``peek``, ``now``).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from math import inf
 
 import numpy as np
 import simpy
@@ -157,8 +159,6 @@ class _Topology:
                 close = (tuple(movers), tuple(members)) if len(members) > 1 and k == len(movers) - 1 else None
                 links = tuple(self._link(model, p, typ, lag) for p, typ, lag in model.start_preds[i])
                 steps.append((i, self.cal[i], self.pattern_of[i], links, self.ff_preds[i], close))
-            if not movers and len(members) > 1:
-                pass  # every member done: their own dates stand
         return steps
 
     def _prerun_sequence(self) -> list[int]:
@@ -400,19 +400,19 @@ class _Replication:
 
     # -- lazy processes: items that queue for a unit ----------------------------
     def _timeout(self, t: float, i: int, callback) -> None:
-        ev = Timeout(self.env, t - self.env._now, i)
+        ev = Timeout(self.env, t - self.env.now, i)
         ev.callbacks.append(callback)
 
     def _init(self, i: int) -> None:
         """The process begins: wait for the earliest start, or ask for the unit now."""
         t = self.t_req[i] = self.es[i]
-        if t > self.env._now:
+        if t > self.env.now:
             self._timeout(t, i, self._on_due)
         else:
             self._request(i)
 
     def _on_due(self, ev) -> None:
-        self._request(ev._value)
+        self._request(ev.value)
         if self._inits:
             self._after_step()
 
@@ -430,7 +430,7 @@ class _Replication:
 
     def _granted(self, i: int) -> None:
         """The unit is taken: work from the later of the earliest start and the clock."""
-        now = self.env._now
+        now = self.env.now
         t = self.t_req[i]
         t = now if now > t else t
         start, t = self._work(i, t)
@@ -444,7 +444,7 @@ class _Replication:
             self._worked(i)
 
     def _on_worked(self, ev) -> None:
-        self._worked(ev._value)
+        self._worked(ev.value)
         if self._inits:
             self._after_step()
 
@@ -455,7 +455,7 @@ class _Replication:
         self._soon.append((self._try_head, u))
         if self.ffs[i]:
             self._gates(i, 0)
-        elif self.t_fin[i] > self.env._now:  # no FF gate: finished at its natural finish
+        elif self.t_fin[i] > self.env.now:  # no FF gate: finished at its natural finish
             self._timeout(self.t_fin[i], i, self._on_finished)
         else:
             self._finished(i)
@@ -474,7 +474,7 @@ class _Replication:
             t = max(t, v + lag)
             k += 1
         self.t_fin[i] = t
-        if t > self.env._now:
+        if t > self.env.now:
             self._timeout(t, i, self._on_finished)
         else:
             self._finished(i)
@@ -483,7 +483,7 @@ class _Replication:
         self._gates(*arg)
 
     def _on_finished(self, ev) -> None:
-        self._finished(ev._value)
+        self._finished(ev.value)
         if self._inits:
             self._after_step()
 
@@ -523,14 +523,14 @@ class _Replication:
         self._drain()
         self._after_step()
         env, soon, inits = self.env, self._soon, self._inits
-        step, queue = env.step, env._queue
+        step, peek = env.step, env.peek
         while True:
-            if soon and (not queue or queue[0][0] > env._now):
+            if soon and peek() > env.now:
                 fn, arg = soon.popleft()
                 fn(arg)
                 if inits:
                     self._after_step()
-            elif queue:
+            elif peek() < inf:
                 step()
             else:
                 break
