@@ -105,7 +105,7 @@ class _Topology:
             for i in self.dyn_items
         ]
         self.dyn_groups = sorted({self.group_of[i] for i in self.dyn_items})
-        self._only: dict[tuple[int, ...], list | None] = {}
+        self._only: dict[tuple[int, ...], _Part | None] = {}
 
     def _early(self, p: int, typ: LinkType) -> bool:
         return not self.dynamic[p] or (typ is LinkType.SS and self.fixed[p])
@@ -221,12 +221,12 @@ class _Topology:
             gate(i, 0)
         return seq
 
-    def only_steps(self, only: tuple[int, ...]) -> list | None:
-        """The static steps needed for the items ``only`` (their ancestors), or None if one is dynamic."""
+    def only_steps(self, only: tuple[int, ...]) -> _Part | None:
+        """The static steps needed for the items ``only`` (they and their predecessors), on their own
+        columns; None if one of them is dynamic (then the whole replication runs)."""
         if only not in self._only:
-            if any(self.dynamic[i] for i in only):
-                self._only[only] = None
-            else:
+            part = None
+            if not any(self.dynamic[i] for i in only):
                 need: set[int] = set()
                 stack = list(only)
                 while stack:
@@ -236,8 +236,26 @@ class _Topology:
                             need.add(j)
                             stack.extend(p for p, _ in self.ff_preds[j])
                             stack.extend(p for p, _, _ in self.start_preds[j])
-                self._only[only] = [st for st in self.static if st[0] in need]
+                cols = sorted(need)
+                at = {c: k for k, c in enumerate(cols)}  # item -> its column in the part
+                steps = [(at[i], cal, pat, tuple((at[p], kind, lag) for p, kind, lag in links),
+                          tuple((at[p], lag) for p, lag in ffs),
+                          None if close is None else (tuple(at[j] for j in close[0]), tuple(at[j] for j in close[1])))
+                         for i, cal, pat, links, ffs, close in self.static if i in need]
+                paused = any(any(self.patterns[st[2]]) for st in steps)
+                part = _Part(cols, steps, [self.fixed_start[c] for c in cols], [self.fixed_finish[c] for c in cols],
+                             paused)
+            self._only[only] = part
         return self._only[only]
+
+
+class _Part:
+    """Static steps of a few items renumbered onto their own columns (:meth:`_Topology.only_steps`)."""
+
+    def __init__(self, cols: list[int], steps: list, fixed_start: list[float], fixed_finish: list[float],
+                 paused: bool):
+        self.cols, self.steps, self.paused = cols, steps, paused
+        self.fixed_start, self.fixed_finish = fixed_start, fixed_finish
 
 
 def _topology(model: CompiledModel) -> _Topology:
@@ -554,14 +572,24 @@ def simulate_rows(model: CompiledModel, draws: Draws, *,
     """
     topo = _topology(model)
     n_rows = draws.work.shape[0]
-    steps = topo.static
-    dynamic = bool(topo.dyn_items)
-    if only is not None:
-        part = topo.only_steps(tuple(sorted(set(only))))
-        if part is not None:
-            steps, dynamic = part, False
-    waits, works = draws.wait.tolist(), draws.work.tolist()
     p_start, p_end = draws.pause_start.tolist(), draws.pause_end.tolist()
+    part = topo.only_steps(tuple(sorted(set(only)))) if only is not None else None
+    if part is not None:  # a few static items: their columns only
+        cols = part.cols
+        waits, works = draws.wait[:, cols].tolist(), draws.work[:, cols].tolist()
+        out = []
+        for r in range(n_rows):
+            pauses = _row_pauses(topo, p_start[r], p_end[r]) if part.paused else None
+            start, finish = list(part.fixed_start), list(part.fixed_finish)
+            _static_pass(part.steps, waits[r], works[r], pauses, start, finish)
+            out.append(start + finish)
+        both = np.array(out, dtype=np.float64).reshape(n_rows, 2 * len(cols))
+        s_out = np.full((n_rows, model.n_items), np.nan)
+        f_out = np.full((n_rows, model.n_items), np.nan)
+        s_out[:, cols], f_out[:, cols] = both[:, :len(cols)], both[:, len(cols):]
+        return s_out, f_out
+    steps, dynamic = topo.static, bool(topo.dyn_items)
+    waits, works = draws.wait.tolist(), draws.work.tolist()
     out_s, out_f = [], []
     for r in range(n_rows):
         wait, work = waits[r], works[r]
