@@ -65,6 +65,11 @@ def needs_schedule(model: CompiledModel) -> bool:
     return any(b.condition == "not_finished" for b in model.branches)
 
 
+def condition_items(model: CompiledModel) -> list[int]:
+    """The items whose finish a ``not_finished`` condition reads (all :func:`branch_mask` needs of a schedule)."""
+    return sorted({b.ref_item for b in model.branches if b.condition == "not_finished"})
+
+
 def branch_mask(model: CompiledModel, draws: Draws, finish: np.ndarray | None) -> np.ndarray:
     """Where each branch's condition holds: bool (rows, branches)."""
     rows = draws.work.shape[0]

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from sim.engine import streams
 from sim.engine.compiled import CompiledModel
-from sim.engine.branching import apply_branches, branch_mask, cost_presence, needs_schedule
+from sim.engine.branching import apply_branches, branch_mask, condition_items, cost_presence, needs_schedule
 from sim.engine.cost import invest_ratios, sample_costs
 from sim.engine.forward import forward_pass
 from sim.engine.kpis import kpi_paths
@@ -153,10 +153,14 @@ def simulate_chunk(model: CompiledModel, cs: ChunkStreams, *, rows: int = stream
     """Simulate the first ``rows`` replications of the chunk whose streams are ``cs``."""
     chunk = cs.chunk
     draws = draw(model, cs).rows(slice(0, rows))
-    schedule = simulate_rows if choose_engine(model, engine) is Engine.SIMPY else forward_pass
+    simpy = choose_engine(model, engine) is Engine.SIMPY
+    schedule = simulate_rows if simpy else forward_pass
     fired = np.zeros((rows, 0), dtype=bool)
     if model.branches:  # conditional gates (sim.engine.branching): the same engine on the switched draws
-        first = schedule(model, draws)[1] if needs_schedule(model) else None
+        first = None
+        if needs_schedule(model):  # the SimPy engine settles only the finishes the conditions read
+            first = simulate_rows(model, draws, only=condition_items(model))[1] if simpy \
+                else forward_pass(model, draws)[1]
         fired = branch_mask(model, draws, first)
         draws = apply_branches(model, draws, fired)
     start, finish = schedule(model, draws)

@@ -360,7 +360,7 @@ def _per_replication(model, tight, sz: Sizes, tmp: Path):
         Figure("floor: the replication's random numbers alone", med["floor"]),
         Figure("vectorised engine, whole replication (draws, schedule, KPIs, targets, Parquet)", med["vector"]),
         Figure("SimPy engine, whole replication, capacities binding", med["simpy"],
-               note=f"{events:.0f} events/rep"),
+               note=f"{events:.0f} SimPy events/rep (waits in time of queued items only)"),
         Figure("forward pass alone (level at a time, pre-sampled draws)", med["forward"]),
         Figure("forward pass alone, item by item (the previous pass, its oracle)", med["forward_item"]),
         Figure("peer: pmcontrols-style FS-only network pass (same draws)", med["peer"]),
@@ -376,7 +376,12 @@ def _whole(model, engine: Engine, first: int, chunks: int, rows: int, tmp: Path)
 
 
 def _simpy_events(model) -> float:
-    """Events per replication of the SimPy engine (counted on 50 replications)."""
+    """SimPy events per replication of the SimPy engine (counted on 50 replications).
+
+    Only waits in time are SimPy events (:mod:`sim.engine.processes`): a queued item's
+    earliest start, natural finish and FF-gated finish; what is due at the same
+    instant (a grant, a release, an open gate) runs from the engine's own queue.
+    """
     import simpy
 
     from sim.engine.processes import simulate_rows
