@@ -58,6 +58,7 @@ from sim.model.calendar import advance_with_pauses1
 from sim.engine.compiled import CompiledModel
 from sim.engine.sampling import Draws
 from sim.model.enums import LinkType
+from sim.model.links import kind as link_kind  # which end of the predecessor a start link references
 
 _FS, _SS, _CONST = 0, 1, 2  # how a start link reads its predecessor: its finish, its start, a fixed day
 
@@ -76,7 +77,7 @@ class _Topology:
         self.succ_finish: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # FS
         for i, preds in enumerate(model.start_preds):
             for p, typ, lag in preds:
-                (self.succ_finish if typ is LinkType.FS else self.succ_start)[p].append((i, lag))
+                (self.succ_finish if link_kind(typ).refs_finish else self.succ_start)[p].append((i, lag))
         self.ff_preds = [tuple(f) for f in model.ff_preds]
         self.group_sizes = [len(g) for g in model.order]
         self.group_of = model.sync_group.tolist()
@@ -108,10 +109,10 @@ class _Topology:
         self._only: dict[tuple[int, ...], _Part | None] = {}
 
     def _early(self, p: int, typ: LinkType) -> bool:
-        return not self.dynamic[p] or (typ is LinkType.SS and self.fixed[p])
+        return not self.dynamic[p] or (not link_kind(typ).refs_finish and self.fixed[p])
 
     def _link(self, model, p: int, typ: LinkType, lag: float) -> tuple[int, int, float]:
-        if typ is LinkType.FS:
+        if link_kind(typ).refs_finish:
             return p, _FS, lag
         ref = self.real_ref[p]  # SS from an item under way on the as-of date: its real start
         return (p, _CONST, ref + lag) if ref is not None else (p, _SS, lag)
@@ -139,7 +140,7 @@ class _Topology:
                     continue
                 hit = any(dyn[j] for j in members) or any(
                     not self.fixed[j] and (
-                        any(dyn[p] and not (typ is LinkType.SS and self.fixed[p]) for p, typ, _ in model.start_preds[j])
+                        any(dyn[p] and (link_kind(typ).refs_finish or not self.fixed[p]) for p, typ, _ in model.start_preds[j])
                         or any(dyn[p] for p, _ in model.ff_preds[j]))
                     for j in members)
                 if hit:
