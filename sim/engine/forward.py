@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 from sim.model.calendar import CalendarStack, advance_with_pauses, advance_with_pauses_stacked
 from sim.engine.compiled import CompiledModel
+from sim.engine import kernels
+from sim.engine.kernels import forward_kernel
 from sim.model.enums import LinkType
 from sim.engine.sampling import Draws
 
@@ -43,6 +45,17 @@ def pauses_for(model: CompiledModel, draws: Draws, item: int) -> tuple[np.ndarra
 
 def forward_pass(model: CompiledModel, draws: Draws) -> tuple[np.ndarray, np.ndarray]:
     """Start and finish days, arrays of shape (rows, items).
+
+    The compiled kernel (:mod:`sim.engine.kernels`) when numba is there and the process has
+    scheduled enough rows to repay its start-up, else :func:`forward_pass_levels`; the two are
+    equal bit for bit (tests/test_engine_kernel.py).
+    """
+    out = forward_kernel(model, draws) if kernels.wanted(draws.work.shape[0]) else None
+    return forward_pass_levels(model, draws) if out is None else out
+
+
+def forward_pass_levels(model: CompiledModel, draws: Draws) -> tuple[np.ndarray, np.ndarray]:
+    """Start and finish days, arrays of shape (rows, items), in numpy (the kernel's oracle).
 
     A dependency level at a time (every item whose predecessors are all in earlier
     levels), each level as a few whole-array operations on item-major arrays; the
