@@ -28,6 +28,7 @@ from sim.engine import streams
 from sim.engine.distributions import norm_cdf, ppf
 from sim.model.distribution import Distribution
 from sim.model.enums import TargetRule
+from sim.model.calendar import CalendarStack
 from sim.model.select import resolve
 from sim.model.spend import planned_amount, s_curve
 
@@ -179,18 +180,38 @@ def spend_begin(model: CompiledModel, start: np.ndarray) -> np.ndarray:
 
 def spent_share(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, t: float) -> np.ndarray:
     """Share of each item's cost spent by day ``t``: S-curve of the elapsed working time (rows, columns)."""
-    spec = model.costs
-    out = np.zeros(begin.shape)
-    for j, i in enumerate(spec.items):
-        cal = model.calendars[model.item_calendar[i]]
-        b, f = begin[:, j], finish[:, i].astype(np.float64)
-        wb, wf = cal.work_at(b), cal.work_at(f)
-        span = wf - wb
+    if not model.costs.n:
+        return np.zeros(begin.shape)
+    return _SpendClock(model, begin, finish).share(t)
+
+
+class _SpendClock:
+    """Working time done at each cost column's begin and finish, on its calendar, for shares at many days.
+
+    All columns at once on a :class:`CalendarStack` (its ``work_at`` equals each calendar's bit
+    for bit), and the begin and finish working times computed once for every day asked.
+    """
+
+    def __init__(self, model: CompiledModel, begin: np.ndarray, finish: np.ndarray):
+        spec = model.costs
+        self.model = model
+        stack = model.meta.get("calendar_stack")
+        if stack is None:
+            stack = model.meta["calendar_stack"] = CalendarStack.of(model.calendars)
+        self.stack = stack
+        self.cal = np.asarray(model.item_calendar, dtype=np.int64)[spec.items]
+        self.f = finish[:, spec.items].astype(np.float64)
+        self.wb = stack.work_at(begin.astype(np.float64), self.cal[None, :])
+        self.wf = stack.work_at(self.f, self.cal[None, :])
+        self.span = self.wf - self.wb
+        self.a, self.b = spec.profile_a[None, :], spec.profile_b[None, :]
+
+    def share(self, t: float) -> np.ndarray:
+        wt = self.stack.work_at(np.full(self.cal.shape, float(t)), self.cal)[None, :]  # the same in every row
+        span = self.span
         with np.errstate(invalid="ignore", divide="ignore"):
-            x = np.where(span > 0, (cal.work_at(np.full(b.shape, t)) - wb) / np.where(span > 0, span, 1.0),
-                         (t >= f).astype(np.float64))
-        out[:, j] = s_curve(x, spec.profile_a[j], spec.profile_b[j])
-    return out
+            x = np.where(span > 0, (wt - self.wb) / np.where(span > 0, span, 1.0), (t >= self.f).astype(np.float64))
+        return s_curve(x, self.a, self.b)
 
 
 def invest_ratios(model: CompiledModel, start: np.ndarray, finish: np.ndarray,
@@ -199,12 +220,12 @@ def invest_ratios(model: CompiledModel, start: np.ndarray, finish: np.ndarray,
     spec = model.costs
     if not spec.invest:
         return {}
-    begin = spend_begin(model, start)
+    clock = _SpendClock(model, spend_begin(model, start), finish)
     shares: dict[float, np.ndarray] = {}
 
     def share(t: float) -> np.ndarray:
         if t not in shares:
-            shares[t] = spent_share(model, begin, finish, t)
+            shares[t] = clock.share(t)
         return shares[t]
 
     out = {}
