@@ -47,6 +47,15 @@ def wanted(rows: int) -> bool:
     return enabled()
 
 
+def prime() -> bool:
+    """Take the kernel from now on in this process (the bench: every timed chunk as in a long run).
+
+    Returns :func:`enabled` (numba is imported by it; the kernel compiles or loads at its first call)."""
+    global _rows_seen
+    _rows_seen = max(_rows_seen, KERNEL_AFTER_ROWS)
+    return enabled()
+
+
 def enabled() -> bool:
     """Whether the compiled kernels are used (numba importable and not switched off by ``SIM_NUMBA=0``)."""
     return _kernel() is not False
