@@ -69,7 +69,7 @@ def _kernel():
         else:
             try:
                 from sim.engine._forward_jit import forward_kernel as kern
-            except ImportError:
+            except Exception:  # numba missing, or unusable here (e.g. no writable cache directory)
                 _KERNEL = False
             else:
                 _KERNEL = kern
@@ -142,6 +142,7 @@ def forward_kernel(model: CompiledModel, draws: Draws) -> tuple[np.ndarray, np.n
     None when numba is unavailable or switched off, or when a draw is NaN (the numpy passes
     then decide what happens; the kernel indexes calendar tables and must not see NaN).
     """
+    global _KERNEL
     kern = _kernel()
     if kern is False:
         return None
@@ -156,8 +157,16 @@ def forward_kernel(model: CompiledModel, draws: Draws) -> tuple[np.ndarray, np.n
     start = np.empty((model.n_items, n))
     finish = np.empty((model.n_items, n))
     st = kp.stack
-    kern(kp.seq, kp.grp_ptr, kp.fixed, kp.fixed_start, kp.fixed_finish, kp.cal,
-         kp.sp_ptr, kp.sp_pred, kp.sp_fs, kp.sp_lag, kp.sp_real, kp.ff_ptr, kp.ff_pred, kp.ff_lag,
-         kp.affects, st.horizon, st.cum, st.working, st.total, st.first_day,
-         wait, work, ps, pe, start, finish)
+    args = (kp.seq, kp.grp_ptr, kp.fixed, kp.fixed_start, kp.fixed_finish, kp.cal,
+            kp.sp_ptr, kp.sp_pred, kp.sp_fs, kp.sp_lag, kp.sp_real, kp.ff_ptr, kp.ff_pred, kp.ff_lag,
+            kp.affects, st.horizon, st.cum, st.working, st.total, st.first_day,
+            wait, work, ps, pe, start, finish)
+    if not kern.signatures:  # the first call compiles (or loads the cache): if that fails, numpy it is
+        try:
+            kern(*args)
+        except Exception:
+            _KERNEL = False
+            return None
+    else:
+        kern(*args)
     return start.T, finish.T
