@@ -5,7 +5,8 @@ runs; the numpy level pass (``forward_pass_levels``) and the item-by-item pass
 (``forward_pass_by_item``) are its oracles. Exact equality, no tolerance: on the shipped plan
 (two calendars, six shocks, SYNC groups, waits), on it moved to an as-of date by the example
 actuals (fixed items, real starts of items under way), on branch-switched draws, and on random
-networks with overlapping pauses, SYNC groups and links of every type.
+networks with overlapping pauses, SYNC groups and links of every type; a partial pass (an item
+and what it depends on, as the branch conditions need) equals the full pass on those items.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from planfactory import dist, item, link, plan, shock, window
 from sim.engine import kernels
 from sim.engine.branching import apply_branches, branch_mask
 from sim.engine.compiled import compile_plan
-from sim.engine.forward import forward_pass, forward_pass_by_item, forward_pass_levels
+from sim.engine.forward import finish_of, forward_pass, forward_pass_by_item, forward_pass_levels
 from sim.engine.sampling import draw_chunk
 from sim.model.load import load_plan
 
@@ -42,6 +43,13 @@ def _same_three(m, d) -> None:
     s, f = forward_pass(m, d)
     np.testing.assert_array_equal(s, s_k)
     np.testing.assert_array_equal(f, f_k)
+    for target in {0, m.n_items // 2, m.n_items - 1}:  # a partial pass: the item and what it depends on
+        need = kernels.needed(m, [target])
+        part = kernels.forward_kernel(m, d, need)
+        assert part is not None and need[target]
+        np.testing.assert_array_equal(part[1][:, need], f_k[:, need])
+        np.testing.assert_array_equal(part[0][:, need], s_k[:, need])
+        assert np.isnan(part[1][:, ~need]).all()
 
 
 def test_shipped_plan_kernel_equals_numpy_passes():
@@ -52,6 +60,9 @@ def test_shipped_plan_kernel_equals_numpy_passes():
         _same_three(m, d)
         if m.branches:
             first = forward_pass_levels(m, d)[1]
+            refs = [b.ref_item for b in m.branches if b.condition == "not_finished"]
+            assert refs and np.array_equal(finish_of(m, d, refs)[:, refs], first[:, refs])
+            assert (branch_mask(m, d, finish_of(m, d, refs)) == branch_mask(m, d, first)).all()
             _same_three(m, apply_branches(m, d, branch_mask(m, d, first)))
     _same_three(m, draw_chunk(m, seed=5, chunk=1).rows(slice(0, 37)))  # a partial chunk
 

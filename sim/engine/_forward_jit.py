@@ -75,7 +75,7 @@ def _advance(start, work, c, h, cum, working, total, first_day):
 def forward_kernel(seq, grp_ptr, fixed, fixed_start, fixed_finish, cal,
                     sp_ptr, sp_pred, sp_fs, sp_lag, sp_real, ff_ptr, ff_pred, ff_lag,
                     affects, h, cum, working, total, first_day,
-                    wait, work, ps, pe, start, finish):
+                    wait, work, ps, pe, start, finish, need):
     n = wait.shape[1]
     k_sh = ps.shape[1]
     # each row's fired pauses sorted by start, ties in shock order (a stable insertion sort)
@@ -94,6 +94,8 @@ def forward_kernel(seq, grp_ptr, fixed, fixed_start, fixed_finish, cal,
                 m += 1
         fired[r] = m
     for g in range(grp_ptr.shape[0] - 1):
+        if not need[seq[grp_ptr[g]]]:  # a group is needed whole or not at all (the caller's closure)
+            continue
         for q in range(grp_ptr[g], grp_ptr[g + 1]):
             i = seq[q]
             if fixed[i]:

@@ -54,6 +54,19 @@ def forward_pass(model: CompiledModel, draws: Draws) -> tuple[np.ndarray, np.nda
     return forward_pass_levels(model, draws) if out is None else out
 
 
+def finish_of(model: CompiledModel, draws: Draws, items) -> np.ndarray:
+    """Finish days (rows, items) of which the columns of ``items`` are exact (those of :func:`forward_pass`).
+
+    With the kernel only ``items`` and what they depend on are scheduled (the other columns
+    are NaN): the branch conditions read one item's finish before the real pass.
+    """
+    if kernels.wanted(draws.work.shape[0]):
+        out = forward_kernel(model, draws, kernels.needed(model, items))
+        if out is not None:
+            return out[1]
+    return forward_pass_levels(model, draws)[1]
+
+
 def forward_pass_levels(model: CompiledModel, draws: Draws) -> tuple[np.ndarray, np.ndarray]:
     """Start and finish days, arrays of shape (rows, items), in numpy (the kernel's oracle).
 

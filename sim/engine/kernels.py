@@ -136,8 +136,26 @@ def _build(model: CompiledModel) -> KernelPlan:
         affects, CalendarStack.of(model.calendars))
 
 
-def forward_kernel(model: CompiledModel, draws: Draws) -> tuple[np.ndarray, np.ndarray] | None:
+def needed(model: CompiledModel, items) -> np.ndarray:
+    """Bool per item: ``items`` and everything their schedule depends on (predecessors of every link
+    type and SYNC partners, transitively), i.e. what a forward pass must compute to know them."""
+    need = np.zeros(model.n_items, dtype=np.bool_)
+    todo = [int(i) for i in items]
+    members = {i: g for g in model.order for i in g}
+    while todo:
+        i = todo.pop()
+        if need[i]:
+            continue
+        need[i] = True
+        todo += [p for p, _, _ in model.start_preds[i]] + [p for p, _ in model.ff_preds[i]] + list(members[i])
+    return need
+
+
+def forward_kernel(model: CompiledModel, draws: Draws, need: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
     """Start and finish days (rows, items) by the compiled kernel, or None when it cannot run.
+
+    With ``need`` (from :func:`needed`) only those items are scheduled; the others are NaN.
 
     None when numba is unavailable or switched off, or when a draw is NaN (the numpy passes
     then decide what happens; the kernel indexes calendar tables and must not see NaN).
@@ -154,13 +172,16 @@ def forward_kernel(model: CompiledModel, draws: Draws) -> tuple[np.ndarray, np.n
     if np.isnan(wait).any() or np.isnan(work).any() or np.isnan(ps).any() or np.isnan(pe).any():
         return None
     n = wait.shape[1]
-    start = np.empty((model.n_items, n))
-    finish = np.empty((model.n_items, n))
+    if need is None:
+        need = np.ones(model.n_items, dtype=np.bool_)
+        start, finish = np.empty((model.n_items, n)), np.empty((model.n_items, n))
+    else:
+        start, finish = np.full((model.n_items, n), np.nan), np.full((model.n_items, n), np.nan)
     st = kp.stack
     args = (kp.seq, kp.grp_ptr, kp.fixed, kp.fixed_start, kp.fixed_finish, kp.cal,
             kp.sp_ptr, kp.sp_pred, kp.sp_fs, kp.sp_lag, kp.sp_real, kp.ff_ptr, kp.ff_pred, kp.ff_lag,
             kp.affects, st.horizon, st.cum, st.working, st.total, st.first_day,
-            wait, work, ps, pe, start, finish)
+            wait, work, ps, pe, start, finish, need)
     if not kern.signatures:  # the first call compiles (or loads the cache): if that fails, numpy it is
         try:
             kern(*args)

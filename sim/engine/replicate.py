@@ -16,7 +16,7 @@ from sim.engine import streams
 from sim.engine.compiled import CompiledModel
 from sim.engine.branching import apply_branches, branch_mask, cost_presence, needs_schedule
 from sim.engine.cost import invest_ratios, sample_costs
-from sim.engine.forward import forward_pass
+from sim.engine.forward import finish_of, forward_pass
 from sim.engine.kpis import kpi_paths
 from sim.engine.options import Engine
 from sim.engine.processes import simulate_rows
@@ -163,7 +163,10 @@ def simulate_chunk(model: CompiledModel, cs: ChunkStreams, *, rows: int = stream
     schedule = simulate_rows if choose_engine(model, engine) is Engine.SIMPY else forward_pass
     fired = np.zeros((rows, 0), dtype=bool)
     if model.branches:  # conditional gates (sim.engine.branching): the same engine on the switched draws
-        first = schedule(model, draws)[1] if needs_schedule(model) else None
+        first = None
+        if needs_schedule(model):  # the finishes the conditions read (the vectorised pass: only those)
+            refs = [b.ref_item for b in model.branches if b.condition == "not_finished"]
+            first = schedule(model, draws)[1] if schedule is simulate_rows else finish_of(model, draws, refs)
         fired = branch_mask(model, draws, first)
         draws = apply_branches(model, draws, fired)
     start, finish = schedule(model, draws)
