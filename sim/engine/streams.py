@@ -67,7 +67,7 @@ def uniform_block(seed: int, chunk: int, keys, *, size: int = CHUNK, lhs: bool =
             u = rng.random(size)  # first, as in uniforms: the permutation is drawn after
             out[j] = (rng.permutation(size) + u) / size
         else:
-            out[j] = rng.random(size)
+            rng.random(out=out[j])  # the same numbers as rng.random(size), written in place
     np.maximum(out, 1e-12, out=out)
     return np.minimum(out, 1.0 - 1e-12, out=out).T
 
