@@ -28,6 +28,7 @@ from sim.engine import streams
 from sim.engine.distributions import norm_cdf, ppf
 from sim.model.distribution import Distribution
 from sim.model.enums import TargetRule
+from sim.model.calendar import CalendarStack
 from sim.model.select import resolve
 from sim.model.spend import planned_amount, s_curve
 
@@ -183,25 +184,40 @@ def spent_share(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, t: 
 
 
 def spent_shares(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, ts) -> list[np.ndarray]:
-    """:func:`spent_share` at each day of ``ts``; each item's working clock at its begin and finish read once."""
-    spec = model.costs
-    out = [np.zeros(begin.shape) for _ in ts]
-    clock_at: dict[tuple[int, float], np.ndarray] = {}  # (calendar, t) -> working clock at t
-    for j, i in enumerate(spec.items):
-        c = model.item_calendar[i]
-        cal = model.calendars[c]
-        b, f = begin[:, j], finish[:, i].astype(np.float64)
-        wb, wf = cal.work_at(b), cal.work_at(f)
-        span = wf - wb
-        running = span > 0
-        denom = np.where(running, span, 1.0)
-        for share, t in zip(out, ts):
-            if (c, t) not in clock_at:
-                clock_at[(c, t)] = cal.work_at(np.full(b.shape, t))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                x = np.where(running, (clock_at[(c, t)] - wb) / denom, (t >= f).astype(np.float64))
-            share[:, j] = s_curve(x, spec.profile_a[j], spec.profile_b[j])
-    return out
+    """:func:`spent_share` at each day of ``ts``; the begin and finish working times computed once."""
+    if not model.costs.n:
+        return [np.zeros(begin.shape) for _ in ts]
+    clock = _SpendClock(model, begin, finish)
+    return [clock.share(t) for t in ts]
+
+
+class _SpendClock:
+    """Working time done at each cost column's begin and finish, on its calendar, for shares at many days.
+
+    All columns at once on a :class:`CalendarStack` (its ``work_at`` equals each calendar's bit
+    for bit), and the begin and finish working times computed once for every day asked.
+    """
+
+    def __init__(self, model: CompiledModel, begin: np.ndarray, finish: np.ndarray):
+        spec = model.costs
+        self.model = model
+        stack = model.meta.get("calendar_stack")
+        if stack is None:
+            stack = model.meta["calendar_stack"] = CalendarStack.of(model.calendars)
+        self.stack = stack
+        self.cal = np.asarray(model.item_calendar, dtype=np.int64)[spec.items]
+        self.f = finish[:, spec.items].astype(np.float64)
+        self.wb = stack.work_at(begin.astype(np.float64), self.cal[None, :])
+        self.wf = stack.work_at(self.f, self.cal[None, :])
+        self.span = self.wf - self.wb
+        self.a, self.b = spec.profile_a[None, :], spec.profile_b[None, :]
+
+    def share(self, t: float) -> np.ndarray:
+        wt = self.stack.work_at(np.full(self.cal.shape, float(t)), self.cal)[None, :]  # the same in every row
+        span = self.span
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x = np.where(span > 0, (wt - self.wb) / np.where(span > 0, span, 1.0), (t >= self.f).astype(np.float64))
+        return s_curve(x, self.a, self.b)
 
 
 def invest_ratios(model: CompiledModel, start: np.ndarray, finish: np.ndarray,

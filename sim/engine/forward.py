@@ -26,7 +26,9 @@ from dataclasses import dataclass
 
 from sim.model.calendar import CalendarStack, advance_with_pauses, advance_with_pauses_stacked
 from sim.engine.compiled import CompiledModel
-from sim.model.enums import LinkType
+from sim.engine import kernels
+from sim.engine.kernels import forward_kernel
+from sim.model.links import kind as link_kind  # which end of the predecessor a start link references
 from sim.engine.sampling import Draws
 
 
@@ -43,6 +45,30 @@ def pauses_for(model: CompiledModel, draws: Draws, item: int) -> tuple[np.ndarra
 
 def forward_pass(model: CompiledModel, draws: Draws) -> tuple[np.ndarray, np.ndarray]:
     """Start and finish days, arrays of shape (rows, items).
+
+    The compiled kernel (:mod:`sim.engine.kernels`) when numba is there and the process has
+    scheduled enough rows to repay its start-up, else :func:`forward_pass_levels`; the two are
+    equal bit for bit (tests/test_engine_kernel.py).
+    """
+    out = forward_kernel(model, draws) if kernels.wanted(draws.work.shape[0]) else None
+    return forward_pass_levels(model, draws) if out is None else out
+
+
+def finish_of(model: CompiledModel, draws: Draws, items) -> np.ndarray:
+    """Finish days (rows, items) of which the columns of ``items`` are exact (those of :func:`forward_pass`).
+
+    With the kernel only ``items`` and what they depend on are scheduled (the other columns
+    are NaN): the branch conditions read one item's finish before the real pass.
+    """
+    if kernels.wanted(draws.work.shape[0]):
+        out = forward_kernel(model, draws, kernels.needed(model, items))
+        if out is not None:
+            return out[1]
+    return forward_pass_levels(model, draws)[1]
+
+
+def forward_pass_levels(model: CompiledModel, draws: Draws) -> tuple[np.ndarray, np.ndarray]:
+    """Start and finish days, arrays of shape (rows, items), in numpy (the kernel's oracle).
 
     A dependency level at a time (every item whose predecessors are all in earlier
     levels), each level as a few whole-array operations on item-major arrays; the
@@ -171,9 +197,9 @@ def _build_levels(model: CompiledModel) -> _LevelPlan | None:
             edges = [(col[int(i)], *model.start_preds[i][r]) for i in items if len(model.start_preds[i]) > r]
             cols = np.array([e[0] for e in edges], dtype=np.int64)
             preds = np.array([e[1] for e in edges], dtype=np.int64)
-            fs = np.array([e[2] is LinkType.FS for e in edges])
+            fs = np.array([link_kind(e[2]).refs_finish for e in edges])
             lag = np.array([e[3] for e in edges], dtype=np.float64)
-            under_way = [k for k, e in enumerate(edges) if e[2] is LinkType.SS and real is not None
+            under_way = [k for k, e in enumerate(edges) if not link_kind(e[2]).refs_finish and real is not None
                          and np.isfinite(real[e[1]])]
             rs = None
             if under_way:
@@ -210,8 +236,8 @@ def forward_pass_by_item(model: CompiledModel, draws: Draws) -> tuple[np.ndarray
                 continue
             es = draws.wait[:, i].copy()
             for p, typ, lag in model.start_preds[i]:
-                ref = finish[:, p] if typ is LinkType.FS else start[:, p]
-                if typ is LinkType.SS and model.real_start is not None and np.isfinite(model.real_start[p]):
+                ref = finish[:, p] if link_kind(typ).refs_finish else start[:, p]
+                if not link_kind(typ).refs_finish and model.real_start is not None and np.isfinite(model.real_start[p]):
                     ref = model.real_start[p]  # under way on the as-of date: its real start
                 np.maximum(es, ref + lag, out=es)
             ps, pe = pauses_for(model, draws, i)

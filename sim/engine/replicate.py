@@ -16,7 +16,7 @@ from sim.engine import streams
 from sim.engine.compiled import CompiledModel
 from sim.engine.branching import apply_branches, branch_mask, condition_items, cost_presence, needs_schedule
 from sim.engine.cost import invest_ratios, sample_costs
-from sim.engine.forward import forward_pass
+from sim.engine.forward import finish_of, forward_pass
 from sim.engine.kpis import kpi_paths
 from sim.engine.options import Engine
 from sim.engine.processes import simulate_rows
@@ -90,43 +90,67 @@ class ChunkRecord:
         mult, shock_start = np.asfortranarray(self.multiplier), np.asfortranarray(self.shock_start)
         shock_length, factor = np.asfortranarray(self.shock_length), np.asfortranarray(self.factor)
         kpi_rate = np.asfortranarray(self.kpi_rate)
-        cols: dict[str, np.ndarray] = {
-            "rep": self.chunk * streams.CHUNK + np.arange(self.rows, dtype=np.int64)
-        }
-        for j, iid in enumerate(model.item_ids):
-            cols[column("start", iid)] = start[:, j]
-            cols[column("finish", iid)] = finish[:, j]
-        for j, k in enumerate(model.kpis):
-            for c, d in enumerate(model.checkpoints):
-                cols[column("kpi", k.id, d.isoformat())] = kpi[:, j, c]
-        for j, t in enumerate(model.targets):
-            cols[column("achieved", t.id)] = achieved[:, j]
-            cols[column("met", t.id)] = met[:, j]
-        for j, r in enumerate(model.risks):
-            cols[column("risk", r.key)] = risk[:, j]
-        for j, iid in enumerate(model.item_ids):
-            cols[column("mult", iid)] = mult[:, j]
-        for j, s in enumerate(model.shocks):
-            cols[column("shock_start", s.id)] = shock_start[:, j]
-            cols[column("shock_length", s.id)] = shock_length[:, j]
-        for j, f in enumerate(model.factor_ids):
-            cols[column("factor", f)] = factor[:, j]
-        for j, k in enumerate(model.kpis):
-            cols[column("rate", k.id)] = kpi_rate[:, j]
+        cols: list[np.ndarray] = [self.chunk * streams.CHUNK + np.arange(self.rows, dtype=np.int64)]
+        for j in range(len(model.item_ids)):
+            cols += (start[:, j], finish[:, j])
+        n_ck = len(model.checkpoints)
+        cols += [kpi[:, j, c] for j in range(len(model.kpis)) for c in range(n_ck)]
+        for j in range(len(model.targets)):
+            cols += (achieved[:, j], met[:, j])
+        cols += [risk[:, j] for j in range(len(model.risks))]
+        cols += [mult[:, j] for j in range(len(model.item_ids))]
+        for j in range(len(model.shocks)):
+            cols += (shock_start[:, j], shock_length[:, j])
+        cols += [factor[:, j] for j in range(len(model.factor_ids))]
+        cols += [kpi_rate[:, j] for j in range(len(model.kpis))]
         # money columns come last, so that every schedule column keeps its place and values
         spec = model.cost
-        if spec is not None and self.cost is not None:
+        money = spec is not None and self.cost is not None
+        if money:
+            assert spec is not None and self.cost is not None and self.invest is not None
             cost = np.asfortranarray(self.cost)
-            for j, iid in enumerate(spec.ids):
-                cols[column("cost", iid)] = cost[:, j]
+            cols += [cost[:, j] for j in range(len(spec.ids))]
             invest = np.asfortranarray(self.invest)
-            for j, it in enumerate(spec.invest):
-                cols[column("invest", model.targets[it.target].id)] = invest[:, j]
-        if model.branches and self.branch is not None:
+            cols += [invest[:, j] for j in range(len(spec.invest))]
+        branches = bool(model.branches) and self.branch is not None
+        if branches:
+            assert self.branch is not None
             branch = np.asfortranarray(self.branch)
-            for c, b in enumerate(model.branches):
-                cols[column("branch", b.id)] = branch[:, c]
-        return pa.table(cols)
+            cols += [branch[:, c] for c in range(len(model.branches))]
+        names = _column_names(model, money, branches)
+        if len(names) != len(cols):  # pragma: no cover - the two lists are built from the same model
+            raise AssertionError("record columns and names disagree")
+        return pa.Table.from_arrays([pa.array(c) for c in cols], names=names)
+
+
+def _column_names(model: CompiledModel, money: bool, branches: bool) -> list[str]:
+    """The record's column names in table order (built once per model and kind of record)."""
+    # the very objects the names come from (a model with a response shares meta but has its own risks)
+    key = (model.item_ids, model.kpis, model.checkpoints, model.targets, model.risks, model.shocks,
+           model.factor_ids, model.cost, model.branches)
+    cached = model.meta.get("record_names")
+    if cached is not None and cached[1] == (money, branches) and all(a is b for a, b in zip(cached[0], key)):
+        return cached[2]
+    names = ["rep"]
+    for iid in model.item_ids:
+        names += (column("start", iid), column("finish", iid))
+    names += [column("kpi", k.id, d.isoformat()) for k in model.kpis for d in model.checkpoints]
+    for t in model.targets:
+        names += (column("achieved", t.id), column("met", t.id))
+    names += [column("risk", r.key) for r in model.risks]
+    names += [column("mult", iid) for iid in model.item_ids]
+    for sh in model.shocks:
+        names += (column("shock_start", sh.id), column("shock_length", sh.id))
+    names += [column("factor", f) for f in model.factor_ids]
+    names += [column("rate", k.id) for k in model.kpis]
+    if money:
+        assert model.cost is not None
+        names += [column("cost", iid) for iid in model.cost.ids]
+        names += [column("invest", model.targets[it.target].id) for it in model.cost.invest]
+    if branches:
+        names += [column("branch", b.id) for b in model.branches]
+    model.meta["record_names"] = (key, (money, branches), names)
+    return names
 
 
 def choose_engine(model: CompiledModel, engine: Engine) -> Engine:
@@ -158,9 +182,9 @@ def simulate_chunk(model: CompiledModel, cs: ChunkStreams, *, rows: int = stream
     fired = np.zeros((rows, 0), dtype=bool)
     if model.branches:  # conditional gates (sim.engine.branching): the same engine on the switched draws
         first = None
-        if needs_schedule(model):  # the SimPy engine settles only the finishes the conditions read
-            first = simulate_rows(model, draws, only=condition_items(model))[1] if simpy \
-                else forward_pass(model, draws)[1]
+        if needs_schedule(model):  # only the finishes the conditions read (and what they depend on)
+            items = condition_items(model)
+            first = simulate_rows(model, draws, only=items)[1] if simpy else finish_of(model, draws, items)
         fired = branch_mask(model, draws, first)
         draws = apply_branches(model, draws, fired)
     start, finish = schedule(model, draws)

@@ -63,9 +63,7 @@ def draw(model: CompiledModel, cs: ChunkStreams) -> Draws:
     loads = model.loadings
     common = factor @ np.sqrt(loads).T if loads.size else np.zeros((size, n_items))
     idio_w = np.sqrt(np.clip(1.0 - loads.sum(axis=1), 0.0, 1.0)) if loads.size else np.ones(n_items)
-    eps = np.empty((size, n_items))
-    for i, iid in enumerate(model.item_ids):
-        eps[:, i] = cs.normals(f"item/{iid}/eps", size=size)
+    eps = cs.normal_block(_keys(model, "eps"), size=size)
     z = common + idio_w[None, :] * eps  # the copula's latent normal (the cost copula reads it)
     u = norm_cdf(z)
     cond = model.cond_cdf
@@ -93,13 +91,10 @@ def _add_risks(model: CompiledModel, cs: ChunkStreams, size: int, work: np.ndarr
                wait: np.ndarray) -> np.ndarray:
     """Draw every risk instance and add its impact where it fired (in register order per item)."""
     n_r = len(model.risks)
-    fired = np.zeros((size, n_r), dtype=bool)
     if not n_r:
-        return fired
-    u_imp = np.empty((size, n_r))
-    for r, risk in enumerate(model.risks):
-        fired[:, r] = cs.uniforms(f"risk/{risk.key}/occ", size=size) < risk.probability
-        u_imp[:, r] = cs.uniforms(f"risk/{risk.key}/impact", size=size)
+        return np.zeros((size, 0), dtype=bool)
+    fired = cs.uniform_block(_keys(model, "occ"), size=size) < _keys(model, "probability")[None, :]
+    u_imp = cs.uniform_block(_keys(model, "impact"), size=size)
     add = np.zeros((size, n_r))
     rows, cols = np.nonzero(fired)  # impacts only where the risk fired
     add[rows, cols] = ppf_elements(tuple(r.impact for r in model.risks), u_imp[rows, cols], cols)
@@ -112,6 +107,21 @@ def _add_risks(model: CompiledModel, cs: ChunkStreams, size: int, work: np.ndarr
     for risks, items in work_ranks:
         work[:, items] += add[:, risks]
     return fired
+
+
+def _keys(model: CompiledModel, what: str):
+    """Stream keys of the items' copula normals and the risks' occurrences and impacts, and the risks'
+    probabilities as an array. Cached in ``model.meta`` for the very ``item_ids`` and ``risks`` tuples
+    they were built from (a model with a response shares ``meta`` but has its own risks)."""
+    cached = model.meta.get("draw_keys")
+    if cached is None or cached[0] is not model.item_ids or cached[1] is not model.risks:
+        cached = model.meta["draw_keys"] = (model.item_ids, model.risks, {
+            "eps": [f"item/{iid}/eps" for iid in model.item_ids],
+            "occ": [f"risk/{r.key}/occ" for r in model.risks],
+            "impact": [f"risk/{r.key}/impact" for r in model.risks],
+            "probability": np.array([r.probability for r in model.risks], dtype=np.float64),
+        })
+    return cached[2][what]
 
 
 def _risk_ranks(model: CompiledModel):
@@ -146,9 +156,7 @@ def _risk_ranks(model: CompiledModel):
 def _factor_normals(model: CompiledModel, cs: ChunkStreams, size: int) -> np.ndarray:
     if not model.factor_ids:
         return np.zeros((size, 0))
-    g = np.column_stack(
-        [cs.normals(f"factor/{f}", size=size) for f in model.factor_ids]
-    )
+    g = cs.normal_block([f"factor/{f}" for f in model.factor_ids], size=size)
     return g @ model.factor_chol.T
 
 

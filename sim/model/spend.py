@@ -28,8 +28,9 @@ import numpy as np
 from scipy import special
 
 
-def s_curve(x: np.ndarray | float, a: float, b: float) -> np.ndarray:
-    """Cumulative share spent at elapsed working-time share ``x`` (clipped to [0, 1])."""
+def s_curve(x: np.ndarray | float, a: float | np.ndarray, b: float | np.ndarray) -> np.ndarray:
+    """Cumulative share spent at elapsed working-time share ``x`` (clipped to [0, 1]); ``a`` and ``b``
+    may be arrays broadcasting with ``x`` (one S-curve per column)."""
     return special.betainc(a, b, np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0))
 
 

@@ -12,7 +12,9 @@ Figures:
 * floor; the whole replication of the vectorised engine (draws, schedule, KPIs,
   targets and its records written to Parquet) and of the SimPy engine on the plan
   with its units' capacities cut until they bind; the vectorised forward pass
-  alone; a peer: a pmcontrols-style FS-only network pass on the same draws;
+  alone (the numba kernel of :mod:`sim.engine.kernels` when numba is there, as a run
+  uses it), the numpy level pass and the item-by-item pass it replaced (its oracles);
+  a peer: a pmcontrols-style FS-only network pass on the same draws;
 * summaries (items, targets, KPI tables) against simulating, at 1x and 20x the plan;
 * two workers against one on the same run;
 * the report step, a batch of 7 scenarios (extrapolated to 50), peak memory and disk of a
@@ -339,8 +341,13 @@ def _per_replication(model, tight, sz: Sizes, tmp: Path):
     draws = draw_chunk(model, seed=1, chunk=0)
     run_chunk(tight, seed=1, chunk=0, engine=Engine.SIMPY, rows=20)  # warm caches (level plans, tables)
     chunks, simpy_rows = sz.chunks, sz.simpy_rows
-    t: dict[str, list[float]] = {k: [] for k in ("floor", "vector", "simpy", "forward", "peer", "forward_item")}
-    from sim.engine.forward import forward_pass_by_item
+    t: dict[str, list[float]] = {k: [] for k in ("floor", "vector", "simpy", "forward", "forward_levels", "peer",
+                                                 "forward_item")}
+    from sim.engine import kernels
+    from sim.engine.forward import forward_pass_by_item, forward_pass_levels
+
+    if kernels.prime():  # the kernel from the first timed chunk on, as in a long run; loaded before timing
+        kernels.forward_kernel(model, draws)
 
     c0 = 100  # chunks not used above (cold streams, as in a run)
     for r in range(sz.rounds):
@@ -350,6 +357,7 @@ def _per_replication(model, tight, sz: Sizes, tmp: Path):
         t["vector"].append(_cpu(lambda: _whole(model, Engine.VECTOR, base, chunks, streams.CHUNK, tmp))
                            / (chunks * streams.CHUNK))
         t["forward"].append(_cpu(lambda: forward_pass(model, draws)) / streams.CHUNK)
+        t["forward_levels"].append(_cpu(lambda: forward_pass_levels(model, draws)) / streams.CHUNK)
         t["forward_item"].append(_cpu(lambda: forward_pass_by_item(model, draws)) / streams.CHUNK)
         t["peer"].append(_cpu(lambda: fs_only_pass(model, draws.work)) / streams.CHUNK)
         if r < max(1, sz.rounds // 2):
@@ -361,8 +369,10 @@ def _per_replication(model, tight, sz: Sizes, tmp: Path):
         Figure("vectorised engine, whole replication (draws, schedule, KPIs, targets, Parquet)", med["vector"]),
         Figure("SimPy engine, whole replication, capacities binding", med["simpy"],
                note=f"{events:.0f} SimPy events/rep (waits in time of queued items only)"),
-        Figure("forward pass alone (level at a time, pre-sampled draws)", med["forward"]),
-        Figure("forward pass alone, item by item (the previous pass, its oracle)", med["forward_item"]),
+        Figure("forward pass alone (pre-sampled draws; the compiled kernel when numba is there)", med["forward"],
+               note="numba kernel" if kernels.enabled() else "numpy level pass (numba off or missing)"),
+        Figure("forward pass alone, numpy level at a time (the kernel's oracle)", med["forward_levels"]),
+        Figure("forward pass alone, item by item (the level pass's oracle)", med["forward_item"]),
         Figure("peer: pmcontrols-style FS-only network pass (same draws)", med["peer"]),
     ], usage
 
