@@ -31,10 +31,20 @@ class SnapshotFormatError(ValueError):
     """Data that does not decode into the declared record types; says where."""
 
 
+_PLAIN = (str, bool, int, float, type(None))
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def to_data(value: Any) -> Any:
     """Plain JSON-able data (dicts, lists, str, numbers, None) for a record tree."""
+    if type(value) in _PLAIN:  # the common case first (exact types: a StrEnum is not a plain str here)
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {name: to_data(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, date):
