@@ -151,13 +151,13 @@ class RecordColumns:
 
     ``records[name]`` returns a Series like a DataFrame column; the block of
     ``block`` columns that follows ``name`` in the file is read with it. The most
-    recently used blocks are kept up to ``cache_bytes`` in all (at least one
+    recently used blocks are kept up to ``cache_bytes`` (64 MiB) in all (at least one
     block), so a summary that alternates between two kinds of column (an item's
     finish and its cost) does not re-read the file, while a 100,000-replication
     run is still never held whole.
     """
 
-    def __init__(self, run_dir: Path, *, block: int = 64, cache_bytes: int = 128 * 2**20):
+    def __init__(self, run_dir: Path, *, block: int = 64, cache_bytes: int = 64 * 2**20):
         self._file = pq.ParquetFile(Path(run_dir) / RECORDS)
         self._names = self._file.schema_arrow.names
         self._pos = {n: i for i, n in enumerate(self._names)}

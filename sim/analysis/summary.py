@@ -24,6 +24,7 @@ from sim.model import planmeta
 from sim.results import record_array
 
 BLOCK = 64  # columns whose quantiles are taken in one call (one call per column costs more than the sort)
+BLOCK_BYTES = 8 * 2**20  # ... at most this many bytes of float64 values per call (np.quantile copies them)
 
 Z95 = 1.959964  # standard normal 97.5th percentile: 95 % two-sided intervals
 QUANTILES = (0.10, 0.50, 0.80, 0.90)
@@ -157,9 +158,10 @@ class _Blocks:
         self._values = self._q = np.empty((0, 0))
 
     def _load(self, k: int) -> int:
-        lo = k - k % BLOCK
+        width = max(1, min(BLOCK, BLOCK_BYTES // (8 * max(len(self._records), 1))))  # 64 at 10,000 rows, 10 at 100,000
+        lo = k - k % width
         if lo != self._lo:
-            cols = [record_array(self._records, name) for name in self._names[lo:lo + BLOCK]]
+            cols = [record_array(self._records, name) for name in self._names[lo:lo + width]]
             if self._prepare is not None:
                 cols = [self._prepare(lo + j, c) for j, c in enumerate(cols)]
             self._values = np.column_stack(cols)
