@@ -233,8 +233,10 @@ def scenario_workers(config: RunConfig, scenarios: int) -> int:
 
     from sim.engine.options import Executor
 
-    if config.scheduler or config.executor not in (None, Executor.POOL):
-        return 1
+    import multiprocessing as mp
+
+    if config.scheduler or config.executor not in (None, Executor.POOL) or "fork" not in mp.get_all_start_methods():
+        return 1  # (the workers inherit the batch's plan and preparation by fork: closures do not pickle)
     return max(1, min(config.workers or os.cpu_count() or 1, scenarios))
 
 
@@ -258,7 +260,7 @@ def _outcomes(task: _Task, jobs: list[tuple[str, Path | None]], emit: Event):
     from sim.engine.runner import init_batch_worker
 
     single = replace(task.config, executor=Executor.INLINE, workers=1, progress=False)
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    ctx = mp.get_context("fork")
     todo = list(jobs)
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_batch_worker, initargs=(task,))
     try:
