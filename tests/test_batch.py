@@ -241,6 +241,30 @@ def test_scenarios_in_parallel_give_the_sequential_results(tmp_path, scenarios):
     assert (tmp_path / "seq" / "comparison.csv").read_bytes() == (tmp_path / "par" / "comparison.csv").read_bytes()
 
 
+def test_a_scenario_worker_that_dies_fails_its_scenarios_and_the_batch_goes_on(tmp_path, scenarios):
+    """A worker killed mid-scenario (here: it exits in the scenario's preparation) fails the scenarios its pool
+    held, with a message saying to resume; the scenarios after them run in a new pool; resume completes them."""
+    import os
+
+    marker = tmp_path / "died-once"
+
+    def prepare(plan):
+        if not marker.exists():  # the first scenario to start kills its worker process
+            marker.write_text("x")
+            os._exit(1)
+        return plan, {}
+
+    files = _files(scenarios, "baseline", "slipped", "copy", "broken")
+    parallel = dataclasses.replace(CONFIG, executor=Executor.POOL, workers=2)
+    result = run_batch(files, params_dir=FIXTURE, config=parallel, out=tmp_path / "b", prepare=prepare)
+    died = [o for o in result.outcomes if "worker process ended without a result" in (o.error or "")]
+    assert died and all(o.status == "failed" for o in died)
+    assert {o.name for o in result.outcomes} == {"baseline", "slipped", "copy", "broken"}
+    assert any(o.status == "done" for o in result.outcomes)  # the rest ran in a new pool
+    again = run_batch(files, params_dir=FIXTURE, config=parallel, out=tmp_path / "b", prepare=prepare, resume=True)
+    assert [o.status for o in again.outcomes if o.name != "broken"].count("failed") == 0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])  # scenarios one at a time, or one per worker process
 def test_killed_batch_process_resumes(tmp_path, scenarios, workers):

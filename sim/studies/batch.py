@@ -229,11 +229,10 @@ def scenario_workers(config: RunConfig, scenarios: int) -> int:
     writing records) and runs the summaries in parallel too; every record is bit-identical for any
     executor and worker count, so the results are the same.
     """
+    import multiprocessing as mp
     import os
 
     from sim.engine.options import Executor
-
-    import multiprocessing as mp
 
     if config.scheduler or config.executor not in (None, Executor.POOL) or "fork" not in mp.get_all_start_methods():
         return 1  # (the workers inherit the batch's plan and preparation by fork: closures do not pickle)
@@ -252,17 +251,14 @@ def _outcomes(task: _Task, jobs: list[tuple[str, Path | None]], emit: Event):
             start(name, file)
             yield task.run(name, file)
         return
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
     from concurrent.futures.process import BrokenProcessPool
 
     from sim.engine.options import Executor
-    from sim.engine.runner import init_batch_worker
 
     single = replace(task.config, executor=Executor.INLINE, workers=1, progress=False)
-    ctx = mp.get_context("fork")
     todo = list(jobs)
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_batch_worker, initargs=(task,))
+    pool = _scenario_pool(workers, task)
     try:
         running: dict[Future[Outcome], tuple[str, Path | None]] = {}
         while todo or running:
@@ -271,34 +267,36 @@ def _outcomes(task: _Task, jobs: list[tuple[str, Path | None]], emit: Event):
                 start(name, file)
                 running[pool.submit(_run_in_worker, name, file, single)] = (name, file)
             done, _ = wait(running, return_when=FIRST_COMPLETED)
-            broken = False
+            lost = []
             for fut in done:
                 name, file = running.pop(fut)
                 try:
                     yield fut.result()
                 except BrokenProcessPool:  # a worker died (killed, out of memory): its pool is gone
-                    broken = True
-                    yield Outcome(name, str(file) if file is not None else "", "failed",
-                                  error="a scenario worker process ended without a result (killed, or out of "
-                                        "memory?); run the batch again with --resume")
-            if broken:  # every scenario still running went with the pool; the rest get a new one
-                for name, file in running.values():
-                    yield Outcome(name, str(file) if file is not None else "", "failed",
-                                  error="a scenario worker process ended without a result (killed, or out of "
-                                        "memory?); run the batch again with --resume")
+                    lost.append((name, file))
+            if lost:  # every scenario still running went with the pool; the rest get a new one
+                for name, file in [*lost, *running.values()]:
+                    yield Outcome(name, str(file) if file is not None else "", "failed", error=_WORKER_DIED)
                 running.clear()
-                pool = _replace_pool(pool, workers, ctx, task)
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = _scenario_pool(workers, task)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _replace_pool(pool, workers: int, ctx, task: _Task):
+_WORKER_DIED = ("a scenario worker process ended without a result (killed, or out of memory?); "
+                "run the batch again with --resume")
+
+
+def _scenario_pool(workers: int, task: _Task):
+    """A fork pool whose workers hold ``task`` (inherited, never pickled) and end with this process."""
+    import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     from sim.engine.runner import init_batch_worker
 
-    pool.shutdown(wait=False, cancel_futures=True)
-    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_batch_worker, initargs=(task,))
+    return ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=init_batch_worker,
+                               initargs=(task,))
 
 
 def _run_in_worker(name: str, file: Path | None, config: RunConfig) -> Outcome:
