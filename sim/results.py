@@ -88,8 +88,8 @@ class RunWriter:
         from sim.model.clock import FAR_DAY
 
         done = finish[finish < FAR_DAY]
-        if done.size and float(done.max()) > self.last_finish_day:
-            self.last_finish_day = float(done.max())
+        if done.size:
+            self.last_finish_day = max(self.last_finish_day, float(done.max()))
 
     def _flush(self) -> None:
         if not self._pending:
@@ -223,11 +223,7 @@ def write_plan_snapshot(run_dir: Path, plan) -> Path:
     from sim.model.plan_json import plan_to_data
 
     path = Path(run_dir) / PLAN_SNAPSHOT
-    text = json.dumps(plan_to_data(plan), ensure_ascii=False, separators=(",", ":"))
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text(path, json.dumps(plan_to_data(plan), ensure_ascii=False, separators=(",", ":")))
 
 
 def read_plan_snapshot(run_dir: Path):
