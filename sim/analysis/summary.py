@@ -145,7 +145,8 @@ def item_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
 
 
 class _Blocks:
-    """Columns ``names`` and their :func:`day_quantiles`, taken :data:`BLOCK` columns at a time.
+    """Columns ``names`` and their :func:`day_quantiles`, taken a block of columns at a time
+    (:data:`BLOCK` columns, fewer when their values would pass :data:`BLOCK_BYTES`).
 
     ``values(k)`` and ``quantiles(k)`` give column ``k``'s; only the current block is held
     (columns are asked for in order). ``prepare(k, values)``, if given, maps column ``k``
@@ -154,14 +155,15 @@ class _Blocks:
 
     def __init__(self, records, names: list[str], qs, *, method: QuantileMethod = "linear", prepare=None):
         self._records, self._names, self._qs, self._method, self._prepare = records, names, qs, method, prepare
+        # 64 columns at 10,000 replications, 10 at 100,000
+        self._width = max(1, min(BLOCK, BLOCK_BYTES // (8 * max(len(records), 1))))
         self._lo = -1
         self._values = self._q = np.empty((0, 0))
 
     def _load(self, k: int) -> int:
-        width = max(1, min(BLOCK, BLOCK_BYTES // (8 * max(len(self._records), 1))))  # 64 at 10,000 rows, 10 at 100,000
-        lo = k - k % width
+        lo = k - k % self._width
         if lo != self._lo:
-            cols = [record_array(self._records, name) for name in self._names[lo:lo + width]]
+            cols = [record_array(self._records, name) for name in self._names[lo:lo + self._width]]
             if self._prepare is not None:
                 cols = [self._prepare(lo + j, c) for j, c in enumerate(cols)]
             self._values = np.column_stack(cols)
