@@ -74,7 +74,7 @@ def spending(model: CompiledModel, records, years: list[int]) -> np.ndarray:
     as_of = model.plan.as_of
     edges = [float(day_of(year_span(y, as_of)[0], as_of)) for y in years] + \
         [float(end_of(date(years[-1], 12, 31), as_of))]
-    shares = spent_shares(model, begin, finish, edges)
+    shares = list(spent_shares(model, begin, finish, edges))
     return np.stack([(shares[k + 1] - shares[k]) * cost for k in range(len(years))], axis=2)
 
 
@@ -151,8 +151,8 @@ def s_curves(model: CompiledModel, records, *, keys: list[str] | None = None, st
     keys = keys or sorted(set(campaign))
     base = spent_share(model, begin, finish, 0.0) * cost
     out = []
-    for t in days:
-        spent = spent_share(model, begin, finish, float(t)) * cost - base
+    for t, share in zip(days, spent_shares(model, begin, finish, [float(t) for t in days])):
+        spent = share * cost - base
         for key in keys:
             sel = campaign == key
             v = spent[:, sel].sum(axis=1)

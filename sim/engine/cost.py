@@ -18,6 +18,7 @@ item's working time (:mod:`sim.model.spend`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -180,15 +181,17 @@ def spend_begin(model: CompiledModel, start: np.ndarray) -> np.ndarray:
 
 def spent_share(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, t: float) -> np.ndarray:
     """Share of each item's cost spent by day ``t``: S-curve of the elapsed working time (rows, columns)."""
-    return spent_shares(model, begin, finish, (t,))[0]
+    return next(spent_shares(model, begin, finish, (t,)))
 
 
-def spent_shares(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, ts) -> list[np.ndarray]:
-    """:func:`spent_share` at each day of ``ts``; the begin and finish working times computed once."""
+def spent_shares(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, ts) -> Iterator[np.ndarray]:
+    """:func:`spent_share` at each day of ``ts`` in turn (one array held at a time unless the caller
+    keeps them); the begin and finish working times computed once for all of them."""
     if not model.costs.n:
-        return [np.zeros(begin.shape) for _ in ts]
+        yield from (np.zeros(begin.shape) for _ in ts)
+        return
     clock = _SpendClock(model, begin, finish)
-    return [clock.share(t) for t in ts]
+    yield from (clock.share(t) for t in ts)
 
 
 class _SpendClock:
