@@ -479,6 +479,12 @@ def _cmd_responses(args: argparse.Namespace) -> int:
     plan = _slip_plan(args)
     if not plan.responses:
         raise UsageError(f"{args.params}: no responses.csv rows: nothing to rank")
+    if args.out:  # checked before the work: only into a run directory, never a params folder's own file
+        from sim.results import manifest_if_readable
+
+        if not args.out.is_dir() or manifest_if_readable(args.out) is None:
+            raise UsageError(f"--out {args.out}: not a run directory of this tool (give a run directory, with "
+                             "its manifest.json, to add the ranking to its report)")
     try:
         table = response_table(plan, runs=args.runs, seed=args.seed, target=args.target)
     except KeyError as exc:
@@ -490,9 +496,6 @@ def _cmd_responses(args: argparse.Namespace) -> int:
               f"per 亿元 {r.gain_per_100m:+.4f}  best target {r.best_target} {r.best_target_gain:+.3f}  "
               f"{r.name_en}")
     if args.out:
-        if not args.out.is_dir():
-            raise UsageError(f"--out {args.out}: not a directory (give a run directory to add the ranking "
-                             "to its report)")
         from sim.results import write_table
 
         write_table(args.out, RESPONSES_FILE, table)

@@ -288,6 +288,7 @@ def write_table(directory: Path, name: str, df: pd.DataFrame, **to_csv) -> Path:
     return path
 
 
+ANALYSIS_DIR = "analysis"  # the report's cached analysis tables inside a run directory
 CACHE_STAMP = "meta.json"  # what a cache folder of a run directory was computed from
 
 
@@ -301,8 +302,8 @@ def read_cached_tables(run_dir: Path, folder: str, stamp: dict, names) -> dict[s
         current = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else None
     except (OSError, UnicodeDecodeError, ValueError):
         current = None
-    if current != stamp:
-        return None
+    if current != stamp or not all((Path(run_dir) / folder / f"{k}.csv").is_file() for k in names):
+        return None  # stale, or a table of it was removed: recomputed
     return {k: read_table(Path(run_dir) / folder, f"{k}.csv") for k in names}
 
 

@@ -130,3 +130,13 @@ def test_scenarios_change_budgets_classes_and_responses() -> None:
     china = apply_scenario(base, load_scenario(root / "cost-china.yaml"))
     c = run_chunk(compile_plan(china), seed=8, chunk=0, rows=300)
     assert np.array_equal(a.finish, c.finish) and not np.array_equal(a.cost, c.cost)
+
+
+def test_responses_out_refuses_a_params_folder(tmp_path, capsys) -> None:
+    """`--out` takes a run directory only: a params folder's own responses.csv is never overwritten."""
+    params = tmp_path / "params"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "params", params)
+    before = (params / "responses.csv").read_bytes()
+    assert main(["responses", "--params", str(params), "--runs", "100", "--out", str(params)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+    assert (params / "responses.csv").read_bytes() == before

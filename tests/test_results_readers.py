@@ -53,3 +53,16 @@ def test_an_unreadable_manifest_is_none_for_reuse_decisions(tmp_path: Path) -> N
     assert results.manifest_if_readable(tmp_path) is None
     results.write_manifest(tmp_path, {"seed": 7})
     assert results.manifest_if_readable(tmp_path) == {"seed": 7}
+
+
+def test_a_cache_missing_one_of_its_tables_is_stale(tmp_path) -> None:
+    """A cached analysis whose stamp matches but which lost a table is recomputed, never a traceback."""
+    import pandas as pd
+
+    from sim.results import read_cached_tables, write_cached_tables
+
+    stamp = {"seed": 1}
+    write_cached_tables(tmp_path, "analysis", stamp, {"a": pd.DataFrame({"x": [1]}), "b": pd.DataFrame({"y": [2]})})
+    assert read_cached_tables(tmp_path, "analysis", stamp, ["a", "b"])["b"]["y"].tolist() == [2]
+    (tmp_path / "analysis" / "b.csv").unlink()
+    assert read_cached_tables(tmp_path, "analysis", stamp, ["a", "b"]) is None

@@ -43,7 +43,7 @@ NUMBER_IDS = [188743767 + k for k in range(5)] + [188743982 + k for k in range(1
 
 def results_frame(run_dir: Path) -> pd.DataFrame:
     """One row per item: id, plan dates and the exported fields (criticality 0 when never on the path)."""
-    from sim.report.build import ANALYSIS_DIR
+    from sim.results import ANALYSIS_DIR
     from sim.results import has_table, read_table
 
     run_dir = Path(run_dir)

@@ -118,7 +118,11 @@ def build_files(s: Schedule, *, duration_class: str = DEFAULT_DURATION_CLASS) ->
     as_of = s.status_date
     if as_of is None:
         # the earliest planned date of a task (its start, or its finish when it has no start)
-        as_of = min(start for t in tasks if (start := t.plan_start or t.plan_finish) is not None)
+        planned = [start for t in tasks if (start := t.plan_start or t.plan_finish) is not None]
+        if not planned:
+            raise ValueError(f"{s.source}: no status (data) date and no task with a planned start or finish: "
+                             "nothing to take the as-of date from; set the file's status date")
+        as_of = min(planned)
         s.notes.append(f"the file has no status/data date: as_of = the earliest planned start {as_of}")
     end = max(f for _, f in dated)
     if s.finish and s.finish > end:

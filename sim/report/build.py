@@ -44,10 +44,9 @@ from sim.report.cost_views import cost_chart_jobs, cost_frames, cost_views
 from sim.report.summary import headline_html
 from sim.report.tables import View, views
 from sim.results import RecordColumns, OLD_PLAN_PICKLE, PLAN_SNAPSHOT, read_plan_snapshot, write_plan_snapshot, params_hash, read_manifest, read_records
-from sim.results import read_cached_tables, read_record_kind, read_table, write_cached_tables
+from sim.results import ANALYSIS_DIR, read_cached_tables, read_record_kind, read_table, write_cached_tables
 
 PLAN_FILE = PLAN_SNAPSHOT
-ANALYSIS_DIR = "analysis"
 ANALYSIS_VERSION = 7  # bump when an analysis table changes
 DRIVER_RUNS = 2000
 
