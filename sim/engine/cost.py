@@ -203,7 +203,6 @@ class _SpendClock:
 
     def __init__(self, model: CompiledModel, begin: np.ndarray, finish: np.ndarray):
         spec = model.costs
-        self.model = model
         stack = model.meta.get("calendar_stack")
         if stack is None:
             stack = model.meta["calendar_stack"] = CalendarStack.of(model.calendars)

@@ -26,7 +26,6 @@ is written atomically (a temporary file renamed into place).
 from __future__ import annotations
 
 import time
-from functools import partial
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -41,7 +40,8 @@ from sim.engine.replicate import column
 from sim.engine.runner import RunConfig
 from sim.model.entities import Plan
 from sim.model.problems import PlanError
-from sim.results import read_record_kind, read_records, read_table, write_atomic, write_json, write_table
+from sim.results import (read_record_kind, read_records, read_table, write_atomic, write_bytes, write_json,
+                         write_table, write_text)
 
 BASELINE = "baseline"
 Event = Callable[[str, str, str], None]  # (what, scenario, detail)
@@ -404,20 +404,16 @@ def write_comparison(out: Path, comparison: pd.DataFrame, outcomes: list[Outcome
         lang = Lang(code)
         diff_png = png_bytes(difference_chart(comparison, lang=lang), lang=lang)
         files[f"png_{code}"] = out / f"comparison.{code}.png"
-        write_atomic(files[f"png_{code}"], partial(_put_bytes, data=diff_png))
+        write_bytes(files[f"png_{code}"], diff_png)
         charts = [Chart("differences", tr("cmp_chart_diff", lang), diff_png)]
         if not curves.empty:
             curve_png = png_bytes(s_curve_overlay_chart(curves, names=item_names, lang=lang), lang=lang)
             files[f"s_curves_png_{code}"] = out / f"comparison_s_curves.{code}.png"
-            write_atomic(files[f"s_curves_png_{code}"], partial(_put_bytes, data=curve_png))
+            write_bytes(files[f"s_curves_png_{code}"], curve_png)
             charts.append(Chart("s_curves", tr("cmp_scurves", lang), curve_png))
         page = comparison_html(comparison, outcomes, meta, lang=lang, headlines=headlines, charts=charts)
-        write_atomic(files[f"html_{code}"], partial(_put_bytes, data=page.encode("utf-8")))
+        write_text(files[f"html_{code}"], page)
     return files
-
-
-def _put_bytes(path: Path, data: bytes) -> None:
-    path.write_bytes(data)
 
 
 def _headline_inputs(runs: dict[str, Path], reference: str | None, comparison: pd.DataFrame):
