@@ -132,3 +132,15 @@ def test_scorecard_says_early_work_not_a_bare_share_when_nothing_is_due():
                        "planned_share": [0.0, 0.0]})
     texts = [t.get_text() for t in charts.scorecard_chart(sc, lang="zh").findobj(Text)]
     assert "无到期事项（提前完成3%）" in texts and "无到期事项" in texts and "无到期事项 (3%)" not in texts
+
+
+def test_p_all_with_a_standard_error_below_the_shown_precision_never_reads_as_exact():
+    from types import SimpleNamespace
+
+    from sim.report.summary import p_all_text
+
+    h = SimpleNamespace(p_all={"targets": 26, "p": 0.0002, "se": 0.00014}, replications=10_000)
+    assert p_all_text(h, "en") == "P(all 26 headline targets met): 0.0% ± < 0.1%"
+    assert "± < 0.1%" in p_all_text(h, "zh")
+    h = SimpleNamespace(p_all={"targets": 26, "p": 0.25, "se": 0.0043}, replications=10_000)
+    assert p_all_text(h, "en").endswith("25.0% ± 0.4%")

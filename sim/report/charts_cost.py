@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from sim.model.clock import DAYS_PER_YEAR
 from sim.analysis.jcl import JointSample, frontier, jcl
-from sim.report.i18n import pick
+from sim.report.i18n import pick, se_text
 from sim.report.style import BAND_COLOR, PALETTE, PLAN_COLOR, new_axes, styled
 
 TEXT = {
@@ -46,7 +46,7 @@ def t(key: str, lang: str, **fmt) -> str:
 
 def pct_se(se: float) -> str:
     """A standard error in %, "< 0.1%" below the shown precision (never an exact-looking "0.0%")."""
-    return "0.0%" if se == 0 else ("< 0.1%" if se < 0.0005 else f"{se:.1%}")
+    return se_text(se) + "%"
 
 
 def investment_s_curve_chart(curves: pd.DataFrame, *, as_of: date, names: dict[str, str] | None = None,

@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim.report.charts import signed
 from sim.report.fonts import Lang
-from sim.report.i18n import header, labelled, pick, tr
+from sim.report.i18n import header, labelled, pick, se_text, tr
 from sim.report.html import Chart, esc, figure_html, page
 from sim.report.style import PALETTE, new_figure, styled
 from sim.report.tables import View
@@ -187,24 +187,13 @@ def comparison_workbook(path: Path, comparison: pd.DataFrame, *, p_met: pd.DataF
     write_workbook(path, sheets, lang=Lang.EN)
 
 
-def _se_text(se: float, *, pct: bool) -> str:
-    """A standard error that never reads as an exact "± 0.0": below the shown precision it says "< 0.1"."""
-    unit = 100.0 if pct else 1.0
-    digits = 1 if pct else 2
-    v = unit * float(se)
-    if v == 0:
-        return f"{0:.{digits}f}"
-    floor = 10.0 ** -digits
-    return f"< {floor:.{digits}f}" if v < floor / 2 else f"{v:.{digits}f}"
-
-
 def _delta_text(d: float, se: float, lang: Lang, *, pct: bool) -> str:
     """``Δ +1.2 pp ± 0.3`` (or ``Δ -0.51 ± 0.02`` for counts); exactly no change says so."""
     if d == 0 and se == 0:
         return tr("cmp_same", lang)
     unit = (" pp" if lang is Lang.EN else "个百分点") if pct else ""
     value = signed(100 * d, 1) if pct else signed(d, 2)
-    return f"Δ {value}{unit} ± {_se_text(se, pct=pct)}"
+    return f"Δ {value}{unit} ± {se_text(se, pct=pct)}"
 
 
 def _headline_table(headlines: pd.DataFrame | None, reference: str, lang: Lang) -> str:
@@ -235,7 +224,7 @@ def _headline_table(headlines: pd.DataFrame | None, reference: str, lang: Lang) 
             r = g.loc[(m, e)]
             pct = m != "expected_met"
             val = f"{100 * r['value']:.1f}%" if pct else f"{r['value']:.1f}"
-            text = f"{val} ± {_se_text(r['se'], pct=pct)}{'%' if pct else ''}"
+            text = f"{val} ± {se_text(r['se'], pct=pct)}{'%' if pct else ''}"
             cls = " class='num'"
             if name != reference and not math.isnan(r["difference"]):
                 text += f"<br><small>{esc(_delta_text(r['difference'], r['difference_se'], lang, pct=pct))}</small>"

@@ -423,3 +423,18 @@ def pick(pair: tuple[str, str], lang: Lang | str) -> str:
     """The (Chinese, English) ``pair``'s text in ``lang``, the other if that one is empty."""
     zh, en = pair
     return (zh or en) if Lang(lang) is Lang.ZH else (en or zh)
+
+
+def se_text(se: float, *, pct: bool = True) -> str:
+    """A standard error that never reads as an exact "± 0.0": below the shown precision it says "< 0.1"
+    (``pct``: in percent, one decimal, no sign; else two decimals).
+
+    >>> se_text(0.0004), se_text(0.0123), se_text(0.0), se_text(0.004, pct=False)
+    ('< 0.1', '1.2', '0.0', '< 0.01')
+    """
+    digits = 1 if pct else 2
+    v = (100.0 if pct else 1.0) * float(se)
+    if v == 0:
+        return f"{0:.{digits}f}"
+    floor = 10.0 ** -digits
+    return f"< {floor:.{digits}f}" if v < floor / 2 else f"{v:.{digits}f}"

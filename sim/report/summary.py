@@ -13,13 +13,14 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analysis.headline import GREEN_FROM, RED_BELOW, Headline
+from sim.report.i18n import se_text
 
 # key: (English, 中文)
 WORDS: dict[str, tuple[str, str]] = {
     "bottom_line": ("The answer", "结论"),
     "expected_met": ("{label}: {mean:.1f} of {n} targets due expected met (P10–P90: {p10:.0f}–{p90:.0f})",
                      "{label}：到期 {n} 项目标中预计达成 {mean:.1f} 项（P10—P90：{p10:.0f}—{p90:.0f}）"),
-    "p_all": ("P(all {n} headline targets met): {p:.1%} ± {se:.1%}", "全部 {n} 项主要目标均达成的概率：{p:.1%} ± {se:.1%}"),
+    "p_all": ("P(all {n} headline targets met): {p:.1%} ± {se}%", "全部 {n} 项主要目标均达成的概率：{p:.1%} ± {se}%"),
     "p_all_never": ("P(all {n} headline targets met): 0.0% (in none of {runs} replications)",
                     "全部 {n} 项主要目标均达成的概率：0.0%（{runs} 次重复中无一次）"),
     "p_all_always": ("P(all {n} headline targets met): 100.0% (in all {runs} replications)",
@@ -121,7 +122,7 @@ def p_all_text(h: Headline, lang) -> str:
     n, p, se = h.p_all["targets"], float(h.p_all["p"]), float(h.p_all["se"])
     if se == 0 and p in (0.0, 1.0) and h.replications:
         return w("p_all_never" if p == 0 else "p_all_always", lang, n=n, runs=h.replications)
-    return w("p_all", lang, n=n, p=p, se=se)
+    return w("p_all", lang, n=n, p=p, se=se_text(se))  # "< 0.1" below the shown precision
 
 
 def headline_html(h: Headline, lang, *, driver_names: dict[str, str], reference: str = "",
