@@ -37,8 +37,6 @@ from sim.model.links import FINISH_REFERENCING, kind as link_kind
 GREEN_FROM = 0.8
 RED_BELOW = 0.5
 
-# links that keep the successor's finish at or after the predecessor's finish
-_FINISH_BINDING = FINISH_REFERENCING  # FS, FF, SYNC (sim.model.links)
 
 
 def rag(p: float) -> str:
@@ -108,7 +106,7 @@ def _finish_preds(plan) -> dict[str, list[tuple[str, str]]]:
     """Item -> [(link type, item)] that its finish cannot precede."""
     out: dict[str, list[tuple[str, str]]] = {}
     for ln in plan.links:
-        if ln.type in _FINISH_BINDING and ln.lag_days >= 0:
+        if ln.type in FINISH_REFERENCING and ln.lag_days >= 0:  # the successor finishes after it (FS, FF, SYNC)
             out.setdefault(ln.succ, []).append((str(ln.type), ln.pred))
         if link_kind(ln.type).symmetric:  # SYNC, finish together: binding both ways
             out.setdefault(ln.pred, []).append((str(ln.type), ln.succ))

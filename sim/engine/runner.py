@@ -211,10 +211,10 @@ _WORKER_MODEL: CompiledModel | None = None  # set once per worker process by the
 def _init_worker(model: CompiledModel) -> None:
     global _WORKER_MODEL
     _WORKER_MODEL = model
-    _die_with_parent()
+    die_with_parent()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """On Linux, ask the kernel to end this worker when its parent dies (e.g. a killed batch)."""
     if not sys.platform.startswith("linux"):
         return
@@ -225,22 +225,6 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not fatal: the worker then ends when its queue closes
         pass
-
-
-_BATCH_STATE: object = None  # what a scenario worker of a batch shares with its parent (sim.studies.batch)
-
-
-def init_batch_worker(state: object) -> None:
-    """Initializer of a batch's scenario workers: keep ``state`` (inherited by fork, never pickled)
-    and end with the parent."""
-    global _BATCH_STATE
-    _BATCH_STATE = state
-    _die_with_parent()
-
-
-def batch_worker_state() -> object:
-    """The state :func:`init_batch_worker` kept in this worker."""
-    return _BATCH_STATE
 
 
 def _pool_chunk(chunk: int, rows: int, config: RunConfig) -> ChunkRecord:

@@ -203,7 +203,7 @@ def _due_view(key: str, df: pd.DataFrame, names: dict[str, str], lang: Lang) -> 
     return View(key, out)
 
 
-# the reasons of a change (sim.studies.appraise.why_text and fact_text) are English data; the zh page says them in
+# the reasons of a change (sim.analysis.snapshot_events.why_text and fact_text) are English data; the zh page says them in
 # Chinese, phrase by phrase (ids, dates and numbers unchanged)
 _WHY_ZH = (
     (re.compile(r"P50 finish (\S+) -> (\S+) \(([+-]\d+) d\)"), r"P50完成日 \1 → \2（\3天）"),

@@ -293,18 +293,24 @@ def _scenario_pool(workers: int, task: _Task):
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    from sim.engine.runner import init_batch_worker
-
-    return ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=init_batch_worker,
+    return ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_init_worker,
                                initargs=(task,))
 
 
-def _run_in_worker(name: str, file: Path | None, config: RunConfig) -> Outcome:
-    from sim.engine.runner import batch_worker_state
+_WORKER_TASK: _Task | None = None  # the batch a scenario worker serves (set by _init_worker, inherited by fork)
 
-    task = batch_worker_state()
-    assert isinstance(task, _Task)
-    return task.run(name, file, config)
+
+def _init_worker(task: _Task) -> None:
+    from sim.engine.runner import die_with_parent
+
+    global _WORKER_TASK
+    _WORKER_TASK = task
+    die_with_parent()
+
+
+def _run_in_worker(name: str, file: Path | None, config: RunConfig) -> Outcome:
+    assert _WORKER_TASK is not None, "a scenario worker without its batch"
+    return _WORKER_TASK.run(name, file, config)
 
 
 def _run_one(plan, file: Path | None, name: str, *, config: RunConfig, out: Path, digest: str, resume: bool,
