@@ -104,3 +104,10 @@ def test_tiny_standard_errors_do_not_read_as_zero():
     assert "Δ +0.04 ± &lt; 0.01" in page and "± 0.00" not in page
     assert "expected targets met, end-2022" in page and "2022年底" not in page
     assert "2022年底预计达成目标数" in _page("zh", head)
+
+
+def test_a_blank_name_read_back_as_nan_is_no_name():
+    from sim.report.comparison import _name
+
+    assert _name(pd.Series({"name_zh": float("nan"), "name_en": "Ring road"}), "zh") == "Ring road"
+    assert _name(pd.Series({"name_zh": float("nan"), "name_en": float("nan")}), "en") == ""

@@ -40,14 +40,22 @@ def chart_targets(comparison: pd.DataFrame, *, max_targets: int = 60) -> list[st
     return sorted((chosen + rest)[:max_targets], key=order.__getitem__)
 
 
+def _name(row, lang: Lang) -> str:
+    """A target's name in ``lang`` from a comparison row (a blank cell read back from CSV is NaN: no name)."""
+    def text(key: str) -> str:
+        v = row.get(key, "")
+        return "" if v is None or pd.isna(v) else str(v)
+
+    return pick((text("name_zh"), text("name_en")), lang)
+
+
 def _target_labels(comparison: pd.DataFrame, targets: list[str], lang: Lang) -> list[str]:
     """``"<id> <name>"`` of each target in ``lang`` for the y axis (the id whole, the name shortened)."""
     first = comparison.drop_duplicates("target").set_index("target")
     out = []
     for t in targets:
         row = first.loc[t] if t in first.index else {}
-        name = pick((str(row.get("name_zh", "") or ""), str(row.get("name_en", "") or "")), lang) if len(row) else ""
-        out.append(labelled(t, name if name != "nan" else "", 40))
+        out.append(labelled(t, _name(row, lang) if len(row) else "", 40))
     return out
 
 
@@ -262,7 +270,7 @@ def comparison_html(comparison: pd.DataFrame, outcomes: Sequence, meta: dict, *,
     body = []
     for tid, rows in comparison.groupby("target", sort=False):
         first = rows.iloc[0]
-        name = pick((str(first.get("name_zh", "") or ""), str(first.get("name_en", "") or "")), lang)
+        name = _name(first, lang)
         cells = [f"<td>{esc(str(tid))}</td><td class='long'>{esc(name)}</td>"
                  f"<td class='date'>{esc(str(first['deadline']))}</td>"]
         by_name = rows.set_index("scenario")
