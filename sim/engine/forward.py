@@ -60,7 +60,7 @@ def finish_of(model: CompiledModel, draws: Draws, items) -> np.ndarray:
     With the kernel only ``items`` and what they depend on are scheduled (the other columns
     are NaN): the branch conditions read one item's finish before the real pass.
     """
-    if kernels.wanted(draws.work.shape[0]):
+    if kernels.wanted(draws.work.shape[0], count=False):  # the chunk's full pass counts its rows
         out = forward_kernel(model, draws, kernels.needed(model, items))
         if out is not None:
             return out[1]

@@ -10,8 +10,10 @@ so choosing it changes no number. It is compiled once per machine (``cache=True`
 machine code is kept next to this file, or in numba's user cache).
 
 Importing numba and loading the cached kernel costs about 0.4 s per process, more than a
-small run spends scheduling, so :func:`sim.engine.forward.forward_pass` takes the kernel
-only once the process has scheduled ``KERNEL_AFTER_ROWS`` rows with numpy (:func:`wanted`):
+small run spends scheduling, so :func:`sim.engine.forward.forward_pass` (and the branch
+conditions' partial pass, :func:`sim.engine.forward.finish_of`) take the kernel only once the
+process has scheduled ``KERNEL_AFTER_ROWS`` rows with numpy (:func:`wanted`; a chunk's rows
+are counted once, by its full pass):
 ``sim --help``, ``sim run --runs 1`` and other small runs never import numba. Since the two
 are equal bit for bit, which one ran is invisible in the results.
 
@@ -38,11 +40,14 @@ KERNEL_AFTER_ROWS = 4000  # rows this process schedules with numpy before it imp
 _rows_seen = 0
 
 
-def wanted(rows: int) -> bool:
-    """Whether the forward pass of ``rows`` rows should take the kernel (see the module docstring)."""
+def wanted(rows: int, *, count: bool = True) -> bool:
+    """Whether the forward pass of ``rows`` rows should take the kernel (see the module docstring).
+
+    ``count``: the rows join the process's tally (False for a partial pass over rows that the full
+    pass of the same chunk counts, e.g. the branch conditions' pre-pass)."""
     global _rows_seen
     if _rows_seen < KERNEL_AFTER_ROWS:
-        _rows_seen += rows
+        _rows_seen += rows if count else 0
         return False
     return enabled()
 
@@ -138,7 +143,11 @@ def _build(model: CompiledModel) -> KernelPlan:
 
 def needed(model: CompiledModel, items) -> np.ndarray:
     """Bool per item: ``items`` and everything their schedule depends on (predecessors of every link
-    type and SYNC partners, transitively), i.e. what a forward pass must compute to know them."""
+    type and SYNC partners, transitively), i.e. what a forward pass must compute to know them.
+    Worked out once per model and set of items (cached in ``model.meta``)."""
+    key = ("kernel_needed", tuple(int(i) for i in items))
+    if key in model.meta:
+        return model.meta[key]
     need = np.zeros(model.n_items, dtype=np.bool_)
     todo = [int(i) for i in items]
     members = {i: g for g in model.order for i in g}
@@ -148,6 +157,7 @@ def needed(model: CompiledModel, items) -> np.ndarray:
             continue
         need[i] = True
         todo += [p for p, _, _ in model.start_preds[i]] + [p for p, _ in model.ff_preds[i]] + list(members[i])
+    model.meta[key] = need
     return need
 
 
