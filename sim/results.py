@@ -30,6 +30,7 @@ RECORDS = "records.parquet"
 # column and group) the bulk of the write; ten chunks a group cut it tenfold. Dictionary encoding and
 # column statistics are off: the values are floats that never repeat and nothing filters on them.
 CHUNKS_PER_ROW_GROUP = 10
+KEEP_BYTES = 96 * 2**20  # records up to this size stay in memory for the summaries (a 10,000-rep run: 54 MiB)
 MANIFEST = "manifest.json"
 PLAN_SNAPSHOT = "plan.json"  # the plan simulated (after scenario and actuals), as data, for `sim report`
 OLD_PLAN_PICKLE = "plan.pickle"  # written by earlier versions; refused, never loaded
@@ -68,6 +69,9 @@ class RunWriter:
         self.last_finish_day = float("-inf")
         self._writer: pq.ParquetWriter | None = None
         self._pending: list[pa.Table] = []  # chunk tables of the row group being gathered
+        # every chunk table while they fit in KEEP_BYTES: the summaries then read them, not the file
+        self._kept: list[pa.Table] | None = []
+        self._kept_bytes = 0
         self.kinds = kinds  # record column kinds kept (None: all; sim.engine.options.Records)
 
     def __call__(self, rec: ChunkRecord) -> None:
@@ -76,6 +80,11 @@ class RunWriter:
         if self.kinds is None or "finish" in self.kinds:
             self._track_last_finish(rec.finish)
         self._pending.append(table)
+        if self._kept is not None:
+            self._kept.append(table)
+            self._kept_bytes += table.nbytes
+            if self._kept_bytes > KEEP_BYTES:
+                self._kept = None
         if len(self._pending) >= CHUNKS_PER_ROW_GROUP:
             self._flush()
 
@@ -109,6 +118,17 @@ class RunWriter:
             self._writer = None
         return self.partial / RECORDS
 
+    def records(self) -> RecordColumns:
+        """The records written (after :meth:`close_records`): from memory when every chunk table was
+        kept (a run whose records are at most :data:`KEEP_BYTES`), else read back from the file.
+        The same values either way (the file holds these tables)."""
+        self.close_records()
+        if self._kept:
+            table = pa.concat_tables(self._kept).combine_chunks()
+            self._kept = None  # held by the RecordColumns only
+            return RecordColumns.of_table(table)
+        return RecordColumns(self.partial)
+
     def write_table(self, name: str, df: pd.DataFrame) -> None:
         write_table(self.partial, name, df)
 
@@ -134,6 +154,7 @@ class RunWriter:
 
     def abort(self) -> None:
         self._pending = []
+        self._kept = None
         try:
             if self._writer is not None:
                 try:
@@ -157,17 +178,28 @@ class RecordColumns:
     run is still never held whole.
     """
 
-    def __init__(self, run_dir: Path, *, block: int = 64, cache_bytes: int = 64 * 2**20):
-        self._file = pq.ParquetFile(Path(run_dir) / RECORDS)
-        self._names = self._file.schema_arrow.names
+    def __init__(self, run_dir: Path | None, *, block: int = 64, cache_bytes: int = 64 * 2**20,
+                 table: pa.Table | None = None):
+        self._table = table  # of_table: every column in memory, nothing read
+        self._file: pq.ParquetFile | None = None
+        if table is not None:
+            self._names, self._rows = table.column_names, table.num_rows
+        else:
+            self._file = pq.ParquetFile(Path(str(run_dir)) / RECORDS)
+            self._names, self._rows = self._file.schema_arrow.names, self._file.metadata.num_rows
         self._pos = {n: i for i, n in enumerate(self._names)}
         self._block = block
         self._cache_bytes = cache_bytes
         self._blocks: OrderedDict[int, dict[str, np.ndarray]] = OrderedDict()  # block start -> columns
         self._held = 0  # bytes in self._blocks
 
+    @classmethod
+    def of_table(cls, table: pa.Table) -> RecordColumns:
+        """The columns of an in-memory records table (one chunk per column: arrays are zero-copy views)."""
+        return cls(None, table=table)
+
     def __len__(self) -> int:
-        return self._file.metadata.num_rows
+        return self._rows
 
     @property
     def columns(self) -> list[str]:
@@ -179,9 +211,12 @@ class RecordColumns:
     def array(self, name: str) -> np.ndarray:
         """Column ``name`` as its stored numpy array (read-only use; no Series is built)."""
         first = self._pos[name]  # KeyError names the column, as a DataFrame would
+        if self._table is not None:
+            return self._table.column(first).to_numpy()
         start = first - first % self._block
         cols = self._blocks.get(start)
         if cols is None:
+            assert self._file is not None
             table = self._file.read(columns=self._names[start:start + self._block])
             cols = {n: table.column(n).to_numpy() for n in table.column_names}
             self._blocks[start] = cols

@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from sim.analysis.summary import prob_se
+from sim.analysis.summary import ColumnBlocks, column_quantiles, prob_se
 from sim.engine.compiled import CompiledModel
 from sim.model.clock import day_of, end_of
 from sim.engine.cost import spend_begin, spent_share, spent_shares
@@ -33,10 +33,10 @@ def cost_table(model: CompiledModel, records) -> pd.DataFrame:
     plan = model.plan
     n = len(records)
     rows = []
+    costs = ColumnBlocks(records, [column("cost", iid) for iid in spec.ids], QUANTILES, days=False)
     for j, iid in enumerate(spec.ids):
         it = plan.item(iid)
-        c = record_array(records, column("cost", iid))
-        q = np.quantile(c, QUANTILES)
+        c, q = costs.values(j), costs.quantiles(j)
         p = float(np.mean(c <= spec.budget[j] * (1 + 1e-6)))
         rows.append({"id": iid, "campaign": it.campaign, "name_zh": it.name_zh, "name_en": it.name_en,
                      "lead_unit": ";".join(it.lead_units), "project_type": it.project_type,
@@ -126,9 +126,9 @@ def investment_table(model: CompiledModel, records, *, threshold: float = 1.0) -
         pl = w @ planned
         guess = np.any(assumed & (w[:, None] > 0), axis=0)
         cum, cum_pl = np.cumsum(s, axis=1), np.cumsum(pl)
+        qs, qcs = column_quantiles(s, QUANTILES), column_quantiles(cum, QUANTILES)
         for k, y in enumerate(years):
-            q = np.quantile(s[:, k], QUANTILES)
-            qc = np.quantile(cum[:, k], QUANTILES)
+            q, qc = qs[:, k], qcs[:, k]
             p = float(np.mean(s[:, k] >= threshold * pl[k])) if pl[k] > 0 else float("nan")
             rows.append({"level": level, "key": key, "year": y, "planned": pl[k], "planned_assumed": bool(guess[k]),
                          "mean": s[:, k].mean(), "p10": q[0], "p50": q[1], "p90": q[2],

@@ -16,7 +16,7 @@ from sim.engine.compiled import compile_plan
 from sim.engine.options import Records
 from sim.engine.runner import RunConfig, run_monte_carlo
 from sim.model.entities import Plan
-from sim.results import RecordColumns, RunWriter
+from sim.results import RunWriter
 
 
 def run_plan(
@@ -43,7 +43,7 @@ def run_plan(
         writer.close_records()
         t_sim = time.perf_counter() - t0
         # columns are read a block at a time: a 100k-replication run never sits in memory whole
-        records = RecordColumns(writer.path)
+        records = writer.records()
         targets = target_table(model, records)
         writer.write_table("items.csv", item_table(model, records))
         writer.write_table("targets.csv", targets)
