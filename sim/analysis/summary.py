@@ -149,6 +149,11 @@ def contingency_days(day: float, plan_day: float) -> float:
     return float(np.ceil(day) - plan_day) if np.isfinite(day) else np.nan
 
 
+def _share(count: int | np.integer, n: int) -> float:
+    """``count / n`` (the mean of 0/1 values: their sum is exact); NaN without replications, as a mean."""
+    return count / n if n else float("nan")
+
+
 def _dates(days: np.ndarray, as_of: date) -> list[date | None]:
     return [date_of(float(d), as_of) for d in days]
 
@@ -159,38 +164,40 @@ def item_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     by_id = {it.id: it for it in plan.items}
     n = len(records)
     end_day = end_of(planmeta.programme_end(plan), plan.as_of)
-    rows = []
     finishes = ColumnBlocks(records, [column("finish", iid) for iid in model.item_ids], QUANTILES)
-    for k, iid in enumerate(model.item_ids):
-        it = by_id[iid]
-        f, q = finishes.values(k), finishes.quantiles(k)
-        p_plan = float(np.mean(f <= model.plan_finish_day[k]))
-        p_end = float(np.mean(f <= end_day))
-        p80_day, p90_day = q[2], q[3]
-        rows.append(
-            {
-                "id": iid,
-                "group": it.group,
-                "campaign": str(it.campaign),
-                "name_zh": it.name_zh,
-                "name_en": it.name_en,
-                "lead_unit": ";".join(it.lead_units),
-                "project_type": it.project_type,
-                "plan_finish": it.plan_finish,
-                "p_by_plan": p_plan,
-                "se_by_plan": float(prob_se(p_plan, n)),
-                "p_by_end": p_end,
-                "se_by_end": float(prob_se(p_end, n)),
-                "mean_finish": date_of(mean_day(f), plan.as_of),
-                "p10_finish": date_of(q[0], plan.as_of),
-                "p50_finish": date_of(q[1], plan.as_of),
-                "p80_finish": date_of(p80_day, plan.as_of),
-                "p90_finish": date_of(p90_day, plan.as_of),
-                "contingency_p80_days": contingency_days(p80_day, model.plan_finish_day[k]),
-                "contingency_p90_days": contingency_days(p90_day, model.plan_finish_day[k]),
-            }
-        )
-    return pd.DataFrame(rows)
+    m = len(model.item_ids)
+    p_plan, p_end, mean, q = np.empty(m), np.empty(m), np.empty(m), np.empty((len(QUANTILES), m))
+    for k in range(m):
+        f = finishes.values(k)
+        # a count over n is the mean of the 0/1 values exactly (their sum is exact)
+        p_plan[k] = _share(np.count_nonzero(f <= model.plan_finish_day[k]), n)
+        p_end[k] = _share(np.count_nonzero(f <= end_day), n)
+        mean[k] = mean_day(f)
+        q[:, k] = finishes.quantiles(k)
+    items = [by_id[iid] for iid in model.item_ids]
+    plan_day = np.asarray(model.plan_finish_day, dtype=np.float64)[:m]
+    cols: dict[str, list] = {
+        "id": list(model.item_ids),
+        "group": [it.group for it in items],
+        "campaign": [str(it.campaign) for it in items],
+        "name_zh": [it.name_zh for it in items],
+        "name_en": [it.name_en for it in items],
+        "lead_unit": [";".join(it.lead_units) for it in items],
+        "project_type": [it.project_type for it in items],
+        "plan_finish": [it.plan_finish for it in items],
+        "p_by_plan": p_plan.tolist(),
+        "se_by_plan": prob_se(p_plan, n).tolist(),
+        "p_by_end": p_end.tolist(),
+        "se_by_end": prob_se(p_end, n).tolist(),
+        "mean_finish": _dates(mean, plan.as_of),
+        "p10_finish": _dates(q[0], plan.as_of),
+        "p50_finish": _dates(q[1], plan.as_of),
+        "p80_finish": _dates(q[2], plan.as_of),
+        "p90_finish": _dates(q[3], plan.as_of),
+        "contingency_p80_days": [contingency_days(d, pd_) for d, pd_ in zip(q[2].tolist(), plan_day.tolist())],
+        "contingency_p90_days": [contingency_days(d, pd_) for d, pd_ in zip(q[3].tolist(), plan_day.tolist())],
+    }
+    return pd.DataFrame(cols) if m else pd.DataFrame([])
 
 
 class ColumnBlocks:
@@ -242,40 +249,39 @@ def target_table(model: CompiledModel, records: pd.DataFrame) -> pd.DataFrame:
     plan = model.plan
     by_id = {t.id: t for t in plan.targets}
     n = len(records)
-    rows = []
     rules = [by_id[spec.id].rule for spec in model.targets]
     # an order statistic, never an interpolation between a day and "never reached"
     achieved = ColumnBlocks(records, [column("achieved", spec.id) for spec in model.targets], [0.5, 0.8],
-                       method="inverted_cdf", prepare=lambda k, a: kpi_event_days(a, rules[k]))
+                            method="inverted_cdf", prepare=lambda k, a: kpi_event_days(a, rules[k]))
+    m = len(model.targets)
+    p, q = np.empty(m), np.empty((2, m))
     for k, spec in enumerate(model.targets):
-        t = by_id[spec.id]
-        met = record_array(records, column("met", spec.id))
-        p = float(met.mean())
-        lo, hi = wilson(np.array([p]), n)
-        q50, q80 = achieved.quantiles(k)
-        rows.append(
-            {
-                "id": t.id,
-                "section": t.section,
-                "name_zh": t.name_zh,
-                "name_en": t.name_en,
-                "rule": str(t.rule),
-                "refs": ";".join(t.refs),
-                "k": t.k,
-                # a target decided by the actuals has threshold -inf/+inf in the model: no threshold to show
-                "threshold": t.threshold if t.threshold is None or math.isfinite(t.threshold) else None,
-                "deadline": t.deadline,
-                "aspirational": t.aspirational,  # 力争/争取 in the plan
-                "p_met": p,
-                "se": float(prob_se(p, n)),
-                "ci95_low": float(lo[0]),
-                "ci95_high": float(hi[0]),
-                "p50_achieved": date_of(q50, plan.as_of),
-                "p80_achieved": date_of(q80, plan.as_of),
-            }
-        )
+        # met is 0/1: the count over n is its mean exactly
+        p[k] = _share(np.count_nonzero(record_array(records, column("met", spec.id), dtype=None)), n)
+        q[:, k] = achieved.quantiles(k)
+    lo, hi = wilson(p, n)
+    ts = [by_id[spec.id] for spec in model.targets]
+    cols: dict[str, list] = {
+        "id": [t.id for t in ts],
+        "section": [t.section for t in ts],
+        "name_zh": [t.name_zh for t in ts],
+        "name_en": [t.name_en for t in ts],
+        "rule": [str(t.rule) for t in ts],
+        "refs": [";".join(t.refs) for t in ts],
+        "k": [t.k for t in ts],
+        # a target decided by the actuals has threshold -inf/+inf in the model: no threshold to show
+        "threshold": [t.threshold if t.threshold is None or math.isfinite(t.threshold) else None for t in ts],
+        "deadline": [t.deadline for t in ts],
+        "aspirational": [t.aspirational for t in ts],  # 力争/争取 in the plan
+        "p_met": p.tolist(),
+        "se": prob_se(p, n).tolist(),
+        "ci95_low": lo.tolist(),
+        "ci95_high": hi.tolist(),
+        "p50_achieved": _dates(q[0], plan.as_of),
+        "p80_achieved": _dates(q[1], plan.as_of),
+    }
     order = {t.id: k for k, t in enumerate(plan.targets)}
-    return pd.DataFrame(rows).sort_values("id", key=lambda s: s.map(order)).reset_index(drop=True)
+    return pd.DataFrame(cols).sort_values("id", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
 def kpi_table(model: CompiledModel, records: pd.DataFrame, targets: pd.DataFrame | None = None) -> pd.DataFrame:
