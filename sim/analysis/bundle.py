@@ -20,7 +20,7 @@ from sim.analysis.appraisal import (
     unit_scorecard,
 )
 from sim.analysis.criticality import PROGRAMME_ID, criticality_table
-from sim.analysis.drivers import draws_for
+from sim.analysis.drivers import draws_for, item_days, natural_finish
 from sim.analysis.merge import merge_bias
 from sim.analysis.risk_effects import effects_tables
 from sim.engine.compiled import CompiledModel
@@ -84,14 +84,16 @@ def analyse(
     """
     runs = min(driver_runs, len(records))
     draws = draws_for(model, records["rep"].to_numpy(), seed=settings.seed, lhs=settings.lhs)
-    crit = criticality_table(model, records, draws=draws)
+    # each item's own finish: read by the criticality chains and the merge gates, computed once
+    natural = natural_finish(model, item_days(model, records, "start"), item_days(model, records, "finish"), draws)
+    crit = criticality_table(model, records, draws=draws, natural=natural)
     drivers, programme = effects_tables(plan, records, seed=settings.seed, runs=runs, engine=settings.engine,
                                         lhs=settings.lhs, workers=settings.workers)
     return {
         "criticality": crit,
         "drivers": drivers,
         "programme_drivers": programme,
-        "merge_bias": merge_bias(model, records, draws=draws),
+        "merge_bias": merge_bias(model, records, draws=draws, natural=natural),
         "contingency": contingency_table(model, records),
         "convergence": convergence_table(model, records, key_targets(model)),
         "scorecard": unit_scorecard(model, records),

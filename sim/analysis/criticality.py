@@ -45,7 +45,7 @@ PROGRAMME_ID = "PROGRAMME"
 
 def criticality_table(
     model: CompiledModel, records: pd.DataFrame, *, seed: int | None = None, lhs: bool = False,
-    draws: Draws | None = None,
+    draws: Draws | None = None, natural: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Long table: one row per (target, item) where the item is a contributor or ever critical.
 
@@ -59,6 +59,8 @@ def criticality_table(
         The run's seed and sampling mode, to re-draw the work and pause windows ...
     draws : Draws, optional
         ... or those draws, already made (:func:`sim.analysis.drivers.draws_for`).
+    natural : array, optional
+        :func:`sim.analysis.drivers.natural_finish` of these records and draws, if already computed.
     """
     start = item_days(model, records, "start")
     finish = item_days(model, records, "finish")
@@ -67,7 +69,7 @@ def criticality_table(
         if seed is None:
             raise TypeError("criticality_table needs the run's seed (or its draws)")
         draws = draws_for(model, records["rep"].to_numpy(), seed=seed, lhs=lhs)
-    links = chain_links(model, start, finish, draws)
+    links = chain_links(model, start, finish, draws, natural)
     decisive = decisive_items(model, finish, achieved)
     duration = finish - start
     frames = []

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import streams
-from sim.model.calendar import advance_with_pauses
+from sim.model.calendar import CalendarStack, advance_with_pauses, advance_with_pauses_stacked
 from sim.engine.compiled import CompiledModel
 from sim.model.clock import FAR_DAY
 from sim.engine.forward import pauses_for
@@ -99,17 +99,44 @@ def draws_for(model: CompiledModel, reps: np.ndarray, *, seed: int, lhs: bool = 
 def natural_finish(model: CompiledModel, start: np.ndarray, finish: np.ndarray, draws: Draws) -> np.ndarray:
     """Each item's own finish, shape (rows, items): its sampled work from its recorded start,
     through its calendar and pauses, before FF links and SYNC partners hold it back
-    (a done item: its recorded finish)."""
+    (a done item: its recorded finish).
+
+    Items a batch at a time on the model's :class:`CalendarStack` (equal to each calendar's
+    :func:`advance_with_pauses` bit for bit, as the forward passes rely on); the pauses that
+    do not apply to an item are +inf in its rows."""
     out = finish.copy()
-    for i in range(model.n_items):
-        if not model.fixed[i]:
-            ps, pe = pauses_for(model, draws, i)
-            cal = model.calendars[model.item_calendar[i]]
-            out[:, i] = advance_with_pauses(cal, start[:, i], draws.work[:, i], ps, pe)[1]
+    todo = np.flatnonzero(~np.asarray(model.fixed, dtype=bool))
+    if todo.size == 0:
+        return out
+    stack = model.meta.get("calendar_stack")
+    if stack is None:
+        stack = model.meta["calendar_stack"] = CalendarStack.of(model.calendars)
+    n = start.shape[0]
+    affects = np.array([s.affects for s in model.shocks], dtype=bool).reshape(len(model.shocks), -1).T
+    ps0, pe0 = draws.pause_start, draws.pause_end
+    cal_of = np.asarray(model.item_calendar, dtype=np.int64)
+    batch = max(1, (8 * 2**20) // max(1, 8 * n * max(1, ps0.shape[1])))  # ~8 MiB of pause windows a batch
+    for lo in range(0, todo.size, batch):
+        items = todo[lo:lo + batch]
+        m = items.size
+        if ps0.shape[1]:
+            hit = affects[items][:, None, :]  # (items, 1, shocks)
+            ps = np.where(hit, ps0[None, :, :], np.inf).reshape(m * n, -1)
+            pe = np.where(hit, pe0[None, :, :], np.inf).reshape(m * n, -1)
+            order = np.argsort(ps, axis=1, kind="stable")
+            ps, pe = np.take_along_axis(ps, order, 1), np.take_along_axis(pe, order, 1)
+        else:
+            ps = pe = np.full((m * n, 0), np.inf)
+        cal = np.repeat(cal_of[items], n)
+        t0 = np.ascontiguousarray(start[:, items].T, dtype=np.float64).ravel()
+        work = np.ascontiguousarray(draws.work[:, items].T, dtype=np.float64).ravel()
+        f = advance_with_pauses_stacked(stack, cal, t0, work, ps, pe)[1]
+        out[:, items] = f.reshape(m, n).T
     return out
 
 
-def chain_links(model: CompiledModel, start: np.ndarray, finish: np.ndarray, draws: Draws) -> np.ndarray:
+def chain_links(model: CompiledModel, start: np.ndarray, finish: np.ndarray, draws: Draws,
+                natural: np.ndarray | None = None) -> np.ndarray:
     """Binding constraint of every event, shape (rows, 2 * items).
 
     Event ``2*i`` is item i's start, ``2*i + 1`` its finish. The value is the
@@ -117,7 +144,7 @@ def chain_links(model: CompiledModel, start: np.ndarray, finish: np.ndarray, dra
     of a done item or a resource queue did.
     """
     n = start.shape[0]
-    natural = natural_finish(model, start, finish, draws)
+    natural = natural_finish(model, start, finish, draws) if natural is None else natural
     nxt = np.full((n, 2 * model.n_items), -1, dtype=np.int64)
     for group in model.order:
         own_finish: dict[int, np.ndarray] = {}

@@ -38,17 +38,19 @@ from sim.model.enums import TargetRule
 from sim.model.links import kind as link_kind
 
 
-def merge_bias(model: CompiledModel, records: pd.DataFrame, *, draws: Draws | None = None) -> pd.DataFrame:
+def merge_bias(model: CompiledModel, records: pd.DataFrame, *, draws: Draws | None = None,
+               natural: np.ndarray | None = None) -> pd.DataFrame:
     """One row per gate: an item whose finish two or more paths decide, or an ``all_of`` target.
 
     Item gates need the sampled work and waits, hence the run's ``draws``
-    (:func:`sim.analysis.drivers.draws_for`); without them only targets are reported.
+    (:func:`sim.analysis.drivers.draws_for`); without them only targets are reported. ``natural``:
+    :func:`sim.analysis.drivers.natural_finish` of these records and draws, if already computed.
     """
     finish = item_days(model, records, "finish")
     rows = []
     if draws is not None:
         start = item_days(model, records, "start")
-        natural = natural_finish(model, start, finish, draws)
+        natural = natural_finish(model, start, finish, draws) if natural is None else natural
         rows += [_item_gate(model, i, start, finish, natural, draws) for i in range(model.n_items)]
     achieved = achieved_days(model, records)
     rows += [_target_gate(model, t, records, finish, achieved) for t in range(len(model.targets))]
