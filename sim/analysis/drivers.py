@@ -112,7 +112,9 @@ def natural_finish(model: CompiledModel, start: np.ndarray, finish: np.ndarray, 
     if stack is None:
         stack = model.meta["calendar_stack"] = CalendarStack.of(model.calendars)
     n = start.shape[0]
-    affects = np.array([s.affects for s in model.shocks], dtype=bool).reshape(len(model.shocks), -1).T
+    affects = np.zeros((model.n_items, len(model.shocks)), dtype=bool)  # (items, shocks)
+    for j, sh in enumerate(model.shocks):
+        affects[:, j] = sh.affects
     ps0, pe0 = draws.pause_start, draws.pause_end
     cal_of = np.asarray(model.item_calendar, dtype=np.int64)
     batch = max(1, (8 * 2**20) // max(1, 8 * n * max(1, ps0.shape[1])))  # ~8 MiB of pause windows a batch
