@@ -19,7 +19,7 @@ import pandas as pd
 from sim.analysis.summary import ColumnBlocks, column_quantiles, prob_se
 from sim.engine.compiled import CompiledModel
 from sim.model.clock import day_of, end_of
-from sim.engine.cost import spend_begin, spent_share, spent_shares
+from sim.engine.cost import spend_begin, spent_shares
 from sim.engine.replicate import column
 from sim.results import record_array
 from sim.model.spend import planned_amount, year_span
@@ -64,18 +64,23 @@ def years_of(model: CompiledModel) -> list[int]:
 def spending(model: CompiledModel, records, years: list[int]) -> np.ndarray:
     """Spending per replication, invested item and year: array (rows, items, years), 亿元."""
     spec = model.costs
-    start = np.column_stack([record_array(records, column("start", iid)) for iid in model.item_ids]) \
-        if spec.n else np.zeros((len(records), 0))
-    finish = np.column_stack([record_array(records, column("finish", iid)) for iid in model.item_ids]) \
-        if spec.n else np.zeros((len(records), 0))
-    cost = np.column_stack([record_array(records, column("cost", iid)) for iid in spec.ids]) \
-        if spec.n else np.zeros((len(records), 0))
-    begin = spend_begin(model, start) if spec.n else start
+    if not spec.n:
+        return np.zeros((len(records), 0, len(years)))
+    start, finish = _cost_item_days(model, records, "start"), _cost_item_days(model, records, "finish")
+    cost = np.column_stack([record_array(records, column("cost", iid)) for iid in spec.ids])
+    begin = spend_begin(model, start, per_cost=True)
     as_of = model.plan.as_of
     edges = [float(day_of(year_span(y, as_of)[0], as_of)) for y in years] + \
         [float(end_of(date(years[-1], 12, 31), as_of))]
-    shares = list(spent_shares(model, begin, finish, edges))
+    shares = list(spent_shares(model, begin, finish, edges, per_cost=True))
     return np.stack([(shares[k + 1] - shares[k]) * cost for k in range(len(years))], axis=2)
+
+
+def _cost_item_days(model: CompiledModel, records, kind: str) -> np.ndarray:
+    """``kind`` (start | finish) days of each cost column's item, (rows, cost columns): only the
+    invested items' record columns are read."""
+    ids = model.item_ids
+    return np.column_stack([record_array(records, column(kind, ids[i])) for i in model.costs.items.tolist()])
 
 
 def planned_by_year(model: CompiledModel, years: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -141,17 +146,16 @@ def s_curves(model: CompiledModel, records, *, keys: list[str] | None = None, st
     """Cumulative investment over time (P10/P50/P90 and the plan's even profile) per campaign, monthly."""
     spec = model.costs
     plan = model.plan
-    start = np.column_stack([record_array(records, column("start", iid)) for iid in model.item_ids])
-    finish = np.column_stack([record_array(records, column("finish", iid)) for iid in model.item_ids])
+    start, finish = _cost_item_days(model, records, "start"), _cost_item_days(model, records, "finish")
     cost = np.column_stack([record_array(records, column("cost", iid)) for iid in spec.ids])
-    begin = spend_begin(model, start)
+    begin = spend_begin(model, start, per_cost=True)
     last = end_of(max(model.checkpoints), plan.as_of) if model.checkpoints else 3 * 365
     days = np.arange(0, last + 1, step_days, dtype=np.float64)
     campaign = np.array([plan.item(i).campaign for i in spec.ids])
     keys = keys or sorted(set(campaign))
-    base = spent_share(model, begin, finish, 0.0) * cost
+    base = next(spent_shares(model, begin, finish, (0.0,), per_cost=True)) * cost
     out = []
-    for t, share in zip(days, spent_shares(model, begin, finish, [float(t) for t in days])):
+    for t, share in zip(days, spent_shares(model, begin, finish, [float(t) for t in days], per_cost=True)):
         spent = share * cost - base
         for key in keys:
             sel = campaign == key

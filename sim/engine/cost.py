@@ -169,10 +169,13 @@ def sample_costs(model: CompiledModel, draws: Draws, finish: np.ndarray, *, seed
     return out
 
 
-def spend_begin(model: CompiledModel, start: np.ndarray) -> np.ndarray:
-    """Day spending begins per row and cost column: the real start of an item under way, else its start."""
+def spend_begin(model: CompiledModel, start: np.ndarray, *, per_cost: bool = False) -> np.ndarray:
+    """Day spending begins per row and cost column: the real start of an item under way, else its start.
+
+    ``start``: (rows, items), or with ``per_cost`` already (rows, cost columns), the start of each cost
+    column's item (a summary then reads only the invested items' columns)."""
     spec = model.costs
-    begin = start[:, spec.items].astype(np.float64)
+    begin = (start if per_cost else start[:, spec.items]).astype(np.float64)
     if model.real_start is not None:
         rs = model.real_start[spec.items]
         begin = np.where(np.isfinite(rs)[None, :], rs[None, :], begin)
@@ -184,13 +187,15 @@ def spent_share(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, t: 
     return next(spent_shares(model, begin, finish, (t,)))
 
 
-def spent_shares(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, ts) -> Iterator[np.ndarray]:
+def spent_shares(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, ts, *,
+                 per_cost: bool = False) -> Iterator[np.ndarray]:
     """:func:`spent_share` at each day of ``ts`` in turn (one array held at a time unless the caller
-    keeps them); the begin and finish working times computed once for all of them."""
+    keeps them); the begin and finish working times computed once for all of them. ``per_cost``:
+    ``finish`` is already per cost column, as in :func:`spend_begin`."""
     if not model.costs.n:
         yield from (np.zeros(begin.shape) for _ in ts)
         return
-    clock = _SpendClock(model, begin, finish)
+    clock = _SpendClock(model, begin, finish, per_cost=per_cost)
     yield from (clock.share(t) for t in ts)
 
 
@@ -201,14 +206,14 @@ class _SpendClock:
     for bit), and the begin and finish working times computed once for every day asked.
     """
 
-    def __init__(self, model: CompiledModel, begin: np.ndarray, finish: np.ndarray):
+    def __init__(self, model: CompiledModel, begin: np.ndarray, finish: np.ndarray, *, per_cost: bool = False):
         spec = model.costs
         stack = model.meta.get("calendar_stack")
         if stack is None:
             stack = model.meta["calendar_stack"] = CalendarStack.of(model.calendars)
         self.stack = stack
         self.cal = np.asarray(model.item_calendar, dtype=np.int64)[spec.items]
-        self.f = finish[:, spec.items].astype(np.float64)
+        self.f = (finish if per_cost else finish[:, spec.items]).astype(np.float64)
         self.wb = stack.work_at(begin.astype(np.float64), self.cal[None, :])
         self.wf = stack.work_at(self.f, self.cal[None, :])
         self.span = self.wf - self.wb
