@@ -226,6 +226,28 @@ class RecordColumns:
             self._blocks.move_to_end(start)
         return cols[name]
 
+    def arrays(self, names: list[str]) -> list[np.ndarray]:
+        """Columns ``names`` (read-only use), the ones not held read from the file in one call.
+
+        For scattered columns (e.g. the invested items' finishes): :meth:`array` reads the whole
+        block around each, which for one column in a block is many times the work."""
+        if self._table is not None:
+            return [self.array(n) for n in names]
+        held = {}
+        for n in names:
+            first = self._pos[n]  # KeyError names the column
+            cols = self._blocks.get(first - first % self._block)
+            if cols is not None:
+                held[n] = cols[n]
+        missing = list(dict.fromkeys(n for n in names if n not in held))
+        if len(missing) <= 2:  # a column or two: their blocks (kept, and neighbours are often asked next)
+            held |= {n: self.array(n) for n in missing}
+        elif missing:
+            assert self._file is not None
+            table = self._file.read(columns=missing)
+            held |= {n: table.column(n).to_numpy() for n in missing}
+        return [held[n] for n in names]
+
     def _evict(self) -> None:
         while len(self._blocks) > 1 and self._held > self._cache_bytes:
             _, dropped = self._blocks.popitem(last=False)
@@ -237,6 +259,13 @@ def record_array(records: pd.DataFrame | RecordColumns, name: str, dtype=np.floa
     (the latter without building a Series: summaries read thousands of columns)."""
     values = records.array(name) if isinstance(records, RecordColumns) else records[name].to_numpy()
     return np.asarray(values, dtype=dtype)
+
+
+def record_arrays(records: pd.DataFrame | RecordColumns, names: list[str], dtype=np.float64) -> list[np.ndarray]:
+    """:func:`record_array` of each of ``names`` (from a :class:`RecordColumns` in one read of those not held)."""
+    if isinstance(records, RecordColumns):
+        return [np.asarray(v, dtype=dtype) for v in records.arrays(names)]
+    return [record_array(records, n, dtype) for n in names]
 
 
 def records_estimate_bytes(model: CompiledModel, runs: int, kinds: frozenset[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from sim.engine.compiled import CompiledModel
 from sim.model.clock import day_of, end_of
 from sim.engine.cost import spend_begin, spent_shares
 from sim.engine.replicate import column
-from sim.results import record_array
+from sim.results import record_array, record_arrays
 from sim.model.spend import planned_amount, year_span
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -80,7 +80,7 @@ def _cost_item_days(model: CompiledModel, records, kind: str) -> np.ndarray:
     """``kind`` (start | finish) days of each cost column's item, (rows, cost columns): only the
     invested items' record columns are read."""
     ids = model.item_ids
-    return np.column_stack([record_array(records, column(kind, ids[i])) for i in model.costs.items.tolist()])
+    return np.column_stack(record_arrays(records, [column(kind, ids[i]) for i in model.costs.items.tolist()]))
 
 
 def planned_by_year(model: CompiledModel, years: list[int]) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,7 @@ import pandas as pd
 from sim.engine.compiled import CompiledModel
 from sim.model.clock import end_of
 from sim.engine.replicate import column
-from sim.results import record_array
+from sim.results import record_array, record_arrays
 from sim.model.select import resolve
 
 
@@ -78,7 +78,7 @@ def scope_sample(model: CompiledModel, records, scope: str, selectors: tuple[str
     invested = [i for i in ids if i in known]
     if not ids:
         raise ValueError(f"scope {scope}: no items")
-    finish = np.max(np.column_stack([record_array(records, column("finish", i)) for i in ids]), axis=1)
+    finish = np.max(np.column_stack(record_arrays(records, [column("finish", i) for i in ids])), axis=1)
     cost = np.zeros(finish.shape)
     for i in invested:
         cost += record_array(records, column("cost", i))
