@@ -184,8 +184,10 @@ class RecordColumns:
         self._file: pq.ParquetFile | None = None
         if table is not None:
             self._names, self._rows = table.column_names, table.num_rows
+        elif run_dir is None:
+            raise TypeError("RecordColumns needs a run directory or a table")
         else:
-            self._file = pq.ParquetFile(Path(str(run_dir)) / RECORDS)
+            self._file = pq.ParquetFile(Path(run_dir) / RECORDS)
             self._names, self._rows = self._file.schema_arrow.names, self._file.metadata.num_rows
         self._pos = {n: i for i, n in enumerate(self._names)}
         self._block = block
@@ -200,6 +202,11 @@ class RecordColumns:
 
     def __len__(self) -> int:
         return self._rows
+
+    @property
+    def in_memory(self) -> bool:
+        """True when the columns come from a table in memory (:meth:`of_table`), not the file."""
+        return self._table is not None
 
     @property
     def columns(self) -> list[str]:

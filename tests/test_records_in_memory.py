@@ -39,7 +39,7 @@ def test_kept_records_are_the_file_and_large_runs_keep_none(tmp_path: Path, monk
     run_monte_carlo(model, RunConfig(runs=2500, seed=5, workers=1, executor=Executor.INLINE), writer)
     memory = writer.records()
     on_disk = RecordColumns(writer.path)
-    assert memory._file is None and len(memory) == len(on_disk) == 2500  # from memory, not the file
+    assert memory.in_memory and not on_disk.in_memory and len(memory) == len(on_disk) == 2500
     assert memory.columns == on_disk.columns == pq.ParquetFile(writer.path / "records.parquet").schema_arrow.names
     for name in on_disk.columns:
         a, b = memory.array(name), on_disk.array(name)
@@ -49,5 +49,5 @@ def test_kept_records_are_the_file_and_large_runs_keep_none(tmp_path: Path, monk
     monkeypatch.setattr(results, "KEEP_BYTES", 1000)  # the first chunk passes it: nothing is held
     writer = RunWriter(tmp_path / "big", model)
     run_monte_carlo(model, RunConfig(runs=2500, seed=5, workers=1, executor=Executor.INLINE), writer)
-    assert writer._kept is None and writer.records()._file is not None
+    assert writer._kept is None and not writer.records().in_memory
     writer.abort()

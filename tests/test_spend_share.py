@@ -41,9 +41,9 @@ def test_spent_share_equals_column_loop_on_shipped_plan():
         assert m.costs.n
         rec = run_chunk(m, seed=3, chunk=1)
         for start, finish in ((rec.start, rec.finish), (rec.start.astype(np.float64), rec.finish.astype(np.float64))):
-            begin = spend_begin(m, start)
+            begin = spend_begin(m, start[:, m.costs.items])
             for t in (-5.0, 0.0, 100.0, 365.25, 700.5, 1200.0, 1e5):
-                new, old = spent_share(m, begin, finish, t), _by_column(m, begin, finish, t)
+                new, old = spent_share(m, begin, finish[:, m.costs.items], t), _by_column(m, begin, finish, t)
                 assert new.shape == old.shape
                 np.testing.assert_array_equal(new, old)
         ratios = invest_ratios(m, rec.start.astype(np.float64), rec.finish.astype(np.float64),

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import streams
-from sim.model.calendar import CalendarStack, advance_with_pauses, advance_with_pauses_stacked
+from sim.model.calendar import advance_with_pauses, advance_with_pauses_stacked
 from sim.engine.compiled import CompiledModel
 from sim.model.clock import FAR_DAY
 from sim.engine.forward import pauses_for
@@ -108,9 +108,7 @@ def natural_finish(model: CompiledModel, start: np.ndarray, finish: np.ndarray, 
     todo = np.flatnonzero(~np.asarray(model.fixed, dtype=bool))
     if todo.size == 0:
         return out
-    stack = model.meta.get("calendar_stack")
-    if stack is None:
-        stack = model.meta["calendar_stack"] = CalendarStack.of(model.calendars)
+    stack = model.calendar_stack()
     n = start.shape[0]
     affects = np.zeros((model.n_items, len(model.shocks)), dtype=bool)  # (items, shocks)
     for j, sh in enumerate(model.shocks):

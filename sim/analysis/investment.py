@@ -19,7 +19,7 @@ import pandas as pd
 from sim.analysis.summary import ColumnBlocks, column_quantiles, prob_se
 from sim.engine.compiled import CompiledModel
 from sim.model.clock import day_of, end_of
-from sim.engine.cost import spend_begin, spent_shares
+from sim.engine.cost import spend_begin, spent_share, spent_shares
 from sim.engine.replicate import column
 from sim.results import record_array, record_arrays
 from sim.model.spend import planned_amount, year_span
@@ -68,11 +68,11 @@ def spending(model: CompiledModel, records, years: list[int]) -> np.ndarray:
         return np.zeros((len(records), 0, len(years)))
     start, finish = _cost_item_days(model, records, "start"), _cost_item_days(model, records, "finish")
     cost = np.column_stack([record_array(records, column("cost", iid)) for iid in spec.ids])
-    begin = spend_begin(model, start, per_cost=True)
+    begin = spend_begin(model, start)
     as_of = model.plan.as_of
     edges = [float(day_of(year_span(y, as_of)[0], as_of)) for y in years] + \
         [float(end_of(date(years[-1], 12, 31), as_of))]
-    shares = list(spent_shares(model, begin, finish, edges, per_cost=True))
+    shares = list(spent_shares(model, begin, finish, edges))
     return np.stack([(shares[k + 1] - shares[k]) * cost for k in range(len(years))], axis=2)
 
 
@@ -148,14 +148,14 @@ def s_curves(model: CompiledModel, records, *, keys: list[str] | None = None, st
     plan = model.plan
     start, finish = _cost_item_days(model, records, "start"), _cost_item_days(model, records, "finish")
     cost = np.column_stack([record_array(records, column("cost", iid)) for iid in spec.ids])
-    begin = spend_begin(model, start, per_cost=True)
+    begin = spend_begin(model, start)
     last = end_of(max(model.checkpoints), plan.as_of) if model.checkpoints else 3 * 365
     days = np.arange(0, last + 1, step_days, dtype=np.float64)
     campaign = np.array([plan.item(i).campaign for i in spec.ids])
     keys = keys or sorted(set(campaign))
-    base = next(spent_shares(model, begin, finish, (0.0,), per_cost=True)) * cost
+    base = spent_share(model, begin, finish, 0.0) * cost
     out = []
-    for t, share in zip(days, spent_shares(model, begin, finish, [float(t) for t in days], per_cost=True)):
+    for t, share in zip(days, spent_shares(model, begin, finish, [float(t) for t in days])):
         spent = share * cost - base
         for key in keys:
             sel = campaign == key

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.calendar import WorkCalendar, plan_calendars
+from sim.model.calendar import CalendarStack, WorkCalendar, plan_calendars
 from sim.model.clock import day_of, end_of
 from sim.model.distribution import Distribution
 from sim.model.entities import Plan
@@ -142,6 +142,13 @@ class CompiledModel:
     @property
     def as_of(self) -> date:
         return self.plan.as_of
+
+    def calendar_stack(self) -> CalendarStack:
+        """The model's calendars as one :class:`CalendarStack`, built once (kept in ``meta``)."""
+        stack = self.meta.get("calendar_stack")
+        if stack is None:
+            stack = self.meta["calendar_stack"] = CalendarStack.of(self.calendars)
+        return stack
 
     def binding_units(self) -> np.ndarray:
         """Per finite-capacity unit: can it make an item wait (more items use it than its capacity)?"""

@@ -29,7 +29,6 @@ from sim.engine import streams
 from sim.engine.distributions import norm_cdf, ppf
 from sim.model.distribution import Distribution
 from sim.model.enums import TargetRule
-from sim.model.calendar import CalendarStack
 from sim.model.select import resolve
 from sim.model.spend import planned_amount, s_curve
 
@@ -169,13 +168,13 @@ def sample_costs(model: CompiledModel, draws: Draws, finish: np.ndarray, *, seed
     return out
 
 
-def spend_begin(model: CompiledModel, start: np.ndarray, *, per_cost: bool = False) -> np.ndarray:
+def spend_begin(model: CompiledModel, start: np.ndarray) -> np.ndarray:
     """Day spending begins per row and cost column: the real start of an item under way, else its start.
 
-    ``start``: (rows, items), or with ``per_cost`` already (rows, cost columns), the start of each cost
-    column's item (a summary then reads only the invested items' columns)."""
+    ``start`` is per cost column, (rows, cost columns): the start of each column's item, i.e.
+    ``start[:, model.costs.items]`` of a schedule (a summary reads only those record columns)."""
     spec = model.costs
-    begin = (start if per_cost else start[:, spec.items]).astype(np.float64)
+    begin = np.asarray(start, dtype=np.float64)
     if model.real_start is not None:
         rs = model.real_start[spec.items]
         begin = np.where(np.isfinite(rs)[None, :], rs[None, :], begin)
@@ -187,15 +186,14 @@ def spent_share(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, t: 
     return next(spent_shares(model, begin, finish, (t,)))
 
 
-def spent_shares(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, ts, *,
-                 per_cost: bool = False) -> Iterator[np.ndarray]:
+def spent_shares(model: CompiledModel, begin: np.ndarray, finish: np.ndarray, ts) -> Iterator[np.ndarray]:
     """:func:`spent_share` at each day of ``ts`` in turn (one array held at a time unless the caller
-    keeps them); the begin and finish working times computed once for all of them. ``per_cost``:
-    ``finish`` is already per cost column, as in :func:`spend_begin`."""
+    keeps them); the begin and finish working times computed once for all of them. ``finish`` is
+    per cost column, as the start in :func:`spend_begin`."""
     if not model.costs.n:
         yield from (np.zeros(begin.shape) for _ in ts)
         return
-    clock = _SpendClock(model, begin, finish, per_cost=per_cost)
+    clock = _SpendClock(model, begin, finish)
     yield from (clock.share(t) for t in ts)
 
 
@@ -206,14 +204,11 @@ class _SpendClock:
     for bit), and the begin and finish working times computed once for every day asked.
     """
 
-    def __init__(self, model: CompiledModel, begin: np.ndarray, finish: np.ndarray, *, per_cost: bool = False):
+    def __init__(self, model: CompiledModel, begin: np.ndarray, finish: np.ndarray):
         spec = model.costs
-        stack = model.meta.get("calendar_stack")
-        if stack is None:
-            stack = model.meta["calendar_stack"] = CalendarStack.of(model.calendars)
-        self.stack = stack
+        self.stack = stack = model.calendar_stack()
         self.cal = np.asarray(model.item_calendar, dtype=np.int64)[spec.items]
-        self.f = (finish if per_cost else finish[:, spec.items]).astype(np.float64)
+        self.f = np.asarray(finish, dtype=np.float64)
         self.wb = stack.work_at(begin.astype(np.float64), self.cal[None, :])
         self.wf = stack.work_at(self.f, self.cal[None, :])
         self.span = self.wf - self.wb
@@ -233,9 +228,9 @@ def invest_ratios(model: CompiledModel, start: np.ndarray, finish: np.ndarray,
     spec = model.costs
     if not spec.invest:
         return {}
-    begin = spend_begin(model, start)
+    begin = spend_begin(model, start[:, spec.items])
     days = sorted({d for it in spec.invest for d in (it.lo_day, it.hi_day)})
-    shares = dict(zip(days, spent_shares(model, begin, finish, days)))
+    shares = dict(zip(days, spent_shares(model, begin, finish[:, spec.items], days)))
     out = {}
     for it in spec.invest:
         spent = ((shares[it.hi_day] - shares[it.lo_day])[:, it.cols] * cost[:, it.cols]).sum(axis=1)

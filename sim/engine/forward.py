@@ -220,7 +220,7 @@ def _build_levels(model: CompiledModel) -> _LevelPlan | None:
         shock_cols = tuple(np.flatnonzero(affects[paused, j]) for j in range(affects.shape[1]))
         levels.append(_Level(items, model.item_calendar[items], tuple(start_ranks), tuple(ff_ranks),
                              paused, shock_cols, sync))
-    return _LevelPlan(CalendarStack.of(model.calendars), fixed, affects_all, tuple(levels))
+    return _LevelPlan(model.calendar_stack(), fixed, affects_all, tuple(levels))
 
 
 def forward_pass_by_item(model: CompiledModel, draws: Draws) -> tuple[np.ndarray, np.ndarray]:

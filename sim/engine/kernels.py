@@ -138,7 +138,7 @@ def _build(model: CompiledModel) -> KernelPlan:
         np.array(sp_ptr, dtype=i64), np.array(sp_pred, dtype=i64), np.array(sp_fs, dtype=np.bool_),
         np.array(sp_lag, dtype=f64), np.array(sp_real, dtype=f64),
         np.array(ff_ptr, dtype=i64), np.array(ff_pred, dtype=i64), np.array(ff_lag, dtype=f64),
-        affects, CalendarStack.of(model.calendars))
+        affects, model.calendar_stack())
 
 
 def needed(model: CompiledModel, items) -> np.ndarray:
