@@ -290,8 +290,9 @@ def test_killed_batch_process_resumes(tmp_path, scenarios, workers):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (cut / "comparison.csv").exists()
-    subprocess.run([*cmd, "--out", str(cut), "--resume"], check=True, capture_output=True)
-    subprocess.run([*cmd, "--out", str(tmp_path / "full")], check=True, capture_output=True)
+    for extra in (["--out", str(cut), "--resume"], ["--out", str(tmp_path / "full")]):
+        done = subprocess.run([*cmd, *extra], capture_output=True, text=True)
+        assert done.returncode == 0, f"{extra}: exit {done.returncode}\n{done.stderr[-4000:]}"  # say why
     statuses = [s["status"] for s in json.loads((cut / "batch.json").read_text())["scenarios"]]
     assert statuses[0] == "reused" and "done" in statuses
     assert (cut / "comparison.csv").read_bytes() == (tmp_path / "full" / "comparison.csv").read_bytes()
